@@ -1,0 +1,43 @@
+# storyhub: `make run` to try it, `make test` to check it. Both install what they need first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# espeak-ng speaks the demo and test stories; DejaVu is the font drawn on their pictures.
+APT_PACKAGES := espeak-ng fonts-dejavu-core
+
+.PHONY: install system-packages run setup test lint format bench clean
+
+install: system-packages $(VENV)/.installed
+
+system-packages:
+	@bash scripts/system-packages.sh $(APT_PACKAGES)
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: install
+	$(BIN)/flask --app storyhub setup
+
+run: setup
+	$(BIN)/flask --app storyhub serve
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python bench/upload_memory.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -1,0 +1,9 @@
+"""Consent: every rule about who may see which story, and the one place that answers it.
+
+Views, media responses, the API (and later search, clips, sessions, showcases and exports) ask
+``can_view`` or filter with ``viewable_stories``; none of them re-implements a rule.
+"""
+
+from consent.policy import Purpose, can_manage, can_view, viewable_stories
+
+__all__ = ["Purpose", "can_manage", "can_view", "viewable_stories"]

@@ -1,0 +1,37 @@
+"""Media handling for storyhub: probe and validate uploads, thumbnails, and synthetic stories.
+
+No Flask here: everything is plain functions that raise MediaError with a friendly message.
+"""
+
+import sys
+import warnings
+
+if sys.argv[:1] == ["-m"]:
+    # `python -m media_pipeline.probe` (how probe() runs its child) imports this package, and
+    # so probe.py, before running probe.py as __main__; runpy then warns. It is harmless.
+    warnings.filterwarnings(
+        "ignore", message=r"'media_pipeline\.probe' found in sys\.modules", category=RuntimeWarning
+    )
+
+from .errors import MESSAGES, ErrorCode, MediaError
+from .ffmpeg import ffmpeg_exe, run_ffmpeg
+from .probe import ACCEPTED_CONTAINERS, MediaInfo, probe, validate
+from .synth import draw_slide, render_story, speak
+from .thumbnail import ProgressCallback, make_thumbnail
+
+__all__ = [
+    "ACCEPTED_CONTAINERS",
+    "MESSAGES",
+    "ErrorCode",
+    "MediaError",
+    "MediaInfo",
+    "ProgressCallback",
+    "draw_slide",
+    "ffmpeg_exe",
+    "make_thumbnail",
+    "probe",
+    "render_story",
+    "run_ffmpeg",
+    "speak",
+    "validate",
+]

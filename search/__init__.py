@@ -1,0 +1,1 @@
+"""Search (passages, themes, timecodes) arrives with the search issue; see architecture.md."""

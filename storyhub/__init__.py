@@ -1,0 +1,85 @@
+"""storyhub: a consented archive of digital stories for health and social care."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.wrappers import Response
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Why these headers: the archive holds sensitive stories, so pages load only our own scripts and
+# styles, can't be framed by another site, and never leak their address to other sites.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; "
+        "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(self), microphone=(self), geolocation=()",
+}
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app: settings, extensions, blueprints. Nothing else happens here."""
+    from storyhub import cli, filters, storage
+    from storyhub.config import apply_derived, load_config
+    from storyhub.extensions import csrf, db, login_manager, migrate
+    from storyhub.jobs import init_app as init_jobs
+    from storyhub.uploads import StreamingRequest
+
+    instance_path = os.environ.get("STORYHUB_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.request_class = StreamingRequest
+    app.config.from_mapping(load_config(Path(app.instance_path)))
+    apply_derived(app.config, test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    storage.init_app(app)
+    init_jobs(app)
+
+    from storyhub import processing  # noqa: F401  (registers the job handlers)
+    from storyhub.api import bp as api_bp
+    from storyhub.auth import bp as auth_bp
+    from storyhub.main import bp as main_bp
+    from storyhub.stories import bp as stories_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(stories_bp)
+    app.register_blueprint(api_bp)
+    cli.init_app(app)
+    filters.init_app(app)
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.context_processor
+    def _template_globals() -> dict[str, Any]:
+        from storyhub.models import Role
+
+        return {"Role": Role, "max_upload_mb": app.config["MAX_UPLOAD_MB"]}
+
+    return app
+
+

@@ -1,0 +1,159 @@
+"""API v1 routes. Authentication is only by bearer token (never the browser's cookie), so the
+API needs no CSRF token and a page elsewhere cannot act through a signed-in browser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, g, jsonify, request, url_for
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from consent import can_view, viewable_stories
+from storyhub.api import bp
+from storyhub.api.openapi import openapi_document
+from storyhub.auth.services import user_for_api_token
+from storyhub.extensions import csrf, db
+from storyhub.models import Job, MediaRole, Role, Story, User
+from storyhub.stories.forms import UploadForm
+from storyhub.stories.routes import job_progress
+from storyhub.uploads import UploadRejected, receive_upload
+
+csrf.exempt(bp)
+
+PUBLIC_ENDPOINTS = {"api.openapi"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> tuple[Response, int]:
+    """The one shape of every API error: {"error": {"code", "message", ...}}."""
+    return jsonify(error={"code": code, "message": message, **extra}), status
+
+
+@bp.errorhandler(ApiError)
+def _api_error(err: ApiError) -> tuple[Response, int]:
+    return error_response(err.status, err.code, err.message, **err.extra)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(err: HTTPException) -> tuple[Response, int]:
+    code = (err.name or "error").lower().replace(" ", "_")
+    return error_response(err.code or 500, code, err.description or err.name)
+
+
+@bp.before_request
+def _authenticate() -> None:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    user = user_for_api_token(token.strip()) if scheme.lower() == "bearer" and token else None
+    if user is None:
+        raise ApiError(401, "unauthorised", "A valid API token is needed (Authorization: Bearer).")
+    g.api_user = user
+
+
+def _user() -> User:
+    user: User = g.api_user
+    return user
+
+
+def story_json(story: Story) -> dict[str, Any]:
+    """A story as the API shows it."""
+    job = story.latest_job
+    return {
+        "id": story.id,
+        "title": story.title,
+        "description": story.description,
+        "language": story.language.value,
+        "teller_kind": story.teller_kind.value,
+        "state": story.state.value,
+        "kind": story.kind,
+        "duration": story.duration,
+        "created_at": story.created_at.isoformat(),
+        "failure_message": story.failure_message,
+        "job": job_progress(job) if job else None,
+        "links": {
+            "self": url_for("api.get_story", story_id=story.id, _external=True),
+            "page": url_for("stories.show", story_id=story.id, _external=True),
+            "media": url_for(
+                "stories.media", story_id=story.id, role=MediaRole.ORIGINAL.value, _external=True
+            ),
+        },
+    }
+
+
+def _viewable_story(story_id: int) -> Story:
+    story = db.session.get(Story, story_id)
+    if story is None or not can_view(_user(), story):
+        raise ApiError(404, "not_found", "No story with that id is available to you.")
+    return story
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3.1 document describing this API."""
+    return jsonify(openapi_document())
+
+
+@bp.get("/stories")
+def list_stories() -> Response:
+    """Stories the token's owner may see, newest first."""
+    try:
+        limit = min(max(int(request.args.get("limit", 50)), 1), 200)
+        offset = max(int(request.args.get("offset", 0)), 0)
+    except ValueError:
+        raise ApiError(400, "bad_request", "limit and offset must be whole numbers.") from None
+    stories = db.session.scalars(
+        select(Story)
+        .where(viewable_stories(_user()))
+        .order_by(Story.created_at.desc(), Story.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return jsonify(stories=[story_json(s) for s in stories], limit=limit, offset=offset)
+
+
+@bp.post("/stories")
+def create_story() -> tuple[Response, int]:
+    """Upload a story (multipart/form-data: media, title, description, language, teller_kind)."""
+    user = _user()
+    if user.role not in (Role.STORYTELLER, Role.CURATOR, Role.ADMIN):
+        raise ApiError(403, "forbidden", "Your role can't upload stories.")
+    form = UploadForm(meta={"csrf": False})
+    form.offer_storytellers(user)
+    if not form.validate_on_submit():
+        errors = {name: list(messages) for name, messages in form.errors.items()}
+        raise ApiError(400, "invalid", "Some details are missing or wrong.", fields=errors)
+    try:
+        story = receive_upload(
+            form.media.data,
+            form.details(),
+            uploader=user,
+            storyteller=form.chosen_storyteller(user),
+        )
+    except UploadRejected as rejected:
+        raise ApiError(422, rejected.code, rejected.message) from None
+    response = jsonify(story_json(story))
+    response.headers["Location"] = url_for("api.get_story", story_id=story.id)
+    return response, 201
+
+
+@bp.get("/stories/<int:story_id>")
+def get_story(story_id: int) -> Response:
+    """One story, if the token's owner may see it."""
+    return jsonify(story_json(_viewable_story(story_id)))
+
+
+@bp.get("/jobs/<int:job_id>")
+def get_job(job_id: int) -> Response:
+    """A job's state and progress."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.story is None or not can_view(_user(), job.story):
+        raise ApiError(404, "not_found", "No job with that id is available to you.")
+    return jsonify(job_progress(job))

@@ -1,0 +1,49 @@
+"""Forms for signing in and for invitations."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from storyhub.models import Role
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
+class InviteForm(FlaskForm):
+    display_name = StringField(
+        "Their name",
+        description="How their name is shown to staff. They can be anonymous to others.",
+        validators=[DataRequired(), Length(max=120)],
+    )
+    role = SelectField("They will be a", validators=[DataRequired()])
+    note = TextAreaField(
+        "A note for your records (optional)",
+        description="For example: who will help them sign up.",
+        validators=[Length(max=500)],
+    )
+
+    def set_roles(self, roles: tuple[Role, ...]) -> None:
+        """Offer only the roles this inviter may give; anything else fails validation."""
+        self.role.choices = [SelectChoice(role.value, role.label) for role in roles]
+
+
+class JoinForm(FlaskForm):
+    username = StringField(
+        "Choose a username",
+        description="Letters or numbers, at least 3. You'll type it to sign in.",
+        validators=[DataRequired(), Length(min=3, max=64)],
+    )
+    password = PasswordField(
+        "Choose a password",
+        description="At least 8 characters. A short sentence you'll remember works well.",
+        validators=[DataRequired(), Length(min=8, max=1024)],
+    )
+    confirm = PasswordField(
+        "Type the password again",
+        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+    )

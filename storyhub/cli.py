@@ -1,0 +1,165 @@
+"""Command-line tools: `flask --app storyhub users|setup|demo|worker|serve`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from storyhub.extensions import db
+from storyhub.models import Role, User
+
+users = AppGroup("users", help="Create accounts and API tokens.")
+
+
+@users.command("create")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--username", required=True)
+@click.option("--display-name", default="", help="Shown to staff; defaults to the username.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Prompted for when not given.",
+)
+@with_appcontext
+def create_user_command(role: str, username: str, display_name: str, password: str) -> None:
+    """Create an account with a role."""
+    from storyhub.auth.services import AccountError, create_user
+
+    try:
+        user = create_user(username, password, Role(role), display_name)
+    except AccountError as err:
+        raise click.ClickException(str(err)) from err
+    db.session.commit()
+    click.echo(f"Created {user.role.value} '{user.username}'.")
+
+
+@users.command("token")
+@click.argument("username")
+@click.option("--name", default="cli", help="A label to recognise the token by.")
+@with_appcontext
+def token_command(username: str, name: str) -> None:
+    """Print a new API token for USERNAME (shown once; keep it safe)."""
+    from storyhub.auth.services import issue_api_token, normalise_username
+
+    user = db.session.scalar(select(User).where(User.username == normalise_username(username)))
+    if user is None:
+        raise click.ClickException(f"No account called '{username}'.")
+    token = issue_api_token(user, name)
+    db.session.commit()
+    click.echo(token)
+
+
+@click.command("setup")
+@click.option("--demo/--no-demo", default=True, help="Add demo accounts and stories if empty.")
+@with_appcontext
+def setup_command(demo: bool) -> None:
+    """Create or upgrade the database, then add the demo data when the archive is empty."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    if demo:
+        from storyhub.demo import load_demo
+
+        load_demo(echo=click.echo)
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Add the demo accounts and stories (skips what exists)."""
+    from storyhub.demo import load_demo
+
+    load_demo(echo=click.echo)
+
+
+@click.command("worker")
+@click.option("--threads", type=int, default=None, help="Jobs run at once (default: config).")
+@with_appcontext
+def worker_command(threads: int | None) -> None:
+    """Run the background worker: pick up interrupted jobs, then process the queue."""
+    from storyhub.jobs import get_queue, recover_orphans
+
+    recovered = recover_orphans()
+    if recovered:
+        click.echo(f"Picked up {len(recovered)} interrupted job(s) again: {recovered}")
+    workers = threads or current_app.config["WORKER_THREADS"]
+    consumer = get_queue().huey.create_consumer(workers=workers, worker_type="thread")
+    consumer.run()
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--web-workers", default=2, type=int)
+def serve_command(host: str, port: int, web_workers: int) -> None:
+    """Start the site (gunicorn) and its worker together; Ctrl+C stops both."""
+    env = dict(os.environ)
+    flask = [sys.executable, "-m", "flask", "--app", "storyhub"]
+    procs: list[subprocess.Popen[Any]] = [
+        subprocess.Popen([*flask, "worker"], env=env),
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                str(web_workers),
+                # Threads, so a slow upload on a poor connection doesn't hold a whole worker.
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "8",
+                "--timeout",
+                "600",
+                "--access-logfile",
+                "-",
+                "storyhub.wsgi:app",
+            ],
+            env=env,
+        ),
+    ]
+    click.echo(f"storyhub is running on http://{host}:{port}  (Ctrl+C to stop)")
+
+    def stop(*_: Any) -> None:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 15
+        for proc in procs:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    try:
+        while all(proc.poll() is None for proc in procs):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+    failed = [proc.returncode for proc in procs if proc.returncode not in (0, None, -2)]
+    if failed:
+        raise SystemExit(1)
+
+
+def init_app(app: Flask) -> None:
+    """Attach the commands to the app's CLI."""
+    app.cli.add_command(users)
+    app.cli.add_command(setup_command)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(serve_command)

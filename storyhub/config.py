@@ -1,0 +1,95 @@
+"""Settings, read in one place: STORYHUB_* environment variables over safe embedded defaults.
+
+Every default works on one machine with no servers: SQLite in the instance folder, an embedded
+SQLite job queue, media in a local folder. Scaling out changes only these values (see README).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+MB = 1024 * 1024
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"STORYHUB_{name}", default)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(f"STORYHUB_{name}")
+    return int(raw) if raw not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(f"STORYHUB_{name}")
+    if raw in (None, ""):
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key(instance_path: Path) -> str:
+    """The session-signing key: from the environment, else a random key kept in the instance folder.
+
+    Keeping it in a file (not generating one per process) lets several web workers share sessions
+    and keeps people signed in across restarts.
+    """
+    from_env = os.environ.get("STORYHUB_SECRET_KEY")
+    if from_env:
+        return from_env
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def load_config(instance_path: Path) -> dict[str, Any]:
+    """Build the settings mapping for an app whose instance folder is ``instance_path``."""
+    database_url = _env("DATABASE_URL", f"sqlite:///{instance_path / 'storyhub.sqlite3'}")
+    media_root = Path(_env("MEDIA_ROOT", str(instance_path / "media")))
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Media: originals, thumbnails and later renditions, behind the storage interface.
+        "MEDIA_ROOT": str(media_root),
+        "MAX_UPLOAD_MB": _env_int("MAX_UPLOAD_MB", 2048),
+        "MIN_DURATION_SECONDS": float(_env("MIN_DURATION_SECONDS", "1")),
+        "MAX_DURATION_SECONDS": float(_env("MAX_DURATION_SECONDS", str(4 * 3600))),
+        "VALIDATION_TIMEOUT_SECONDS": float(_env("VALIDATION_TIMEOUT_SECONDS", "300")),
+        # Jobs: "sqlite:///path" (embedded, default), "redis://host:port/db", or "immediate"
+        # (run in-process at enqueue time; used by the unit tests).
+        "QUEUE_URL": _env("QUEUE_URL", f"sqlite:///{instance_path / 'queue.sqlite3'}"),
+        "WORKER_THREADS": _env_int("WORKER_THREADS", 2),
+        # A running job whose heartbeat is older than this is taken to be orphaned.
+        "JOB_STALE_SECONDS": _env_int("JOB_STALE_SECONDS", 300),
+        # Accounts.
+        "LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 5),
+        "LOGIN_LOCK_MINUTES": _env_int("LOGIN_LOCK_MINUTES", 15),
+        "INVITE_VALID_DAYS": _env_int("INVITE_VALID_DAYS", 14),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env_bool("SECURE_COOKIES", False),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": _env_bool("SECURE_COOKIES", False),
+        "WTF_CSRF_TIME_LIMIT": None,  # a slow upload on a poor connection must not lose its token
+        "PUBLIC_URL": _env("PUBLIC_URL", "http://127.0.0.1:5000"),
+    }
+
+
+def apply_derived(config: dict[str, Any], overrides: Mapping[str, Any] | None = None) -> None:
+    """Apply test or instance overrides, then settings derived from others."""
+    if overrides:
+        config.update(overrides)
+    # Werkzeug refuses bodies above this before reading them; our handler turns that into a page.
+    # Headroom above the file limit covers the form's other fields and multipart framing.
+    config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_MB"] * MB + MB
+    # Uploads stream into a folder beside the media, so a finished upload is moved (linked), not
+    # copied, into place.
+    config.setdefault("UPLOAD_STAGING", str(Path(config["MEDIA_ROOT"]) / ".staging"))

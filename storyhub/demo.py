@@ -1,0 +1,160 @@
+"""Demo data, so a first `make run` shows a living archive.
+
+The stories are made at set-up time the way many digital stories are: a voice (espeak-ng) over a
+few still pictures. They go through the same validation, storage and jobs as a real upload.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from media_pipeline.synth import render_story
+from storyhub.auth.services import create_user
+from storyhub.extensions import db
+from storyhub.models import Language, Role, Story, TellerKind, User
+from storyhub.uploads import StoryDetails, store_story_file
+
+DEMO_PASSWORD = "storyhub-demo"
+
+# (username, display name, role)
+DEMO_ACCOUNTS = [
+    ("storyteller", "Mary Jones", Role.STORYTELLER),
+    ("carer", "David Price", Role.STORYTELLER),
+    ("curator", "Sian Curator", Role.CURATOR),
+    ("trainer", "Tom Trainer", Role.TRAINER),
+    ("member", "Councillor Evans", Role.MEMBER),
+    ("admin", "Ada Admin", Role.ADMIN),
+]
+
+
+@dataclass(frozen=True)
+class DemoStory:
+    owner: str
+    title: str
+    description: str
+    teller_kind: TellerKind
+    language: Language
+    paragraphs: list[str]
+    palette: tuple[str, str]
+    audio_only: bool = False
+
+
+DEMO_STORIES = [
+    DemoStory(
+        owner="storyteller",
+        title="Being listened to",
+        description="Mary talks about the day a social worker asked her to tell her own story.",
+        teller_kind=TellerKind.SERVICE_USER,
+        language=Language.ENGLISH,
+        palette=("#1d3557", "#f1faee"),
+        paragraphs=[
+            "My name is Mary. I am seventy eight, and I have lived in the same street for fifty "
+            "years.",
+            "For a long time, people came to my house with forms. They asked me what I could not "
+            "do. Could I wash? Could I cook? Could I climb the stairs?",
+            "Then a new social worker came. She sat down and said, tell me about you. Nobody had "
+            "asked me that before. I told her about my garden, and my friends at the chapel.",
+            "Because she listened, my support changed. Now a carer helps me get to the chapel "
+            "lunch on Thursdays. I see my friends again. That matters more to me than anything.",
+        ],
+    ),
+    DemoStory(
+        owner="carer",
+        title="A life of my own",
+        description="David cares for his wife and talks about getting time for himself.",
+        teller_kind=TellerKind.CARER,
+        language=Language.ENGLISH,
+        palette=("#264653", "#e9f5f2"),
+        paragraphs=[
+            "I have looked after my wife since her stroke, four years ago now.",
+            "At first I did everything on my own. I stopped going to football. I stopped seeing "
+            "my brother. I was tired all the time, and I did not sleep.",
+            "The carers centre helped me to find a sitting service. Every Saturday afternoon, "
+            "someone we trust stays with my wife.",
+            "I go to the match with my brother again. It sounds small, but it gave me back a bit "
+            "of my own life, and I am a better carer for it.",
+        ],
+    ),
+    DemoStory(
+        owner="storyteller",
+        title="Getting my confidence back",
+        description="Mary on learning to use the bus again after a fall.",
+        teller_kind=TellerKind.SERVICE_USER,
+        language=Language.ENGLISH,
+        palette=("#3d405b", "#f4f1de"),
+        audio_only=True,
+        paragraphs=[
+            "After my fall, I was frightened to go out. I stayed in for months.",
+            "A support worker came with me on the bus, once a week. The first time, my hands "
+            "were shaking. By the sixth week, I went into town on my own.",
+            "Now I do my own shopping again. I feel like myself.",
+        ],
+    ),
+    DemoStory(
+        owner="carer",
+        title="Gwrando arna i",
+        description="A short story told in Welsh about going back to the lunch club.",
+        teller_kind=TellerKind.CARER,
+        language=Language.WELSH,
+        palette=("#2b2d42", "#edf2f4"),
+        paragraphs=[
+            "Fy enw i yw Dafydd. Dw i'n byw yn Abertawe gyda fy ngwraig.",
+            "Ar ôl y strôc, roedd hi'n unig iawn. Roedd hi'n aros yn y tŷ bob dydd.",
+            "Mae'r gweithiwr cymdeithasol wedi gwrando arnon ni. Nawr mae hi'n mynd i'r clwb "
+            "cinio bob dydd Mawrth, ac mae hi'n gweld ei ffrindiau eto.",
+        ],
+    ),
+]
+
+VOICES = {Language.ENGLISH: "en-gb", Language.WELSH: "cy"}
+
+
+def ensure_accounts(echo: Callable[[str], None]) -> dict[str, User]:
+    """Create any missing demo account; return them all by username."""
+    accounts: dict[str, User] = {}
+    for username, display_name, role in DEMO_ACCOUNTS:
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = create_user(username, DEMO_PASSWORD, role, display_name)
+            echo(f"  created demo {role.value}: {username}")
+        accounts[username] = user
+    db.session.commit()
+    return accounts
+
+
+def load_demo(echo: Callable[[str], None] = print) -> None:
+    """Add the demo accounts and, if the archive has no stories yet, the demo stories."""
+    echo("Preparing demo data...")
+    accounts = ensure_accounts(echo)
+    if db.session.scalar(select(func.count()).select_from(Story)):
+        echo("  the archive already has stories; no demo stories added")
+    else:
+        curator = accounts["curator"]
+        with tempfile.TemporaryDirectory(prefix="storyhub-demo-") as scratch:
+            for number, spec in enumerate(DEMO_STORIES):
+                ext = "m4a" if spec.audio_only else "mp4"
+                path = render_story(
+                    Path(scratch) / f"story-{number}.{ext}",
+                    title=spec.title,
+                    paragraphs=spec.paragraphs,
+                    voice=VOICES[spec.language],
+                    palette=spec.palette,
+                    audio_only=spec.audio_only,
+                )
+                story = store_story_file(
+                    path,
+                    StoryDetails(spec.title, spec.description, spec.language, spec.teller_kind),
+                    uploader=curator,
+                    storyteller=accounts[spec.owner],
+                    original_filename=path.name,
+                )
+                echo(f"  added demo story {story.id}: {spec.title}")
+    echo("")
+    echo(f"Demo accounts (password for each: {DEMO_PASSWORD}):")
+    for username, _display, role in DEMO_ACCOUNTS:
+        echo(f"  {role.label:<34} {username}")

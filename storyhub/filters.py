@@ -1,0 +1,37 @@
+"""Jinja filters that put numbers and states into plain words."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from storyhub.models import StoryState
+
+STATE_LABELS = {
+    StoryState.UPLOADED: "Waiting to be prepared",
+    StoryState.PROCESSING: "Being prepared",
+    StoryState.READY: "Ready to watch",
+    StoryState.FAILED: "Needs attention",
+}
+
+
+def duration(seconds: float | None) -> str:
+    """Seconds as "1 min 05 s" (or "45 s")."""
+    if seconds is None:
+        return ""
+    total = round(seconds)
+    minutes, secs = divmod(total, 60)
+    if minutes >= 60:
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def state_label(state: StoryState | str) -> str:
+    """A story state as words a storyteller understands."""
+    return STATE_LABELS.get(StoryState(state), str(state))
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters."""
+    app.add_template_filter(duration, "duration")
+    app.add_template_filter(state_label, "state_label")

@@ -1,0 +1,256 @@
+"""The job queue: submit after commit, claim atomically, report progress, recover orphans."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, current_app
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.orm import Session
+
+from storyhub.extensions import db
+from storyhub.models import Job, JobState, Story, as_utc, utcnow
+
+log = logging.getLogger(__name__)
+
+PENDING_KEY = "storyhub.pending_jobs"
+QUEUE_EXTENSION = "storyhub.queue"
+
+
+class JobFailed(Exception):
+    """A failure a person can read: ``message`` is shown on the story page as it is."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class JobContext:
+    """What a handler gets: the job's ids, and a way to report progress (which is a heartbeat)."""
+
+    job_id: int
+    story_id: int | None
+
+    def report(self, progress: float, message: str | None = None) -> None:
+        """Record progress (0 to 1) and, optionally, a plain-language step name; commits."""
+        values: dict[str, Any] = {
+            "progress": max(0.0, min(1.0, progress)),
+            "heartbeat_at": utcnow(),
+        }
+        if message is not None:
+            values["message"] = message[:200]
+        db.session.execute(update(Job).where(Job.id == self.job_id).values(**values))
+        db.session.commit()
+
+
+Handler = Callable[[JobContext], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register the function that runs jobs of ``kind``."""
+
+    def register(func: Handler) -> Handler:
+        HANDLERS[kind] = func
+        return func
+
+    return register
+
+
+def submit(kind: str, story: Story | None = None, message: str = "Waiting to start") -> Job:
+    """Add a job to the current transaction; it is sent to the queue only after the commit.
+
+    Sending before the commit could let a fast worker look for a row that does not exist yet,
+    and a rollback would leave the queue holding a job for nothing.
+    """
+    if kind not in HANDLERS:
+        raise ValueError(f"no handler for job kind {kind!r}")
+    job = Job(kind=kind, story=story, message=message)
+    db.session.add(job)
+    db.session.flush()
+    db.session.info.setdefault(PENDING_KEY, []).append(job.id)
+    return job
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending_jobs(session: Session) -> None:
+    job_ids = session.info.pop(PENDING_KEY, [])
+    for job_id in job_ids:
+        try:
+            get_queue().enqueue(job_id)
+        except Exception:
+            # The row stays queued; recover_orphans sends it again when the queue is back.
+            log.exception("could not send job %s to the queue; it will be recovered", job_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_pending_jobs(session: Session) -> None:
+    session.info.pop(PENDING_KEY, None)
+
+
+def worker_identity() -> str:
+    """This process as "host:pid", recorded on the jobs it claims."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _claim(job_id: int) -> bool:
+    """Mark a queued job as running by this worker; False if someone else has it or it is done.
+
+    A conditional UPDATE makes duplicates harmless: a job sent twice (recovery plus the queue)
+    runs once.
+    """
+    now = utcnow()
+    result = db.session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == JobState.QUEUED)
+        .values(
+            state=JobState.RUNNING,
+            claimed_by=worker_identity(),
+            heartbeat_at=now,
+            started_at=now,
+            attempts=Job.attempts + 1,
+            error_code=None,
+            error_message=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def _finish(job_id: int, state: JobState, message: str, code: str | None = None) -> None:
+    values: dict[str, Any] = {"state": state, "finished_at": utcnow(), "message": message[:200]}
+    if state == JobState.DONE:
+        values["progress"] = 1.0
+    else:
+        values["error_code"] = code
+        values["error_message"] = message
+    db.session.execute(update(Job).where(Job.id == job_id).values(**values))
+    db.session.commit()
+
+
+FAILURE_HOOKS: dict[str, Callable[[JobContext, JobFailed], None]] = {}
+
+
+def execute(job_id: int) -> None:
+    """Run one job by id, in the current app context. Safe to call for a job already done."""
+    if not _claim(job_id):
+        log.info("job %s is not queued (already running or finished); skipping", job_id)
+        return
+    job = db.session.get(Job, job_id)
+    assert job is not None
+    context = JobContext(job_id=job.id, story_id=job.story_id)
+    kind = job.kind
+    try:
+        HANDLERS[kind](context)
+    except JobFailed as failure:
+        db.session.rollback()
+        _finish(job_id, JobState.FAILED, failure.message, failure.code)
+        if kind in FAILURE_HOOKS:
+            FAILURE_HOOKS[kind](context, failure)
+        return
+    except Exception:
+        db.session.rollback()
+        message = "Something went wrong on our side. A curator can try again."
+        _finish(job_id, JobState.FAILED, message, "internal")
+        if kind in FAILURE_HOOKS:
+            FAILURE_HOOKS[kind](context, JobFailed("internal", message))
+        raise  # so the worker logs the traceback; the job row already says what happened
+    _finish(job_id, JobState.DONE, "Finished")
+
+
+def recover_orphans(stale_after: timedelta | None = None) -> list[int]:
+    """Send again every job that was queued but never ran, or was running in a dead worker.
+
+    A running job is an orphan when its worker was on this host and that process is gone, or
+    when its heartbeat is older than ``stale_after`` (a worker on another machine that died).
+    """
+    if stale_after is None:
+        stale_after = timedelta(seconds=current_app.config["JOB_STALE_SECONDS"])
+    host = socket.gethostname()
+    cutoff = utcnow() - stale_after
+    recovered: list[int] = []
+    running = db.session.scalars(select(Job).where(Job.state == JobState.RUNNING)).all()
+    for job in running:
+        claimed_host, _, pid = (job.claimed_by or ":").rpartition(":")
+        dead_here = claimed_host == host and pid.isdigit() and not _process_alive(int(pid))
+        stale = job.heartbeat_at is None or as_utc(job.heartbeat_at) < cutoff
+        if dead_here or stale:
+            job.state = JobState.QUEUED
+            job.message = "Picked up again after an interruption"
+            recovered.append(job.id)
+    db.session.commit()
+    queued = db.session.scalars(
+        select(Job.id).where(or_(Job.state == JobState.QUEUED)).order_by(Job.id)
+    ).all()
+    queue = get_queue()
+    for job_id in queued:
+        queue.enqueue(job_id)
+    return recovered
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class JobQueue:
+    """The app's Huey instance with the one task that runs jobs by id."""
+
+    def __init__(self, app: Flask) -> None:
+        self.huey = _make_huey(app.config["QUEUE_URL"])
+
+        def run_job(job_id: int) -> None:
+            with app.app_context():
+                execute(job_id)
+
+        def sweep() -> None:
+            with app.app_context():
+                recover_orphans()
+
+        self._run_job = self.huey.task(name="storyhub.run_job")(run_job)
+        # Every few minutes, catch jobs whose worker died on another machine.
+        self.huey.periodic_task(crontab(minute="*/5"), name="storyhub.recover_orphans")(sweep)
+
+    def enqueue(self, job_id: int) -> None:
+        """Send a job id to the queue."""
+        self._run_job(job_id)
+
+
+def _make_huey(url: str) -> Huey:
+    if url == "immediate":
+        return MemoryHuey("storyhub", immediate=True, results=False)
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        return SqliteHuey("storyhub", filename=path, results=False)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey("storyhub", url=url, results=False)
+    raise ValueError(f"unsupported STORYHUB_QUEUE_URL: {url!r}")
+
+
+def init_app(app: Flask) -> None:
+    """Create the app's queue from ``QUEUE_URL``."""
+    app.extensions[QUEUE_EXTENSION] = JobQueue(app)
+
+
+def get_queue() -> JobQueue:
+    """The current app's queue."""
+    queue: JobQueue = current_app.extensions[QUEUE_EXTENSION]
+    return queue

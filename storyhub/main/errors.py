@@ -1,0 +1,96 @@
+"""Friendly error pages (JSON under /api/). Nobody should ever see a bare server error page."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from storyhub.main import bp
+
+log = logging.getLogger(__name__)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.headers.get(
+        "X-Requested-With"
+    ) == "storyhub-upload"
+
+
+def _error(status: int, code: str, title: str, message: str) -> Any:
+    if _wants_json():
+        return jsonify(ok=False, error={"code": code, "message": message}), status
+    return render_template("errors/error.html", title=title, message=message), status
+
+
+@bp.app_errorhandler(RequestEntityTooLarge)
+def too_large(_err: Exception) -> Any:
+    """An upload over the size limit."""
+    from flask import current_app
+
+    limit_gb = current_app.config["MAX_UPLOAD_MB"] / 1024
+    size = f"{limit_gb:.0f} GB" if limit_gb >= 1 else f"{current_app.config['MAX_UPLOAD_MB']} MB"
+    return _error(
+        413,
+        "too_large",
+        "That file is too big",
+        f"Files can be up to {size}. Please choose a shorter recording, or ask a curator to "
+        "help make the file smaller. Nothing was saved.",
+    )
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_failed(_err: CSRFError) -> Any:
+    """A form sent without its security token (often a page left open a long time)."""
+    return _error(
+        400,
+        "csrf",
+        "Please try that again",
+        "For your safety this form has to be sent from a fresh page. Please go back, reload the "
+        "page and try again. Nothing was changed.",
+    )
+
+
+@bp.app_errorhandler(403)
+def forbidden(_err: Exception) -> Any:
+    """Signed in, but not allowed here."""
+    return _error(403, "forbidden", "You can't open this page", "Your account can't open this page.")
+
+
+@bp.app_errorhandler(404)
+def not_found(_err: Exception) -> Any:
+    """Missing, or not available to this person (the same answer, so ids can't be probed)."""
+    return _error(
+        404,
+        "not_found",
+        "We can't find that",
+        "This page doesn't exist, or it isn't available to you.",
+    )
+
+
+@bp.app_errorhandler(405)
+def wrong_method(_err: Exception) -> Any:
+    """A form or link used in a way it doesn't support."""
+    return _error(405, "method_not_allowed", "That didn't work", "That action isn't possible here.")
+
+
+@bp.app_errorhandler(HTTPException)
+def other_http(err: HTTPException) -> Any:
+    """Any other HTTP error, with its own words."""
+    return _error(err.code or 500, "error", err.name, err.description or err.name)
+
+
+@bp.app_errorhandler(Exception)
+def server_error(err: Exception) -> Any:
+    """A bug on our side: logged in full, shown as a calm apology."""
+    log.exception("unhandled error on %s %s", request.method, request.path, exc_info=err)
+    return _error(
+        500,
+        "internal",
+        "Something went wrong on our side",
+        "Sorry, that didn't work. Please try again in a minute. If it keeps happening, tell a "
+        "curator or administrator.",
+    )

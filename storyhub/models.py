@@ -1,0 +1,276 @@
+"""The data model: people and their roles, stories and their media, jobs, and the audit trail.
+
+Written for SQLite by default and PostgreSQL when scaling out: portable column types only, string
+enums (stored as short strings with CHECK constraints via ``native_enum=False``), UTC timestamps.
+Later issues add consent, transcripts, passages, themes, clips, sessions and showcases.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storyhub.extensions import db
+
+
+def utcnow() -> datetime:
+    """The current time in UTC, timezone-aware."""
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC, so say so."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=True,
+        length=24,
+        values_callable=lambda members: [m.value for m in members],
+        name=cls.__name__.lower(),
+    )
+
+
+class Role(enum.StrEnum):
+    STORYTELLER = "storyteller"
+    CURATOR = "curator"
+    TRAINER = "trainer"
+    MEMBER = "member"  # elected members and senior managers
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.STORYTELLER: "Storyteller",
+    Role.CURATOR: "Story curator",
+    Role.TRAINER: "Workforce trainer",
+    Role.MEMBER: "Elected member or senior manager",
+    Role.ADMIN: "Administrator",
+}
+
+
+class TellerKind(enum.StrEnum):
+    SERVICE_USER = "service_user"
+    CARER = "carer"
+    PRACTITIONER = "practitioner"
+
+    @property
+    def label(self) -> str:
+        return TELLER_LABELS[self]
+
+
+TELLER_LABELS = {
+    TellerKind.SERVICE_USER: "A person who uses services",
+    TellerKind.CARER: "An unpaid carer",
+    TellerKind.PRACTITIONER: "A practitioner",
+}
+
+
+class Language(enum.StrEnum):
+    ENGLISH = "en"
+    WELSH = "cy"
+
+    @property
+    def label(self) -> str:
+        return {"en": "English", "cy": "Cymraeg (Welsh)"}[self.value]
+
+
+class StoryState(enum.StrEnum):
+    UPLOADED = "uploaded"  # stored and validated; waiting for the worker
+    PROCESSING = "processing"
+    READY = "ready"  # processed; can be watched by those allowed to
+    FAILED = "failed"  # processing failed; a curator can retry or remove it
+
+
+class MediaRole(enum.StrEnum):
+    ORIGINAL = "original"
+    THUMBNAIL = "thumbnail"
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+    # Login throttling: consecutive failures and the time until which sign-in is refused.
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses sessions of deactivated accounts
+        return self.active
+
+    def has_role(self, *roles: Role) -> bool:
+        """True when this user holds one of ``roles``."""
+        return self.role in roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} ({self.role})>"
+
+
+class Invitation(db.Model):  # type: ignore[name-defined,misc]
+    """A one-time sign-up link; only a hash of its token is stored."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    display_name: Mapped[str] = mapped_column(String(120))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    used_by: Mapped[User | None] = relationship(foreign_keys=[used_by_id])
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+    """A bearer token for the JSON API; only a hash of it is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class Story(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "stories"
+    __table_args__ = (Index("ix_stories_storyteller_created", "storyteller_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[Language] = mapped_column(_enum(Language))
+    teller_kind: Mapped[TellerKind] = mapped_column(_enum(TellerKind))
+    storyteller_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    state: Mapped[StoryState] = mapped_column(_enum(StoryState), default=StoryState.UPLOADED)
+    # "video" or "audio", and the length in seconds, from the upload's validation.
+    kind: Mapped[str] = mapped_column(String(8))
+    duration: Mapped[float]
+    failure_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    storyteller: Mapped[User] = relationship(foreign_keys=[storyteller_id])
+    uploaded_by: Mapped[User] = relationship(foreign_keys=[uploaded_by_id])
+    media: Mapped[list[MediaFile]] = relationship(
+        back_populates="story", cascade="all, delete-orphan"
+    )
+    jobs: Mapped[list[Job]] = relationship(
+        back_populates="story", order_by="Job.id", cascade="all, delete-orphan"
+    )
+
+    def media_file(self, role: MediaRole) -> MediaFile | None:
+        """The stored media file with ``role``, if there is one."""
+        return next((m for m in self.media if m.role == role), None)
+
+    @property
+    def latest_job(self) -> Job | None:
+        return self.jobs[-1] if self.jobs else None
+
+
+class MediaFile(db.Model):  # type: ignore[name-defined,misc]
+    """A file held in storage for a story: the original upload, its thumbnail, later renditions."""
+
+    __tablename__ = "media_files"
+    __table_args__ = (UniqueConstraint("story_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+    role: Mapped[MediaRole] = mapped_column(_enum(MediaRole))
+    storage_key: Mapped[str] = mapped_column(String(255), unique=True)
+    content_type: Mapped[str] = mapped_column(String(80))
+    size_bytes: Mapped[int]
+    original_filename: Mapped[str] = mapped_column(String(255), default="")
+    # What the probe found (container, codecs, size, rotation, duration), as plain JSON.
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    story: Mapped[Story] = relationship(back_populates="media")
+
+
+class Job(db.Model):  # type: ignore[name-defined,misc]
+    """One unit of background work: its state, progress and a readable failure.
+
+    The queue only carries the job's id; this row is the truth, so a job lost by the queue or
+    interrupted by a crash can be found again and re-run.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_state", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
+    state: Mapped[JobState] = mapped_column(_enum(JobState), default=JobState.QUEUED)
+    progress: Mapped[float] = mapped_column(default=0.0)  # 0.0 to 1.0
+    message: Mapped[str] = mapped_column(String(200), default="Waiting to start")
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    # "host:pid" of the worker running it, and when it last reported; used to find orphans.
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    heartbeat_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    story: Mapped[Story | None] = relationship(back_populates="jobs")
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (JobState.DONE, JobState.FAILED)
+
+
+class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
+    """Who did what kind of thing to which object, and when. Never the content itself."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(40), default="")
+    object_id: Mapped[int | None]
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship()

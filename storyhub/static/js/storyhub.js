@@ -1,0 +1,107 @@
+// storyhub's small scripts. Every page works without them; they add progress bars and printing.
+"use strict";
+
+function formatBytes(bytes) {
+  if (bytes >= 1024 * 1024 * 1024) return (bytes / (1024 * 1024 * 1024)).toFixed(1) + " GB";
+  if (bytes >= 1024 * 1024) return (bytes / (1024 * 1024)).toFixed(0) + " MB";
+  return Math.max(1, Math.round(bytes / 1024)) + " KB";
+}
+
+// Upload with a progress bar; errors come back as JSON and are shown without losing the form.
+function setupUpload(form) {
+  const bar = document.getElementById("upload-bar");
+  const text = document.getElementById("upload-text");
+  const box = document.getElementById("upload-progress");
+  const errorBox = document.getElementById("upload-error");
+  const button = document.getElementById("upload-button");
+  const maxBytes = Number(form.dataset.maxBytes || 0);
+
+  function showError(message) {
+    errorBox.querySelector("p").textContent = message;
+    errorBox.hidden = false;
+    errorBox.scrollIntoView({ block: "center" });
+    errorBox.setAttribute("tabindex", "-1");
+    errorBox.focus();
+    box.hidden = true;
+    button.disabled = false;
+  }
+
+  form.addEventListener("submit", function (event) {
+    const fileInput = form.querySelector("input[type=file]");
+    const file = fileInput && fileInput.files[0];
+    if (!window.FormData || !window.XMLHttpRequest) return; // plain form post still works
+    event.preventDefault();
+    errorBox.hidden = true;
+    if (file && maxBytes && file.size > maxBytes) {
+      showError("That file is " + formatBytes(file.size) + ". Files can be up to " +
+        form.dataset.maxLabel + ". Please choose a shorter recording, or ask a curator for help.");
+      return;
+    }
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action || window.location.href);
+    xhr.setRequestHeader("X-Requested-With", "storyhub-upload");
+    xhr.responseType = "json";
+    box.hidden = false;
+    button.disabled = true;
+    xhr.upload.addEventListener("progress", function (e) {
+      if (!e.lengthComputable) return;
+      const pct = Math.round((e.loaded / e.total) * 100);
+      bar.value = pct;
+      bar.textContent = pct + "%";
+      text.textContent = pct < 100
+        ? "Sent " + formatBytes(e.loaded) + " of " + formatBytes(e.total) + " (" + pct + "%)"
+        : "Sent. Checking your file…";
+    });
+    xhr.addEventListener("load", function () {
+      const data = xhr.response || {};
+      if (xhr.status === 200 && data.ok) {
+        text.textContent = "Done. Opening your story…";
+        window.location.assign(data.url);
+        return;
+      }
+      let message = (data.error && (data.error.message || data.error)) || "";
+      if (!message && data.errors) {
+        message = Object.values(data.errors).flat().join(" ");
+      }
+      showError(message || "The upload didn't work. Please try again.");
+    });
+    xhr.addEventListener("error", function () {
+      showError("The connection was lost while sending your story. Nothing was saved. " +
+        "Please try again when you have a better connection.");
+    });
+    xhr.send(new FormData(form));
+  });
+}
+
+// A job's progress bar: ask the server every couple of seconds until the job has finished.
+function setupJobProgress(section) {
+  const url = section.dataset.jobUrl;
+  const bar = section.querySelector("progress");
+  const text = section.querySelector(".progress-text");
+  function poll() {
+    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (job) {
+        const pct = Math.round(job.progress * 100);
+        bar.value = pct;
+        bar.textContent = pct + "%";
+        text.textContent = job.message;
+        if (job.finished) {
+          window.location.reload();
+        } else {
+          window.setTimeout(poll, 1500);
+        }
+      })
+      .catch(function () { window.setTimeout(poll, 5000); });
+  }
+  window.setTimeout(poll, 1000);
+}
+
+document.addEventListener("DOMContentLoaded", function () {
+  const form = document.getElementById("upload-form");
+  if (form) setupUpload(form);
+  document.querySelectorAll("[data-job-url]").forEach(setupJobProgress);
+  document.querySelectorAll("[data-print]").forEach(function (b) {
+    b.addEventListener("click", function () { window.print(); });
+  });
+});

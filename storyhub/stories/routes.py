@@ -1,0 +1,177 @@
+"""Story views: thin; upload rules live in storyhub.uploads, consent rules in consent/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from consent import Purpose, can_manage, can_view, viewable_stories
+from storyhub import audit, jobs
+from storyhub.auth.decorators import roles_required
+from storyhub.extensions import db
+from storyhub.models import Job, MediaRole, Role, Story, StoryState
+from storyhub.processing import PROCESS_STORY
+from storyhub.stories import bp
+from storyhub.stories.forms import UploadForm
+from storyhub.storage import get_storage
+from storyhub.uploads import UploadRejected, receive_upload
+
+UPLOADER_ROLES = (Role.STORYTELLER, Role.CURATOR, Role.ADMIN)
+
+
+def wants_json() -> bool:
+    """The upload page's script asks for JSON so it can show errors without reloading."""
+    return request.headers.get("X-Requested-With") == "storyhub-upload"
+
+
+def _story_or_404(story_id: int, purpose: Purpose = Purpose.WATCH) -> Story:
+    """The story, if this person may see it; otherwise the same 404 as for a missing one.
+
+    A refusal looks like "not found" so that ids can't be probed for which stories exist.
+    """
+    story = db.session.get(Story, story_id)
+    if story is None or not can_view(current_user, story, purpose):
+        abort(404)
+    return story
+
+
+@bp.route("/stories/new", methods=["GET", "POST"])
+@roles_required(*UPLOADER_ROLES)
+def upload() -> Any:
+    """Upload a story: the file, a title, the language and who is telling it."""
+    form = UploadForm()
+    form.offer_storytellers(current_user)
+    error = None
+    if form.validate_on_submit():
+        try:
+            story = receive_upload(
+                form.media.data,
+                form.details(),
+                uploader=current_user,
+                storyteller=form.chosen_storyteller(current_user),
+            )
+        except UploadRejected as rejected:
+            error = rejected.message
+        else:
+            flash("Thank you. Your story is uploaded and we are preparing it.", "success")
+            target = url_for("stories.show", story_id=story.id)
+            if wants_json():
+                return jsonify(ok=True, url=target)
+            return redirect(target)
+    if wants_json():
+        errors = {name: list(messages) for name, messages in form.errors.items()}
+        return jsonify(ok=False, error=error, errors=errors), 400
+    status = 400 if form.is_submitted() else 200
+    return render_template("stories/upload.html", form=form, error=error), status
+
+
+@bp.route("/stories/mine")
+@roles_required(Role.STORYTELLER)
+def mine() -> str:
+    """The storyteller's own stories."""
+    stories = db.session.scalars(
+        select(Story)
+        .where(Story.storyteller_id == current_user.id)
+        .order_by(Story.created_at.desc())
+    ).all()
+    return render_template("stories/mine.html", stories=stories)
+
+
+@bp.route("/stories")
+@login_required
+def index() -> str:
+    """Every story this person may see (curators: all of them)."""
+    state = request.args.get("state", "")
+    query = select(Story).where(viewable_stories(current_user)).order_by(Story.created_at.desc())
+    if state in {s.value for s in StoryState}:
+        query = query.where(Story.state == StoryState(state))
+    stories = db.session.scalars(query.limit(500)).all()
+    return render_template("stories/index.html", stories=stories, state=state, states=StoryState)
+
+
+@bp.route("/stories/<int:story_id>")
+@login_required
+def show(story_id: int) -> str:
+    """The story page: player, details and processing progress."""
+    story = _story_or_404(story_id)
+    return render_template(
+        "stories/show.html",
+        story=story,
+        job=story.latest_job,
+        can_manage=can_manage(current_user, story),
+        has_thumbnail=story.media_file(MediaRole.THUMBNAIL) is not None,
+    )
+
+
+@bp.route("/stories/<int:story_id>/media/<role>")
+@login_required
+def media(story_id: int, role: str) -> Response:
+    """A story's media bytes, only for people who may see it; supports range requests."""
+    story = _story_or_404(story_id)
+    if role not in {r.value for r in MediaRole}:
+        abort(404)
+    stored = story.media_file(MediaRole(role))
+    if stored is None:
+        abort(404)
+    response = send_file(
+        get_storage().local_path(stored.storage_key),
+        mimetype=stored.content_type,
+        conditional=True,  # answers Range requests with 206, so the player can seek
+        etag=True,
+        max_age=0,
+    )
+    # Revalidate every time: a withdrawn story must stop playing, even from a browser cache.
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.route("/stories/<int:story_id>/retry", methods=["POST"])
+@login_required
+def retry(story_id: int) -> Response:
+    """Process a failed story again."""
+    story = _story_or_404(story_id, Purpose.MANAGE)
+    if story.state != StoryState.FAILED:
+        flash("This story doesn't need trying again.", "info")
+    else:
+        story.state = StoryState.UPLOADED
+        story.failure_message = None
+        jobs.submit(PROCESS_STORY, story, message="Waiting to try again")
+        audit.record("story.retried", actor=current_user, object_type="story", object_id=story.id)
+        db.session.commit()
+        flash("We are trying again.", "info")
+    return redirect(url_for("stories.show", story_id=story.id))
+
+
+def job_progress(job: Job) -> dict[str, Any]:
+    """What a progress bar needs to know about a job."""
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "state": job.state.value,
+        "progress": round(job.progress, 3),
+        "message": job.message,
+        "error": job.error_message,
+        "finished": job.finished,
+        "story_id": job.story_id,
+    }
+
+
+def job_for_viewer(job_id: int) -> Job:
+    """A job whose story this person may see; 404 otherwise."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.story is None or not can_view(current_user, job.story):
+        abort(404)
+    return job
+
+
+@bp.route("/jobs/<int:job_id>")
+@login_required
+def job_status(job_id: int) -> Response:
+    """A job's progress as JSON, polled by the story page's progress bar."""
+    response = jsonify(job_progress(job_for_viewer(job_id)))
+    response.headers["Cache-Control"] = "no-store"
+    return response

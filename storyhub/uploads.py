@@ -1,0 +1,192 @@
+"""Receiving a story: stream the file to disk, validate it, store it, record it, queue its job.
+
+The rules: nothing is kept unless the file is valid media AND the database commit succeeds;
+the job is sent only after that commit. A refused upload leaves no file and no row behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from flask import current_app
+from flask import Request as FlaskRequest
+from werkzeug.datastructures import FileStorage
+
+from media_pipeline import MediaError, validate
+from storyhub import audit, jobs
+from storyhub.extensions import db
+from storyhub.models import Language, MediaFile, MediaRole, Story, TellerKind, User
+from storyhub.processing import PROCESS_STORY
+from storyhub.storage import get_storage, new_story_folder
+
+# What people may upload, by file name ending. The content is checked for real by validate();
+# the ending only lets us refuse an obvious wrong type (a .docx, a .jpg) straight away.
+VIDEO_EXTENSIONS = ("mp4", "mov", "webm", "mkv", "3gp")
+AUDIO_EXTENSIONS = ("m4a", "mp3", "wav", "ogg", "oga", "flac")
+ACCEPTED_EXTENSIONS = VIDEO_EXTENSIONS + AUDIO_EXTENSIONS
+ACCEPT_ATTRIBUTE = ",".join(f".{ext}" for ext in ACCEPTED_EXTENSIONS) + ",video/*,audio/*"
+
+
+class UploadRejected(Exception):
+    """The upload cannot be kept; ``message`` tells the person why, in plain words."""
+
+    def __init__(self, message: str, code: str = "rejected") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class StreamingRequest(FlaskRequest):
+    """Writes uploaded files straight to the staging folder instead of memory or /tmp.
+
+    Werkzeug already streams multipart bodies; pointing its file factory at the staging folder
+    keeps memory flat and lets the finished file be linked into storage without a copy.
+    """
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        staging = current_app.config["UPLOAD_STAGING"]
+        os.makedirs(staging, exist_ok=True)
+        # Deleted when closed (at the end of the request), whether or not the story was kept.
+        staged = tempfile.NamedTemporaryFile("wb+", dir=staging, prefix="upload-")  # noqa: SIM115
+        self._staged_files.append(staged)
+        return staged
+
+    @property
+    def _staged_files(self) -> list[IO[bytes]]:
+        return self.__dict__.setdefault("_storyhub_staged", [])
+
+    def close(self) -> None:
+        """Close (and so delete) every staged file, including those of an upload cut short.
+
+        Werkzeug closes only the files it finished parsing; a body refused or dropped half-way
+        would otherwise leave its partial file until garbage collection.
+        """
+        try:
+            super().close()
+        finally:
+            for staged in self._staged_files:
+                staged.close()
+
+
+@dataclass(frozen=True)
+class StoryDetails:
+    title: str
+    description: str
+    language: Language
+    teller_kind: TellerKind
+
+
+def extension_of(filename: str) -> str:
+    """The lower-case ending of ``filename`` without the dot ("" when there is none)."""
+    name = os.path.basename(filename.replace("\\", "/"))
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+def _staged_path(upload: FileStorage) -> tuple[Path, bool]:
+    """A path on disk holding the upload's bytes, and whether we made it (and must delete it)."""
+    stream: Any = upload.stream
+    name = getattr(stream, "name", None)
+    if isinstance(name, str) and os.path.isfile(name):
+        stream.flush()
+        return Path(name), False
+    staging = current_app.config["UPLOAD_STAGING"]
+    os.makedirs(staging, exist_ok=True)
+    fd, path = tempfile.mkstemp(dir=staging, prefix="copy-")
+    with os.fdopen(fd, "wb") as out:
+        upload.save(out)
+    return Path(path), True
+
+
+def receive_upload(
+    upload: FileStorage, details: StoryDetails, *, uploader: User, storyteller: User
+) -> Story:
+    """Validate and keep an uploaded story, or raise UploadRejected having kept nothing."""
+    filename = upload.filename or ""
+    if extension_of(filename) not in ACCEPTED_EXTENSIONS:
+        raise UploadRejected(
+            "This kind of file can't be used. Please choose a video (for example .mp4 or .mov) "
+            "or a sound recording (for example .m4a, .mp3 or .wav).",
+            "unsupported_type",
+        )
+    path, made_copy = _staged_path(upload)
+    try:
+        return store_story_file(
+            path, details, uploader=uploader, storyteller=storyteller, original_filename=filename
+        )
+    finally:
+        if made_copy:
+            path.unlink(missing_ok=True)
+
+
+def store_story_file(
+    path: Path,
+    details: StoryDetails,
+    *,
+    uploader: User,
+    storyteller: User,
+    original_filename: str,
+) -> Story:
+    """Validate the media file at ``path`` and keep it as a new story (the file is not moved)."""
+    config = current_app.config
+    try:
+        info = validate(
+            path,
+            min_duration=config["MIN_DURATION_SECONDS"],
+            max_duration=config["MAX_DURATION_SECONDS"],
+            timeout=config["VALIDATION_TIMEOUT_SECONDS"],
+        )
+    except MediaError as err:
+        raise UploadRejected(err.message, err.code) from err
+
+    storage = get_storage()
+    key = f"{new_story_folder()}/original.{info.extension.lstrip('.')}"
+    size = storage.put_file(path, key)
+    try:
+        story = Story(
+            title=details.title,
+            description=details.description,
+            language=details.language,
+            teller_kind=details.teller_kind,
+            storyteller=storyteller,
+            uploaded_by=uploader,
+            kind=info.kind,
+            duration=info.duration,
+        )
+        story.media.append(
+            MediaFile(
+                role=MediaRole.ORIGINAL,
+                storage_key=key,
+                content_type=info.mime_type,
+                size_bytes=size,
+                original_filename=os.path.basename(original_filename.replace("\\", "/"))[:255],
+                info=info.to_dict(),
+            )
+        )
+        db.session.add(story)
+        db.session.flush()
+        audit.record(
+            "story.uploaded",
+            actor=uploader,
+            object_type="story",
+            object_id=story.id,
+            on_behalf_of=storyteller.id if storyteller.id != uploader.id else None,
+        )
+        jobs.submit(PROCESS_STORY, story, message="Waiting to prepare your story")
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        with contextlib.suppress(OSError):
+            storage.delete(key)
+        raise
+    return story

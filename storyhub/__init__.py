@@ -81,5 +81,3 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         return {"Role": Role, "max_upload_mb": app.config["MAX_UPLOAD_MB"]}
 
     return app
-
-

@@ -143,7 +143,11 @@ def serve_command(host: str, port: int, web_workers: int) -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
 
-    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    def stop_and_exit(*_: Any) -> None:
+        stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop_and_exit)
     try:
         while all(proc.poll() is None for proc in procs):
             time.sleep(0.5)

@@ -19,7 +19,8 @@ from storyhub.extensions import db
 from storyhub.models import Language, Role, Story, TellerKind, User
 from storyhub.uploads import StoryDetails, store_story_file
 
-DEMO_PASSWORD = "storyhub-demo"
+# Public on purpose: printed at start-up and in the README. Demo instances only.
+DEMO_PASSWORD = "storyhub-demo"  # noqa: S105
 
 # (username, display name, role)
 DEMO_ACCOUNTS = [

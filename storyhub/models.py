@@ -105,7 +105,7 @@ class JobState(enum.StrEnum):
     FAILED = "failed"
 
 
-class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(UserMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -133,7 +133,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
         return f"<User {self.username} ({self.role})>"
 
 
-class Invitation(db.Model):  # type: ignore[name-defined,misc]
+class Invitation(db.Model):  # type: ignore[name-defined]
     """A one-time sign-up link; only a hash of its token is stored."""
 
     __tablename__ = "invitations"
@@ -153,7 +153,7 @@ class Invitation(db.Model):  # type: ignore[name-defined,misc]
     used_by: Mapped[User | None] = relationship(foreign_keys=[used_by_id])
 
 
-class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+class ApiToken(db.Model):  # type: ignore[name-defined]
     """A bearer token for the JSON API; only a hash of it is stored."""
 
     __tablename__ = "api_tokens"
@@ -169,7 +169,7 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
     user: Mapped[User] = relationship()
 
 
-class Story(db.Model):  # type: ignore[name-defined,misc]
+class Story(db.Model):  # type: ignore[name-defined]
     __tablename__ = "stories"
     __table_args__ = (Index("ix_stories_storyteller_created", "storyteller_id", "created_at"),)
 
@@ -206,7 +206,7 @@ class Story(db.Model):  # type: ignore[name-defined,misc]
         return self.jobs[-1] if self.jobs else None
 
 
-class MediaFile(db.Model):  # type: ignore[name-defined,misc]
+class MediaFile(db.Model):  # type: ignore[name-defined]
     """A file held in storage for a story: the original upload, its thumbnail, later renditions."""
 
     __tablename__ = "media_files"
@@ -226,7 +226,7 @@ class MediaFile(db.Model):  # type: ignore[name-defined,misc]
     story: Mapped[Story] = relationship(back_populates="media")
 
 
-class Job(db.Model):  # type: ignore[name-defined,misc]
+class Job(db.Model):  # type: ignore[name-defined]
     """One unit of background work: its state, progress and a readable failure.
 
     The queue only carries the job's id; this row is the truth, so a job lost by the queue or
@@ -259,7 +259,7 @@ class Job(db.Model):  # type: ignore[name-defined,misc]
         return self.state in (JobState.DONE, JobState.FAILED)
 
 
-class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
+class AuditEvent(db.Model):  # type: ignore[name-defined]
     """Who did what kind of thing to which object, and when. Never the content itself."""
 
     __tablename__ = "audit_events"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from flask import current_app
 from flask import Request as FlaskRequest
+from flask import current_app
 from werkzeug.datastructures import FileStorage
 
 from media_pipeline import MediaError, validate

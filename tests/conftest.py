@@ -20,7 +20,9 @@ from storyhub.models import Role, User
 from tests import media_factory
 
 PASSWORD = "correct horse battery"
-CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+CSRF_PATTERN = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
 
 
 @pytest.fixture
@@ -45,6 +47,8 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
+        # Buffered, so streamed file responses (media bytes) are read and closed at once.
+        kwargs.setdefault("buffered", True)
         with self.application.app_context():
             response = super().open(*args, **kwargs)
         # Werkzeug's test client spools big bodies to a temporary file and leaves it open when
@@ -56,7 +60,9 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
-def app(app_config: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+def app(
+    app_config: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Flask]:
     """A fresh app whose database was built by running the migrations."""
     monkeypatch.setenv("STORYHUB_INSTANCE_PATH", str(tmp_path / "instance"))
     application = create_app(app_config)
@@ -109,7 +115,9 @@ def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
 
 
 @pytest.fixture
-def login_as(app: Flask, make_user: Callable[..., User]) -> Callable[[Role], tuple[FlaskClient, User]]:
+def login_as(
+    app: Flask, make_user: Callable[..., User]
+) -> Callable[[Role], tuple[FlaskClient, User]]:
     """A new client signed in as a new user with ``role``."""
 
     def sign_in(role: Role) -> tuple[FlaskClient, User]:
@@ -133,3 +141,25 @@ def valid_media(media_dir: Path) -> dict[str, Path]:
     folder = media_dir / "valid"
     folder.mkdir()
     return media_factory.make_all_valid(folder)
+
+
+@pytest.fixture
+def make_story(
+    app: Flask, make_user: Callable[..., User], valid_media: dict[str, Path]
+) -> Callable[..., Any]:
+    """Store a real story through the upload service: ``make_story(owner, fmt="mp4")``."""
+    from storyhub.models import Language, TellerKind
+    from storyhub.uploads import StoryDetails, store_story_file
+
+    def make(owner: User | None = None, fmt: str = "mp4", title: str = "A story") -> Any:
+        teller = owner or make_user(Role.STORYTELLER)
+        details = StoryDetails(title, "", Language.ENGLISH, TellerKind.SERVICE_USER)
+        return store_story_file(
+            valid_media[fmt],
+            details,
+            uploader=teller,
+            storyteller=teller,
+            original_filename=valid_media[fmt].name,
+        )
+
+    return make

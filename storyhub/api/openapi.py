@@ -52,7 +52,11 @@ def openapi_document() -> dict[str, Any]:
                             "in": "query",
                             "schema": {"type": "integer", "minimum": 1, "maximum": 200},
                         },
-                        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                        {
+                            "name": "offset",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 0},
+                        },
                     ],
                     "responses": {
                         "200": _json(
@@ -106,7 +110,12 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "getJob",
                     "summary": "A background job's progress",
                     "parameters": [
-                        {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+                        {
+                            "name": "job_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        }
                     ],
                     "responses": {
                         "200": _json({"$ref": "#/components/schemas/Job"}, "The job"),
@@ -147,7 +156,10 @@ def openapi_document() -> dict[str, Any]:
                     "properties": {
                         "id": {"type": "integer"},
                         "kind": {"type": "string"},
-                        "state": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+                        "state": {
+                            "type": "string",
+                            "enum": ["queued", "running", "done", "failed"],
+                        },
                         "progress": {"type": "number", "minimum": 0, "maximum": 1},
                         "message": {"type": "string"},
                         "error": {"type": ["string", "null"]},

@@ -1,4 +1,4 @@
-"""View guards for roles. Consent questions (who may see a story) are asked of consent/, not here."""
+"""View guards for roles. Who may see a story is asked of consent/, never decided here."""
 
 from __future__ import annotations
 

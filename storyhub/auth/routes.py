@@ -91,7 +91,10 @@ def invite() -> str | tuple[str, int]:
     if form.validate_on_submit():
         try:
             made = create_invitation(
-                current_user, Role(form.role.data), form.display_name.data or "", form.note.data or ""
+                current_user,
+                Role(form.role.data),
+                form.display_name.data or "",
+                form.note.data or "",
             )
         except AccountError as err:
             form.role.errors = [str(err)]

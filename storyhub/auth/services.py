@@ -7,6 +7,7 @@ cannot be used to sign in.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import secrets
@@ -61,7 +62,9 @@ def check_new_credentials(username: str, password: str) -> str:
             "A username needs 3 to 64 letters or numbers (dots, dashes and underscores are fine)."
         )
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Please choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
+        raise AccountError(
+            f"Please choose a password of at least {MIN_PASSWORD_LENGTH} characters."
+        )
     if db.session.scalar(select(func.count()).where(User.username == name)):
         raise AccountError("That username is taken. Please choose another.")
     return name
@@ -103,10 +106,8 @@ def authenticate(username: str, password: str) -> User | None:
     """
     user = db.session.scalar(select(User).where(User.username == normalise_username(username)))
     if user is None or user.password_hash is None or not user.active:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
         return None
     now = utcnow()
     if user.locked_until is not None and as_utc(user.locked_until) > now:
@@ -147,7 +148,9 @@ def can_invite(inviter: User, role: Role) -> bool:
     return role in INVITABLE_ROLES.get(inviter.role, ())
 
 
-def create_invitation(inviter: User, role: Role, display_name: str, note: str = "") -> NewInvitation:
+def create_invitation(
+    inviter: User, role: Role, display_name: str, note: str = ""
+) -> NewInvitation:
     """Make a one-time sign-up link for a new person (the caller commits)."""
     if not can_invite(inviter, role):
         raise AccountError("You can't invite someone with that role.")

@@ -15,9 +15,10 @@ log = logging.getLogger(__name__)
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.headers.get(
-        "X-Requested-With"
-    ) == "storyhub-upload"
+    return (
+        request.path.startswith("/api/")
+        or request.headers.get("X-Requested-With") == "storyhub-upload"
+    )
 
 
 def _error(status: int, code: str, title: str, message: str) -> Any:
@@ -57,7 +58,9 @@ def csrf_failed(_err: CSRFError) -> Any:
 @bp.app_errorhandler(403)
 def forbidden(_err: Exception) -> Any:
     """Signed in, but not allowed here."""
-    return _error(403, "forbidden", "You can't open this page", "Your account can't open this page.")
+    return _error(
+        403, "forbidden", "You can't open this page", "Your account can't open this page."
+    )
 
 
 @bp.app_errorhandler(404)

@@ -15,9 +15,9 @@ from storyhub.auth.decorators import roles_required
 from storyhub.extensions import db
 from storyhub.models import Job, MediaRole, Role, Story, StoryState
 from storyhub.processing import PROCESS_STORY
+from storyhub.storage import get_storage
 from storyhub.stories import bp
 from storyhub.stories.forms import UploadForm
-from storyhub.storage import get_storage
 from storyhub.uploads import UploadRejected, receive_upload
 
 UPLOADER_ROLES = (Role.STORYTELLER, Role.CURATOR, Role.ADMIN)

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
-
 from markupsafe import escape
+from sqlalchemy import func, select
 
 from media_pipeline import MediaError, probe, validate
 from storyhub.extensions import db
@@ -203,7 +202,9 @@ def test_a_curator_uploads_on_behalf_of_a_storyteller(
     assert response.status_code == 302
     story = db.session.scalars(select(Story)).one()
     assert story.storyteller_id == teller.id and story.uploaded_by_id == curator.id
-    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "story.uploaded")).one()
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "story.uploaded")
+    ).one()
     assert event.actor_id == curator.id and event.detail["on_behalf_of"] == teller.id
     # The storyteller sees it among their own stories.
     teller_client = app.test_client()
@@ -262,7 +263,10 @@ def test_a_path_in_the_file_name_is_reduced_to_its_last_part(
 
 
 def test_a_failed_database_commit_keeps_no_file(
-    app: Flask, login_as: Callable[..., Any], valid_media: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    app: Flask,
+    login_as: Callable[..., Any],
+    valid_media: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """If the story's row can't be saved, its file must not stay behind as an orphan."""
     from sqlalchemy.exc import OperationalError

@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 # espeak-ng speaks the demo and test stories; DejaVu is the font drawn on their pictures.
 APT_PACKAGES := espeak-ng fonts-dejavu-core
+# The end-to-end tests drive Debian's Chromium (a browser download of Playwright's own fails here).
+TEST_APT_PACKAGES := chromium
 
-.PHONY: install system-packages run setup test lint format bench clean
+.PHONY: install system-packages test-packages run setup test lint format bench clean
 
 install: system-packages $(VENV)/.installed
 
@@ -24,7 +26,10 @@ setup: install
 run: setup
 	$(BIN)/flask --app storyhub serve
 
-test: install
+test-packages:
+	@bash scripts/system-packages.sh $(APT_PACKAGES) $(TEST_APT_PACKAGES)
+
+test: test-packages install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -125,6 +125,9 @@ def serve_command(host: str, port: int, web_workers: int) -> None:
                 "600",
                 "--access-logfile",
                 "-",
+                # gunicorn 27's control socket sits at one shared path per account; two sites
+                # (or a benchmark beside `make run`) would take it from each other.
+                "--no-control-socket",
                 "storyhub.wsgi:app",
             ],
             env=env,

@@ -45,7 +45,7 @@ def upload() -> Any:
     """Upload a story: the file, a title, the language and who is telling it."""
     form = UploadForm()
     form.offer_storytellers(current_user)
-    error = None
+    error: UploadRejected | None = None
     if form.validate_on_submit():
         try:
             story = receive_upload(
@@ -55,7 +55,7 @@ def upload() -> Any:
                 storyteller=form.chosen_storyteller(current_user),
             )
         except UploadRejected as rejected:
-            error = rejected.message
+            error = rejected
         else:
             flash("Thank you. Your story is uploaded and we are preparing it.", "success")
             target = url_for("stories.show", story_id=story.id)
@@ -63,10 +63,13 @@ def upload() -> Any:
                 return jsonify(ok=True, url=target)
             return redirect(target)
     if wants_json():
+        # The same shape as every other JSON error: {"error": {"code", "message"}}.
         errors = {name: list(messages) for name, messages in form.errors.items()}
-        return jsonify(ok=False, error=error, errors=errors), 400
+        payload = {"code": error.code, "message": error.message} if error else None
+        return jsonify(ok=False, error=payload, errors=errors), 400
     status = 400 if form.is_submitted() else 200
-    return render_template("stories/upload.html", form=form, error=error), status
+    message = error.message if error else None
+    return render_template("stories/upload.html", form=form, error=message), status
 
 
 @bp.route("/stories/mine")

@@ -85,7 +85,7 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not shutil.which(CHROMIUM):
-        pytest.fail(f"Chromium is needed for the end-to-end tests ({CHROMIUM}); `make test` installs it")
+        pytest.fail(f"The end-to-end tests need Chromium at {CHROMIUM}; `make test` installs it")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

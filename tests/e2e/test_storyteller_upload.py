@@ -79,8 +79,11 @@ def test_storyteller_uploads_from_a_phone_and_plays_the_story(
     )
     assert abs(position - (duration - 1)) < 1.0
     played = page.evaluate(
-        """() => { const v = document.querySelector('video'); v.muted = true;
-                   return v.play().then(() => new Promise(r => setTimeout(() => r(v.currentTime), 500))); }"""
+        """() => {
+            const v = document.querySelector('video');
+            v.muted = true;
+            return v.play().then(() => new Promise(r => setTimeout(() => r(v.currentTime), 500)));
+        }"""
     )
     assert played > 0
     assert errors == []

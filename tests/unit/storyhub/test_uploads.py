@@ -186,7 +186,8 @@ def test_upload_errors_come_back_as_json_for_the_progress_script(
     )
     assert response.status_code == 400
     body = response.get_json()
-    assert body["ok"] is False and body["error"]
+    assert body["ok"] is False and body["error"]["code"] == "not_media"
+    assert "video or a sound recording" in body["error"]["message"]
 
 
 def test_a_curator_uploads_on_behalf_of_a_storyteller(

@@ -4,6 +4,36 @@ Views, media responses, the API (and later search, clips, sessions, showcases an
 ``can_view`` or filter with ``viewable_stories``; none of them re-implements a rule.
 """
 
-from consent.policy import Purpose, can_manage, can_view, viewable_stories
+from consent.models import (
+    Audience,
+    ConsentAction,
+    ConsentStatus,
+    ConsentVersion,
+    Naming,
+    RecordedFor,
+    StoryUse,
+)
+from consent.policy import (
+    Purpose,
+    can_manage,
+    can_view,
+    purpose_for,
+    shared_for,
+    viewable_stories,
+)
 
-__all__ = ["Purpose", "can_manage", "can_view", "viewable_stories"]
+__all__ = [
+    "Audience",
+    "ConsentAction",
+    "ConsentStatus",
+    "ConsentVersion",
+    "Naming",
+    "Purpose",
+    "RecordedFor",
+    "StoryUse",
+    "can_manage",
+    "can_view",
+    "purpose_for",
+    "shared_for",
+    "viewable_stories",
+]

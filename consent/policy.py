@@ -1,29 +1,55 @@
-"""The consent policy: may this person see this story, for this purpose?
+"""The consent policy: may this person see this story, for this purpose, today?
 
-Until a storyteller releases their story (consent step 2, a later issue), it is private: only the
-teller and the staff who look after stories (curators, administrators) can see or manage it.
-``can_view`` answers for one story; ``viewable_stories`` is the same rule as a SQL filter for
-lists, so a list can never show a story that its page would refuse.
+One rule, asked by every read path (story pages, media bytes, lists, the API, and later search
+results, clips, sessions, showcases, exports and the dashboard):
+
+- nobody sees an erased story;
+- the teller always sees their own story, and staff (curators, administrators) see every story
+  they look after, so they can help, review and act on withdrawals;
+- anyone else sees a story only when its current consent is active, released (step 2), not past
+  its review date, and includes the audience that this person's purpose belongs to.
+
+``can_view`` answers for one story; ``viewable_stories`` is the same rule as a SQL condition for
+lists, and a test checks the two always agree.
 """
 
 from __future__ import annotations
 
 import enum
+from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, or_, true
 
-from storyhub.models import Role, Story
+from consent.models import Audience, ConsentStatus, ConsentVersion
+from storyhub.models import Role, Story, utcnow
 
-# Staff who support storytellers: they may see and manage every story, before and after release.
+# Staff who support storytellers: they may see and manage every story that is not erased.
 STORY_STAFF = (Role.CURATOR, Role.ADMIN)
 
 
 class Purpose(enum.StrEnum):
-    """Why someone wants to see a story; consent is given per purpose and audience."""
+    """Why someone wants to see a story; consent is given per audience, so per purpose."""
 
-    WATCH = "watch"  # the story page, its player and media bytes
-    MANAGE = "manage"  # edit details, retry processing, remove
+    OWN = "own"  # the teller's own use, and staff looking after the story
+    TRAINING = "training"  # workforce trainers
+    LEARNING_EVENT = "learning_event"  # elected members and senior managers
+    STATISTICS = "statistics"  # anonymised counts on the dashboard
+    MANAGE = "manage"  # change details, retry, withdraw on the teller's behalf
+
+
+# The audience a purpose needs the teller to have chosen.
+PURPOSE_AUDIENCE = {
+    Purpose.TRAINING: Audience.TRAINING,
+    Purpose.LEARNING_EVENT: Audience.LEARNING_EVENTS,
+    Purpose.STATISTICS: Audience.STATISTICS,
+}
+
+# The purpose a role reads stories for, when it isn't the teller's or staff's own.
+ROLE_PURPOSE = {
+    Role.TRAINER: Purpose.TRAINING,
+    Role.MEMBER: Purpose.LEARNING_EVENT,
+}
 
 
 def _signed_in(user: Any) -> bool:
@@ -32,24 +58,74 @@ def _signed_in(user: Any) -> bool:
     )
 
 
-def can_view(user: Any, story: Story, purpose: Purpose = Purpose.WATCH) -> bool:
-    """Whether ``user`` may see ``story`` for ``purpose``."""
+def purpose_for(user: Any) -> Purpose:
+    """The purpose this person reads stories for by default."""
+    return ROLE_PURPOSE.get(getattr(user, "role", None), Purpose.OWN)  # type: ignore[arg-type]
+
+
+def today() -> date:
+    """Today's date in UTC: review dates are compared against it."""
+    return utcnow().date()
+
+
+def shared_for(consent: ConsentVersion | None, purpose: Purpose, on: date | None = None) -> bool:
+    """Whether a consent version lets its story be shown for ``purpose`` on date ``on``."""
+    audience = PURPOSE_AUDIENCE.get(purpose)
+    if consent is None or audience is None:
+        return False
+    if consent.status != ConsentStatus.ACTIVE or consent.released_at is None:
+        return False
+    if consent.review_date is not None and consent.review_date < (on or today()):
+        return False
+    return audience in consent.audiences
+
+
+def can_view(user: Any, story: Story, purpose: Purpose | None = None) -> bool:
+    """Whether ``user`` may see ``story`` for ``purpose`` (default: their role's purpose)."""
     if not _signed_in(user):
         return False
-    if user.role in STORY_STAFF:
+    consent = story.consent
+    if consent is not None and consent.status == ConsentStatus.ERASED:
+        return False
+    if story.storyteller_id == user.id or user.role in STORY_STAFF:
         return True
-    return bool(story.storyteller_id == user.id)
+    purpose = purpose or purpose_for(user)
+    if ROLE_PURPOSE.get(user.role) != purpose:
+        return False  # a trainer reads for training, a member for learning events; no other
+    return shared_for(consent, purpose)
 
 
 def can_manage(user: Any, story: Story) -> bool:
-    """Whether ``user`` may change or retry ``story`` (its teller, or staff)."""
-    return can_view(user, story, Purpose.MANAGE)
+    """Whether ``user`` may change, withdraw or retry ``story``: its teller, or staff."""
+    if not _signed_in(user):
+        return False
+    consent = story.consent
+    if consent is not None and consent.status == ConsentStatus.ERASED:
+        return False
+    return bool(story.storyteller_id == user.id or user.role in STORY_STAFF)
 
 
-def viewable_stories(user: Any, purpose: Purpose = Purpose.WATCH) -> ColumnElement[bool]:
-    """A SQL condition on ``Story`` matching exactly the stories ``can_view`` allows."""
+def viewable_stories(user: Any, purpose: Purpose | None = None) -> ColumnElement[bool]:
+    """A SQL condition on ``Story`` matching exactly the stories ``can_view`` allows.
+
+    Joins nothing itself: it uses ``Story.consent`` through an EXISTS on the current version.
+    """
     if not _signed_in(user):
         return false()
+    not_erased = ~Story.consent.has(ConsentVersion.status == ConsentStatus.ERASED)
+    own = Story.storyteller_id == user.id
     if user.role in STORY_STAFF:
-        return true()
-    return or_(Story.storyteller_id == user.id)
+        return and_(not_erased, true())
+    purpose = purpose or purpose_for(user)
+    audience = PURPOSE_AUDIENCE.get(purpose)
+    if ROLE_PURPOSE.get(user.role) != purpose or audience is None:
+        return and_(not_erased, own)
+    shared = Story.consent.has(
+        and_(
+            ConsentVersion.status == ConsentStatus.ACTIVE,
+            ConsentVersion.released_at.is_not(None),
+            or_(ConsentVersion.review_date.is_(None), ConsentVersion.review_date >= today()),
+            getattr(ConsentVersion, f"audience_{audience.value}").is_(True),
+        )
+    )
+    return and_(not_erased, or_(own, shared))

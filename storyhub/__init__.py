@@ -55,7 +55,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     storage.init_app(app)
     init_jobs(app)
 
-    from storyhub import processing  # noqa: F401  (registers the job handlers)
+    from storyhub import processing, retention  # noqa: F401  (register job handlers and hooks)
     from storyhub.api import bp as api_bp
     from storyhub.auth import bp as auth_bp
     from storyhub.main import bp as main_bp

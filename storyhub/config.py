@@ -69,6 +69,8 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "WORKER_THREADS": _env_int("WORKER_THREADS", 2),
         # A running job whose heartbeat is older than this is taken to be orphaned.
         "JOB_STALE_SECONDS": _env_int("JOB_STALE_SECONDS", 300),
+        # Consent: how long a release lasts before the teller is asked to renew it.
+        "CONSENT_REVIEW_MONTHS": _env_int("CONSENT_REVIEW_MONTHS", 12),
         # Accounts.
         "LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 5),
         "LOGIN_LOCK_MINUTES": _env_int("LOGIN_LOCK_MINUTES", 15),

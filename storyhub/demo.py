@@ -13,9 +13,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from consent.describe import sharing
+from consent.models import Audience
+from consent.services import Choices, release
 from media_pipeline.synth import render_story
 from storyhub.auth.services import create_user
 from storyhub.extensions import db
+from storyhub.jobs import execute
 from storyhub.models import Language, Role, Story, TellerKind, User
 from storyhub.uploads import StoryDetails, store_story_file
 
@@ -43,6 +47,8 @@ class DemoStory:
     paragraphs: list[str]
     palette: tuple[str, str]
     audio_only: bool = False
+    # Released to these audiences at set-up (None: left private, for the teller to release).
+    shared_with: frozenset[Audience] | None = None
 
 
 DEMO_STORIES = [
@@ -53,6 +59,7 @@ DEMO_STORIES = [
         teller_kind=TellerKind.SERVICE_USER,
         language=Language.ENGLISH,
         palette=("#1d3557", "#f1faee"),
+        shared_with=frozenset({Audience.TRAINING, Audience.LEARNING_EVENTS, Audience.STATISTICS}),
         paragraphs=[
             "My name is Mary. I am seventy eight, and I have lived in the same street for fifty "
             "years.",
@@ -71,6 +78,7 @@ DEMO_STORIES = [
         teller_kind=TellerKind.CARER,
         language=Language.ENGLISH,
         palette=("#264653", "#e9f5f2"),
+        shared_with=frozenset({Audience.TRAINING, Audience.STATISTICS}),
         paragraphs=[
             "I have looked after my wife since her stroke, four years ago now.",
             "At first I did everything on my own. I stopped going to football. I stopped seeing "
@@ -103,6 +111,7 @@ DEMO_STORIES = [
         teller_kind=TellerKind.CARER,
         language=Language.WELSH,
         palette=("#2b2d42", "#edf2f4"),
+        shared_with=frozenset({Audience.LEARNING_EVENTS}),
         paragraphs=[
             "Fy enw i yw Dafydd. Dw i'n byw yn Abertawe gyda fy ngwraig.",
             "Ar ôl y strôc, roedd hi'n unig iawn. Roedd hi'n aros yn y tŷ bob dydd.",
@@ -154,7 +163,25 @@ def load_demo(echo: Callable[[str], None] = print) -> None:
                     storyteller=accounts[spec.owner],
                     original_filename=path.name,
                 )
-                echo(f"  added demo story {story.id}: {spec.title}")
+                # Prepare it now, so the demo is ready to watch when the site starts (the
+                # queued copy of this job then finds it done and does nothing).
+                job = story.latest_job
+                assert job is not None
+                execute(job.id)
+                db.session.refresh(story)
+                if spec.shared_with is not None:
+                    release(
+                        story,
+                        curator,
+                        Choices(
+                            audiences=set(spec.shared_with),
+                            clips_allowed=True,
+                            notes="Demo story, released at set-up.",
+                        ),
+                        watched=True,
+                    )
+                    db.session.commit()
+                echo(f"  added demo story {story.id}: {spec.title} ({sharing(story).text})")
     echo("")
     echo(f"Demo accounts (password for each: {DEMO_PASSWORD}):")
     for username, _display, role in DEMO_ACCOUNTS:

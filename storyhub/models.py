@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storyhub.extensions import db
+
+if TYPE_CHECKING:
+    from consent.models import ConsentVersion
 
 
 def utcnow() -> datetime:
@@ -187,6 +190,12 @@ class Story(db.Model):  # type: ignore[name-defined]
     failure_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The current consent version (consent/ owns the rules; versions are never edited).
+    consent_id: Mapped[int | None] = mapped_column(
+        ForeignKey(
+            "consent_versions.id", use_alter=True, name="fk_stories_consent_id_consent_versions"
+        )
+    )
 
     storyteller: Mapped[User] = relationship(foreign_keys=[storyteller_id])
     uploaded_by: Mapped[User] = relationship(foreign_keys=[uploaded_by_id])
@@ -195,6 +204,12 @@ class Story(db.Model):  # type: ignore[name-defined]
     )
     jobs: Mapped[list[Job]] = relationship(
         back_populates="story", order_by="Job.id", cascade="all, delete-orphan"
+    )
+    consent: Mapped[ConsentVersion | None] = relationship(
+        foreign_keys=[consent_id], post_update=True
+    )
+    consent_history: Mapped[list[ConsentVersion]] = relationship(
+        foreign_keys="ConsentVersion.story_id", order_by="ConsentVersion.version", viewonly=True
     )
 
     def media_file(self, role: MediaRole) -> MediaFile | None:
@@ -274,3 +289,8 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     actor: Mapped[User | None] = relationship()
+
+
+# Consent's tables refer to these models and these to them; importing consent's models here (after
+# ours are defined) makes sure both are mapped whoever imports first.
+import consent.models  # noqa: E402,F401

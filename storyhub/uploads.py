@@ -17,6 +17,7 @@ from flask import Request as FlaskRequest
 from flask import current_app
 from werkzeug.datastructures import FileStorage
 
+from consent import services as consent_services
 from media_pipeline import MediaError, validate
 from storyhub import audit, jobs
 from storyhub.extensions import db
@@ -175,6 +176,9 @@ def store_story_file(
         )
         db.session.add(story)
         db.session.flush()
+        # Consent step 1: taking part, so the story may be stored and prepared. Nobody else
+        # sees it until the teller releases it (step 2).
+        consent_services.take_part(story, uploader)
         audit.record(
             "story.uploaded",
             actor=uploader,

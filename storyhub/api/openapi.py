@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from consent.models import Audience, ConsentStatus, Naming, RecordedFor
 from storyhub.models import Language, StoryState, TellerKind
 
 ERROR = {"$ref": "#/components/schemas/Error"}
+CONSENT_STATE = {"$ref": "#/components/schemas/ConsentState"}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -23,6 +25,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         403: "Not allowed for your role",
         404: "Not found, or not available to you",
         413: "The file is larger than the limit",
+        409: "Not possible now (not ready yet, already withdrawn...)",
         422: "The file was refused (not media, damaged, too long...)",
     }
     return {str(s): _json(ERROR, text[s]) for s in statuses}
@@ -105,6 +108,80 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/stories/{story_id}/consent": {
+                "get": {
+                    "operationId": "getConsent",
+                    "summary": "The story's current consent and its history (teller and staff)",
+                    "parameters": [story_id],
+                    "responses": {
+                        "200": _json(CONSENT_STATE, "Current consent and history"),
+                        **_errors(401, 403, 404),
+                    },
+                },
+                "post": {
+                    "operationId": "setConsent",
+                    "summary": "Release the story (needs watched: true) or change its choices",
+                    "parameters": [story_id],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/ConsentChoices"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json(CONSENT_STATE, "The new consent"),
+                        **_errors(400, 401, 403, 404, 409),
+                    },
+                },
+            },
+            "/stories/{story_id}/consent/renew": {
+                "post": {
+                    "operationId": "renewConsent",
+                    "summary": "Keep sharing with the same choices for more months",
+                    "parameters": [story_id],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "months": {"type": "integer", "minimum": 1, "maximum": 36}
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json(CONSENT_STATE, "The new consent"),
+                        **_errors(400, 401, 403, 404, 409),
+                    },
+                }
+            },
+            "/stories/{story_id}/consent/withdraw": {
+                "post": {
+                    "operationId": "withdrawConsent",
+                    "summary": "Stop sharing the story everywhere, at once",
+                    "parameters": [story_id],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {"reason": {"type": "string"}},
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json(CONSENT_STATE, "The new consent"),
+                        **_errors(400, 401, 403, 404, 409),
+                    },
+                }
+            },
             "/jobs/{job_id}": {
                 "get": {
                     "operationId": "getJob",
@@ -181,13 +258,77 @@ def openapi_document() -> dict[str, Any]:
                         "duration": {"type": "number"},
                         "created_at": {"type": "string", "format": "date-time"},
                         "failure_message": {"type": ["string", "null"]},
+                        "sharing": {"type": "string"},
                         "job": {"oneOf": [{"$ref": "#/components/schemas/Job"}, {"type": "null"}]},
                         "links": {"type": "object"},
                     },
                 },
+                "Consent": {
+                    "type": "object",
+                    "required": ["version", "action", "status", "released", "audiences"],
+                    "properties": {
+                        "version": {"type": "integer"},
+                        "action": {"type": "string"},
+                        "status": {"type": "string", "enum": [x.value for x in ConsentStatus]},
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "recorded_by": {"type": "integer"},
+                        "released": {"type": "boolean"},
+                        "audiences": {
+                            "type": "array",
+                            "items": {"type": "string", "enum": [x.value for x in Audience]},
+                        },
+                        "clips_allowed": {"type": "boolean"},
+                        "naming": {"type": "string", "enum": [x.value for x in Naming]},
+                        "review_date": {"type": ["string", "null"], "format": "date"},
+                        "recorded_for": {"type": "string", "enum": [x.value for x in RecordedFor]},
+                        "third_parties": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+                "ConsentState": {
+                    "type": "object",
+                    "required": ["current", "sharing"],
+                    "properties": {
+                        "current": {"$ref": "#/components/schemas/Consent"},
+                        "sharing": {"type": "string"},
+                        "history": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/Consent"},
+                        },
+                    },
+                },
+                "ConsentChoices": {
+                    "type": "object",
+                    "properties": {
+                        "watched": {"type": "boolean"},
+                        "audiences": {
+                            "type": "array",
+                            "items": {"type": "string", "enum": [x.value for x in Audience]},
+                        },
+                        "clips_allowed": {"type": "boolean"},
+                        "naming": {"type": "string", "enum": [x.value for x in Naming]},
+                        "review_months": {"type": "integer", "minimum": 1, "maximum": 36},
+                        "recorded_for": {"type": "string", "enum": [x.value for x in RecordedFor]},
+                        "proxy_name": {"type": "string"},
+                        "proxy_relationship": {"type": "string"},
+                        "best_interests_note": {"type": "string"},
+                        "adult_on": {"type": ["string", "null"], "format": "date"},
+                        "third_parties": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["name"],
+                                "properties": {
+                                    "name": {"type": "string"},
+                                    "agreed": {"type": "boolean"},
+                                },
+                            },
+                        },
+                        "notes": {"type": "string"},
+                    },
+                },
                 "StoryUpload": {
                     "type": "object",
-                    "required": ["media", "title"],
+                    "required": ["media", "title", "take_part"],
                     "properties": {
                         "media": {"type": "string", "format": "binary"},
                         "title": {"type": "string", "maxLength": 200},
@@ -197,6 +338,12 @@ def openapi_document() -> dict[str, Any]:
                         "storyteller": {
                             "type": "string",
                             "description": "Staff only: the storyteller's user id, or 'self'",
+                        },
+                        "take_part": {
+                            "type": "string",
+                            "enum": ["true", "y", "yes", "on", "1"],
+                            "description": "Consent step 1: the teller agrees to take part and "
+                            "have the story stored and prepared (nobody else sees it yet)",
                         },
                     },
                 },

@@ -3,13 +3,25 @@ API needs no CSRF token and a page elsewhere cannot act through a signed-in brow
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Response, g, jsonify, request, url_for
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from consent import can_view, viewable_stories
+from consent import can_manage, can_view, viewable_stories
+from consent.describe import sharing
+from consent.models import Audience, ConsentStatus, ConsentVersion, Naming, RecordedFor
+from consent.services import (
+    Choices,
+    ConsentError,
+    change,
+    default_review_months,
+    release,
+    renew,
+    withdraw,
+)
 from storyhub.api import bp
 from storyhub.api.openapi import openapi_document
 from storyhub.auth.services import user_for_api_token
@@ -77,6 +89,7 @@ def story_json(story: Story) -> dict[str, Any]:
         "duration": story.duration,
         "created_at": story.created_at.isoformat(),
         "failure_message": story.failure_message,
+        "sharing": sharing(story).text,
         "job": job_progress(job) if job else None,
         "links": {
             "self": url_for("api.get_story", story_id=story.id, _external=True),
@@ -157,3 +170,126 @@ def get_job(job_id: int) -> Response:
     if job is None or job.story is None or not can_view(_user(), job.story):
         raise ApiError(404, "not_found", "No job with that id is available to you.")
     return jsonify(job_progress(job))
+
+
+# --- consent -------------------------------------------------------------------------------
+
+
+def _managed_story(story_id: int) -> Story:
+    story = db.session.get(Story, story_id)
+    if story is None or not can_view(_user(), story):
+        raise ApiError(404, "not_found", "No story with that id is available to you.")
+    if not can_manage(_user(), story):
+        raise ApiError(403, "forbidden", "Only the storyteller and curators can change consent.")
+    return story
+
+
+def consent_json(version: ConsentVersion | None) -> dict[str, Any] | None:
+    """One consent version as the API shows it."""
+    if version is None:
+        return None
+    return {
+        "version": version.version,
+        "action": version.action.value,
+        "status": version.status.value,
+        "created_at": version.created_at.isoformat(),
+        "recorded_by": version.recorded_by_id,
+        "released": version.released,
+        "audiences": sorted(a.value for a in version.audiences),
+        "clips_allowed": version.clips_allowed,
+        "naming": version.naming.value,
+        "review_date": version.review_date.isoformat() if version.review_date else None,
+        "recorded_for": version.recorded_for.value,
+        "third_parties": version.third_parties,
+    }
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "Send a JSON object.")
+    return body
+
+
+def _choices_from(body: dict[str, Any]) -> Choices:
+    """Parse and check choices; any unknown value is refused, never ignored."""
+    try:
+        audiences = body.get("audiences", [])
+        if not isinstance(audiences, list):
+            raise ValueError("audiences must be a list")
+        others = body.get("third_parties", [])
+        if not isinstance(others, list) or not all(isinstance(p, dict) for p in others):
+            raise ValueError("third_parties must be a list of objects")
+        adult_on = body.get("adult_on")
+        choices = Choices(
+            audiences={Audience(a) for a in audiences},
+            clips_allowed=bool(body.get("clips_allowed", False)),
+            naming=Naming(body.get("naming", Naming.FIRST.value)),
+            review_months=int(body.get("review_months", default_review_months())),
+            recorded_for=RecordedFor(body.get("recorded_for", RecordedFor.SELF.value)),
+            proxy_name=str(body.get("proxy_name", "")),
+            proxy_relationship=str(body.get("proxy_relationship", "")),
+            best_interests_note=str(body.get("best_interests_note", "")),
+            adult_on=date.fromisoformat(adult_on) if adult_on else None,
+            third_parties=others,
+            notes=str(body.get("notes", "")),
+        )
+        choices.check()
+    except (ValueError, TypeError, ConsentError) as problem:
+        raise ApiError(400, "invalid", str(problem)) from None
+    return choices
+
+
+@bp.get("/stories/<int:story_id>/consent")
+def get_consent(story_id: int) -> Response:
+    """The story's current consent and its whole history (teller and staff only)."""
+    story = _managed_story(story_id)
+    return jsonify(
+        current=consent_json(story.consent),
+        sharing=sharing(story).text,
+        history=[consent_json(v) for v in story.consent_history],
+    )
+
+
+@bp.post("/stories/<int:story_id>/consent")
+def set_consent(story_id: int) -> Response:
+    """Release the story (step 2, needs "watched": true) or change a released story's choices."""
+    story = _managed_story(story_id)
+    body = _json_body()
+    choices = _choices_from(body)
+    current = story.consent
+    try:
+        if current is not None and current.status == ConsentStatus.ACTIVE and current.released:
+            change(story, _user(), choices)
+        else:
+            release(story, _user(), choices, watched=body.get("watched") is True)
+    except ConsentError as problem:
+        raise ApiError(409, "not_allowed", str(problem)) from None
+    db.session.commit()
+    return jsonify(current=consent_json(story.consent), sharing=sharing(story).text)
+
+
+@bp.post("/stories/<int:story_id>/consent/renew")
+def renew_consent(story_id: int) -> Response:
+    """Keep sharing with the same choices for "months" more (default: the configured period)."""
+    story = _managed_story(story_id)
+    body = _json_body()
+    try:
+        renew(story, _user(), int(body.get("months", default_review_months())))
+    except (ConsentError, ValueError, TypeError) as problem:
+        raise ApiError(409, "not_allowed", str(problem)) from None
+    db.session.commit()
+    return jsonify(current=consent_json(story.consent), sharing=sharing(story).text)
+
+
+@bp.post("/stories/<int:story_id>/consent/withdraw")
+def withdraw_consent(story_id: int) -> Response:
+    """Stop sharing the story everywhere, at once ("reason" needed when acting for the teller)."""
+    story = _managed_story(story_id)
+    body = _json_body()
+    try:
+        withdraw(story, _user(), str(body.get("reason", "")))
+    except ConsentError as problem:
+        raise ApiError(409, "not_allowed", str(problem)) from None
+    db.session.commit()
+    return jsonify(current=consent_json(story.consent), sharing=sharing(story).text)

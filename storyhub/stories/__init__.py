@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("stories", __name__)
 
-from storyhub.stories import routes  # noqa: E402,F401  (routes attach themselves to bp)
+from storyhub.stories import consent_routes, routes  # noqa: E402,F401  (they attach to bp)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
-from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length
 
 from storyhub.extensions import db
@@ -46,6 +53,13 @@ class UploadForm(FlaskForm):
         validators=[DataRequired("Please say who is telling the story.")],
     )
     storyteller = SelectField("Whose story is this?", default=SELF)
+    take_part = BooleanField(
+        "Yes, I agree to take part: storyhub may keep my story and prepare it.",
+        description="Nobody else will see it until you have watched it and chosen who may.",
+        validators=[DataRequired("Please tick the box to say you agree to take part.")],
+        # An API client sending "no" must not be read as agreeing.
+        false_values=(False, "false", "", "no", "n", "0", "off"),
+    )
 
     def offer_storytellers(self, uploader: User) -> None:
         """Staff upload on a storyteller's behalf; storytellers only ever upload their own."""

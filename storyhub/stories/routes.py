@@ -9,7 +9,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from consent import Purpose, can_manage, can_view, viewable_stories
+from consent import can_manage, can_view, viewable_stories
+from consent.describe import sharing
+from consent.services import record_view
 from storyhub import audit, jobs
 from storyhub.auth.decorators import roles_required
 from storyhub.extensions import db
@@ -28,13 +30,14 @@ def wants_json() -> bool:
     return request.headers.get("X-Requested-With") == "storyhub-upload"
 
 
-def _story_or_404(story_id: int, purpose: Purpose = Purpose.WATCH) -> Story:
-    """The story, if this person may see it; otherwise the same 404 as for a missing one.
+def story_or_404(story_id: int, *, manage: bool = False) -> Story:
+    """The story, if this person may see (or manage) it; otherwise the same 404 as a missing one.
 
     A refusal looks like "not found" so that ids can't be probed for which stories exist.
     """
     story = db.session.get(Story, story_id)
-    if story is None or not can_view(current_user, story, purpose):
+    allowed = can_manage if manage else can_view
+    if story is None or not allowed(current_user, story):
         abort(404)
     return story
 
@@ -100,12 +103,17 @@ def index() -> str:
 @login_required
 def show(story_id: int) -> str:
     """The story page: player, details and processing progress."""
-    story = _story_or_404(story_id)
+    story = story_or_404(story_id)
+    record_view(story, current_user)
+    db.session.commit()
+    is_teller = story.storyteller_id == current_user.id
     return render_template(
         "stories/show.html",
         story=story,
         job=story.latest_job,
         can_manage=can_manage(current_user, story),
+        is_teller=is_teller,
+        sharing=sharing(story, viewer_is_teller=is_teller),
         has_thumbnail=story.media_file(MediaRole.THUMBNAIL) is not None,
     )
 
@@ -114,7 +122,7 @@ def show(story_id: int) -> str:
 @login_required
 def media(story_id: int, role: str) -> Response:
     """A story's media bytes, only for people who may see it; supports range requests."""
-    story = _story_or_404(story_id)
+    story = story_or_404(story_id)
     if role not in {r.value for r in MediaRole}:
         abort(404)
     stored = story.media_file(MediaRole(role))
@@ -136,7 +144,7 @@ def media(story_id: int, role: str) -> Response:
 @login_required
 def retry(story_id: int) -> Response:
     """Process a failed story again."""
-    story = _story_or_404(story_id, Purpose.MANAGE)
+    story = story_or_404(story_id, manage=True)
     if story.state != StoryState.FAILED:
         flash("This story doesn't need trying again.", "info")
     else:

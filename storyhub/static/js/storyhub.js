@@ -105,3 +105,50 @@ document.addEventListener("DOMContentLoaded", function () {
     b.addEventListener("click", function () { window.print(); });
   });
 });
+
+// The consent wizard: one question per screen, with Back and Next; the last step sends the form.
+// Without JavaScript every question shows on one page, which works just as well.
+function setupWizard(form) {
+  const steps = Array.from(form.querySelectorAll("[data-step]"));
+  const submit = form.querySelector("[data-wizard-submit]");
+  if (steps.length < 2) return;
+  form.classList.add("wizard-js");
+  const nav = form.querySelector(".wizard-nav");
+  const progress = document.createElement("p");
+  progress.className = "wizard-progress";
+  progress.setAttribute("aria-live", "polite");
+  form.insertBefore(progress, form.firstElementChild.nextElementSibling);
+  const back = document.createElement("button");
+  back.type = "button";
+  back.className = "button button-big button-secondary";
+  back.textContent = "Back";
+  const next = document.createElement("button");
+  next.type = "button";
+  next.className = "button button-big";
+  next.textContent = "Next";
+  nav.insertBefore(back, submit);
+  nav.insertBefore(next, submit);
+  // Start at the first question with an error, if the server sent some back.
+  let current = Math.max(0, steps.findIndex(function (s) { return s.querySelector(".error-text"); }));
+
+  function show(index, focus) {
+    current = index;
+    steps.forEach(function (step, i) { step.hidden = i !== index; });
+    progress.textContent = "Question " + (index + 1) + " of " + steps.length;
+    back.hidden = index === 0;
+    next.hidden = index === steps.length - 1;
+    submit.hidden = index !== steps.length - 1;
+    if (focus) {
+      const heading = steps[index].querySelector("h2");
+      heading.setAttribute("tabindex", "-1");
+      heading.focus();
+    }
+  }
+  back.addEventListener("click", function () { show(current - 1, true); });
+  next.addEventListener("click", function () { show(current + 1, true); });
+  show(current, false);
+}
+
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-wizard]").forEach(setupWizard);
+});

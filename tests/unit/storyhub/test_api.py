@@ -84,6 +84,7 @@ def test_upload_list_get_and_job_progress(
             "title": "By the API",
             "language": "cy",
             "teller_kind": "carer",
+            "take_part": "true",
         },
         content_type="multipart/form-data",
     )
@@ -109,7 +110,7 @@ def test_api_upload_refuses_bad_media_with_a_reason(
     response = client.post(
         "/api/v1/stories",
         headers=headers,
-        data={"media": (bad.open("rb"), "notes.mp4"), "title": "t"},
+        data={"media": (bad.open("rb"), "notes.mp4"), "title": "t", "take_part": "yes"},
         content_type="multipart/form-data",
     )
     assert response.status_code == 422
@@ -124,7 +125,8 @@ def test_api_upload_explains_missing_fields(api: Callable[..., Any]) -> None:
     )
     assert response.status_code == 400
     error = response.get_json()["error"]
-    assert error["code"] == "invalid" and {"media", "title"} <= set(error["fields"])
+    assert error["code"] == "invalid"
+    assert {"media", "title", "take_part"} <= set(error["fields"])
 
 
 @pytest.mark.parametrize("role", [Role.TRAINER, Role.MEMBER])

@@ -29,6 +29,7 @@ def upload(
         "description": "About the day centre",
         "language": "en",
         "teller_kind": "service_user",
+        "take_part": "y",
         "csrf_token": csrf_token(client, "/stories/new"),
     }
     data.update(fields)
@@ -179,6 +180,7 @@ def test_upload_errors_come_back_as_json_for_the_progress_script(
             "title": "t",
             "language": "en",
             "teller_kind": "carer",
+            "take_part": "y",
             "csrf_token": token,
         },
         headers={"X-Requested-With": "storyhub-upload"},
@@ -286,6 +288,7 @@ def test_a_failed_database_commit_keeps_no_file(
             "title": "t",
             "language": "en",
             "teller_kind": "carer",
+            "take_part": "y",
             "csrf_token": token,
         },
         content_type="multipart/form-data",
@@ -308,6 +311,7 @@ def test_upload_reads_the_body_from_a_stream(login_as: Callable[..., Any]) -> No
             "title": "t",
             "language": "en",
             "teller_kind": "carer",
+            "take_part": "y",
             "csrf_token": token,
         },
         content_type="multipart/form-data",

@@ -1,0 +1,172 @@
+"""Consent records. Every change is a new, numbered version; no version is ever edited, so the
+history shows who agreed to what, when, and on whose behalf."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storyhub.extensions import db
+from storyhub.models import User, utcnow
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=True,
+        length=24,
+        values_callable=lambda members: [m.value for m in members],
+        name=cls.__name__.lower(),
+    )
+
+
+class Audience(enum.StrEnum):
+    """Who a story may be shown to, each chosen separately by its teller."""
+
+    CARE_TEAM = "care_team"
+    TRAINING = "training"
+    LEARNING_EVENTS = "learning_events"
+    PARTNERS = "partners"
+    PUBLIC = "public"
+    STATISTICS = "statistics"
+
+    @property
+    def label(self) -> str:
+        return AUDIENCE_LABELS[self][0]
+
+    @property
+    def explanation(self) -> str:
+        return AUDIENCE_LABELS[self][1]
+
+
+# (short label, plain explanation for the storyteller)
+AUDIENCE_LABELS = {
+    Audience.CARE_TEAM: ("my care team", "The people who support me, so they know me better."),
+    Audience.TRAINING: (
+        "training",
+        "Training for staff in this organisation, so they learn from my experience.",
+    ),
+    Audience.LEARNING_EVENTS: (
+        "learning events",
+        "Learning events where councillors and senior managers watch stories.",
+    ),
+    Audience.PARTNERS: ("partner organisations", "Staff in other organisations we work with."),
+    Audience.PUBLIC: ("the public", "Anyone, on a public website."),
+    Audience.STATISTICS: (
+        "anonymous statistics",
+        "Counting what matters to people, without my name or my words.",
+    ),
+}
+
+
+class Naming(enum.StrEnum):
+    FULL = "full"
+    FIRST = "first"
+    ANONYMOUS = "anonymous"
+
+    @property
+    def label(self) -> str:
+        return {
+            "full": "My full name",
+            "first": "My first name only",
+            "anonymous": "No name (anonymous)",
+        }[self.value]
+
+
+class ConsentStatus(enum.StrEnum):
+    ACTIVE = "active"  # taking part; shared only once released, to the chosen audiences
+    WITHDRAWN = "withdrawn"  # the teller stopped sharing; shown to nobody but teller and staff
+    ERASED = "erased"  # the story's media and words were deleted
+
+
+class RecordedFor(enum.StrEnum):
+    """On whose say-so the choices were made."""
+
+    SELF = "self"  # the teller, perhaps with a curator sitting with them
+    PROXY = "proxy"  # someone deciding in the teller's best interests
+    PARENT = "parent"  # a parent or guardian for a child
+
+    @property
+    def label(self) -> str:
+        return {
+            "self": "The storyteller, for themselves",
+            "proxy": "Someone else, in the storyteller's best interests",
+            "parent": "A parent or guardian, for a child",
+        }[self.value]
+
+
+class ConsentAction(enum.StrEnum):
+    TAKE_PART = "take_part"  # step 1, at upload
+    RELEASE = "release"  # step 2, after watching the finished story
+    CHANGE = "change"  # narrow or widen the choices
+    RENEW = "renew"  # a new review date
+    WITHDRAW = "withdraw"
+    ERASE = "erase"
+
+
+class ConsentVersion(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "consent_versions"
+    __table_args__ = (UniqueConstraint("story_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+    version: Mapped[int]
+    action: Mapped[ConsentAction] = mapped_column(_enum(ConsentAction))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[ConsentStatus] = mapped_column(_enum(ConsentStatus))
+    # Step 2: set once the teller has watched the finished story and released it.
+    released_at: Mapped[datetime | None]
+    # Audiences, one column each so a list query can filter on them in any database.
+    audience_care_team: Mapped[bool] = mapped_column(default=False)
+    audience_training: Mapped[bool] = mapped_column(default=False)
+    audience_learning_events: Mapped[bool] = mapped_column(default=False)
+    audience_partners: Mapped[bool] = mapped_column(default=False)
+    audience_public: Mapped[bool] = mapped_column(default=False)
+    audience_statistics: Mapped[bool] = mapped_column(default=False)
+    clips_allowed: Mapped[bool] = mapped_column(default=False)
+    naming: Mapped[Naming] = mapped_column(_enum(Naming), default=Naming.FIRST)
+    # After this date the story is shown to nobody but its teller and staff, until renewed.
+    review_date: Mapped[date | None]
+    recorded_for: Mapped[RecordedFor] = mapped_column(_enum(RecordedFor), default=RecordedFor.SELF)
+    proxy_name: Mapped[str] = mapped_column(String(120), default="")
+    proxy_relationship: Mapped[str] = mapped_column(String(120), default="")
+    best_interests_note: Mapped[str] = mapped_column(Text, default="")
+    # For a child's story: the day they turn 18, when their own consent must be asked.
+    adult_on: Mapped[date | None]
+    # [{"name": "...", "agreed": true|false}] — anyone not agreed must be redacted.
+    third_parties: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")  # e.g. why a curator withdrew it
+
+    recorded_by: Mapped[User] = relationship()
+
+    @property
+    def audiences(self) -> set[Audience]:
+        """The audiences chosen in this version."""
+        return {a for a in Audience if getattr(self, f"audience_{a.value}")}
+
+    @property
+    def released(self) -> bool:
+        return self.released_at is not None
+
+
+class StoryUse(db.Model):  # type: ignore[name-defined]
+    """One use of a story: a view by an audience, and later sessions, showcases and exports.
+
+    This is what "where my story has been used" shows its teller.
+    """
+
+    __tablename__ = "story_uses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "view" now; "session", "showcase", "export"
+    audience: Mapped[str] = mapped_column(String(24))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

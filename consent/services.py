@@ -1,0 +1,306 @@
+"""Changing consent: take part, release, change, renew, withdraw, erase. Each makes a new version.
+
+The caller commits. Side effects that must follow a withdrawal or erasure everywhere (deleting
+derived media, later removing search entries) are registered with ``on_withdrawal`` by the
+packages that own them, and run inside the same transaction (typically by submitting a job that
+is sent after the commit).
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, func, select
+
+from consent.models import (
+    Audience,
+    ConsentAction,
+    ConsentStatus,
+    ConsentVersion,
+    Naming,
+    RecordedFor,
+    StoryUse,
+)
+from consent.policy import STORY_STAFF, Purpose, purpose_for, today
+from storyhub import audit
+from storyhub.extensions import db
+from storyhub.models import Story, StoryState, User, utcnow
+
+# Fields copied from one version to the next unless a change says otherwise.
+_CARRIED = (
+    "status",
+    "released_at",
+    "clips_allowed",
+    "naming",
+    "review_date",
+    "recorded_for",
+    "proxy_name",
+    "proxy_relationship",
+    "best_interests_note",
+    "adult_on",
+    "third_parties",
+    "notes",
+    *(f"audience_{a.value}" for a in Audience),
+)
+
+
+class ConsentError(ValueError):
+    """A consent change that can't be made; the message says why, in plain words."""
+
+
+@dataclass
+class Choices:
+    """What the storyteller (or someone on their behalf) chose in the consent wizard."""
+
+    audiences: set[Audience]
+    clips_allowed: bool = False
+    naming: Naming = Naming.FIRST
+    review_months: int = 12
+    recorded_for: RecordedFor = RecordedFor.SELF
+    proxy_name: str = ""
+    proxy_relationship: str = ""
+    best_interests_note: str = ""
+    adult_on: date | None = None
+    third_parties: list[dict[str, Any]] = field(default_factory=list)
+    notes: str = ""
+
+    def check(self) -> None:
+        """Raise ConsentError if the choices are incomplete."""
+        if not 1 <= self.review_months <= 36:
+            raise ConsentError("Please choose how long your story may be shared for.")
+        if self.recorded_for == RecordedFor.PROXY and not (
+            self.proxy_name.strip()
+            and self.proxy_relationship.strip()
+            and self.best_interests_note.strip()
+        ):
+            raise ConsentError(
+                "When someone decides for the storyteller, please give their name, how they "
+                "know the storyteller, and why sharing is in the storyteller's best interests."
+            )
+        if self.recorded_for == RecordedFor.PARENT and (
+            not self.proxy_name.strip() or self.adult_on is None
+        ):
+            raise ConsentError(
+                "For a child's story, please give the parent's or guardian's name and the "
+                "child's 18th birthday, when we will ask the child themselves."
+            )
+        for person in self.third_parties:
+            if not str(person.get("name", "")).strip():
+                raise ConsentError("Please give a name for each other person in the story.")
+
+
+Hook = Callable[[Story, ConsentVersion], None]
+_WITHDRAWAL_HOOKS: list[Hook] = []
+
+
+def on_withdrawal(hook: Hook) -> Hook:
+    """Register something that must happen when a story is withdrawn or erased."""
+    _WITHDRAWAL_HOOKS.append(hook)
+    return hook
+
+
+def add_months(start: date, months: int) -> date:
+    """``start`` plus ``months`` calendar months (the 31st becomes the month's last day)."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def _review_date(months: int, adult_on: date | None) -> date:
+    review = add_months(today(), months)
+    # A child's consent lapses when they turn 18: then they are asked themselves.
+    return min(review, adult_on) if adult_on else review
+
+
+def _new_version(story: Story, by: User, action: ConsentAction, **changes: Any) -> ConsentVersion:
+    previous = story.consent
+    values: dict[str, Any] = {}
+    if previous is not None:
+        values = {name: getattr(previous, name) for name in _CARRIED}
+        values["third_parties"] = [dict(p) for p in previous.third_parties]
+    values.update(changes)
+    number = (previous.version if previous else 0) + 1
+    version = ConsentVersion(
+        story_id=story.id, version=number, action=action, recorded_by_id=by.id, **values
+    )
+    db.session.add(version)
+    db.session.flush()
+    story.consent = version
+    audit.record(
+        f"consent.{action.value}",
+        actor=by,
+        object_type="story",
+        object_id=story.id,
+        version=number,
+    )
+    return version
+
+
+def _choice_fields(choices: Choices) -> dict[str, Any]:
+    fields: dict[str, Any] = {f"audience_{a.value}": a in choices.audiences for a in Audience}
+    fields.update(
+        clips_allowed=choices.clips_allowed,
+        naming=choices.naming,
+        recorded_for=choices.recorded_for,
+        proxy_name=choices.proxy_name.strip(),
+        proxy_relationship=choices.proxy_relationship.strip(),
+        best_interests_note=choices.best_interests_note.strip(),
+        adult_on=choices.adult_on,
+        third_parties=[
+            {"name": str(p["name"]).strip(), "agreed": bool(p.get("agreed"))}
+            for p in choices.third_parties
+        ],
+        notes=choices.notes.strip(),
+    )
+    return fields
+
+
+def take_part(story: Story, by: User) -> ConsentVersion:
+    """Step 1, at upload: the teller agrees to take part and have the story prepared."""
+    if story.consent is not None:
+        raise ConsentError("This story already has a consent record.")
+    return _new_version(story, by, ConsentAction.TAKE_PART, status=ConsentStatus.ACTIVE)
+
+
+def _require_open(story: Story) -> ConsentVersion:
+    consent = story.consent
+    if consent is None or consent.status == ConsentStatus.ERASED:
+        raise ConsentError("This story has been erased.")
+    return consent
+
+
+def release(story: Story, by: User, choices: Choices, *, watched: bool) -> ConsentVersion:
+    """Step 2: share the finished story with the chosen audiences until its review date."""
+    _require_open(story)
+    if story.state != StoryState.READY:
+        raise ConsentError("Your story can be shared once it is ready to watch.")
+    if not watched:
+        raise ConsentError("Please watch your finished story before you choose who may see it.")
+    choices.check()
+    return _new_version(
+        story,
+        by,
+        ConsentAction.RELEASE,
+        status=ConsentStatus.ACTIVE,
+        released_at=utcnow(),
+        review_date=_review_date(choices.review_months, choices.adult_on),
+        **_choice_fields(choices),
+    )
+
+
+def change(story: Story, by: User, choices: Choices) -> ConsentVersion:
+    """Narrow or widen a released story's choices; the review date starts again from today."""
+    consent = _require_open(story)
+    if consent.status != ConsentStatus.ACTIVE or consent.released_at is None:
+        raise ConsentError("This story isn't being shared, so there is nothing to change.")
+    choices.check()
+    return _new_version(
+        story,
+        by,
+        ConsentAction.CHANGE,
+        review_date=_review_date(choices.review_months, choices.adult_on),
+        **_choice_fields(choices),
+    )
+
+
+def renew(story: Story, by: User, months: int = 12) -> ConsentVersion:
+    """Keep sharing with the same choices for another ``months``."""
+    consent = _require_open(story)
+    if consent.status != ConsentStatus.ACTIVE or consent.released_at is None:
+        raise ConsentError("This story isn't being shared, so there is nothing to renew.")
+    if not 1 <= months <= 36:
+        raise ConsentError("Please choose how long your story may be shared for.")
+    return _new_version(
+        story, by, ConsentAction.RENEW, review_date=_review_date(months, consent.adult_on)
+    )
+
+
+def withdraw(story: Story, by: User, reason: str = "") -> ConsentVersion:
+    """Stop sharing the story, everywhere, at once. Staff acting for the teller give a reason."""
+    consent = _require_open(story)
+    if consent.status == ConsentStatus.WITHDRAWN:
+        raise ConsentError("This story has already been withdrawn.")
+    if by.id != story.storyteller_id and not reason.strip():
+        raise ConsentError("Please say why you are withdrawing this story for its teller.")
+    version = _new_version(
+        story, by, ConsentAction.WITHDRAW, status=ConsentStatus.WITHDRAWN, reason=reason.strip()
+    )
+    for hook in _WITHDRAWAL_HOOKS:
+        hook(story, version)
+    return version
+
+
+def erase(story: Story, by: User, reason: str = "") -> ConsentVersion:
+    """Erase the story (GDPR Art. 17): its media and words go; only the bare record stays.
+
+    The consent history keeps who agreed to what kind of thing and when, but the free text in it
+    (names of other people, notes, best-interests notes) is removed with the story's words.
+    """
+    _require_open(story)
+    if by.id != story.storyteller_id and not reason.strip():
+        raise ConsentError("Please say why you are erasing this story for its teller.")
+    for old in story.consent_history:
+        old.third_parties = [
+            {"name": "", "agreed": p.get("agreed", False)} for p in old.third_parties
+        ]
+        old.notes = ""
+        old.best_interests_note = ""
+        old.proxy_name = ""
+        old.reason = ""
+    version = _new_version(story, by, ConsentAction.ERASE, status=ConsentStatus.ERASED)
+    story.title = "(erased story)"
+    story.description = ""
+    for hook in _WITHDRAWAL_HOOKS:
+        hook(story, version)
+    return version
+
+
+def reviews_due(within_days: int = 30) -> list[Story]:
+    """Shared stories whose review date falls within ``within_days`` (or has passed)."""
+    horizon = today() + timedelta(days=within_days)
+    return list(
+        db.session.scalars(
+            select(Story)
+            .join(ConsentVersion, Story.consent_id == ConsentVersion.id)
+            .where(
+                and_(
+                    ConsentVersion.status == ConsentStatus.ACTIVE,
+                    ConsentVersion.released_at.is_not(None),
+                    ConsentVersion.review_date <= horizon,
+                )
+            )
+            .order_by(ConsentVersion.review_date)
+        )
+    )
+
+
+def record_view(story: Story, user: User) -> None:
+    """Count a view by an audience (not the teller's or staff's own looking)."""
+    if story.storyteller_id == user.id or user.role in STORY_STAFF:
+        return
+    purpose = purpose_for(user)
+    if purpose == Purpose.OWN:
+        return
+    db.session.add(
+        StoryUse(story_id=story.id, kind="view", audience=purpose.value, user_id=user.id)
+    )
+
+
+def uses_by_audience(story: Story) -> dict[tuple[str, str], int]:
+    """How many times the story was used, by (kind, audience)."""
+    rows = db.session.execute(
+        select(StoryUse.kind, StoryUse.audience, func.count())
+        .where(StoryUse.story_id == story.id)
+        .group_by(StoryUse.kind, StoryUse.audience)
+    ).all()
+    return {(kind, audience): count for kind, audience, count in rows}
+
+
+def default_review_months() -> int:
+    """The review period offered first (``CONSENT_REVIEW_MONTHS``, default 12)."""
+    return int(current_app.config.get("CONSENT_REVIEW_MONTHS", 12))

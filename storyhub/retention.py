@@ -1,0 +1,50 @@
+"""What a withdrawal or erasure does to stored media, everywhere storyhub keeps it.
+
+consent/ decides and records; this module carries it out: it registers a hook that submits a
+purge job (sent after the commit, retried by the worker like any job). Withdrawal deletes media
+derived for audiences (renditions, clips, compilations as later issues add them); erasure deletes
+every file of the story, the original included.
+"""
+
+from __future__ import annotations
+
+from consent.models import ConsentStatus, ConsentVersion
+from consent.services import on_withdrawal
+from storyhub import audit, jobs
+from storyhub.extensions import db
+from storyhub.jobs import JobContext, JobFailed, handler
+from storyhub.models import MediaRole, Story
+from storyhub.storage import get_storage
+
+PURGE_MEDIA = "purge_media"
+
+# Made for audiences, so deleted on withdrawal. The original and the thumbnail stay for the
+# teller (who may share again) until erasure.
+DERIVED_ROLES: frozenset[MediaRole] = frozenset()
+
+
+@on_withdrawal
+def _schedule_purge(story: Story, version: ConsentVersion) -> None:
+    jobs.submit(PURGE_MEDIA, story, message="Removing shared copies")
+
+
+@handler(PURGE_MEDIA)
+def purge_media(context: JobContext) -> None:
+    """Delete the story's media that its current consent no longer allows us to keep."""
+    story = db.session.get(Story, context.story_id) if context.story_id else None
+    if story is None or story.consent is None:
+        raise JobFailed("missing", "This story has been removed.")
+    erased = story.consent.status == ConsentStatus.ERASED
+    if not erased and story.consent.status != ConsentStatus.WITHDRAWN:
+        return  # shared again since the withdrawal: keep everything
+    storage = get_storage()
+    removed = []
+    for media in list(story.media):
+        if erased or media.role in DERIVED_ROLES:
+            storage.delete(media.storage_key)
+            story.media.remove(media)
+            removed.append(media.role.value)
+    audit.record(
+        "story.media_purged", object_type="story", object_id=story.id, roles=sorted(removed)
+    )
+    db.session.commit()

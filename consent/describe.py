@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from consent.models import Audience, ConsentStatus, ConsentVersion
 from consent.policy import today
 from storyhub.models import Story
+
+# Offer renewal from this long before the review date.
+RENEWAL_WINDOW = timedelta(days=60)
 
 
 @dataclass(frozen=True)
 class Sharing:
     state: str  # "private", "shared", "expired", "withdrawn", "erased"
     text: str
+    renewal_due: bool = False  # the review date has passed or is near: offer to renew
 
 
 def _audience_list(audiences: set[Audience]) -> str:
@@ -41,6 +46,30 @@ def sharing(story: Story, viewer_is_teller: bool = False) -> Sharing:
             "expired",
             f"Sharing ended on {until.strftime('%-d %B %Y')} and needs renewing: "
             f"only {who} and curators can see it.",
+            renewal_due=True,
         )
     suffix = f" · until {until.strftime('%B %Y')}" if until else ""
-    return Sharing("shared", f"Shared for: {audiences}{suffix}")
+    due = until is not None and until - today() <= RENEWAL_WINDOW
+    return Sharing("shared", f"Shared for: {audiences}{suffix}", renewal_due=due)
+
+
+def teller_name(story: Story, viewer: object) -> str:
+    """The teller's name as they chose it to be shown to this viewer.
+
+    The teller sees "you"; staff who look after the story see the full name; everyone else
+    sees the full name, the first name only, or nothing, as the current consent says.
+    """
+    from consent.models import Naming
+    from consent.policy import STORY_STAFF
+
+    if getattr(viewer, "id", None) == story.storyteller_id:
+        return "you"
+    full = story.storyteller.display_name
+    if getattr(viewer, "role", None) in STORY_STAFF:
+        return full
+    naming = story.consent.naming if story.consent else Naming.ANONYMOUS
+    if naming == Naming.FULL:
+        return full
+    if naming == Naming.FIRST:
+        return full.split()[0] if full.split() else "Anonymous storyteller"
+    return "an anonymous storyteller"

@@ -46,20 +46,20 @@ class Audience(enum.StrEnum):
 
 # (short label, plain explanation for the storyteller)
 AUDIENCE_LABELS = {
-    Audience.CARE_TEAM: ("my care team", "The people who support me, so they know me better."),
+    Audience.CARE_TEAM: ("my care team", "the people who support me, so they know me better"),
     Audience.TRAINING: (
         "training",
-        "Training for staff in this organisation, so they learn from my experience.",
+        "courses for staff in this organisation, so they learn from my experience",
     ),
     Audience.LEARNING_EVENTS: (
         "learning events",
-        "Learning events where councillors and senior managers watch stories.",
+        "councillors and senior managers watch stories at events",
     ),
-    Audience.PARTNERS: ("partner organisations", "Staff in other organisations we work with."),
-    Audience.PUBLIC: ("the public", "Anyone, on a public website."),
+    Audience.PARTNERS: ("partner organisations", "staff in other organisations we work with"),
+    Audience.PUBLIC: ("the public", "anyone, on a public website"),
     Audience.STATISTICS: (
         "anonymous statistics",
-        "Counting what matters to people, without my name or my words.",
+        "counting what matters to people, without my name or my words",
     ),
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from consent.models import Audience
 from storyhub.models import StoryState
 
 STATE_LABELS = {
@@ -31,7 +32,13 @@ def state_label(state: StoryState | str) -> str:
     return STATE_LABELS.get(StoryState(state), str(state))
 
 
+def audience_order(audiences: set[Audience]) -> list[Audience]:
+    """Audiences in the order the wizard asks about them, not alphabetical."""
+    return [a for a in Audience if a in audiences]
+
+
 def init_app(app: Flask) -> None:
     """Register the filters."""
+    app.add_template_filter(audience_order, "audience_order")
     app.add_template_filter(duration, "duration")
     app.add_template_filter(state_label, "state_label")

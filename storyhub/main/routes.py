@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 from werkzeug.wrappers import Response
 
 from consent import viewable_stories
+from consent.describe import sharing
 from storyhub.extensions import db
 from storyhub.main import bp
 from storyhub.models import Role, Story, StoryState
@@ -29,7 +30,18 @@ def home() -> str:
         failed = len(
             db.session.scalars(select(Story.id).where(Story.state == StoryState.FAILED)).all()
         )
-    return render_template("main/home.html", recent=recent, failed=failed, Role=Role)
+    renewals = []
+    if current_user.role == Role.STORYTELLER:
+        # Ask the teller to renew when a review date is near or has passed.
+        own = db.session.scalars(
+            select(Story).where(
+                Story.storyteller_id == current_user.id, viewable_stories(current_user)
+            )
+        ).all()
+        renewals = [story for story in own if sharing(story).renewal_due]
+    return render_template(
+        "main/home.html", recent=recent, failed=failed, renewals=renewals, Role=Role
+    )
 
 
 @bp.route("/healthz")

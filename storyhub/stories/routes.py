@@ -10,7 +10,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from consent import can_manage, can_view, viewable_stories
-from consent.describe import sharing
+from consent.describe import sharing, teller_name
 from consent.services import record_view
 from storyhub import audit, jobs
 from storyhub.auth.decorators import roles_required
@@ -114,6 +114,7 @@ def show(story_id: int) -> str:
         can_manage=can_manage(current_user, story),
         is_teller=is_teller,
         sharing=sharing(story, viewer_is_teller=is_teller),
+        teller_name=teller_name(story, current_user),
         has_thumbnail=story.media_file(MediaRole.THUMBNAIL) is not None,
     )
 

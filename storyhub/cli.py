@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -170,3 +171,78 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(serve_command)
+    app.cli.add_command(import_command)
+    app.cli.add_command(transcribe_command)
+
+
+@click.command("import")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--curator", required=True, help="Username of the curator doing the import.")
+@click.option("--storyteller", required=True, help="Storyteller for rows that don't name one.")
+@with_appcontext
+def import_command(folder: Path, curator: str, storyteller: str) -> None:
+    """Import a folder of stories (media + optional stories.csv) and queue them all."""
+    from storyhub.importer import import_folder
+
+    def account(name: str, roles: tuple[Role, ...]) -> User:
+        user = db.session.scalar(select(User).where(User.username == name.lower()))
+        if user is None or user.role not in roles:
+            raise click.ClickException(f"No {'/'.join(r.value for r in roles)} called '{name}'.")
+        return user
+
+    click.echo(f"Importing from {folder}...")
+    imported, skipped = import_folder(
+        folder,
+        curator=account(curator, (Role.CURATOR, Role.ADMIN)),
+        default_storyteller=account(storyteller, (Role.STORYTELLER,)),
+        echo=click.echo,
+    )
+    click.echo(f"Queued {imported} stories; skipped {skipped}. The worker prepares them now.")
+    if skipped and not imported:
+        raise SystemExit(1)
+
+
+@click.command("transcribe")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--language", default="en", type=click.Choice(["en", "cy"]))
+@click.option("--model", default=None, help="base or tiny.en (default: the configured model).")
+@with_appcontext
+def transcribe_command(file: Path, language: str, model: str | None) -> None:
+    """Print a file's transcript as JSON (passages with start, end, text, words); store nothing."""
+    import json
+    import tempfile
+
+    from media_pipeline import MediaError, validate
+    from media_pipeline.audio import extract_audio
+    from media_pipeline.passages import make_passages
+    from media_pipeline.transcribe import transcribe
+    from storyhub.processing import whisper_model_for
+
+    config = current_app.config
+    try:
+        validate(file)
+        with tempfile.TemporaryDirectory(prefix="transcribe-") as scratch:
+            wav = extract_audio(file, Path(scratch) / "audio.wav", timeout=1800)
+            machine = transcribe(
+                wav,
+                language=language,
+                model=model or whisper_model_for(language),
+                compute_type=config["WHISPER_COMPUTE_TYPE"],
+                beam_size=config["WHISPER_BEAM_SIZE"],
+                threads=config["WHISPER_THREADS"],
+            )
+    except MediaError as err:
+        raise click.ClickException(err.message) from err
+    passages = make_passages(machine)
+    click.echo(
+        json.dumps(
+            {
+                "language": machine.language,
+                "model": machine.model,
+                "duration": machine.duration,
+                "passages": [p.to_dict() for p in passages],
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )

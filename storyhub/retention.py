@@ -9,23 +9,31 @@ every file of the story, the original included.
 from __future__ import annotations
 
 from consent.models import ConsentStatus, ConsentVersion
-from consent.services import on_withdrawal
+from consent.services import on_release, on_withdrawal
 from storyhub import audit, jobs
 from storyhub.extensions import db
 from storyhub.jobs import JobContext, JobFailed, handler
-from storyhub.models import MediaRole, Story
+from storyhub.models import MediaRole, Story, StoryState
+from storyhub.processing import RENDER_STORY
 from storyhub.storage import get_storage
 
 PURGE_MEDIA = "purge_media"
 
-# Made for audiences, so deleted on withdrawal. The original and the thumbnail stay for the
-# teller (who may share again) until erasure.
-DERIVED_ROLES: frozenset[MediaRole] = frozenset()
+# Made for audiences (or from the media for them), so deleted on withdrawal. The original, its
+# thumbnail and the words stay for the teller, who may share again, until erasure.
+DERIVED_ROLES: frozenset[MediaRole] = frozenset({MediaRole.RENDITION, MediaRole.AUDIO})
 
 
 @on_withdrawal
 def _schedule_purge(story: Story, version: ConsentVersion) -> None:
     jobs.submit(PURGE_MEDIA, story, message="Removing shared copies")
+
+
+@on_release
+def _remake_web_copy(story: Story, version: ConsentVersion) -> None:
+    """Shared again after a withdrawal: the web copy that was deleted is made again."""
+    if story.state == StoryState.READY and story.media_file(MediaRole.RENDITION) is None:
+        jobs.submit(RENDER_STORY, story, message="Making a copy that plays everywhere")
 
 
 @handler(PURGE_MEDIA)

@@ -137,6 +137,7 @@ def store_story_file(
     uploader: User,
     storyteller: User,
     original_filename: str,
+    imported_consent: dict[str, Any] | None = None,
 ) -> Story:
     """Validate the media file at ``path`` and keep it as a new story (the file is not moved)."""
     config = current_app.config
@@ -163,6 +164,7 @@ def store_story_file(
             uploaded_by=uploader,
             kind=info.kind,
             duration=info.duration,
+            imported_consent=imported_consent,
         )
         story.media.append(
             MediaFile(

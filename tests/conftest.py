@@ -35,6 +35,8 @@ def app_config(tmp_path: Path) -> dict[str, Any]:
         "MEDIA_ROOT": str(tmp_path / "media"),
         # Jobs run in-process as soon as the upload commits (the real handler code, no worker).
         "QUEUE_URL": "immediate",
+        # Real Whisper, its faster English model (Welsh stories still use "base").
+        "WHISPER_MODEL": "tiny.en",
         "SERVER_NAME": "storyhub.test",
     }
 

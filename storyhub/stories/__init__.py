@@ -4,4 +4,8 @@ from flask import Blueprint
 
 bp = Blueprint("stories", __name__)
 
-from storyhub.stories import consent_routes, routes  # noqa: E402,F401  (they attach to bp)
+from storyhub.stories import (  # noqa: E402,F401  (they attach themselves to bp)
+    consent_routes,
+    routes,
+    transcript_routes,
+)

@@ -53,7 +53,7 @@ class OtherPersonForm(Form):
 
 class ConsentForm(FlaskForm):
     watched = BooleanField(
-        "Yes, I have watched (or listened to) my finished story",
+        "Yes, I have watched (or listened to) my finished story and checked its words",
         description="You choose who may see it only after you have seen it yourself.",
     )
     audiences = MultiCheckboxField(

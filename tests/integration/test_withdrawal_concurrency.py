@@ -181,7 +181,7 @@ def share_a_story(site: Site, title: str) -> SharedStory:
                 story = got.json()
             if story["state"] == "ready":
                 break
-            assert story["state"] in ("uploaded", "processing"), story
+            assert story["state"] in ("uploaded", "processing", "transcribed"), story
             assert time.monotonic() < deadline, f"the story never became ready: {story}"
             time.sleep(0.2)
         with api.post(

@@ -161,3 +161,69 @@ function setupWizard(form) {
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("[data-wizard]").forEach(setupWizard);
 });
+
+// The interactive transcript: the current words follow playback; a word or "Play from here"
+// seeks there. For sound-only stories the current caption is shown as text under the player.
+function setupTranscript(player, transcript) {
+  const media = player.querySelector("video, audio");
+  if (!media) return;
+  const words = Array.from(transcript.querySelectorAll(".word"));
+  const starts = words.map(function (w) { return Number(w.dataset.start); });
+  const passages = Array.from(transcript.querySelectorAll(".passage"));
+  let currentWord = null;
+  let currentPassage = null;
+
+  function seek(seconds) {
+    media.currentTime = seconds + 0.01;
+    const played = media.play();
+    if (played && played.catch) played.catch(function () { /* the person can press play */ });
+  }
+  transcript.addEventListener("click", function (event) {
+    const target = event.target.closest("[data-seek], .word");
+    if (!target) return;
+    seek(Number(target.dataset.seek || target.dataset.start));
+  });
+
+  function find(time) {
+    let lo = 0, hi = starts.length - 1, found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid] <= time) { found = mid; lo = mid + 1; } else { hi = mid - 1; }
+    }
+    return found;
+  }
+  media.addEventListener("timeupdate", function () {
+    const index = find(media.currentTime);
+    const word = index >= 0 && media.currentTime <= Number(words[index].dataset.end) + 0.3
+      ? words[index] : null;
+    if (word !== currentWord) {
+      if (currentWord) currentWord.classList.remove("current");
+      if (word) word.classList.add("current");
+      currentWord = word;
+    }
+    const passage = passages.find(function (p) {
+      return media.currentTime >= Number(p.dataset.start) && media.currentTime < Number(p.dataset.end);
+    }) || null;
+    if (passage !== currentPassage) {
+      if (currentPassage) currentPassage.classList.remove("playing");
+      if (passage) passage.classList.add("playing");
+      currentPassage = passage;
+    }
+  });
+
+  const line = player.querySelector("[data-audio-caption]");
+  if (line && media.textTracks && media.textTracks.length) {
+    const track = media.textTracks[0];
+    track.mode = "hidden";
+    track.addEventListener("cuechange", function () {
+      const cue = track.activeCues && track.activeCues[0];
+      line.textContent = cue ? cue.text : "";
+    });
+  }
+}
+
+document.addEventListener("DOMContentLoaded", function () {
+  const player = document.querySelector("[data-player]");
+  const transcript = document.querySelector("[data-transcript]");
+  if (player && transcript) setupTranscript(player, transcript);
+});

@@ -192,8 +192,15 @@ def test_withdrawal_schedules_the_purge_after_the_commit(story: Any, teller: Any
     db.session.commit()  # the immediate test queue runs the purge job now
     job = db.session.scalars(select(Job).where(Job.kind == "purge_media")).one()
     assert job.state.value == "done"
-    # Withdrawal keeps the original and thumbnail for the teller, who may share again.
+    # Withdrawal deletes the copies made for audiences; the original and thumbnail stay for the
+    # teller, who may share again.
+    db.session.expire_all()
     assert {m.role.value for m in story.media} == {"original", "thumbnail"}
+    # Shared again: the web copy is made again.
+    release(story, teller, Choices(audiences={Audience.TRAINING}), watched=True)
+    db.session.commit()
+    db.session.expire_all()
+    assert "rendition" in {m.role.value for m in story.media}
 
 
 def test_erasure_deletes_the_media_and_the_words(

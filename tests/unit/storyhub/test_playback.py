@@ -20,7 +20,7 @@ def test_story_page_plays_the_story_through_the_authorised_route(
     story = make_story(teller, "mp4", title="Chapel lunch")
     page = client.get(f"/stories/{story.id}").get_data(as_text=True)
     assert "Chapel lunch" in page
-    assert f'src="/stories/{story.id}/media/original"' in page
+    assert f'src="/stories/{story.id}/media/rendition"' in page
     assert f'poster="/stories/{story.id}/media/thumbnail"' in page
     assert "only you and curators" in page  # who can see it, stated on the page
 
@@ -108,7 +108,7 @@ def test_unknown_media_roles_and_ids_are_not_found(
     client, teller = login_as(Role.STORYTELLER)
     story = make_story(teller, "mp4")
     assert client.get(f"/stories/{story.id}/media/../../secret_key").status_code == 404
-    assert client.get(f"/stories/{story.id}/media/rendition").status_code == 404
+    assert client.get(f"/stories/{story.id}/media/subtitles").status_code == 404
     assert client.get("/stories/99999").status_code == 404
     assert client.get("/stories/99999/media/original").status_code == 404
 

@@ -77,9 +77,15 @@ def test_every_accepted_format_is_stored_and_processed(
     assert job is not None and job.state == JobState.DONE and job.attempts == 1
     # Nothing is left in the staging folder once the request is over.
     assert not list(Path(app.config["UPLOAD_STAGING"]).iterdir())
+    # The player gets the web-playable copy: H.264/AAC MP4, or AAC for sound only.
+    rendition = story.media_file(MediaRole.RENDITION)
+    assert rendition is not None
+    web_type = "video/mp4" if sample.kind == "video" else "audio/mp4"
+    assert rendition.content_type == web_type
     page = client.get(f"/stories/{story.id}").get_data(as_text=True)
     tag = "<video" if sample.kind == "video" else "<audio"
-    assert tag in page and f'type="{sample.mime_type}"' in page
+    assert tag in page and f'type="{web_type}"' in page
+    assert f"/stories/{story.id}/media/rendition" in page
 
 
 BAD_FILES: dict[str, tuple[Callable[[Path], Path], str]] = {

@@ -1,0 +1,124 @@
+"""Transcript views: captions, corrections, splits and joins, speakers, redaction, approval.
+
+Who may see the words is asked of consent/ (through story_or_404); who may change them too.
+"""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from consent.policy import STORY_STAFF
+from storyhub import jobs
+from storyhub.extensions import db
+from storyhub.models import Passage, Story
+from storyhub.processing import RENDER_STORY
+from storyhub.stories import bp
+from storyhub.stories.routes import story_or_404
+from storyhub.transcripts import (
+    TranscriptError,
+    approve,
+    correct_passage,
+    find_phrase,
+    merge_with_next,
+    redact,
+    webvtt,
+)
+
+
+@bp.route("/stories/<int:story_id>/captions.vtt")
+@login_required
+def captions(story_id: int) -> Response:
+    """The story's captions (WebVTT), made from the current words, for those who may see it."""
+    story = story_or_404(story_id)
+    response = Response(webvtt(story), mimetype="text/vtt")
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _passage(story: Story, passage_id: int) -> Passage:
+    passage = next((p for p in story.passages if p.id == passage_id), None)
+    if passage is None:
+        abort(404)
+    return passage
+
+
+def _back(story: Story, passage_id: int | None = None) -> WerkzeugResponse:
+    anchor = f"passage-{passage_id}" if passage_id else "transcript"
+    return redirect(url_for("stories.show", story_id=story.id, _anchor=anchor))
+
+
+@bp.route("/stories/<int:story_id>/passages/<int:passage_id>", methods=["POST"])
+@login_required
+def edit_passage_view(story_id: int, passage_id: int) -> WerkzeugResponse:
+    """Correct a passage's words and speaker; an empty line in the text splits it there."""
+    story = story_or_404(story_id, manage=True)
+    passage = _passage(story, passage_id)
+    try:
+        correct_passage(
+            passage, request.form.get("text", ""), request.form.get("speaker"), current_user
+        )
+    except TranscriptError as problem:
+        db.session.rollback()
+        flash(str(problem), "error")
+        return _back(story, passage_id)
+    db.session.commit()
+    flash("Saved. The captions now follow your corrections.", "success")
+    return _back(story, passage_id)
+
+
+@bp.route("/stories/<int:story_id>/passages/<int:passage_id>/join", methods=["POST"])
+@login_required
+def join_passage_view(story_id: int, passage_id: int) -> WerkzeugResponse:
+    """Join a passage with the next one."""
+    story = story_or_404(story_id, manage=True)
+    try:
+        merge_with_next(_passage(story, passage_id), current_user)
+    except TranscriptError as problem:
+        db.session.rollback()
+        flash(str(problem), "error")
+        return _back(story, passage_id)
+    db.session.commit()
+    flash("The passages are joined.", "success")
+    return _back(story, passage_id)
+
+
+@bp.route("/stories/<int:story_id>/passages/<int:passage_id>/redact", methods=["POST"])
+@login_required
+def redact_view(story_id: int, passage_id: int) -> WerkzeugResponse:
+    """Curators remove a name or a place: hidden in words and captions, silent in the media."""
+    story = story_or_404(story_id, manage=True)
+    if current_user.role not in STORY_STAFF:
+        abort(403)
+    passage = _passage(story, passage_id)
+    phrase = request.form.get("phrase", "")
+    places = find_phrase(passage, phrase)
+    if not places:
+        flash(f"“{phrase.strip()}” isn't in this passage. Type it as it appears.", "error")
+        return _back(story, passage_id)
+    for first, last in places:
+        redact(passage, first, last, current_user)
+    # The web copy is made again with the removed words silenced.
+    jobs.submit(RENDER_STORY, story, message="Silencing the removed words")
+    db.session.commit()
+    flash(
+        "Removed. It is hidden in the words and captions, and will be silent in the video.",
+        "success",
+    )
+    return _back(story, passage_id)
+
+
+@bp.route("/stories/<int:story_id>/transcript/approve", methods=["POST"])
+@login_required
+def approve_view(story_id: int) -> WerkzeugResponse:
+    """The teller (or a curator with them) has checked the words."""
+    story = story_or_404(story_id, manage=True)
+    try:
+        approve(story, current_user)
+    except TranscriptError as problem:
+        flash(str(problem), "error")
+        return _back(story)
+    db.session.commit()
+    flash("Thank you for checking the words.", "success")
+    return _back(story)

@@ -1,0 +1,380 @@
+"""Transcripts: store the machine's words as passages, and let tellers and curators correct them.
+
+Every change makes a numbered revision holding a snapshot of all passages, so nothing is lost and
+captions (made from the words on request) always follow the latest edit. Word timings are kept
+through corrections: a corrected word keeps its time; a run of new words shares the time of the
+words it replaces.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+from media_pipeline.captions import make_webvtt
+from media_pipeline.passages import Passage as CutPassage
+from media_pipeline.transcribe import Transcript as MachineTranscript
+from media_pipeline.transcribe import Word
+from storyhub import audit
+from storyhub.extensions import db
+from storyhub.models import Passage, Story, Transcript, TranscriptRevision, User, utcnow
+
+REDACTED_TEXT = "[name removed]"
+
+
+class TranscriptError(ValueError):
+    """An edit that can't be made; the message says why in plain words."""
+
+
+def _word_dict(word: Word) -> dict[str, Any]:
+    return {"start": float(word.start), "end": float(word.end), "text": word.text.strip()}
+
+
+def _text_of(words: list[dict[str, Any]]) -> str:
+    """The passage's text as people see it: redacted runs become one "[name removed]"."""
+    out: list[str] = []
+    for word in words:
+        if word.get("redacted"):
+            if not out or out[-1] != REDACTED_TEXT:
+                out.append(REDACTED_TEXT)
+        else:
+            out.append(word["text"])
+    return " ".join(out)
+
+
+def _snapshot(story: Story, kind: str, author: User | None) -> None:
+    transcript = story.transcript
+    assert transcript is not None
+    db.session.flush()
+    db.session.add(
+        TranscriptRevision(
+            story_id=story.id,
+            revision=transcript.revision,
+            kind=kind,
+            author_id=author.id if author else None,
+            passages=[
+                {"start": p.start, "end": p.end, "speaker": p.speaker, "words": p.words}
+                for p in story.passages
+            ],
+        )
+    )
+
+
+def save_machine_transcript(
+    story: Story, machine: MachineTranscript, passages: list[CutPassage]
+) -> Transcript:
+    """Store a fresh machine transcript (replacing any earlier one of this story)."""
+    for old in list(story.passages):
+        db.session.delete(old)
+    if story.transcript is not None:
+        db.session.delete(story.transcript)
+    db.session.flush()
+    transcript = Transcript(story=story, language=machine.language, model=machine.model)
+    db.session.add(transcript)
+    for position, cut in enumerate(passages):
+        words = [_word_dict(w) for w in cut.words if w.text.strip()]
+        db.session.add(
+            Passage(
+                story=story,
+                position=position,
+                start=float(cut.start),
+                end=float(cut.end),
+                text=_text_of(words),
+                words=words,
+            )
+        )
+    db.session.flush()
+    db.session.refresh(story)
+    _snapshot(story, "machine", None)
+    return transcript
+
+
+def _next_revision(story: Story, kind: str, author: User) -> None:
+    transcript = story.transcript
+    if transcript is None:
+        raise TranscriptError("This story has no transcript yet.")
+    transcript.revision += 1
+    transcript.approved_at = None  # the teller approves the words as they now stand
+    transcript.approved_by_id = None
+    _renumber(story)
+    _snapshot(story, kind, author)
+    audit.record(
+        f"transcript.{kind}",
+        actor=author,
+        object_type="story",
+        object_id=story.id,
+        revision=transcript.revision,
+    )
+
+
+def _renumber(story: Story) -> None:
+    ordered = sorted(story.passages, key=lambda p: p.start)
+    # Two passes through a gap so the unique (story, position) index never sees a clash.
+    for index, passage in enumerate(ordered):
+        passage.position = -(index + 1)
+    db.session.flush()
+    for index, passage in enumerate(ordered):
+        passage.position = index
+    db.session.flush()
+
+
+_TOKEN = re.compile(r"\S+")
+# The placeholder for removed words counts as one token when a corrected text comes back.
+_EDIT_TOKEN = re.compile(re.escape(REDACTED_TEXT) + r"|\S+")
+
+
+def _units(words: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Words grouped so that each run of redacted words is one unit, shown as the placeholder."""
+    units: list[list[dict[str, Any]]] = []
+    for word in words:
+        if word.get("redacted") and units and units[-1][0].get("redacted"):
+            units[-1].append(word)
+        else:
+            units.append([word])
+    return units
+
+
+def _compare_key(token: str) -> str:
+    """Words match whatever their capitals or punctuation ("Swansea." is "swansea")."""
+    if token == REDACTED_TEXT:
+        return token
+    return re.sub(r"[^\w']", "", token.lower()) or token
+
+
+def _unit_text(unit: list[dict[str, Any]]) -> str:
+    return REDACTED_TEXT if unit[0].get("redacted") else str(unit[0]["text"])
+
+
+def retime(old: list[dict[str, Any]], new_text: str) -> list[dict[str, Any]]:
+    """New words for a corrected passage, keeping the timings of words that stayed the same.
+
+    Unchanged words keep their times; a replaced run of words shares out the time of the run it
+    replaces; inserted words take a sliver of time at the point they go in. Removed words (shown
+    as "[name removed]") stay removed and silent, wherever the placeholder is left in place.
+    """
+    tokens = _EDIT_TOKEN.findall(new_text)
+    if not tokens:
+        raise TranscriptError("A passage can't be empty. To remove words, redact them instead.")
+    units = _units(old)
+    before = [_compare_key(_unit_text(u)) for u in units]
+    after = [_compare_key(t) for t in tokens]
+    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+    words: list[dict[str, Any]] = []
+    for op, a0, a1, b0, b1 in matcher.get_opcodes():
+        if op == "equal":
+            for offset in range(b1 - b0):
+                unit = units[a0 + offset]
+                if unit[0].get("redacted"):
+                    words.extend(dict(w) for w in unit)
+                else:
+                    kept = dict(unit[0])
+                    kept["text"] = tokens[b0 + offset]  # capitals and punctuation may change
+                    words.append(kept)
+            continue
+        if op == "delete":
+            continue
+        new_tokens = [t for t in tokens[b0:b1] if t != REDACTED_TEXT]
+        replaced = [w for unit in units[a0:a1] for w in unit]
+        if any(w.get("redacted") for w in replaced):
+            # Editing across a removed name must not bring it back: keep it removed and silent.
+            words.extend(dict(w) for w in replaced if w.get("redacted"))
+            replaced = [w for w in replaced if not w.get("redacted")]
+        if not new_tokens:
+            continue
+        if replaced:
+            start, end = replaced[0]["start"], replaced[-1]["end"]
+        else:  # inserted between words: the moment where it goes in
+            flat_before = [w for unit in units[:a0] for w in unit]
+            flat_after = [w for unit in units[a0:] for w in unit]
+            start = flat_before[-1]["end"] if flat_before else (old[0]["start"] if old else 0.0)
+            end = max(flat_after[0]["start"] if flat_after else start, start)
+        step = (end - start) / len(new_tokens)
+        for i, token in enumerate(new_tokens):
+            words.append(
+                {
+                    "start": round(start + i * step, 3),
+                    "end": round(start + (i + 1) * step, 3),
+                    "text": token,
+                }
+            )
+    words.sort(key=lambda w: (w["start"], w["end"]))
+    if not words:
+        raise TranscriptError("A passage can't be empty. To remove words, redact them instead.")
+    return words
+
+
+def display_words(passage: Passage) -> list[dict[str, Any]]:
+    """The passage's words as shown: each removed run is one "[name removed]" with its times."""
+    shown: list[dict[str, Any]] = []
+    for unit in _units(passage.words):
+        shown.append(
+            {
+                "start": unit[0]["start"],
+                "end": unit[-1]["end"],
+                "text": _unit_text(unit),
+                "redacted": bool(unit[0].get("redacted")),
+            }
+        )
+    return shown
+
+
+def edit_passage(passage: Passage, new_text: str, author: User) -> Passage:
+    """Correct the words of one passage; the other passages are untouched."""
+    words = retime(passage.words, new_text.strip())
+    passage.words = words
+    passage.text = _text_of(words)
+    _next_revision(passage.story, "edit", author)
+    return passage
+
+
+def split_passage(passage: Passage, before_word: int, author: User) -> Passage:
+    """Split a passage in two before word number ``before_word``; return the new second part."""
+    if not 0 < before_word < len(passage.words):
+        raise TranscriptError("Choose a word inside the passage to split it there.")
+    first, second = passage.words[:before_word], passage.words[before_word:]
+    passage.words, passage.text, passage.end = first, _text_of(first), first[-1]["end"]
+    story = passage.story
+    new = Passage(
+        story=story,
+        position=len(story.passages) + 1000,  # renumbered by _next_revision
+        start=second[0]["start"],
+        end=max(second[-1]["end"], passage.end),
+        text=_text_of(second),
+        words=second,
+        speaker=passage.speaker,
+    )
+    db.session.add(new)
+    db.session.flush()
+    _next_revision(story, "split", author)
+    return new
+
+
+def merge_with_next(passage: Passage, author: User) -> Passage:
+    """Join a passage with the one after it."""
+    story = passage.story
+    ordered = sorted(story.passages, key=lambda p: p.position)
+    index = ordered.index(passage)
+    if index + 1 >= len(ordered):
+        raise TranscriptError("This is the last passage; there is nothing after it to join.")
+    following = ordered[index + 1]
+    passage.words = passage.words + following.words
+    passage.text = _text_of(passage.words)
+    passage.end = following.end
+    story.passages.remove(following)
+    db.session.delete(following)
+    db.session.flush()
+    _next_revision(story, "merge", author)
+    return passage
+
+
+def set_speaker(passage: Passage, speaker: str, author: User) -> Passage:
+    """Name who is speaking in a passage (e.g. the teller, or an interviewer)."""
+    passage.speaker = speaker.strip()[:80]
+    _next_revision(passage.story, "speaker", author)
+    return passage
+
+
+def redact(passage: Passage, first_word: int, last_word: int, author: User) -> Passage:
+    """Hide words (a name, a place): "[name removed]" in text and captions, silence in media."""
+    if not 0 <= first_word <= last_word < len(passage.words):
+        raise TranscriptError("Choose the words to remove from within the passage.")
+    words = [dict(w) for w in passage.words]
+    for word in words[first_word : last_word + 1]:
+        word["redacted"] = True
+    passage.words = words
+    passage.text = _text_of(words)
+    _next_revision(passage.story, "redact", author)
+    return passage
+
+
+def redacted_spans(story: Story) -> list[tuple[float, float]]:
+    """The time spans to silence in the web copy (and anything cut from it later)."""
+    spans: list[tuple[float, float]] = []
+    for passage in story.passages:
+        for word in passage.words:
+            if word.get("redacted"):
+                start, end = float(word["start"]), float(word["end"])
+                if spans and start - spans[-1][1] < 0.05:
+                    spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+                else:
+                    spans.append((start, end))
+    return spans
+
+
+def approve(story: Story, author: User) -> None:
+    """The teller (or a curator with them) has checked the words."""
+    transcript = story.transcript
+    if transcript is None:
+        raise TranscriptError("This story has no transcript yet.")
+    transcript.approved_at = utcnow()
+    transcript.approved_by_id = author.id
+    audit.record("transcript.approved", actor=author, object_type="story", object_id=story.id)
+
+
+def caption_words(story: Story) -> list[Word]:
+    """All the story's words for captions, redacted runs shown as "[name removed]"."""
+    words: list[Word] = []
+    for passage in story.passages:
+        for word in passage.words:
+            if word.get("redacted"):
+                if words and words[-1].text == REDACTED_TEXT:
+                    last = words[-1]
+                    words[-1] = Word(start=last.start, end=float(word["end"]), text=REDACTED_TEXT)
+                    continue
+                text = REDACTED_TEXT
+            else:
+                text = word["text"]
+            words.append(Word(start=float(word["start"]), end=float(word["end"]), text=text))
+    return words
+
+
+def webvtt(story: Story) -> str:
+    """The story's captions as WebVTT, made from the current words."""
+    return make_webvtt(caption_words(story))
+
+
+def find_phrase(passage: Passage, phrase: str) -> list[tuple[int, int]]:
+    """Where a phrase (e.g. a name) occurs in a passage, as (first, last) word indexes."""
+
+    def norm(text: str) -> str:
+        return re.sub(r"[^\w']", "", text.lower())
+
+    wanted = [norm(t) for t in _TOKEN.findall(phrase)]
+    wanted = [w for w in wanted if w]
+    if not wanted:
+        return []
+    words = [norm(w["text"]) for w in passage.words]
+    return [
+        (i, i + len(wanted) - 1)
+        for i in range(len(words) - len(wanted) + 1)
+        if words[i : i + len(wanted)] == wanted
+    ]
+
+
+def split_text(text: str) -> list[str]:
+    """A corrected passage's text, split where the editor left an empty line."""
+    return [part.strip() for part in re.split(r"\n\s*\n", text) if part.strip()]
+
+
+def correct_passage(passage: Passage, text: str, speaker: str | None, author: User) -> None:
+    """Save a corrected passage from the editor: new words, speaker, and splits.
+
+    An empty line in the text splits the passage there (the parts keep their words' times).
+    """
+    parts = split_text(text)
+    if not parts:
+        raise TranscriptError("A passage can't be empty. To hide words, ask a curator.")
+    joined = " ".join(parts)
+    if joined != passage.text or len(parts) > 1:
+        edit_passage(passage, joined, author)
+    if speaker is not None and speaker.strip() != passage.speaker:
+        set_speaker(passage, speaker, author)
+    # Split from the last boundary backwards, so earlier word numbers stay right.
+    unit_counts = [len(_EDIT_TOKEN.findall(part)) for part in parts]
+    units = _units(passage.words)
+    boundaries = []
+    for cut in (sum(unit_counts[: i + 1]) for i in range(len(parts) - 1)):
+        boundaries.append(sum(len(unit) for unit in units[:cut]))
+    for boundary in reversed(boundaries):
+        split_passage(passage, boundary, author)

@@ -89,8 +89,31 @@ def test_storyteller_uploads_from_a_phone_and_plays_the_story(
     )
     assert played > 0
 
+    # The words are there, with captions showing on the video by default.
+    assert page.locator("track[kind=captions][default]").count() == 1
+    showing = page.evaluate("() => document.querySelector('video').textTracks[0].mode")
+    assert showing == "showing"
+    transcript = page.locator("[data-transcript]")
+    assert "lunch club" in transcript.inner_text().lower()
+    # Clicking a word plays from it.
+    word = page.locator(".word", has_text="friends").first
+    target = float(word.get_attribute("data-start") or 0)
+    word.click()
+    page.wait_for_function(
+        "(t) => Math.abs(document.querySelector('video').currentTime - t) < 1.0", arg=target
+    )
+    # Correct a word: the teller fixes what the computer misheard.
+    page.get_by_text("Correct the words").first.click()
+    box = page.locator("textarea[name=text]").first
+    original = box.input_value()
+    assert "lunch club" in original.lower()
+    box.fill(re.sub("lunch club", "lunch club in town", original, flags=re.IGNORECASE))
+    page.get_by_role("button", name="Save the words").first.click()
+    assert "lunch club in town" in page.locator("[data-transcript]").inner_text().lower()
+    shot(page, "corrected")
+
     # Consent step 2: watch, then choose who may see it, one question per screen.
-    story_url = page.url
+    story_url = page.url.split("#")[0]
     page.get_by_role("link", name="Choose who may see it").click()
     assert page.get_by_text("Question 1 of 7").is_visible()
     page.get_by_label("Yes, I have watched").check()

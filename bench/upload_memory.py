@@ -165,7 +165,7 @@ class Server:
                     workers = psutil.Process(self.master.pid).children()
                     if len(workers) == 1:
                         return workers[0]
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or slow to answer
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"no answer on /healthz in {timeout:.0f} s:\n{self.log_tail()}")
@@ -424,6 +424,8 @@ def story_fields(title: str) -> dict[str, str]:
         "description": "Benchmark upload",
         "language": "en",
         "teller_kind": "service_user",
+        # Consent step 1: required for every upload.
+        "take_part": "yes",
     }
 
 

@@ -94,7 +94,11 @@ def worker_command(threads: int | None) -> None:
     if recovered:
         click.echo(f"Picked up {len(recovered)} interrupted job(s) again: {recovered}")
     workers = threads or current_app.config["WORKER_THREADS"]
-    consumer = get_queue().huey.create_consumer(workers=workers, worker_type="thread")
+    # Poll an idle queue at least every second (Huey's default backs off to 10 s): on the
+    # embedded SQLite queue nothing wakes the worker, and a new story shouldn't wait.
+    consumer = get_queue().huey.create_consumer(
+        workers=workers, worker_type="thread", max_delay=1.0
+    )
     consumer.run()
 
 

@@ -81,7 +81,7 @@ def mine() -> str:
     """The storyteller's own stories."""
     stories = db.session.scalars(
         select(Story)
-        .where(Story.storyteller_id == current_user.id)
+        .where(Story.storyteller_id == current_user.id, viewable_stories(current_user))
         .order_by(Story.created_at.desc())
     ).all()
     return render_template("stories/mine.html", stories=stories)

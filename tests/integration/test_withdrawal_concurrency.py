@@ -9,12 +9,7 @@ that starts afterwards may return the story's content.
 from __future__ import annotations
 
 import itertools
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -26,6 +21,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.live_site import flask, running_site, site_env
 from tests.media_factory import make_mp4
 
 pytestmark = pytest.mark.slow
@@ -57,16 +53,7 @@ class Site:
 
     def flask(self, *args: str) -> str:
         """Run a `flask --app storyhub` command against this site's instance."""
-        result = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "storyhub", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout
+        return flask(self.env, *args)
 
     def api(self, username: str) -> requests.Session:
         """A session that uses ``username``'s API token (the caller closes it)."""
@@ -99,54 +86,18 @@ def csrf_token(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The site as `make run` starts it (`flask serve`), with two web processes, on loopback."""
-    instance = tmp_path_factory.mktemp("race-instance")
     samples = tmp_path_factory.mktemp("race-media")
-    port = _free_port()
-    # Only this instance's settings: nothing from the calling shell points it elsewhere.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STORYHUB_")}
-    env.update(STORYHUB_INSTANCE_PATH=str(instance), STORYHUB_SECRET_KEY="race-secret")
-    live = Site(f"http://127.0.0.1:{port}", env, make_mp4(samples, "race.mp4"))
-    live.flask("setup", "--no-demo")
-    for role, username in (("storyteller", TELLER), ("trainer", TRAINER), ("member", MEMBER)):
-        live.flask("users", "create", "--role", role, "--username", username,
-                   "--password", PASSWORD)  # fmt: skip
-        live.tokens[username] = live.flask("users", "token", username).strip()
-    log_path = instance / "site.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "storyhub", "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--web-workers", "2"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with requests.get(f"{live.url}/healthz", timeout=2) as health:
-                        if health.ok:
-                            break
-                except requests.RequestException:  # not listening yet
-                    pass
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(log_path.read_text(errors="replace"))
-                time.sleep(0.3)
-            yield live
-        finally:
-            proc.send_signal(signal.SIGTERM)  # `serve` stops gunicorn and the worker it started
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+    env = site_env(tmp_path_factory.mktemp("race-instance"))
+    with running_site(env, web_workers=2) as url:
+        live = Site(url, env, make_mp4(samples, "race.mp4"))
+        for role, username in (("storyteller", TELLER), ("trainer", TRAINER), ("member", MEMBER)):
+            live.flask("users", "create", "--role", role, "--username", username,
+                       "--password", PASSWORD)  # fmt: skip
+            live.tokens[username] = live.flask("users", "token", username).strip()
+        yield live
 
 
 # --- a shared story --------------------------------------------------------------------------

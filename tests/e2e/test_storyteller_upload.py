@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from media_pipeline.synth import render_story
 from tests.e2e.conftest import E2E_PASSWORD, LiveSite
@@ -53,8 +54,8 @@ def test_storyteller_uploads_from_a_phone_and_plays_the_story(
     # The upload's progress bar shows, then the story page opens.
     page.wait_for_url(re.compile(r".*/stories/\d+$"), timeout=60_000)
     shot(page, "story-page")
-    assert page.get_by_role("heading", name="The lunch club").is_visible()
-    assert "only you and curators" in page.inner_text(".audience")
+    expect(page.get_by_role("heading", name="The lunch club")).to_be_visible()
+    expect(page.locator(".audience")).to_contain_text("only you and curators")
 
     # The worker prepares it; the page's progress bar reloads the page when it has finished.
     page.wait_for_selector("video[poster]", timeout=60_000)
@@ -94,7 +95,7 @@ def test_storyteller_uploads_from_a_phone_and_plays_the_story(
     showing = page.evaluate("() => document.querySelector('video').textTracks[0].mode")
     assert showing == "showing"
     transcript = page.locator("[data-transcript]")
-    assert "lunch club" in transcript.inner_text().lower()
+    expect(transcript).to_contain_text("lunch club", ignore_case=True)
     # Clicking a word plays from it.
     word = page.locator(".word", has_text="friends").first
     target = float(word.get_attribute("data-start") or 0)
@@ -109,24 +110,26 @@ def test_storyteller_uploads_from_a_phone_and_plays_the_story(
     assert "lunch club" in original.lower()
     box.fill(re.sub("lunch club", "lunch club in town", original, flags=re.IGNORECASE))
     page.get_by_role("button", name="Save the words").first.click()
-    assert "lunch club in town" in page.locator("[data-transcript]").inner_text().lower()
+    expect(page.locator("[data-transcript]")).to_contain_text(
+        "lunch club in town", ignore_case=True
+    )
     shot(page, "corrected")
 
     # Consent step 2: watch, then choose who may see it, one question per screen.
     story_url = page.url.split("#")[0]
     page.get_by_role("link", name="Choose who may see it").click()
-    assert page.get_by_text("Question 1 of 7").is_visible()
+    expect(page.get_by_text("Question 1 of 7")).to_be_visible()
     page.get_by_label("Yes, I have watched").check()
     page.get_by_role("button", name="Next", exact=True).click()
     page.get_by_label("Training:").check()
     for _ in range(5):
         page.get_by_role("button", name="Next", exact=True).click()
-    assert page.get_by_text("Question 7 of 7").is_visible()
+    expect(page.get_by_text("Question 7 of 7")).to_be_visible()
     shot(page, "consent-last-question")
     page.get_by_role("button", name="Next: check my answers").click()
     shot(page, "consent-summary")
     page.get_by_role("button", name="Yes, share my story like this").click()
-    assert "Shared for: training" in page.inner_text(".audience")
+    expect(page.locator(".audience")).to_contain_text("Shared for: training")
     shot(page, "shared")
 
     # A trainer now finds and plays it; the teller withdraws it; the trainer can't any more.
@@ -137,13 +140,13 @@ def test_storyteller_uploads_from_a_phone_and_plays_the_story(
     trainer_page.get_by_label("Password").fill(E2E_PASSWORD)
     trainer_page.get_by_role("button", name="Sign in").click()
     trainer_page.goto(story_url)
-    assert "Shared for: training" in trainer_page.inner_text(".audience")
+    expect(trainer_page.locator(".audience")).to_contain_text("Shared for: training")
     shot(trainer_page, "trainer-sees-it")
 
     page.get_by_role("link", name="Stop sharing my story").click()
     shot(page, "withdraw-confirm")
     page.get_by_role("button", name="Stop sharing my story").click()
-    assert "Withdrawn by the storyteller" in page.inner_text(".audience")
+    expect(page.locator(".audience")).to_contain_text("Withdrawn by the storyteller")
     response = trainer_page.goto(story_url)
     assert response is not None and response.status == 404
     shot(trainer_page, "trainer-after-withdrawal")

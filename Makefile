@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 # espeak-ng speaks the demo and test stories; DejaVu is the font drawn on their pictures.
 APT_PACKAGES := espeak-ng fonts-dejavu-core
-# The end-to-end tests drive Debian's Chromium (a browser download of Playwright's own fails here).
-TEST_APT_PACKAGES := chromium
+# The end-to-end tests drive Debian's Chromium (a browser download of Playwright's own fails here),
+# and PostgreSQL proves the models and migrations on the database organisations scale out to.
+TEST_APT_PACKAGES := chromium postgresql
 
 .PHONY: install system-packages test-packages run setup test lint format bench clean
 

@@ -79,7 +79,22 @@ def _enum(values, name):
 
 
 def _widen_enums(states, roles, old_states, old_roles, *, with_import=None):
-    # The enum columns carry CHECK constraints; batch mode rebuilds them (SQLite can't ALTER).
+    """Change the CHECK constraints of two enum columns (and add or drop a column)."""
+    if op.get_bind().dialect.name != "sqlite":
+        # PostgreSQL alters constraints in place; rebuilding the table would break foreign keys.
+        if with_import is True:
+            op.add_column("stories", sa.Column("imported_consent", sa.JSON(), nullable=True))
+        elif with_import is False:
+            op.drop_column("stories", "imported_consent")
+        for table, column, name, values in (
+            ("stories", "state", "storystate", states),
+            ("media_files", "role", "mediarole", roles),
+        ):
+            constraint = op.f(f"ck_{table}_{name}")
+            op.drop_constraint(constraint, table, type_="check")
+            op.create_check_constraint(constraint, table, sa.column(column).in_(values))
+        return
+    # SQLite can't ALTER constraints: batch mode rebuilds the tables with the new ones.
     with op.batch_alter_table("stories", recreate="always") as batch_op:
         if with_import is True:
             batch_op.add_column(sa.Column("imported_consent", sa.JSON(), nullable=True))

@@ -16,6 +16,7 @@ from consent.models import (
 from consent.policy import (
     Purpose,
     can_manage,
+    can_redact,
     can_view,
     purpose_for,
     shared_for,
@@ -32,6 +33,7 @@ __all__ = [
     "RecordedFor",
     "StoryUse",
     "can_manage",
+    "can_redact",
     "can_view",
     "purpose_for",
     "shared_for",

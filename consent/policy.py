@@ -105,6 +105,15 @@ def can_manage(user: Any, story: Story) -> bool:
     return bool(story.storyteller_id == user.id or user.role in STORY_STAFF)
 
 
+def can_redact(user: Any, story: Story) -> bool:
+    """Whether ``user`` may remove names or places from ``story`` (staff who look after it).
+
+    Third parties who did not agree to be in a story must be removed; deciding what identifies
+    someone is a curator's job, not the teller's.
+    """
+    return can_manage(user, story) and user.role in STORY_STAFF
+
+
 def viewable_stories(user: Any, purpose: Purpose | None = None) -> ColumnElement[bool]:
     """A SQL condition on ``Story`` matching exactly the stories ``can_view`` allows.
 

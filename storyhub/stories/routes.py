@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from consent import can_manage, can_view, viewable_stories
+from consent import can_manage, can_redact, can_view, viewable_stories
 from consent.describe import sharing, teller_name
 from consent.services import record_view
 from storyhub import audit, jobs
@@ -112,6 +112,7 @@ def show(story_id: int) -> str:
         story=story,
         job=story.latest_job,
         can_manage=can_manage(current_user, story),
+        can_redact=can_redact(current_user, story),
         is_teller=is_teller,
         sharing=sharing(story, viewer_is_teller=is_teller),
         teller_name=teller_name(story, current_user),

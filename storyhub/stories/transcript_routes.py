@@ -9,7 +9,7 @@ from flask import Response, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from consent.policy import STORY_STAFF
+from consent import can_redact
 from storyhub import jobs
 from storyhub.extensions import db
 from storyhub.models import Passage, Story
@@ -89,7 +89,7 @@ def join_passage_view(story_id: int, passage_id: int) -> WerkzeugResponse:
 def redact_view(story_id: int, passage_id: int) -> WerkzeugResponse:
     """Curators remove a name or a place: hidden in words and captions, silent in the media."""
     story = story_or_404(story_id, manage=True)
-    if current_user.role not in STORY_STAFF:
+    if not can_redact(current_user, story):
         abort(403)
     passage = _passage(story, passage_id)
     phrase = request.form.get("phrase", "")

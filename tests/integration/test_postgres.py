@@ -141,8 +141,3 @@ def test_stories_and_consent_work_on_postgresql(
     # JSON columns round-trip: the probe's facts and the passages' words.
     db.session.expire_all()
     assert story.media_file("original").info["container"] == "wav"
-
-
-def test_the_sqlite_default_is_untouched(tmp_path: Path, app: Flask) -> None:
-    """Without a database URL the app still uses its embedded SQLite file."""
-    assert db.engine.dialect.name == "sqlite"

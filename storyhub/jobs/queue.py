@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from storyhub.extensions import db
@@ -190,7 +190,7 @@ def recover_orphans(stale_after: timedelta | None = None) -> list[int]:
             recovered.append(job.id)
     db.session.commit()
     queued = db.session.scalars(
-        select(Job.id).where(or_(Job.state == JobState.QUEUED)).order_by(Job.id)
+        select(Job.id).where(Job.state == JobState.QUEUED).order_by(Job.id)
     ).all()
     queue = get_queue()
     for job_id in queued:

@@ -114,6 +114,16 @@ def can_redact(user: Any, story: Story) -> bool:
     return can_manage(user, story) and user.role in STORY_STAFF
 
 
+def can_tag_themes(user: Any, story: Story) -> bool:
+    """Whether ``user`` may confirm, reject or add outcome themes on ``story``'s passages.
+
+    Confirmed themes are what search facets and the dashboard count, so confirming is the same
+    editorial job as redaction: staff who look after the story. Everyone who may see the story
+    sees its confirmed themes.
+    """
+    return can_redact(user, story)
+
+
 def viewable_stories(user: Any, purpose: Purpose | None = None) -> ColumnElement[bool]:
     """A SQL condition on ``Story`` matching exactly the stories ``can_view`` allows.
 

@@ -60,10 +60,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from storyhub.auth import bp as auth_bp
     from storyhub.main import bp as main_bp
     from storyhub.stories import bp as stories_bp
+    from storyhub.themes.routes import bp as themes_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(stories_bp)
+    app.register_blueprint(themes_bp)
     app.register_blueprint(api_bp)
     cli.init_app(app)
     filters.init_app(app)

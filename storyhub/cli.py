@@ -68,6 +68,10 @@ def token_command(username: str, name: str) -> None:
 def setup_command(demo: bool) -> None:
     """Create or upgrade the database, then add the demo data when the archive is empty."""
     upgrade(directory=current_app.extensions["migrate"].directory)
+    from storyhub.themes.services import load_taxonomy
+
+    load_taxonomy()  # subthemes shipped since the database was made
+    db.session.commit()
     if demo:
         from storyhub.demo import load_demo
 
@@ -83,6 +87,22 @@ def demo_command() -> None:
     load_demo(echo=click.echo)
 
 
+def _warm_up_tagger() -> None:
+    """Load the theme tagger while the worker waits, so the first story doesn't wait for it."""
+    import threading
+
+    def load() -> None:
+        from media_pipeline.themes import embed, shipped_model
+
+        try:
+            shipped_model()
+            embed(["warming up"])
+        except Exception:  # the first story loads it again and reports any real problem
+            click.echo("Could not load the theme tagger ahead of time.", err=True)
+
+    threading.Thread(target=load, name="tagger-warm-up", daemon=True).start()
+
+
 @click.command("worker")
 @click.option("--threads", type=int, default=None, help="Jobs run at once (default: config).")
 @with_appcontext
@@ -93,6 +113,7 @@ def worker_command(threads: int | None) -> None:
     recovered = recover_orphans()
     if recovered:
         click.echo(f"Picked up {len(recovered)} interrupted job(s) again: {recovered}")
+    _warm_up_tagger()
     workers = threads or current_app.config["WORKER_THREADS"]
     # Poll an idle queue at least every second (Huey's default backs off to 10 s): on the
     # embedded SQLite queue nothing wakes the worker, and a new story shouldn't wait.
@@ -177,6 +198,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(serve_command)
     app.cli.add_command(import_command)
     app.cli.add_command(transcribe_command)
+    from storyhub.themes.cli import themes
+
+    app.cli.add_command(themes)
 
 
 @click.command("import")

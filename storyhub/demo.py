@@ -137,6 +137,19 @@ def ensure_accounts(echo: Callable[[str], None]) -> dict[str, User]:
     return accounts
 
 
+def _curate_themes(story: Story, curator: User) -> None:
+    """A curator has been through some demo stories: each passage's likeliest suggested theme is
+    confirmed, so the demo shows confirmed themes next to suggestions still to answer."""
+    from storyhub.themes.models import TagStatus
+    from storyhub.themes.services import confirm
+
+    for passage in story.passages:
+        waiting = [t for t in passage.themes if t.status == TagStatus.SUGGESTED]
+        if waiting:
+            confirm(max(waiting, key=lambda t: t.confidence or 0), curator)
+    db.session.commit()
+
+
 def load_demo(echo: Callable[[str], None] = print) -> None:
     """Add the demo accounts and, if the archive has no stories yet, the demo stories."""
     echo("Preparing demo data...")
@@ -181,6 +194,8 @@ def load_demo(echo: Callable[[str], None] = print) -> None:
                         watched=True,
                     )
                     db.session.commit()
+                if number % 2 == 0:
+                    _curate_themes(story, curator)
                 echo(f"  added demo story {story.id}: {spec.title} ({sharing(story).text})")
     echo("")
     echo(f"Demo accounts (password for each: {DEMO_PASSWORD}):")

@@ -19,6 +19,7 @@ from storyhub.extensions import db
 
 if TYPE_CHECKING:
     from consent.models import ConsentVersion
+    from storyhub.themes.models import PassageTheme
 
 
 def utcnow() -> datetime:
@@ -322,8 +323,13 @@ class Passage(db.Model):  # type: ignore[name-defined]
     # [{"start": s, "end": e, "text": "word", "redacted": bool}], times in seconds (floats).
     words: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     speaker: Mapped[str] = mapped_column(String(80), default="")
+    # When the tagger last suggested themes for it (None: not yet, e.g. just split off).
+    themes_suggested_at: Mapped[datetime | None]
 
     story: Mapped[Story] = relationship(back_populates="passages")
+    themes: Mapped[list[PassageTheme]] = relationship(
+        back_populates="passage", cascade="all, delete-orphan"
+    )
 
 
 class TranscriptRevision(db.Model):  # type: ignore[name-defined]
@@ -361,3 +367,4 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
 # Consent's tables refer to these models and these to them; importing consent's models here (after
 # ours are defined) makes sure both are mapped whoever imports first.
 import consent.models  # noqa: E402,F401
+import storyhub.themes.models  # noqa: E402,F401

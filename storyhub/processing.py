@@ -1,10 +1,10 @@
 """The story-processing job: runs media_pipeline's steps for one story and stores what they make.
 
-probe → thumbnail → audio (16 kHz mono) → transcribe → passages → [story is TRANSCRIBED] →
-web-playable copy → [story is READY]. The transcript comes before the slow rendition, so the words
-are there to read and correct as early as possible. Each step is resumable: it checks whether its
-output already exists, so a job picked up again after a crash continues rather than starts over,
-and never duplicates output.
+probe → thumbnail → audio (16 kHz mono) → transcribe → passages → theme suggestions →
+[story is TRANSCRIBED] → web-playable copy → [story is READY]. The transcript comes before the
+slow rendition, so the words are there to read and correct as early as possible. Each step is
+resumable: it checks whether its output already exists, so a job picked up again after a crash
+continues rather than starts over, and never duplicates output.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from storyhub.jobs import JobContext, JobFailed, handler
 from storyhub.jobs.queue import FAILURE_HOOKS
 from storyhub.models import MediaFile, MediaRole, Story, StoryState
 from storyhub.storage import get_storage
+from storyhub.themes.services import suggest_for_story
 from storyhub.transcripts import redacted_spans, save_machine_transcript
 
 PROCESS_STORY = "process_story"
@@ -118,6 +119,8 @@ def process_story(context: JobContext) -> None:
 
             if story.transcript is None:
                 _transcribe(context, story, source, folder, scratch)
+            elif any(p.themes_suggested_at is None for p in story.passages):
+                _suggest_themes(context, story)  # resumed after a crash between the two
 
             if not _have(story, MediaRole.RENDITION):
                 _render(context, story, source, info, folder, scratch, 0.8)
@@ -178,8 +181,15 @@ def _transcribe(
     )
     context.report(0.76, "Finding the passages")
     save_machine_transcript(story, machine, make_passages(machine))
+    _suggest_themes(context, story)
     story.state = StoryState.TRANSCRIBED
     audit.record("story.transcribed", object_type="story", object_id=story.id)
+    db.session.commit()
+
+
+def _suggest_themes(context: JobContext, story: Story) -> None:
+    context.report(0.78, "Suggesting themes")
+    suggest_for_story(story)
     db.session.commit()
 
 

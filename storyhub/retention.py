@@ -16,6 +16,7 @@ from storyhub.jobs import JobContext, JobFailed, handler
 from storyhub.models import MediaRole, Story, StoryState
 from storyhub.processing import RENDER_STORY
 from storyhub.storage import get_storage
+from storyhub.themes.services import forget_story_words
 
 PURGE_MEDIA = "purge_media"
 
@@ -27,6 +28,15 @@ DERIVED_ROLES: frozenset[MediaRole] = frozenset({MediaRole.RENDITION, MediaRole.
 @on_withdrawal
 def _schedule_purge(story: Story, version: ConsentVersion) -> None:
     jobs.submit(PURGE_MEDIA, story, message="Removing shared copies")
+
+
+@on_withdrawal
+def _erase_words(story: Story, version: ConsentVersion) -> None:
+    """Erasure removes the words too: passages (with their themes), revisions, the transcript,
+    and the tagger's memory of any theme a curator confirmed on them."""
+    if version.status != ConsentStatus.ERASED:
+        return
+    forget_story_words(story)
 
 
 @on_release

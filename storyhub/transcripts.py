@@ -12,6 +12,8 @@ import difflib
 import re
 from typing import Any
 
+from sqlalchemy import delete
+
 from media_pipeline.captions import make_webvtt
 from media_pipeline.passages import Passage as CutPassage
 from media_pipeline.transcribe import Transcript as MachineTranscript
@@ -19,6 +21,7 @@ from media_pipeline.transcribe import Word
 from storyhub import audit
 from storyhub.extensions import db
 from storyhub.models import Passage, Story, Transcript, TranscriptRevision, User, utcnow
+from storyhub.themes import services as themes
 
 REDACTED_TEXT = "[name removed]"
 
@@ -69,6 +72,8 @@ def save_machine_transcript(
         db.session.delete(old)
     if story.transcript is not None:
         db.session.delete(story.transcript)
+    # A new machine transcript starts a new history (revision 1 is the machine's words).
+    db.session.execute(delete(TranscriptRevision).where(TranscriptRevision.story_id == story.id))
     db.session.flush()
     transcript = Transcript(story=story, language=machine.language, model=machine.model)
     db.session.add(transcript)
@@ -246,6 +251,8 @@ def split_passage(passage: Passage, before_word: int, author: User) -> Passage:
     )
     db.session.add(new)
     db.session.flush()
+    themes.after_split(passage, new)
+    themes.schedule_suggestions(story)
     _next_revision(story, "split", author)
     return new
 
@@ -258,6 +265,8 @@ def merge_with_next(passage: Passage, author: User) -> Passage:
     if index + 1 >= len(ordered):
         raise TranscriptError("This is the last passage; there is nothing after it to join.")
     following = ordered[index + 1]
+    themes.before_merge(passage, following)
+    themes.schedule_suggestions(story)
     passage.words = passage.words + following.words
     passage.text = _text_of(passage.words)
     passage.end = following.end

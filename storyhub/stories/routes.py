@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from consent import can_manage, can_redact, can_view, viewable_stories
+from consent import can_manage, can_redact, can_tag_themes, can_view, viewable_stories
 from consent.describe import sharing, teller_name
 from consent.services import record_view
 from storyhub import audit, jobs
@@ -20,6 +20,7 @@ from storyhub.processing import PROCESS_STORY
 from storyhub.storage import get_storage
 from storyhub.stories import bp
 from storyhub.stories.forms import UploadForm
+from storyhub.themes.services import subthemes_by_kind
 from storyhub.uploads import UploadRejected, receive_upload
 
 UPLOADER_ROLES = (Role.STORYTELLER, Role.CURATOR, Role.ADMIN)
@@ -107,12 +108,15 @@ def show(story_id: int) -> str:
     record_view(story, current_user)
     db.session.commit()
     is_teller = story.storyteller_id == current_user.id
+    can_tag = can_tag_themes(current_user, story)
     return render_template(
         "stories/show.html",
         story=story,
         job=story.latest_job,
         can_manage=can_manage(current_user, story),
         can_redact=can_redact(current_user, story),
+        can_tag=can_tag,
+        theme_choices=subthemes_by_kind() if can_tag else [],
         is_teller=is_teller,
         sharing=sharing(story, viewer_is_teller=is_teller),
         teller_name=teller_name(story, current_user),

@@ -181,6 +181,8 @@ function setupTranscript(player, transcript) {
   transcript.addEventListener("click", function (event) {
     const target = event.target.closest("[data-seek], .word");
     if (!target) return;
+    const selected = window.getSelection && String(window.getSelection()).trim();
+    if (selected && target.classList.contains("word")) return; // selecting words to tag them
     seek(Number(target.dataset.seek || target.dataset.start));
   });
 
@@ -226,4 +228,90 @@ document.addEventListener("DOMContentLoaded", function () {
   const player = document.querySelector("[data-player]");
   const transcript = document.querySelector("[data-transcript]");
   if (player && transcript) setupTranscript(player, transcript);
+});
+
+// Curators' theme answers: the forms are sent in the background and the passage's theme panel is
+// replaced, so the story keeps playing. Y and N answer the first suggestion of a passage.
+function setupThemes(transcript) {
+  function send(form) {
+    const panel = form.closest("[data-themes-panel]");
+    const buttons = Array.from(form.querySelectorAll("button, select"));
+    buttons.forEach(function (b) { b.disabled = true; });
+    const body = new FormData(form);
+    buttons.forEach(function (b) { b.disabled = false; });
+    fetch(form.action, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "storyhub-themes", Accept: "application/json" },
+    })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        const holder = document.createElement("div");
+        holder.innerHTML = data.html;
+        const fresh = holder.firstElementChild;
+        panel.replaceWith(fresh);
+        const message = fresh.querySelector("[data-themes-message]");
+        if (message) {
+          message.textContent = data.message || "";
+          message.classList.toggle("error-text", !data.ok);
+        }
+        const next = fresh.querySelector("[data-suggestion] [data-confirm]");
+        if (!data.ok) {
+          const details = fresh.querySelector(".add-theme");
+          if (details) details.open = true;
+          const field = fresh.querySelector("[data-span-words]");
+          const sent = body.get("words");
+          if (field && sent) field.value = sent;
+          (field || message).focus();
+        } else if (next) {
+          next.focus();
+        } else if (message) {
+          message.setAttribute("tabindex", "-1");
+          message.focus();
+        }
+      })
+      .catch(function () { form.submit(); }); // fall back to a plain post
+  }
+  transcript.addEventListener("submit", function (event) {
+    const form = event.target.closest("[data-themes-form]");
+    if (!form || !window.fetch || !window.FormData) return;
+    event.preventDefault();
+    send(form);
+  });
+  transcript.addEventListener("change", function (event) {
+    if (event.target.matches("[data-autosubmit]")) send(event.target.form);
+  });
+  transcript.addEventListener("keydown", function (event) {
+    const panel = event.target.closest("[data-themes-panel]");
+    if (!panel || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.matches("input, select, textarea")) return;
+    const key = event.key.toLowerCase();
+    if (key !== "y" && key !== "n") return;
+    const button = panel.querySelector("[data-suggestion] " + (key === "y" ? "[data-confirm]" : "[data-reject]"));
+    if (button) {
+      event.preventDefault();
+      button.click();
+    }
+  });
+  // Selecting words in a passage fills its "Only these words" field, ready to tag them.
+  document.addEventListener("mouseup", function () {
+    const selection = window.getSelection && window.getSelection();
+    const text = selection ? String(selection).replace(/\s+/g, " ").trim() : "";
+    if (!text || !selection.anchorNode) return;
+    const start = selection.anchorNode.parentElement;
+    const words = start && start.closest(".passage .words");
+    if (!words || !transcript.contains(words)) return;
+    const passage = words.closest(".passage");
+    const field = passage.querySelector("[data-span-words]");
+    if (!field) return;
+    field.value = text;
+    const details = field.closest("details");
+    if (details) details.open = true;
+  });
+}
+
+document.addEventListener("DOMContentLoaded", function () {
+  const transcript = document.querySelector("[data-transcript]");
+  if (transcript && transcript.querySelector("[data-themes-panel]")) setupThemes(transcript);
 });

@@ -1,0 +1,289 @@
+"""How good and how fast is the outcome-theme tagger?
+
+1. **Accuracy** on a labelled file (default: the project's measuring set,
+   ../shared/data/themes/dev_passages.jsonl, never used for training): per-kind F1 and macro-F1
+   of the shipped tagger, next to baselines trained or tuned on the same seed set only:
+   - keyword rules: a kind is found when a passage has a word of its subthemes' names and
+     descriptions (stop words left out, word stems compared);
+   - similarity to the theme descriptions: a kind is found when the passage's embedding is close
+     enough to one of its subthemes' "name. description" (the cut-off tuned on the seed set);
+   - each of the tagger's two views alone (embeddings; TF-IDF words), to show what the pair adds.
+2. **Speed**: `flask --app storyhub themes tag` on 1,000 passages in a fresh process (so the time
+   includes starting Python, loading torch and the model: what a batch run costs), and the warm
+   throughput inside one process (what a worker that has tagged before pays).
+3. **Per story**: the tagging step for a 5-minute story's passages (the transcript of
+   media_pipeline.synth's test story as passages), cold and warm; compare it with the pipeline's
+   time for the same story in bench/transcribe.py.
+
+    .venv/bin/python bench/themes.py [--labelled FILE] [--passages 1000]
+
+It prints Markdown tables for bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from media_pipeline.themes import (  # noqa: E402
+    KINDS,
+    Evaluation,
+    embed,
+    evaluate,
+    seed_rows,
+    shipped_model,
+    shipped_taxonomy,
+)
+from media_pipeline.themes import model as tagger_model  # noqa: E402
+
+DEFAULT_LABELLED = ROOT.parent / "shared" / "data" / "themes" / "dev_passages.jsonl"
+STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "as",
+        "at",
+        "by",
+        "from",
+        "or",
+        "not",
+        "be",
+        "is",
+        "are",
+        "was",
+        "it",
+        "its",
+        "their",
+        "them",
+        "they",
+        "one",
+        "ones",
+        "own",
+        "what",
+        "when",
+        "who",
+        "how",
+        "that",
+        "this",
+        "these",
+        "those",
+        "can",
+        "do",
+        "does",
+        "help",
+        "more",
+        "less",
+        "being",
+        "after",
+        "about",
+        "than",
+    ]
+)
+
+
+def stem(word: str) -> str:
+    return re.sub(r"(ing|ed|es|s|ly)$", "", word.lower())[:6]
+
+
+def keyword_rules(texts: list[str]) -> list[list[str]]:
+    taxonomy = shipped_taxonomy()
+    keys: dict[str, set[str]] = {k: set() for k in KINDS}
+    for sub in taxonomy.subthemes:
+        for word in re.findall(r"[a-zA-Z']+", f"{sub.label} {sub.description}"):
+            if word.lower() not in STOP and len(word) > 2:
+                keys[sub.kind].add(stem(word))
+    found = []
+    for text in texts:
+        words = {stem(w) for w in re.findall(r"[a-zA-Z']+", text)}
+        found.append([k for k in KINDS if words & keys[k]])
+    return found
+
+
+def description_similarity(
+    vectors: np.ndarray, seed_vectors: np.ndarray, seed_truth: list[list[str]]
+) -> list[list[str]]:
+    taxonomy = shipped_taxonomy()
+    described = embed([f"{s.label}. {s.description}" for s in taxonomy.subthemes])
+    kinds = [s.kind for s in taxonomy.subthemes]
+
+    def predict(rows: np.ndarray, cut: float) -> list[list[str]]:
+        sims = rows @ described.T
+        return [
+            [k for k in KINDS if max(sims[i, j] for j, kk in enumerate(kinds) if kk == k) >= cut]
+            for i in range(len(rows))
+        ]
+
+    cuts = np.arange(0.05, 0.6, 0.01)
+    best = max(cuts, key=lambda c: evaluate(seed_truth, predict(seed_vectors, c)).macro_f1)
+    return predict(vectors, float(best))
+
+
+def one_view(
+    model: tagger_model.ThemeModel, vectors: np.ndarray, texts: list[str], view: str
+) -> list[list[str]]:
+    if view == "meaning":
+        probs = tagger_model._sigmoid(vectors @ model.coef.T + model.intercept)
+    else:
+        rows = tagger_model._words(model.vocabulary, model.idf, texts)
+        probs = tagger_model._sigmoid(rows @ model.word_coef.T + model.word_intercept)
+    return [[k for i, k in enumerate(KINDS) if probs[r, i] >= 0.5] for r in range(len(texts))]
+
+
+def row(name: str, result: Evaluation) -> str:
+    cells = " | ".join(f"{k.f1:.3f}" for k in result.kinds)
+    return f"| {name} | {cells} | **{result.macro_f1:.3f}** |"
+
+
+def accuracy(labelled: Path) -> None:
+    rows = [json.loads(line) for line in labelled.read_text().splitlines() if line.strip()]
+    texts, truth = [r["text"] for r in rows], [r["labels"] for r in rows]
+    vectors = embed(texts)
+    seed = seed_rows()
+    seed_texts, seed_truth = [r["text"] for r in seed], [r["labels"] for r in seed]
+    seed_vectors = embed(seed_texts)
+    model = shipped_model()
+    print(f"### Accuracy on {labelled.name} ({len(rows)} passages)\n")
+    print(f"Everything below learnt from, or was tuned on, the {len(seed)} seed passages only.\n")
+    print("| method | " + " | ".join(f"{k} F1" for k in KINDS) + " | macro-F1 |")
+    print("|---|" + "---|" * (len(KINDS) + 1))
+    print(row("keyword rules (taxonomy words)", evaluate(truth, keyword_rules(texts))))
+    print(
+        row(
+            "similarity to theme descriptions",
+            evaluate(truth, description_similarity(vectors, seed_vectors, seed_truth)),
+        )
+    )
+    print(
+        row(
+            "embeddings + logistic regression",
+            evaluate(truth, one_view(model, vectors, texts, "meaning")),
+        )
+    )
+    print(
+        row(
+            "TF-IDF words + logistic regression",
+            evaluate(truth, one_view(model, vectors, texts, "words")),
+        )
+    )
+    print(
+        row(
+            "**shipped tagger** (both views)",
+            evaluate(truth, [s.kinds for s in model.suggest(vectors, texts)]),
+        )
+    )
+    print()
+
+
+def speed(count: int) -> None:
+    seed = seed_rows()
+    texts = [
+        seed[i % len(seed)]["text"] + ("" if i < len(seed) else f" ({i})") for i in range(count)
+    ]
+    with tempfile.TemporaryDirectory(prefix="bench-themes-") as folder:
+        source, target = Path(folder) / "in.jsonl", Path(folder) / "out.jsonl"
+        source.write_text(
+            "".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(texts))
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STORYHUB_")}
+        env["STORYHUB_INSTANCE_PATH"] = str(Path(folder) / "instance")
+        started = time.perf_counter()
+        subprocess.run(
+            [
+                str(ROOT / ".venv/bin/flask"),
+                "--app",
+                "storyhub",
+                "themes",
+                "tag",
+                str(source),
+                str(target),
+            ],
+            check=True,
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+        )
+        cold = time.perf_counter() - started
+        assert len(target.read_text().splitlines()) == count
+    model = shipped_model()
+    embed(texts[:8])  # loaded
+    started = time.perf_counter()
+    model.suggest(embed(texts), texts)
+    warm = time.perf_counter() - started
+    print(f"### Speed ({os.cpu_count()} CPU cores)\n")
+    print("| what | seconds | passages per second |")
+    print("|---|---|---|")
+    print(
+        f"| `flask --app storyhub themes tag` on {count} passages, fresh process "
+        f"(start-up and model load included) | {cold:.1f} | {count / cold:.0f} |"
+    )
+    print(
+        f"| the same {count} passages in a warm process (embed and suggest) "
+        f"| {warm:.1f} | {count / warm:.0f} |"
+    )
+    print()
+
+
+def per_story() -> None:
+    """A 5-minute story's passages: the first 750 words (about 5 minutes spoken) of
+    bench/transcribe.py's story, four sentences a passage, as the pipeline cuts them."""
+    code = (
+        f"import time, sys; t=time.perf_counter(); sys.path.insert(0, {str(ROOT)!r})\n"
+        "from bench.transcribe import STORY_PARAGRAPHS\n"
+        "from media_pipeline.themes import embed, shipped_model\n"
+        "import re\n"
+        "words = ' '.join(STORY_PARAGRAPHS).split()[:750]  # about 5 minutes of speech\n"
+        "sentences = re.split(r'(?<=[.!?])\\s+', ' '.join(words))\n"
+        "passages = [' '.join(sentences[i:i+4]) for i in range(0, len(sentences), 4)]\n"
+        "m = shipped_model(); m.suggest(embed(passages), passages); cold = time.perf_counter()-t\n"
+        "t = time.perf_counter(); m.suggest(embed(passages), passages)\n"
+        "warm = time.perf_counter() - t\n"
+        "print(len(passages), round(cold, 2), round(warm, 3))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT
+    )
+    passages, cold, warm = out.stdout.split()[-3:]
+    print("### One 5-minute story\n")
+    print("| passages | tagging, cold process (s) | tagging, warm worker (s) |")
+    print("|---|---|---|")
+    print(f"| {passages} | {cold} | {warm} |")
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--labelled", type=Path, default=DEFAULT_LABELLED)
+    parser.add_argument("--passages", type=int, default=1000)
+    args = parser.parse_args()
+    if args.labelled.exists():
+        accuracy(args.labelled)
+    else:
+        print(f"({args.labelled} not found: accuracy skipped)\n")
+    speed(args.passages)
+    per_story()
+
+
+if __name__ == "__main__":
+    main()

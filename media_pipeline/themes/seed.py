@@ -1,0 +1,58 @@
+"""The seed set: labelled example passages written for this project, one file per kind.
+
+Every line of ``seed/*.jsonl`` is ``{"id", "text", "labels", "subthemes", "speaker", "valence"}``.
+They were written to cover every subtheme with varied speakers (older people, disabled adults,
+mental health, learning disability, autistic people, carers, parents, practitioners) and both good
+and bad experiences, plus passages with no theme at all, so the tagger learns the difference.
+The measuring set in ``shared/data/themes`` is never used for training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Final
+
+from .model import Example
+from .taxonomy import Taxonomy
+
+SEED_DIR: Final = Path(__file__).with_name("seed")
+# The taxonomy's own words are examples too (a weak prior, and the only one a new subtheme has).
+DESCRIPTION_WEIGHT: Final = 1.0
+
+
+def seed_rows() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for path in sorted(SEED_DIR.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rows.append(json.loads(line))
+    return rows
+
+
+def seed_examples() -> list[Example]:
+    """The seed passages as fully labelled examples."""
+    return [Example(row["text"], frozenset(row["subthemes"])) for row in seed_rows()]
+
+
+def description_examples(taxonomy: Taxonomy) -> list[Example]:
+    """One example per subtheme from its label and description, known to be that subtheme."""
+    return [
+        Example(
+            f"{sub.label}. {sub.description}".strip(),
+            frozenset({sub.key}),
+            negative=frozenset(),  # says nothing about other labels
+            weight=DESCRIPTION_WEIGHT,
+        )
+        for sub in taxonomy.subthemes
+    ]
+
+
+def seed_fingerprint() -> str:
+    """Changes whenever the seed files do (names a cached shipped model)."""
+    digest = hashlib.sha256()
+    for path in sorted(SEED_DIR.glob("*.jsonl")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]

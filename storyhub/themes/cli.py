@@ -1,0 +1,123 @@
+"""`flask themes ...`: tag and measure with the shipped tagger; retrain and re-suggest in place."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from media_pipeline.themes import KINDS, embed, evaluate, shipped_model
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise click.ClickException(f"{path}:{number}: not JSON ({err.msg}).") from err
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                raise click.ClickException(f'{path}:{number}: each line needs a "text".')
+            rows.append(row)
+    return rows
+
+
+def _open_out(target: str) -> TextIO:
+    return sys.stdout if target == "-" else open(target, "w", encoding="utf-8")
+
+
+@click.group("themes")
+def themes() -> None:
+    """Outcome themes: tag passages, measure the tagger, learn from curators."""
+
+
+@themes.command("tag")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("target", type=click.Path(dir_okay=False, allow_dash=True))
+def tag_command(source: Path, target: str) -> None:
+    """Tag lines {"id", "text"} of SOURCE; write {"id", "labels", "subthemes", "scores"} to TARGET.
+
+    Uses the shipped tagger only (trained on the seed set), never an organisation's own.
+    """
+    rows = _read_jsonl(source)
+    started = time.perf_counter()
+    model = shipped_model()
+    texts = [row["text"] for row in rows]
+    suggestions = model.suggest(embed(texts), texts)
+    with _open_out(target) as out:
+        for row, suggestion in zip(rows, suggestions, strict=True):
+            out.write(
+                json.dumps(
+                    {
+                        "id": row.get("id"),
+                        "labels": list(suggestion.kinds),
+                        "subthemes": list(suggestion.subthemes),
+                        "scores": dict(suggestion.scores),
+                    }
+                )
+                + "\n"
+            )
+    elapsed = time.perf_counter() - started
+    click.echo(f"Tagged {len(rows)} passages in {elapsed:.1f} s.", err=True)
+
+
+@themes.command("evaluate")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def evaluate_command(source: Path) -> None:
+    """Per-kind precision, recall and F1, and macro-F1, of the shipped tagger on SOURCE's labels."""
+    rows = _read_jsonl(source)
+    if any(not isinstance(row.get("labels"), list) for row in rows):
+        raise click.ClickException('Each line needs "labels" (a list of kinds, or ["none"]).')
+    model = shipped_model()
+    texts = [row["text"] for row in rows]
+    suggestions = model.suggest(embed(texts), texts)
+    result = evaluate([row["labels"] for row in rows], [s.kinds for s in suggestions])
+    click.echo(f"{'kind':<13}{'precision':>10}{'recall':>8}{'F1':>7}{'passages':>10}")
+    for score in result.kinds:
+        click.echo(
+            f"{score.kind:<13}{score.precision:>10.3f}{score.recall:>8.3f}"
+            f"{score.f1:>7.3f}{score.support:>10}"
+        )
+    click.echo(
+        f"macro-F1 over {', '.join(KINDS)}: {result.macro_f1:.3f} ({result.passages} passages)"
+    )
+
+
+@themes.command("retrain")
+@with_appcontext
+def retrain_command() -> None:
+    """Retrain the tagger now from the seed set and every curator decision."""
+    from storyhub.extensions import db
+    from storyhub.themes.services import retrain
+
+    row = retrain()
+    db.session.commit()
+    if row is None:
+        click.echo("No curator decisions yet: the shipped tagger is used.")
+    else:
+        click.echo(f"Retrained on {row.examples} examples ({row.curator_examples} from curators).")
+
+
+@themes.command("suggest")
+@click.option("--again", is_flag=True, help="Replace undecided suggestions on every passage.")
+@with_appcontext
+def suggest_command(again: bool) -> None:
+    """Suggest themes for passages that have none yet (or for all, --again)."""
+    from storyhub.extensions import db
+    from storyhub.models import Story
+    from storyhub.themes.services import suggest_for_story
+
+    made = 0
+    for story in db.session.scalars(select(Story).order_by(Story.id)):
+        made += suggest_for_story(story, again=again)
+        db.session.commit()
+    click.echo(f"Made {made} suggestions.")

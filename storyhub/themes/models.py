@@ -1,0 +1,126 @@
+"""Theme tables: the live taxonomy, tags on passages, trained taggers, and an embedding cache."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storyhub.extensions import db
+from storyhub.models import str_enum, utcnow
+
+if TYPE_CHECKING:
+    from storyhub.models import Passage, User
+
+
+class ThemeKind(enum.StrEnum):
+    """The three kinds of personal outcome; fixed by the framework."""
+
+    MAINTENANCE = "maintenance"
+    PROCESS = "process"
+    CHANGE = "change"
+
+    @property
+    def label(self) -> str:
+        return KIND_LABELS[self]
+
+
+KIND_LABELS = {
+    ThemeKind.MAINTENANCE: "Quality of life",
+    ThemeKind.PROCESS: "Process",
+    ThemeKind.CHANGE: "Change",
+}
+
+
+class TagStatus(enum.StrEnum):
+    SUGGESTED = "suggested"  # by the tagger, waiting for a curator
+    CONFIRMED = "confirmed"  # a curator agrees (or added it): search and the dashboard count it
+    REJECTED = "rejected"  # a curator disagrees: kept, so the tagger learns from it
+
+
+class Valence(enum.StrEnum):
+    """Whether the passage tells of a good or a bad experience of this theme (curator's call)."""
+
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+    MIXED = "mixed"
+
+    @property
+    def label(self) -> str:
+        return {"positive": "Good experience", "negative": "Bad experience", "mixed": "Mixed"}[
+            self.value
+        ]
+
+
+class Subtheme(db.Model):  # type: ignore[name-defined]
+    """A subtheme of one kind. ``key`` never changes, so renaming keeps every tag and model."""
+
+    __tablename__ = "subthemes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(60), unique=True)
+    kind: Mapped[ThemeKind] = mapped_column(str_enum(ThemeKind))
+    label: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PassageTheme(db.Model):  # type: ignore[name-defined]
+    """A theme on a passage (or on a span of its words): suggested, confirmed or rejected.
+
+    A span is kept as times (seconds), not word numbers, so it survives corrections, splits and
+    joins, which keep every word's timing. No span means the whole passage.
+    """
+
+    __tablename__ = "passage_themes"
+    __table_args__ = (Index("ix_passage_themes_subtheme_status", "subtheme_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    passage_id: Mapped[int] = mapped_column(
+        ForeignKey("passages.id", ondelete="CASCADE"), index=True
+    )
+    subtheme_id: Mapped[int] = mapped_column(ForeignKey("subthemes.id"))
+    status: Mapped[TagStatus] = mapped_column(str_enum(TagStatus), default=TagStatus.SUGGESTED)
+    # The tagger's confidence (0 to 1) when it suggested this; None when a curator added it.
+    confidence: Mapped[float | None]
+    span_start: Mapped[float | None]
+    span_end: Mapped[float | None]
+    valence: Mapped[Valence | None] = mapped_column(str_enum(Valence))
+    suggested_at: Mapped[datetime | None]
+    tagger_id: Mapped[int | None]  # which TaggerModel suggested it (None: the shipped one)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+
+    passage: Mapped[Passage] = relationship(back_populates="themes")
+    subtheme: Mapped[Subtheme] = relationship(lazy="joined")
+    decided_by: Mapped[User | None] = relationship()
+
+    @property
+    def is_span(self) -> bool:
+        return self.span_start is not None and self.span_end is not None
+
+
+class TaggerModel(db.Model):  # type: ignore[name-defined]
+    """A tagger retrained with this organisation's confirmed tags; the newest one is used."""
+
+    __tablename__ = "tagger_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    examples: Mapped[int]
+    curator_examples: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TextEmbedding(db.Model):  # type: ignore[name-defined]
+    """Embeddings already computed, by a digest of model and text (retraining reuses them)."""
+
+    __tablename__ = "text_embeddings"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,231 @@
+"""Theme views: curators confirm, reject and add themes on a transcript; admins edit the list.
+
+Views stay thin: who may tag is asked of consent/ (can_tag_themes), the rules live in
+``services``. Every form works as a plain POST; the transcript's script sends the same forms with
+``X-Requested-With: storyhub-themes`` and swaps in the passage's new theme panel, so the video
+keeps playing while a curator works.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from consent import can_tag_themes
+from storyhub.auth.decorators import roles_required
+from storyhub.extensions import db
+from storyhub.models import Passage, Role, Story
+from storyhub.stories.routes import story_or_404
+from storyhub.themes import services
+from storyhub.themes.models import PassageTheme, Subtheme, ThemeKind, Valence
+from storyhub.transcripts import find_phrase
+
+bp = Blueprint("themes", __name__)
+
+
+@bp.app_context_processor
+def _theme_helpers() -> dict[str, Any]:
+    return {
+        "valences": list(Valence),
+        "theme_span_text": lambda passage, tag: services.passage_words_text(
+            passage, tag.span_start, tag.span_end
+        ),
+    }
+
+
+def _wants_panel() -> bool:
+    return request.headers.get("X-Requested-With") == "storyhub-themes"
+
+
+def _curated_story(story_id: int) -> Story:
+    story = story_or_404(story_id)
+    if not can_tag_themes(current_user, story):
+        abort(403)
+    return story
+
+
+def _passage(story: Story, passage_id: int) -> Passage:
+    passage = next((p for p in story.passages if p.id == passage_id), None)
+    if passage is None:
+        abort(404)
+    return passage
+
+
+def _tag(story: Story, tag_id: int) -> PassageTheme:
+    tag = next((t for p in story.passages for t in p.themes if t.id == tag_id), None)
+    if tag is None:
+        abort(404)
+    return tag
+
+
+def _valence(value: str | None) -> Valence | None:
+    if not value:
+        return None
+    try:
+        return Valence(value)
+    except ValueError:
+        abort(400)
+
+
+def _done(story: Story, passage: Passage, message: str, *, error: bool = False) -> Any:
+    """Answer the script with the passage's new panel, or a plain form with a redirect."""
+    if _wants_panel():
+        html = render_template(
+            "themes/_panel.html",
+            story=story,
+            passage=passage,
+            can_tag=True,
+            theme_choices=services.subthemes_by_kind(),
+        )
+        return jsonify(ok=not error, message=message, html=html.strip()), (422 if error else 200)
+    flash(message, "error" if error else "success")
+    return redirect(url_for("stories.show", story_id=story.id, _anchor=f"passage-{passage.id}"))
+
+
+@bp.route("/stories/<int:story_id>/themes/<int:tag_id>/confirm", methods=["POST"])
+@roles_required(*services.CURATOR_ROLES)
+def confirm(story_id: int, tag_id: int) -> Any:
+    story = _curated_story(story_id)
+    tag = _tag(story, tag_id)
+    services.confirm(tag, current_user, _valence(request.form.get("valence")))
+    db.session.commit()
+    return _done(story, tag.passage, f"Confirmed “{tag.subtheme.label}”.")
+
+
+@bp.route("/stories/<int:story_id>/themes/<int:tag_id>/reject", methods=["POST"])
+@roles_required(*services.CURATOR_ROLES)
+def reject(story_id: int, tag_id: int) -> Any:
+    story = _curated_story(story_id)
+    tag = _tag(story, tag_id)
+    services.reject(tag, current_user)
+    db.session.commit()
+    return _done(story, tag.passage, f"Removed “{tag.subtheme.label}”.")
+
+
+@bp.route("/stories/<int:story_id>/themes/<int:tag_id>/valence", methods=["POST"])
+@roles_required(*services.CURATOR_ROLES)
+def valence(story_id: int, tag_id: int) -> Any:
+    story = _curated_story(story_id)
+    tag = _tag(story, tag_id)
+    services.set_valence(tag, _valence(request.form.get("valence")), current_user)
+    db.session.commit()
+    return _done(story, tag.passage, "Saved.")
+
+
+@bp.route("/stories/<int:story_id>/passages/<int:passage_id>/themes", methods=["POST"])
+@roles_required(*services.CURATOR_ROLES)
+def add(story_id: int, passage_id: int) -> Any:
+    """Add a theme to the passage, or to the words typed (or selected) in it."""
+    story = _curated_story(story_id)
+    passage = _passage(story, passage_id)
+    subtheme = db.session.get(Subtheme, request.form.get("subtheme", type=int) or 0)
+    if subtheme is None:
+        return _done(story, passage, "Please choose a theme from the list.", error=True)
+    phrase = request.form.get("words", "").strip()
+    span = None
+    if phrase:
+        places = find_phrase(passage, phrase)
+        if not places:
+            return _done(
+                story,
+                passage,
+                f"“{phrase}” isn't in this passage. Type it as it "
+                "appears, or leave it empty to tag the whole passage.",
+                error=True,
+            )
+        first, last = places[0]
+        if (first, last) != (0, len(passage.words) - 1):
+            span = (float(passage.words[first]["start"]), float(passage.words[last]["end"]))
+    try:
+        services.add_tag(
+            passage,
+            subtheme,
+            current_user,
+            span=span,
+            valence=_valence(request.form.get("valence")),
+        )
+    except services.ThemeError as problem:
+        db.session.rollback()
+        return _done(story, passage, str(problem), error=True)
+    db.session.commit()
+    return _done(story, passage, f"Added “{subtheme.label}”.")
+
+
+@bp.route("/stories/<int:story_id>/passages/<int:passage_id>/themes/confirm-all", methods=["POST"])
+@roles_required(*services.CURATOR_ROLES)
+def confirm_all(story_id: int, passage_id: int) -> Any:
+    story = _curated_story(story_id)
+    passage = _passage(story, passage_id)
+    count = services.confirm_all(passage, current_user)
+    db.session.commit()
+    return _done(story, passage, f"Confirmed {count} theme{'s' if count != 1 else ''}.")
+
+
+@bp.route("/stories/<int:story_id>/themes/suggest", methods=["POST"])
+@roles_required(*services.CURATOR_ROLES)
+def suggest_again(story_id: int) -> WerkzeugResponse:
+    """Replace the undecided suggestions with the current tagger's (it learns as you confirm)."""
+    story = _curated_story(story_id)
+    for passage in story.passages:
+        passage.themes_suggested_at = None
+    services.schedule_suggestions(story)
+    db.session.commit()
+    flash("Suggesting themes again. They will appear in a moment.", "success")
+    return redirect(url_for("stories.show", story_id=story.id, _anchor="transcript"))
+
+
+# -- administration: the list of themes ---------------------------------------------------------
+
+
+@bp.route("/admin/themes", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def taxonomy() -> Any:
+    """The list of outcome themes: add a subtheme to a kind, rename one (tags stay on it)."""
+    if request.method == "POST":
+        try:
+            kind = ThemeKind(request.form.get("kind", ""))
+        except ValueError:
+            flash("Please choose one of the three kinds.", "error")
+            return redirect(url_for("themes.taxonomy"))
+        try:
+            sub = services.add_subtheme(
+                kind,
+                request.form.get("label", ""),
+                request.form.get("description", ""),
+                current_user,
+            )
+        except services.ThemeError as problem:
+            db.session.rollback()
+            flash(str(problem), "error")
+            return redirect(url_for("themes.taxonomy"))
+        db.session.commit()
+        flash(f"Added “{sub.label}” to {kind.label}.", "success")
+        return redirect(url_for("themes.taxonomy", _anchor=f"theme-{sub.id}"))
+    return render_template(
+        "themes/taxonomy.html",
+        groups=services.subthemes_by_kind(),
+        counts=services.confirmed_counts(),
+        kinds=list(ThemeKind),
+    )
+
+
+@bp.route("/admin/themes/<int:subtheme_id>", methods=["POST"])
+@roles_required(Role.ADMIN)
+def rename(subtheme_id: int) -> WerkzeugResponse:
+    sub = db.session.get(Subtheme, subtheme_id)
+    if sub is None:
+        abort(404)
+    try:
+        services.rename_subtheme(
+            sub, request.form.get("label", ""), request.form.get("description", ""), current_user
+        )
+    except services.ThemeError as problem:
+        db.session.rollback()
+        flash(str(problem), "error")
+        return redirect(url_for("themes.taxonomy", _anchor=f"theme-{subtheme_id}"))
+    db.session.commit()
+    flash(f"Saved “{sub.label}”. Its tags are unchanged.", "success")
+    return redirect(url_for("themes.taxonomy", _anchor=f"theme-{subtheme_id}"))

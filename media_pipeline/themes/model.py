@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -124,8 +125,30 @@ class ThemeModel:
         return probs
 
     def suggest(self, vectors: Vectors, texts: Sequence[str]) -> list[Suggestion]:
-        """Suggested kinds, each with its likeliest subthemes, and all scores, for each text."""
+        """Suggested kinds, each with its likeliest subthemes, and all scores, for each text.
+
+        A long text (a minute of speech) often holds several themes in different sentences, which
+        one embedding of the whole blurs; so it is also scored in windows of a few sentences, and
+        each label keeps its best score. ``vectors`` are the embeddings of ``texts`` themselves;
+        windows are embedded here.
+        """
+        from .embed import embed
+
+        parts = [split_windows(text) for text in texts]
+        extra = [w for p in parts for w in p]
         table = self.scores(vectors, texts)
+        if extra:
+            window_scores = self.scores(embed(extra), extra)
+            start = 0
+            for row, windows in enumerate(parts):
+                if windows:
+                    best = window_scores[start : start + len(windows)].max(axis=0)
+                    table[row] = np.maximum(table[row], best)
+                    start += len(windows)
+        return self.suggest_from_scores(table)
+
+    def suggest_from_scores(self, table: npt.NDArray[np.float32]) -> list[Suggestion]:
+        """Turn a table of label scores (rows by labels) into suggestions."""
         index = {label: i for i, label in enumerate(self.labels)}
         found: list[Suggestion] = []
         for row in table:
@@ -187,6 +210,33 @@ class ThemeModel:
                 memory_targets=arrays["memory_targets"],
                 meta=dict(header["meta"]),
             )
+
+
+# Passages longer than this many words are also scored in windows of a few sentences.
+LONG_PASSAGE_WORDS: Final = 60
+WINDOW_WORDS: Final = 45
+
+
+def split_windows(text: str) -> list[str]:
+    """Windows of consecutive sentences (up to about WINDOW_WORDS words, one sentence further on
+    each time) of a long text; none for a short one, which is scored whole."""
+    if len(text.split()) <= LONG_PASSAGE_WORDS:
+        return []
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+    windows: list[str] = []
+    for first in range(len(sentences)):
+        words, last = 0, first
+        while last < len(sentences) and (
+            last == first or words + len(sentences[last].split()) <= WINDOW_WORDS
+        ):
+            words += len(sentences[last].split())
+            last += 1
+        window = " ".join(sentences[first:last])
+        if not windows or window not in windows[-1]:
+            windows.append(window)
+        if last == len(sentences):
+            break
+    return windows
 
 
 def _sigmoid(logits: npt.NDArray[Any]) -> npt.NDArray[np.float64]:

@@ -333,7 +333,9 @@ def add_tag(
     """A curator tags a passage, or a span of its words, with a theme (confirmed at once)."""
     if span is not None:
         start, end = span
-        if not (passage.start - 0.01 <= start < end <= passage.end + 0.01):
+        first = min([passage.start] + [float(w["start"]) for w in passage.words])
+        last = max([passage.end] + [float(w["end"]) for w in passage.words])
+        if not (first - 0.01 <= start < end <= last + 0.01):
             raise ThemeError("Choose words inside this passage.")
         if not passage_words_text(passage, start, end):
             raise ThemeError("Choose at least one word.")

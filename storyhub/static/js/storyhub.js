@@ -235,10 +235,10 @@ document.addEventListener("DOMContentLoaded", function () {
 function setupThemes(transcript) {
   function send(form) {
     const panel = form.closest("[data-themes-panel]");
-    const buttons = Array.from(form.querySelectorAll("button, select"));
-    buttons.forEach(function (b) { b.disabled = true; });
+    // Read the form before disabling anything: disabled fields are left out of FormData.
     const body = new FormData(form);
-    buttons.forEach(function (b) { b.disabled = false; });
+    const buttons = Array.from(form.querySelectorAll("button"));
+    buttons.forEach(function (b) { b.disabled = true; }); // no double answers while it is sent
     fetch(form.action, {
       method: "POST",
       body: body,
@@ -271,7 +271,10 @@ function setupThemes(transcript) {
           message.focus();
         }
       })
-      .catch(function () { form.submit(); }); // fall back to a plain post
+      .catch(function () {
+        buttons.forEach(function (b) { b.disabled = false; });
+        form.submit(); // fall back to a plain post
+      });
   }
   transcript.addEventListener("submit", function (event) {
     const form = event.target.closest("[data-themes-form]");

@@ -122,3 +122,25 @@ def test_a_curators_example_sways_the_suggestion_for_near_identical_words(
     after = suggest(learned, [similar])[0]
     assert after.scores["things-to-do"] > max(0.5, before)
     assert "things-to-do" in after.subthemes
+
+
+def test_a_long_passage_is_also_scored_in_windows_of_sentences(shipped: ThemeModel) -> None:
+    from media_pipeline.themes.model import split_windows
+
+    assert split_windows("A short passage. Only a few words.") == []
+    background = (
+        "I was born in Merthyr in 1950 and I worked in the biscuit factory for thirty years. "
+        "My husband drove a bus and we had two boys, who both live in Bristol now. "
+        "We moved to the flat in 2015 after the stairs got too much for him. "
+    )
+    listened = (
+        "Then a new social worker sat down and asked me what mattered to me, and she wrote it down."
+    )
+    text = background + listened
+    windows = split_windows(text)
+    assert len(windows) >= 2 and all(len(w.split()) <= 45 for w in windows[:-1])
+    assert any(listened in w for w in windows)
+    whole_only = shipped.scores(embed([text]), [text])[0][shipped.labels.index("listened-to")]
+    (suggestion,) = suggest(shipped, [text])
+    assert suggestion.scores["listened-to"] > whole_only
+    assert "listened-to" in suggestion.subthemes

@@ -102,6 +102,7 @@ STEP_MARKS: Final = (
     ("model load", ("writing down the words", "loading speech model")),
     ("listening", ("listening",)),
     ("passages", ("done in", "finding the passages")),
+    ("themes", ("suggesting themes",)),
 )
 DONE_IN: Final = re.compile(r"done in ([0-9.]+)\s*s")
 
@@ -716,7 +717,7 @@ def headline_table(rows: list[tuple[str, list[Round]]], story: Story, fraction: 
 
 def steps_table(rows: list[tuple[str, list[Round]]]) -> str:
     names = ["waiting for the worker", "probe + picture", "sound", "model load", "listening"]
-    names += ["passages", "rendition"]
+    names += ["passages", "themes", "rendition"]
     head = "| model | upload | " + " | ".join(names) + " | worker CPU s (cores) |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for name, rs in rows:

@@ -34,7 +34,7 @@ import numpy.typing as npt
 from .embed import DIMENSIONS, MODEL_NAME, Vectors
 from .taxonomy import KINDS
 
-FORMAT: Final = 2
+FORMAT: Final = 3
 THRESHOLD: Final = 0.5
 # At most this many subthemes are suggested per kind (a curator reads them all).
 MAX_SUBTHEMES_PER_KIND: Final = 2
@@ -127,9 +127,10 @@ class ThemeModel:
     def suggest(self, vectors: Vectors, texts: Sequence[str]) -> list[Suggestion]:
         """Suggested kinds, each with its likeliest subthemes, and all scores, for each text.
 
-        A long text (a minute of speech) often holds several themes in different sentences, which
-        one embedding of the whole blurs; so it is also scored in windows of a few sentences, and
-        each label keeps its best score. ``vectors`` are the embeddings of ``texts`` themselves;
+        A passage of speech often holds several themes in different sentences ("My name is Mary.
+        The carer listened to me. Now I see my friends again."), which one embedding of the whole
+        blurs; so any text over LONG_PASSAGE_WORDS is also scored in windows of a sentence or two,
+        and each label keeps its best score. ``vectors`` are the embeddings of ``texts`` themselves;
         windows are embedded here.
         """
         from .embed import embed
@@ -213,8 +214,8 @@ class ThemeModel:
 
 
 # Passages longer than this many words are also scored in windows of a few sentences.
-LONG_PASSAGE_WORDS: Final = 60
-WINDOW_WORDS: Final = 45
+LONG_PASSAGE_WORDS: Final = 20
+WINDOW_WORDS: Final = 15
 
 
 def split_windows(text: str) -> list[str]:
@@ -243,7 +244,21 @@ def _sigmoid(logits: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30))), dtype=np.float64)
 
 
-_TFIDF: Final = {"ngram_range": (1, 2), "sublinear_tf": True, "lowercase": True}
+def word_stems(text: str) -> list[str]:
+    """Words with their commonest endings cut ("listened", "listen" and "listens" agree), so the
+    word view copes with the tenses people use and the ones Whisper mishears."""
+    return [
+        re.sub(r"(ing|ed|es|s|ly)$", "", word) if len(word) > 4 else word
+        for word in re.findall(r"\b\w\w+\b", text.lower())
+    ]
+
+
+_TFIDF: Final[dict[str, Any]] = {
+    "ngram_range": (1, 2),
+    "sublinear_tf": True,
+    "tokenizer": word_stems,
+    "token_pattern": None,
+}
 
 
 def _words(vocabulary: dict[str, int], idf: npt.NDArray[np.float64], texts: Sequence[str]) -> Any:

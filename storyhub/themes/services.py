@@ -17,14 +17,13 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import delete, select
 
 from consent.models import ConsentStatus, ConsentVersion
-from consent.policy import STORY_STAFF
 from media_pipeline.themes import (
     KINDS,
     MODEL_NAME,
@@ -50,8 +49,6 @@ from storyhub.themes.models import (
     Valence,
 )
 
-# Roles that may confirm themes at all; consent.can_tag_themes decides for each story.
-CURATOR_ROLES = STORY_STAFF
 RETRAIN_TAGGER = "retrain_tagger"
 SUGGEST_THEMES = "suggest_themes"
 # A curator's decision counts for more than a seed passage: it is this organisation's judgement.
@@ -536,8 +533,3 @@ def _retrain_job(context: jobs.JobContext) -> None:
     context.report(0.1, "Learning from confirmed themes")
     retrain()
     db.session.commit()
-
-
-def confirmed_themes(passages: Iterable[Passage]) -> dict[int, list[PassageTheme]]:
-    """passage id → its confirmed themes (what search and the dashboard count)."""
-    return {p.id: [t for t in p.themes if t.status == TagStatus.CONFIRMED] for p in passages}

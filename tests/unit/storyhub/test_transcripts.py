@@ -76,6 +76,10 @@ def test_a_spoken_story_is_transcribed_into_timed_passages(story: Any) -> None:
     assert story.media_file(MediaRole.AUDIO) is not None
     assert story.media_file(MediaRole.RENDITION) is not None
     assert db.session.scalar(select(func.count()).select_from(TranscriptRevision)) == 1
+    # The pipeline suggested themes for every passage: "The carer listened to me" is heard.
+    assert story.passages and all(p.themes_suggested_at for p in story.passages)
+    suggested = {t.subtheme.key for p in story.passages for t in p.themes}
+    assert "listened-to" in suggested, [p.text for p in story.passages]
 
 
 def test_the_story_page_shows_the_words_with_captions_on_by_default(story: Any, app: Flask) -> None:

@@ -227,8 +227,11 @@ def display_words(passage: Passage) -> list[dict[str, Any]]:
 def edit_passage(passage: Passage, new_text: str, author: User) -> Passage:
     """Correct the words of one passage; the other passages are untouched."""
     words = retime(passage.words, new_text.strip())
+    changed = _text_of(words) != passage.text
     passage.words = words
     passage.text = _text_of(words)
+    if changed:
+        themes.after_edit(passage)
     _next_revision(passage.story, "edit", author)
     return passage
 

@@ -384,6 +384,15 @@ def after_split(first: Passage, second: Passage) -> None:
     second.themes_suggested_at = None
 
 
+def after_edit(passage: Passage) -> None:
+    """Corrected words may say something else: undecided suggestions are made again for them.
+    Curators' decisions stay (they were made on the words, and spans keep their times)."""
+    for tag in [t for t in passage.themes if t.status == TagStatus.SUGGESTED]:
+        passage.themes.remove(tag)
+    passage.themes_suggested_at = None
+    schedule_suggestions(passage.story)
+
+
 def before_merge(kept: Passage, following: Passage) -> None:
     """Decisions on either part become spans over that part's words in the joined passage."""
     for part in (kept, following):

@@ -338,6 +338,24 @@ def test_splits_and_joins_keep_curators_decisions(
     assert joined["mobility"].span_start == second.start  # it still marks the words it was on
 
 
+def test_corrected_words_get_fresh_suggestions_and_decisions_stay(
+    story: Any, make_user: Callable[..., Any]
+) -> None:
+    from storyhub.transcripts import edit_passage
+
+    curator = make_user(Role.CURATOR)
+    (passage,) = give_words(story, [NEUTRAL])
+    services.suggest_for_story(story)
+    respect = next(s for s in services.all_subthemes() if s.key == "treated-with-respect")
+    services.add_tag(passage, respect, curator)
+    db.session.commit()
+    assert set(tags(passage, TagStatus.SUGGESTED)) == set()
+    edit_passage(passage, WALKING, curator)
+    db.session.commit()  # the suggestion job runs after the commit
+    assert "mobility" in tags(passage, TagStatus.SUGGESTED)
+    assert tags(passage)["treated-with-respect"].status == TagStatus.CONFIRMED
+
+
 def test_erasing_a_story_removes_its_words_its_tags_and_what_was_learnt(
     story: Any, make_user: Callable[..., Any]
 ) -> None:

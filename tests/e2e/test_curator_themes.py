@@ -16,6 +16,9 @@ from tests.e2e.conftest import E2E_PASSWORD, LiveSite
 
 pytestmark = pytest.mark.e2e
 
+# Each answer is a round trip to a site whose worker may be busy on the same 2 cores.
+expect.set_options(timeout=20_000)
+
 
 @pytest.fixture(scope="module")
 def listened_story(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -512,6 +512,8 @@ def schedule_retrain() -> None:
 def retrain() -> TaggerModel | None:
     """Train a tagger on the seed set plus every curator decision; keep the newest few.
 
+    Commits what came before it (it runs as a job of its own, or from the CLI).
+
     With no curator decisions left (all erased, say), the retrained taggers are dropped and the
     shipped one is used again.
     """
@@ -521,7 +523,11 @@ def retrain() -> TaggerModel | None:
         return None
     seed, seed_vectors = training_set()
     vectors = np.concatenate([seed_vectors, vectors_for([e.text for e in curated])])
-    model = train(seed + curated, vectors, kind_map(), meta={"source": "organisation"})
+    kinds = kind_map()
+    # Training takes seconds: end the transaction first (it may hold the cache's new rows), so
+    # the site's writes don't wait behind it on SQLite.
+    db.session.commit()
+    model = train(seed + curated, vectors, kinds, meta={"source": "organisation"})
     row = TaggerModel(
         examples=len(seed) + len(curated), curator_examples=len(curated), data=model.to_bytes()
     )

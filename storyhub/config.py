@@ -53,15 +53,10 @@ def load_config(instance_path: Path) -> dict[str, Any]:
     """Build the settings mapping for an app whose instance folder is ``instance_path``."""
     database_url = _env("DATABASE_URL", f"sqlite:///{instance_path / 'storyhub.sqlite3'}")
     media_root = Path(_env("MEDIA_ROOT", str(instance_path / "media")))
-    engine_options: dict[str, Any] = {"pool_pre_ping": True}
-    if database_url.startswith("sqlite"):
-        # The site and its worker share one file: a writer waits for the other's write to end
-        # (up to 30 s) instead of failing with "database is locked" after pysqlite's 5 s.
-        engine_options["connect_args"] = {"timeout": 30}
     return {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Media: originals, thumbnails and later renditions, behind the storage interface.
         "MEDIA_ROOT": str(media_root),
         "MAX_UPLOAD_MB": _env_int("MAX_UPLOAD_MB", 2048),

@@ -328,7 +328,7 @@ class Passage(db.Model):  # type: ignore[name-defined]
 
     story: Mapped[Story] = relationship(back_populates="passages")
     themes: Mapped[list[PassageTheme]] = relationship(
-        back_populates="passage", cascade="all, delete-orphan"
+        back_populates="passage", cascade="all, delete-orphan", lazy="selectin"
     )
 
 

@@ -43,9 +43,6 @@ class Taxonomy:
         """The kind a subtheme belongs to, or None if it isn't in this taxonomy."""
         return next((s.kind for s in self.subthemes if s.key == subtheme_key), None)
 
-    def subtheme_keys(self) -> tuple[str, ...]:
-        return tuple(s.key for s in self.subthemes)
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Taxonomy:
         kinds: list[Kind] = []

@@ -15,7 +15,7 @@ from consent.services import record_view
 from storyhub import audit, jobs
 from storyhub.auth.decorators import roles_required
 from storyhub.extensions import db
-from storyhub.models import Job, MediaRole, Role, Story, StoryState
+from storyhub.models import Job, MediaRole, Passage, Role, Story, StoryState
 from storyhub.processing import PROCESS_STORY
 from storyhub.storage import get_storage
 from storyhub.stories import bp
@@ -41,6 +41,14 @@ def story_or_404(story_id: int, *, manage: bool = False) -> Story:
     if story is None or not allowed(current_user, story):
         abort(404)
     return story
+
+
+def passage_or_404(story: Story, passage_id: int) -> Passage:
+    """One of ``story``'s passages (a passage id of another story is "not found" here)."""
+    passage = next((p for p in story.passages if p.id == passage_id), None)
+    if passage is None:
+        abort(404)
+    return passage
 
 
 @bp.route("/stories/new", methods=["GET", "POST"])

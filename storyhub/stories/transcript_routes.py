@@ -12,10 +12,10 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from consent import can_redact
 from storyhub import jobs
 from storyhub.extensions import db
-from storyhub.models import Passage, Story
+from storyhub.models import Story
 from storyhub.processing import RENDER_STORY
 from storyhub.stories import bp
-from storyhub.stories.routes import story_or_404
+from storyhub.stories.routes import passage_or_404, story_or_404
 from storyhub.transcripts import (
     TranscriptError,
     approve,
@@ -37,13 +37,6 @@ def captions(story_id: int) -> Response:
     return response
 
 
-def _passage(story: Story, passage_id: int) -> Passage:
-    passage = next((p for p in story.passages if p.id == passage_id), None)
-    if passage is None:
-        abort(404)
-    return passage
-
-
 def _back(story: Story, passage_id: int | None = None) -> WerkzeugResponse:
     anchor = f"passage-{passage_id}" if passage_id else "transcript"
     return redirect(url_for("stories.show", story_id=story.id, _anchor=anchor))
@@ -54,7 +47,7 @@ def _back(story: Story, passage_id: int | None = None) -> WerkzeugResponse:
 def edit_passage_view(story_id: int, passage_id: int) -> WerkzeugResponse:
     """Correct a passage's words and speaker; an empty line in the text splits it there."""
     story = story_or_404(story_id, manage=True)
-    passage = _passage(story, passage_id)
+    passage = passage_or_404(story, passage_id)
     try:
         correct_passage(
             passage, request.form.get("text", ""), request.form.get("speaker"), current_user
@@ -74,7 +67,7 @@ def join_passage_view(story_id: int, passage_id: int) -> WerkzeugResponse:
     """Join a passage with the next one."""
     story = story_or_404(story_id, manage=True)
     try:
-        merge_with_next(_passage(story, passage_id), current_user)
+        merge_with_next(passage_or_404(story, passage_id), current_user)
     except TranscriptError as problem:
         db.session.rollback()
         flash(str(problem), "error")
@@ -91,7 +84,7 @@ def redact_view(story_id: int, passage_id: int) -> WerkzeugResponse:
     story = story_or_404(story_id, manage=True)
     if not can_redact(current_user, story):
         abort(403)
-    passage = _passage(story, passage_id)
+    passage = passage_or_404(story, passage_id)
     phrase = request.form.get("phrase", "")
     places = find_phrase(passage, phrase)
     if not places:

@@ -19,7 +19,7 @@ from media_pipeline.themes import shipped_taxonomy
 from storyhub.auth.decorators import roles_required
 from storyhub.extensions import db
 from storyhub.models import Passage, Role, Story
-from storyhub.stories.routes import story_or_404
+from storyhub.stories.routes import passage_or_404, story_or_404
 from storyhub.themes import services
 from storyhub.themes.models import PassageTheme, Subtheme, ThemeKind, Valence
 from storyhub.transcripts import find_phrase
@@ -46,13 +46,6 @@ def _curated_story(story_id: int) -> Story:
     if not can_tag_themes(current_user, story):
         abort(403)
     return story
-
-
-def _passage(story: Story, passage_id: int) -> Passage:
-    passage = next((p for p in story.passages if p.id == passage_id), None)
-    if passage is None:
-        abort(404)
-    return passage
 
 
 def _tag(story: Story, tag_id: int) -> PassageTheme:
@@ -121,7 +114,7 @@ def valence(story_id: int, tag_id: int) -> Any:
 def add(story_id: int, passage_id: int) -> Any:
     """Add a theme to the passage, or to the words typed (or selected) in it."""
     story = _curated_story(story_id)
-    passage = _passage(story, passage_id)
+    passage = passage_or_404(story, passage_id)
     subtheme = db.session.get(Subtheme, request.form.get("subtheme", type=int) or 0)
     if subtheme is None:
         return _done(story, passage, "Please choose a theme from the list.", error=True)
@@ -159,7 +152,7 @@ def add(story_id: int, passage_id: int) -> Any:
 @login_required
 def confirm_all(story_id: int, passage_id: int) -> Any:
     story = _curated_story(story_id)
-    passage = _passage(story, passage_id)
+    passage = passage_or_404(story, passage_id)
     count = services.confirm_all(passage, current_user)
     db.session.commit()
     return _done(story, passage, f"Confirmed {count} theme{'s' if count != 1 else ''}.")

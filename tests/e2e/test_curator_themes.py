@@ -79,13 +79,13 @@ def test_a_curator_confirms_and_adds_themes_with_the_keyboard(
 
     # Say no to a suggestion, then change one's mind.
     remaining = page.locator("[data-suggestion]")
-    if remaining.count():
-        other = remaining.first.locator(".theme-name").inner_text().split(":")[-1].strip()
-        remaining.first.locator("[data-reject]").click()
-        expect(page.locator(".theme-rejected")).to_contain_text(other)
-        page.locator(".theme-rejected-item", has_text=other).get_by_role("button").click()
-        expect(page.locator(".theme-rejected")).to_have_count(0)
-        expect(page.locator(".theme-confirmed", has_text=other).first).to_be_visible()
+    expect(remaining.first).to_be_visible()  # the passage had more than one suggestion
+    other = remaining.first.locator(".theme-name").inner_text().split(":")[-1].strip()
+    remaining.first.locator("[data-reject]").click()
+    expect(page.locator(".theme-rejected")).to_contain_text(other)
+    page.locator(".theme-rejected-item", has_text=other).get_by_role("button").click()
+    expect(page.locator(".theme-rejected")).to_have_count(0)
+    expect(page.locator(".theme-confirmed", has_text=other).first).to_be_visible()
     shot(page, "after-review")
 
     # The decisions are stored: a fresh page load shows them.

@@ -1,7 +1,7 @@
 """Consent: every rule about who may see which story, and the one place that answers it.
 
-Views, media responses, the API (and later search, clips, sessions, showcases and exports) ask
-``can_view`` or filter with ``viewable_stories``; none of them re-implements a rule.
+Views, media responses, the API, search results (and later clips, sessions, showcases and
+exports) ask ``can_view`` or filter with ``viewable_stories``; none of them re-implements a rule.
 """
 
 from consent.models import (
@@ -19,7 +19,10 @@ from consent.policy import (
     can_redact,
     can_tag_themes,
     can_view,
+    listed_in_search,
     purpose_for,
+    search_scope,
+    shared_audiences,
     shared_for,
     viewable_stories,
 )
@@ -37,7 +40,10 @@ __all__ = [
     "can_redact",
     "can_tag_themes",
     "can_view",
+    "listed_in_search",
     "purpose_for",
+    "search_scope",
+    "shared_audiences",
     "shared_for",
     "viewable_stories",
 ]

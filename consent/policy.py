@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_
 
 from consent.models import Audience, ConsentStatus, ConsentVersion
+from search.query import Scope, day_number
 from storyhub.models import Role, Story, utcnow
 
 # Staff who support storytellers: they may see and manage every story that is not erased.
@@ -148,3 +149,38 @@ def viewable_stories(user: Any, purpose: Purpose | None = None) -> ColumnElement
         )
     )
     return and_(not_erased, or_(own, shared))
+
+
+# --- search: what the index carries, and whom a search may reach ------------------------------
+# The index is a projection that can lag, so results are checked again with ``can_view`` when
+# read; these rules make the index itself leave out what the person may not see.
+
+
+def listed_in_search(story: Story) -> bool:
+    """Whether ``story``'s passages belong in the search index: not withdrawn, not erased.
+
+    A withdrawn story is taken out of search for everyone, staff included: withdrawal means
+    "stop using my story", and search is where stories are found for use.
+    """
+    consent = story.consent
+    return consent is None or consent.status == ConsentStatus.ACTIVE
+
+
+def shared_audiences(consent: ConsentVersion | None) -> tuple[str, ...]:
+    """The audiences the index may offer ``consent``'s story to: none until it is released."""
+    if consent is None or consent.status != ConsentStatus.ACTIVE or consent.released_at is None:
+        return ()
+    return tuple(sorted(a.value for a in consent.audiences))
+
+
+def search_scope(user: Any, purpose: Purpose | None = None) -> Scope:
+    """Which indexed passages ``user`` may find: the same rule as ``viewable_stories``."""
+    if not _signed_in(user):
+        return Scope()
+    if user.role in STORY_STAFF:
+        return Scope(everything=True)
+    purpose = purpose or purpose_for(user)
+    audience = PURPOSE_AUDIENCE.get(purpose)
+    if ROLE_PURPOSE.get(user.role) != purpose or audience is None:
+        return Scope(teller_id=user.id)
+    return Scope(teller_id=user.id, audience=audience.value, today=day_number(today()) or 0)

@@ -53,12 +53,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
     storage.init_app(app)
+    from storyhub.search import indexing  # noqa: F401  (its task must exist before the queue)
+
     init_jobs(app)
 
     from storyhub import processing, retention  # noqa: F401  (register job handlers and hooks)
     from storyhub.api import bp as api_bp
     from storyhub.auth import bp as auth_bp
     from storyhub.main import bp as main_bp
+    from storyhub.search.routes import bp as search_bp
     from storyhub.stories import bp as stories_bp
     from storyhub.themes.routes import bp as themes_bp
 
@@ -66,6 +69,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(stories_bp)
     app.register_blueprint(themes_bp)
+    app.register_blueprint(search_bp)
     app.register_blueprint(api_bp)
     cli.init_app(app)
     filters.init_app(app)

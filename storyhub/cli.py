@@ -14,7 +14,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from storyhub.extensions import db
 from storyhub.models import Role, User
@@ -76,6 +76,24 @@ def setup_command(demo: bool) -> None:
         from storyhub.demo import load_demo
 
         load_demo(echo=click.echo)
+    _prepare_search_index()
+
+
+def _prepare_search_index() -> None:
+    """Create the search index; fill it from the database if it is new (e.g. after upgrading)."""
+    from search import SearchUnavailable
+    from storyhub.models import Passage
+    from storyhub.search.indexing import get_backend, reindex
+
+    try:
+        backend = get_backend()
+        backend.ensure()
+        passages = db.session.scalar(select(func.count()).select_from(Passage)) or 0
+        if passages and backend.stats().documents == 0:
+            click.echo(f"Filling the search index from the database ({passages:,} passages)...")
+            reindex()
+    except SearchUnavailable as err:
+        click.echo(f"The search index is not reachable yet: {err}", err=True)
 
 
 @click.command("demo")
@@ -103,6 +121,20 @@ def _warm_up_tagger() -> None:
     threading.Thread(target=load, name="tagger-warm-up", daemon=True).start()
 
 
+def _catch_up_search() -> None:
+    """Index changes committed while no worker was running."""
+    from search import SearchUnavailable
+    from storyhub.search.indexing import sync_pending
+
+    try:
+        written = sync_pending()
+    except SearchUnavailable as err:  # the sweep tries again every few minutes
+        click.echo(f"Search index not reachable yet: {err}", err=True)
+        return
+    if written:
+        click.echo(f"Brought {written} stories up to date in the search index.")
+
+
 @click.command("worker")
 @click.option("--threads", type=int, default=None, help="Jobs run at once (default: config).")
 @with_appcontext
@@ -114,6 +146,7 @@ def worker_command(threads: int | None) -> None:
     if recovered:
         click.echo(f"Picked up {len(recovered)} interrupted job(s) again: {recovered}")
     _warm_up_tagger()
+    _catch_up_search()
     workers = threads or current_app.config["WORKER_THREADS"]
     # Poll an idle queue at least every second (Huey's default backs off to 10 s): on the
     # embedded SQLite queue nothing wakes the worker, and a new story shouldn't wait.
@@ -198,9 +231,11 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(serve_command)
     app.cli.add_command(import_command)
     app.cli.add_command(transcribe_command)
+    from storyhub.search.cli import search_cli
     from storyhub.themes.cli import themes
 
     app.cli.add_command(themes)
+    app.cli.add_command(search_cli)
 
 
 @click.command("import")

@@ -75,6 +75,16 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "WHISPER_COMPUTE_TYPE": _env("WHISPER_COMPUTE_TYPE", "int8"),
         "WHISPER_BEAM_SIZE": _env_int("WHISPER_BEAM_SIZE", 5),
         "WHISPER_THREADS": _env_int("WHISPER_THREADS", 2),
+        # Search: "embedded" (a tantivy index in SEARCH_PATH, no server; the default) or the URL
+        # of an Elasticsearch cluster, e.g. "http://search.internal:9200" (see README).
+        "SEARCH_URL": _env("SEARCH_URL", "embedded"),
+        "SEARCH_PATH": _env("SEARCH_PATH", str(instance_path / "search")),
+        # Elasticsearch only: the alias searched (a rebuild makes a new index behind it), and the
+        # settings of each index it creates.
+        "SEARCH_INDEX": _env("SEARCH_INDEX", "storyhub-passages"),
+        "SEARCH_SHARDS": _env_int("SEARCH_SHARDS", 1),
+        "SEARCH_REPLICAS": _env_int("SEARCH_REPLICAS", 1),
+        "SEARCH_REFRESH": _env("SEARCH_REFRESH", "1s"),
         # Consent: how long a release lasts before the teller is asked to renew it.
         "CONSENT_REVIEW_MONTHS": _env_int("CONSENT_REVIEW_MONTHS", 12),
         # Accounts.

@@ -20,7 +20,7 @@ from media_pipeline.synth import render_story
 from storyhub.auth.services import create_user
 from storyhub.extensions import db
 from storyhub.jobs import execute
-from storyhub.models import Language, Role, Story, TellerKind, User
+from storyhub.models import Language, Role, ServiceSetting, Story, TellerKind, User
 from storyhub.uploads import StoryDetails, store_story_file
 
 # Public on purpose: printed at start-up and in the README. Demo instances only.
@@ -46,6 +46,7 @@ class DemoStory:
     language: Language
     paragraphs: list[str]
     palette: tuple[str, str]
+    setting: ServiceSetting = ServiceSetting.NOT_SAID
     audio_only: bool = False
     # Released to these audiences at set-up (None: left private, for the teller to release).
     shared_with: frozenset[Audience] | None = None
@@ -58,6 +59,7 @@ DEMO_STORIES = [
         description="Mary talks about the day a social worker asked her to tell her own story.",
         teller_kind=TellerKind.SERVICE_USER,
         language=Language.ENGLISH,
+        setting=ServiceSetting.HOME_CARE,
         palette=("#1d3557", "#f1faee"),
         shared_with=frozenset({Audience.TRAINING, Audience.LEARNING_EVENTS, Audience.STATISTICS}),
         paragraphs=[
@@ -77,6 +79,7 @@ DEMO_STORIES = [
         description="David cares for his wife and talks about getting time for himself.",
         teller_kind=TellerKind.CARER,
         language=Language.ENGLISH,
+        setting=ServiceSetting.CARERS_SUPPORT,
         palette=("#264653", "#e9f5f2"),
         shared_with=frozenset({Audience.TRAINING, Audience.STATISTICS}),
         paragraphs=[
@@ -95,6 +98,7 @@ DEMO_STORIES = [
         description="Mary on learning to use the bus again after a fall.",
         teller_kind=TellerKind.SERVICE_USER,
         language=Language.ENGLISH,
+        setting=ServiceSetting.COMMUNITY_TEAM,
         palette=("#3d405b", "#f4f1de"),
         audio_only=True,
         paragraphs=[
@@ -110,6 +114,7 @@ DEMO_STORIES = [
         description="A short story told in Welsh about going back to the lunch club.",
         teller_kind=TellerKind.CARER,
         language=Language.WELSH,
+        setting=ServiceSetting.DAY_SERVICE,
         palette=("#2b2d42", "#edf2f4"),
         shared_with=frozenset({Audience.LEARNING_EVENTS}),
         paragraphs=[
@@ -171,7 +176,9 @@ def load_demo(echo: Callable[[str], None] = print) -> None:
                 )
                 story = store_story_file(
                     path,
-                    StoryDetails(spec.title, spec.description, spec.language, spec.teller_kind),
+                    StoryDetails(
+                        spec.title, spec.description, spec.language, spec.teller_kind, spec.setting
+                    ),
                     uploader=curator,
                     storyteller=accounts[spec.owner],
                     original_filename=path.name,

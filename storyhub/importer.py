@@ -1,11 +1,13 @@
 """Bring in an existing collection: a folder of media files and an optional `stories.csv`.
 
 CSV columns (all optional but `file`): file, title, description, language (en/cy),
-teller_kind (service_user/carer/practitioner), storyteller (a username), audiences (separated by
-";", e.g. "training;learning_events"), clips_allowed (yes/no), naming (full/first/anonymous),
-review_months. Consent choices given in the CSV were recorded before (often on paper): they are
-released by the processing job once the story is ready, recorded as made by the importing curator.
-Every file goes through the same validation as an upload; a bad one is reported and skipped.
+teller_kind (service_user/carer/practitioner), setting (home_care, care_home, day_service,
+supported_living, hospital, community_team, carers_support, other), storyteller (a username),
+audiences (separated by ";", e.g. "training;learning_events"), clips_allowed (yes/no), naming
+(full/first/anonymous), review_months. Consent choices given in the CSV were recorded before (often
+on paper): they are released by the processing job once the story is ready, recorded as made by
+the importing curator. Every file goes through the same validation as an upload; a bad one is
+reported and skipped.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy import select
 
 from consent.models import Audience, Naming
 from storyhub.extensions import db
-from storyhub.models import Language, Role, TellerKind, User
+from storyhub.models import Language, Role, ServiceSetting, TellerKind, User
 from storyhub.uploads import (
     ACCEPTED_EXTENSIONS,
     StoryDetails,
@@ -86,6 +88,7 @@ def _row(folder: Path, row: dict[str, str]) -> ImportRow:
             description=(row.get("description") or "").strip(),
             language=Language((row.get("language") or "en").strip()),
             teller_kind=TellerKind((row.get("teller_kind") or "service_user").strip()),
+            setting=ServiceSetting((row.get("setting") or "not_said").strip()),
         )
     except ValueError as err:
         raise ImportProblem(str(err)) from None

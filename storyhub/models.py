@@ -82,6 +82,37 @@ TELLER_LABELS = {
 }
 
 
+class ServiceSetting(enum.StrEnum):
+    """Where the support the story is about is given: a search filter and a dashboard axis."""
+
+    HOME_CARE = "home_care"
+    CARE_HOME = "care_home"
+    DAY_SERVICE = "day_service"
+    SUPPORTED_LIVING = "supported_living"
+    HOSPITAL = "hospital"
+    COMMUNITY_TEAM = "community_team"
+    CARERS_SUPPORT = "carers_support"
+    OTHER = "other"
+    NOT_SAID = "not_said"
+
+    @property
+    def label(self) -> str:
+        return SETTING_LABELS[self]
+
+
+SETTING_LABELS = {
+    ServiceSetting.HOME_CARE: "Support at home",
+    ServiceSetting.CARE_HOME: "Care home",
+    ServiceSetting.DAY_SERVICE: "Day service",
+    ServiceSetting.SUPPORTED_LIVING: "Supported living",
+    ServiceSetting.HOSPITAL: "Hospital",
+    ServiceSetting.COMMUNITY_TEAM: "Community health or social work team",
+    ServiceSetting.CARERS_SUPPORT: "Support for carers",
+    ServiceSetting.OTHER: "Somewhere else",
+    ServiceSetting.NOT_SAID: "Not said",
+}
+
+
 class Language(enum.StrEnum):
     ENGLISH = "en"
     WELSH = "cy"
@@ -186,6 +217,9 @@ class Story(db.Model):  # type: ignore[name-defined]
     description: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[Language] = mapped_column(str_enum(Language))
     teller_kind: Mapped[TellerKind] = mapped_column(str_enum(TellerKind))
+    setting: Mapped[ServiceSetting] = mapped_column(
+        str_enum(ServiceSetting), default=ServiceSetting.NOT_SAID
+    )
     storyteller_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     state: Mapped[StoryState] = mapped_column(str_enum(StoryState), default=StoryState.UPLOADED)
@@ -367,4 +401,5 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
 # Consent's tables refer to these models and these to them; importing consent's models here (after
 # ours are defined) makes sure both are mapped whoever imports first.
 import consent.models  # noqa: E402,F401
+import storyhub.search.models  # noqa: E402
 import storyhub.themes.models  # noqa: E402,F401

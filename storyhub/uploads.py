@@ -21,7 +21,15 @@ from consent import services as consent_services
 from media_pipeline import MediaError, validate
 from storyhub import audit, jobs
 from storyhub.extensions import db
-from storyhub.models import Language, MediaFile, MediaRole, Story, TellerKind, User
+from storyhub.models import (
+    Language,
+    MediaFile,
+    MediaRole,
+    ServiceSetting,
+    Story,
+    TellerKind,
+    User,
+)
 from storyhub.processing import PROCESS_STORY
 from storyhub.storage import get_storage, new_story_folder
 
@@ -86,6 +94,7 @@ class StoryDetails:
     description: str
     language: Language
     teller_kind: TellerKind
+    setting: ServiceSetting = ServiceSetting.NOT_SAID
 
 
 def extension_of(filename: str) -> str:
@@ -160,6 +169,7 @@ def store_story_file(
             description=details.description,
             language=details.language,
             teller_kind=details.teller_kind,
+            setting=details.setting,
             storyteller=storyteller,
             uploaded_by=uploader,
             kind=info.kind,

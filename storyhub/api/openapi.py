@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from consent.models import Audience, ConsentStatus, Naming, RecordedFor
-from storyhub.models import Language, StoryState, TellerKind
+from storyhub.models import Language, ServiceSetting, StoryState, TellerKind
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 CONSENT_STATE = {"$ref": "#/components/schemas/ConsentState"}
@@ -29,6 +29,17 @@ def _errors(*statuses: int) -> dict[str, Any]:
         422: "The file was refused (not media, damaged, too long...)",
     }
     return {str(s): _json(ERROR, text[s]) for s in statuses}
+
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": schema}
+
+
+def _list(values: list[str] | None = None) -> dict[str, Any]:
+    item: dict[str, Any] = {"type": "string"}
+    if values:
+        item["enum"] = values
+    return {"type": "array", "items": item}
 
 
 def openapi_document() -> dict[str, Any]:
@@ -200,6 +211,33 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/search": {
+                "get": {
+                    "operationId": "searchPassages",
+                    "summary": "Find passages in the stories you may see, grouped by story",
+                    "description": "The same search as the site's page. Every word must match "
+                    '(by stem); "quoted words" match as a phrase; word* matches a prefix. '
+                    "Filters repeat for several values (OR within a filter, AND across).",
+                    "parameters": [
+                        _query("q", {"type": "string", "maxLength": 500}),
+                        _query("kind", _list(["maintenance", "process", "change"])),
+                        _query("subtheme", _list()),
+                        _query("language", _list([x.value for x in Language])),
+                        _query("teller", _list([x.value for x in TellerKind])),
+                        _query("setting", _list([x.value for x in ServiceSetting])),
+                        _query("year", _list()),
+                        _query("from", {"type": "string", "format": "date"}),
+                        _query("to", {"type": "string", "format": "date"}),
+                        _query("story", {"type": "integer"}),
+                        _query("page", {"type": "integer", "minimum": 1, "maximum": 100}),
+                    ],
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/SearchPage"}, "A page"),
+                        **_errors(400, 401),
+                        "503": _json(ERROR, "The search engine is not answering"),
+                    },
+                }
+            },
             "/openapi.json": {
                 "get": {
                     "operationId": "openapi",
@@ -225,6 +263,80 @@ def openapi_document() -> dict[str, Any]:
                                 "fields": {"type": "object"},
                             },
                         }
+                    },
+                },
+                "SearchPage": {
+                    "type": "object",
+                    "required": [
+                        "query",
+                        "page",
+                        "pages",
+                        "total_passages",
+                        "total_stories",
+                        "stories",
+                        "facets",
+                    ],
+                    "properties": {
+                        "query": {"type": "string"},
+                        "page": {"type": "integer"},
+                        "pages": {"type": "integer"},
+                        "total_passages": {"type": "integer"},
+                        "total_stories": {"type": "integer"},
+                        "stories": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/SearchStory"},
+                        },
+                        "facets": {
+                            "type": "object",
+                            "additionalProperties": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "value": {"type": "string"},
+                                        "label": {"type": "string"},
+                                        "count": {"type": "integer"},
+                                        "selected": {"type": "boolean"},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+                "SearchStory": {
+                    "type": "object",
+                    "required": ["id", "title", "passages"],
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "title": {"type": "string"},
+                        "teller_kind": {"type": "string"},
+                        "setting": {"type": "string"},
+                        "language": {"type": "string"},
+                        "passages": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["id", "start", "end", "snippet"],
+                                "properties": {
+                                    "id": {"type": "integer"},
+                                    "start": {"type": "number"},
+                                    "end": {"type": "number"},
+                                    "snippet": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "properties": {
+                                                "text": {"type": "string"},
+                                                "match": {"type": "boolean"},
+                                            },
+                                        },
+                                    },
+                                    "snippet_cut_before": {"type": "boolean"},
+                                    "snippet_cut_after": {"type": "boolean"},
+                                    "themes": {"type": "array", "items": {"type": "object"}},
+                                },
+                            },
+                        },
                     },
                 },
                 "Job": {

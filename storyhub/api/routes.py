@@ -27,6 +27,7 @@ from storyhub.api.openapi import openapi_document
 from storyhub.auth.services import user_for_api_token
 from storyhub.extensions import csrf, db
 from storyhub.models import Job, MediaRole, Role, Story, User
+from storyhub.search.services import BadSearch, page_json, run_search
 from storyhub.stories.forms import UploadForm
 from storyhub.stories.routes import job_progress
 from storyhub.uploads import UploadRejected, receive_upload
@@ -293,3 +294,15 @@ def withdraw_consent(story_id: int) -> Response:
         raise ApiError(409, "not_allowed", str(problem)) from None
     db.session.commit()
     return jsonify(current=consent_json(story.consent), sharing=sharing(story).text)
+
+
+@bp.route("/search")
+def search() -> Response:
+    """Find passages, with the same query, filters and facets as the search page."""
+    try:
+        page = run_search(_user(), request.args)
+    except BadSearch as err:
+        raise ApiError(400, "bad_search", str(err)) from err
+    if page.unavailable:
+        raise ApiError(503, "search_unavailable", page.unavailable)
+    return jsonify(page_json(page))

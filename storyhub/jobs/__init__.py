@@ -15,7 +15,9 @@ from storyhub.jobs.queue import (
     handler,
     init_app,
     recover_orphans,
+    send,
     submit,
+    task,
 )
 
 __all__ = [
@@ -26,5 +28,7 @@ __all__ = [
     "handler",
     "init_app",
     "recover_orphans",
+    "send",
     "submit",
+    "task",
 ]

@@ -66,6 +66,30 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
+# Housekeeping tasks: no job row, no arguments, safe to run any number of times (e.g. bringing
+# the search index up to date). They run after a commit that asks for them, and at each sweep.
+TASKS: dict[str, Callable[[], None]] = {}
+
+
+def task(name: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """Register a housekeeping task; ``send(name)`` runs it in the worker."""
+
+    def register(func: Callable[[], None]) -> Callable[[], None]:
+        TASKS[name] = func
+        return func
+
+    return register
+
+
+def send(name: str) -> None:
+    """Ask the worker to run housekeeping task ``name`` (call after the commit)."""
+    try:
+        get_queue().send(name)
+    except Exception:
+        # Nothing is lost: the sweep runs every task again within minutes.
+        log.exception("could not send task %s to the queue; the next sweep will run it", name)
+
+
 def submit(kind: str, story: Story | None = None, message: str = "Waiting to start") -> Job:
     """Add a job to the current transaction; it is sent to the queue only after the commit.
 
@@ -223,6 +247,20 @@ class JobQueue:
         def sweep() -> None:
             with app.app_context():
                 recover_orphans()
+                for func in TASKS.values():
+                    func()
+
+        def make_task(func: Callable[[], None]) -> Callable[[], None]:
+            def run() -> None:
+                with app.app_context():
+                    func()
+
+            return run
+
+        self._tasks = {
+            name: self.huey.task(name=f"storyhub.task.{name}")(make_task(func))
+            for name, func in TASKS.items()
+        }
 
         self._run_job = self.huey.task(name="storyhub.run_job")(run_job)
         # Every few minutes, catch jobs whose worker died on another machine.
@@ -231,6 +269,10 @@ class JobQueue:
     def enqueue(self, job_id: int) -> None:
         """Send a job id to the queue."""
         self._run_job(job_id)
+
+    def send(self, name: str) -> None:
+        """Send housekeeping task ``name`` to the queue."""
+        self._tasks[name]()
 
 
 def _make_huey(url: str) -> Huey:

@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length
 
 from storyhub.extensions import db
-from storyhub.models import Language, Role, TellerKind, User
+from storyhub.models import Language, Role, ServiceSetting, TellerKind, User
 from storyhub.uploads import ACCEPT_ATTRIBUTE, StoryDetails
 
 SELF = "self"
@@ -51,6 +51,12 @@ class UploadForm(FlaskForm):
         choices=[SelectChoice(kind.value, kind.label) for kind in TellerKind],
         default=TellerKind.SERVICE_USER.value,
         validators=[DataRequired("Please say who is telling the story.")],
+    )
+    setting = SelectField(
+        "Where is the support the story is about given? (optional)",
+        description="This helps trainers find stories about a kind of service.",
+        choices=[SelectChoice(s.value, s.label) for s in ServiceSetting],
+        default=ServiceSetting.NOT_SAID.value,
     )
     storyteller = SelectField("Whose story is this?", default=SELF)
     take_part = BooleanField(
@@ -91,4 +97,5 @@ class UploadForm(FlaskForm):
             description=(self.description.data or "").strip(),
             language=Language(self.language.data),
             teller_kind=TellerKind(self.teller_kind.data),
+            setting=ServiceSetting(self.setting.data or ServiceSetting.NOT_SAID.value),
         )

@@ -186,9 +186,14 @@ def job_progress(job: Job) -> dict[str, Any]:
 
 
 def job_for_viewer(job_id: int) -> Job:
-    """A job whose story this person may see; 404 otherwise."""
+    """A job whose story this person may see (archive-wide jobs: administrators); 404 otherwise."""
     job = db.session.get(Job, job_id)
-    if job is None or job.story is None or not can_view(current_user, job.story):
+    if job is None:
+        abort(404)
+    if job.story is None:  # archive-wide work, such as rebuilding the search index
+        if current_user.role != Role.ADMIN:
+            abort(404)
+    elif not can_view(current_user, job.story):
         abort(404)
     return job
 

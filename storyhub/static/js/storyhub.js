@@ -213,6 +213,13 @@ function setupTranscript(player, transcript) {
     }
   });
 
+  // A search result links here with ?t=seconds: start from that moment, with its words in view.
+  const start = Number(new URLSearchParams(window.location.search).get("t"));
+  if (start > 0 && isFinite(start)) {
+    const begin = function () { seek(start); };
+    if (media.readyState >= 1) begin(); else media.addEventListener("loadedmetadata", begin, { once: true });
+  }
+
   const line = player.querySelector("[data-audio-caption]");
   if (line && media.textTracks && media.textTracks.length) {
     const track = media.textTracks[0];

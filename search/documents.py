@@ -1,0 +1,50 @@
+"""What the index holds for one passage: ids, times, words, story facts, confirmed themes, and
+the consent facts needed to filter (never names, never the teller's choices beyond audiences)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PassageDocument:
+    passage_id: int
+    story_id: int
+    position: int
+    start: float
+    end: float
+    text: str
+    language: str
+    teller_kind: str
+    setting: str
+    story_date: int  # yyyymmdd, the day the story was added
+    kinds: tuple[str, ...]  # confirmed outcome kinds
+    subthemes: tuple[str, ...]  # confirmed subtheme keys
+    teller_id: int
+    audiences: tuple[str, ...]  # audiences the story is released to now; empty if not shared
+    review_by: int  # yyyymmdd; search.query.FOREVER when there is no review date
+
+    @property
+    def year(self) -> str:
+        return str(self.story_date // 10000)
+
+    def as_source(self) -> dict[str, object]:
+        """The document as a JSON object (Elasticsearch's _source, tantivy's document)."""
+        return {
+            "passage_id": self.passage_id,
+            "story_id": self.story_id,
+            "position": self.position,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "language": self.language,
+            "teller_kind": self.teller_kind,
+            "setting": self.setting,
+            "story_date": self.story_date,
+            "year": self.year,
+            "kinds": list(self.kinds),
+            "subthemes": list(self.subthemes),
+            "teller_id": self.teller_id,
+            "audiences": list(self.audiences),
+            "review_by": self.review_by,
+        }

@@ -1,0 +1,341 @@
+"""The embedded engine: a tantivy index in a folder, no server to run.
+
+Chosen by the figures in platform.md: on 400,000 passages tantivy answers a single-term query in
+about 1 ms (p95 about 2 ms), where SQLite FTS5 takes about 19 ms (p95 about 70 ms) and
+Elasticsearch about 13 ms (p95 about 80 ms). It stems (English Snowball), matches phrases by
+position and counts facets with aggregations over its column store ("fast fields").
+
+Layout: ``<root>/CURRENT`` names the live index folder. A rebuild writes a new folder and then
+replaces CURRENT in one rename, so searches never see a half-built index; each process notices
+the switch at its next search. One writer at a time: tantivy locks the folder, so writers in
+this process take turns and a writer in another process is waited for.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import tantivy
+from tantivy import FieldType, Occur, Query
+
+from search.backend import (
+    Progress,
+    SearchBackend,
+    SearchUnavailable,
+    best_passages,
+    page_of_stories,
+)
+from search.documents import PassageDocument
+from search.query import FACET_FIELDS, SearchRequest, day_number
+from search.results import EngineResult, IndexStats
+
+KEYWORD_FIELDS = ("language", "teller_kind", "setting", "year", "kinds", "subthemes", "audiences")
+WRITER_HEAP = 64 * 1024 * 1024
+LOCK_WAIT_SECONDS = 60.0
+# Rows fetched to find a page of stories; more are fetched when passages crowd into few stories.
+FIRST_FETCH = 200
+# Rows read to pick each page story's best passages.
+PER_STORY_FETCH = 50
+
+
+def build_schema() -> tantivy.Schema:
+    """One document per passage. Only ids are stored: words are read from the database."""
+    builder = tantivy.SchemaBuilder()
+    for name in ("passage_id", "story_id"):
+        builder.add_integer_field(name, stored=True, indexed=True, fast=True)
+    for name in ("story_date", "teller_id", "review_by"):
+        builder.add_integer_field(name, indexed=True, fast=True)
+    # Stemmed words for matching and phrases; lower-cased unstemmed words for prefixes.
+    builder.add_text_field("text", tokenizer_name="en_stem", index_option="position")
+    builder.add_text_field("text_exact", tokenizer_name="default", index_option="basic")
+    for name in KEYWORD_FIELDS:
+        builder.add_text_field(name, tokenizer_name="raw", fast=True, index_option="basic")
+    return builder.build()
+
+
+def _document(doc: PassageDocument) -> tantivy.Document:
+    out = tantivy.Document()
+    out.add_integer("passage_id", doc.passage_id)
+    out.add_integer("story_id", doc.story_id)
+    out.add_integer("story_date", doc.story_date)
+    out.add_integer("teller_id", doc.teller_id)
+    out.add_integer("review_by", doc.review_by)
+    out.add_text("text", doc.text)
+    out.add_text("text_exact", doc.text)
+    out.add_text("language", doc.language)
+    out.add_text("teller_kind", doc.teller_kind)
+    out.add_text("setting", doc.setting)
+    out.add_text("year", doc.year)
+    for name in ("kinds", "subthemes", "audiences"):
+        for value in getattr(doc, name):
+            out.add_text(name, value)
+    return out
+
+
+def _folder_size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.glob("*") if f.is_file())
+
+
+class EmbeddedBackend(SearchBackend):
+    """Search with tantivy in ``root`` (a folder this process may write)."""
+
+    name = "embedded"
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.schema = build_schema()
+        self._write_lock = threading.Lock()
+        self._open_lock = threading.Lock()
+        self._index: tantivy.Index | None = None
+        self._opened: str | None = None
+
+    # --- the live folder -------------------------------------------------------------------
+
+    @property
+    def _pointer(self) -> Path:
+        return self.root / "CURRENT"
+
+    def _current_name(self) -> str | None:
+        try:
+            return self._pointer.read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def _switch_to(self, name: str) -> None:
+        temporary = self.root / f".CURRENT.{uuid.uuid4().hex}"
+        temporary.write_text(name)
+        os.replace(temporary, self._pointer)
+
+    def ensure(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._open_lock:
+            if self._current_name() is None:
+                name = self._new_folder()
+                tantivy.Index(self.schema, path=str(self.root / name))
+                self._switch_to(name)
+
+    def _new_folder(self) -> str:
+        name = f"index-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        (self.root / name).mkdir(parents=True)
+        return name
+
+    def _live(self) -> tantivy.Index:
+        """The live index, reopened when another process switched CURRENT."""
+        name = self._current_name()
+        if name is None:
+            self.ensure()
+            name = self._current_name()
+        with self._open_lock:
+            if self._index is None or self._opened != name:
+                try:
+                    self._index = tantivy.Index.open(str(self.root / str(name)))
+                except (OSError, ValueError) as err:
+                    raise SearchUnavailable(f"the search index could not be opened: {err}") from err
+                self._opened = name
+            return self._index
+
+    def _writer(self, index: tantivy.Index) -> Any:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                return index.writer(WRITER_HEAP, 1)
+            except ValueError as err:  # LockBusy: another process is writing
+                if "lock" not in str(err).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def replace_stories(self, stories: Mapping[int, Sequence[PassageDocument]]) -> None:
+        if not stories:
+            return
+        with self._write_lock:
+            index = self._live()
+            writer = self._writer(index)
+            try:
+                for story_id, documents in stories.items():
+                    writer.delete_documents_by_term("story_id", story_id)
+                    for doc in documents:
+                        writer.add_document(_document(doc))
+                writer.commit()
+            except BaseException:
+                writer.rollback()
+                raise
+            finally:
+                writer.wait_merging_threads()
+            index.reload()
+
+    def rebuild(self, documents: Iterable[PassageDocument], progress: Progress) -> int:
+        self.root.mkdir(parents=True, exist_ok=True)
+        name = self._new_folder()
+        index = tantivy.Index(self.schema, path=str(self.root / name))
+        writer = index.writer(WRITER_HEAP * 2, 1)
+        count = 0
+        for doc in documents:
+            writer.add_document(_document(doc))
+            count += 1
+            if count % 5000 == 0:
+                progress(count)
+        writer.commit()
+        writer.wait_merging_threads()
+        progress(count)
+        with self._write_lock:
+            previous = self._current_name()
+            self._switch_to(name)
+        self._remove_old_folders(keep={name, previous})
+        return count
+
+    def _remove_old_folders(self, keep: set[str | None]) -> None:
+        """Delete folders older than the last two (a process may still be reading the previous)."""
+        for folder in self.root.glob("index-*"):
+            if folder.name not in keep:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def _filters(self, request: SearchRequest) -> list[Query]:
+        schema = self.schema
+        clauses: list[Query] = []
+        scope = request.scope
+        if not scope.everything:
+            allowed: list[tuple[Occur, Query]] = []
+            if scope.teller_id is not None:
+                allowed.append(
+                    (Occur.Should, Query.term_query(schema, "teller_id", scope.teller_id))
+                )
+            if scope.audience is not None:
+                shared = Query.boolean_query(
+                    [
+                        (Occur.Must, Query.term_query(schema, "audiences", scope.audience)),
+                        (
+                            Occur.Must,
+                            Query.range_query(
+                                schema, "review_by", FieldType.Integer, scope.today, None
+                            ),
+                        ),
+                    ]
+                )
+                allowed.append((Occur.Should, shared))
+            clauses.append(Query.boolean_query(allowed) if allowed else Query.empty_query())
+        for facet, values in request.filters.items():
+            if values:
+                clauses.append(Query.term_set_query(schema, FACET_FIELDS[facet], list(values)))
+        if request.story_id is not None:
+            clauses.append(Query.term_query(schema, "story_id", request.story_id))
+        low, high = day_number(request.date_from), day_number(request.date_to)
+        if low is not None or high is not None:
+            clauses.append(Query.range_query(schema, "story_date", FieldType.Integer, low, high))
+        return clauses
+
+    def _text_query(self, request: SearchRequest, index: tantivy.Index) -> Query | None:
+        parsed = request.text
+        if parsed.empty:
+            return None
+        parts: list[tuple[Occur, Query]] = []
+        # Each word and phrase goes through the field's own analyzer (stemming), one at a time:
+        # the pieces are letters and digits only, so nothing typed can change the query's shape.
+        for term in parsed.terms:
+            parts.append((Occur.Must, index.parse_query(term, ["text"])))
+        for phrase in parsed.phrases:
+            parts.append((Occur.Must, index.parse_query('"' + " ".join(phrase) + '"', ["text"])))
+        for prefix in parsed.prefixes:
+            regex = Query.regex_query(self.schema, "text_exact", _regex_escape(prefix) + ".*")
+            parts.append((Occur.Must, regex))
+        return Query.boolean_query(parts)
+
+    def search(self, request: SearchRequest) -> EngineResult:
+        if request.scope.nothing:
+            return EngineResult(0, 0, ())
+        index = self._live()
+        searcher = index.searcher()
+        text = self._text_query(request, index)
+        filters = self._filters(request)
+        # Filters must not change scores: they are wrapped to score zero.
+        clauses: list[tuple[Occur, Query]] = [
+            (Occur.Must, Query.const_score_query(f, 0.0)) for f in filters
+        ]
+        if text is not None:
+            clauses.append((Occur.Must, text))
+        query = Query.boolean_query(clauses) if clauses else Query.all_query()
+        order_by = None if text is not None else "story_date"  # browsing: newest stories first
+
+        fetch = FIRST_FETCH
+        while True:
+            found = searcher.search(query, fetch, count=True, order_by_field=order_by)
+            addresses = [address for _, address in found.hits]
+            story_ids = _ints(searcher.fast_field_values("story_id", addresses))
+            page, ran_out = page_of_stories(story_ids, request)
+            total = _count(found)
+            if not ran_out or len(addresses) >= total:
+                break
+            fetch *= 4
+        groups: tuple[Any, ...] = ()
+        if page:
+            within = Query.boolean_query(
+                [
+                    (Occur.Must, query),
+                    (
+                        Occur.Must,
+                        Query.const_score_query(
+                            Query.term_set_query(self.schema, "story_id", page), 0.0
+                        ),
+                    ),
+                ]
+            )
+            rows = searcher.search(within, PER_STORY_FETCH * len(page), order_by_field=order_by)
+            addresses = [address for _, address in rows.hits]
+            stories = _ints(searcher.fast_field_values("story_id", addresses))
+            passages = _ints(searcher.fast_field_values("passage_id", addresses))
+            scores = [float(score) if text is not None else 0.0 for score, _ in rows.hits]
+            groups = best_passages(
+                zip(stories, passages, scores, strict=True), page, request.passages_per_story
+            )
+        facets = self._facets(searcher, query, request)
+        stories_total = round(searcher.cardinality(query, "story_id")) if total else 0
+        return EngineResult(total, stories_total, groups, facets)
+
+    def _facets(
+        self, searcher: tantivy.Searcher, query: Query, request: SearchRequest
+    ) -> dict[str, dict[str, int]]:
+        aggs = {
+            facet: {"terms": {"field": field, "size": request.facet_size}}
+            for facet, field in FACET_FIELDS.items()
+        }
+        answer = searcher.aggregate(query, aggs)
+        return {
+            facet: {b["key"]: int(b["doc_count"]) for b in answer[facet]["buckets"]}
+            for facet in FACET_FIELDS
+        }
+
+    def stats(self) -> IndexStats:
+        try:
+            index = self._live()
+            searcher = index.searcher()
+            folder = self.root / str(self._opened)
+            return IndexStats(
+                self.name, True, searcher.num_docs, _folder_size(folder), f"folder {folder}"
+            )
+        except (SearchUnavailable, OSError, ValueError) as err:
+            return IndexStats(self.name, False, 0, 0, str(err))
+
+
+def _ints(values: list[Any]) -> list[int]:
+    return [int(v) for v in values]
+
+
+def _count(found: tantivy.SearchResult) -> int:
+    """The number of matching documents (the type stubs leave ``count`` out)."""
+    count: int = found.count  # type: ignore[attr-defined]
+    return count
+
+
+def _regex_escape(text: str) -> str:
+    """Escape a word for tantivy's regex syntax (words are letters and digits already)."""
+    return "".join(ch if ch.isalnum() else "\\" + ch for ch in text)

@@ -1,0 +1,99 @@
+"""Highlighted snippets, made from the words as the database has them now.
+
+Both engines return ids only and this one highlighter marks the words, so results look the same
+on either engine, and a passage redacted a moment ago shows its "[removed]" words even if the
+index has not caught up yet. Words are compared by the same Snowball English stems the indexes
+use (tantivy's analyzer, run here on single words).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import tantivy
+
+from search.query import ParsedText
+
+TOKEN = re.compile(r"[^\W_]+")
+SNIPPET_WORDS = 40
+
+
+@lru_cache(maxsize=1)
+def _analyzer() -> tantivy.TextAnalyzer:
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.stemmer("english"))
+        .build()
+    )
+
+
+@lru_cache(maxsize=20_000)
+def stem(word: str) -> str:
+    """The index's stem of one word ("listened" -> "listen")."""
+    tokens = _analyzer().analyze(word)
+    return tokens[0] if tokens else word.lower()
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """Pieces of text, each marked or not; ``cut_before``/``cut_after`` say words were left out."""
+
+    pieces: tuple[tuple[str, bool], ...]
+    cut_before: bool
+    cut_after: bool
+
+    @property
+    def matched(self) -> bool:
+        return any(marked for _, marked in self.pieces)
+
+
+def _marks(words: list[str], parsed: ParsedText) -> list[bool]:
+    stems = [stem(w) for w in words]
+    lowered = [w.lower() for w in words]
+    wanted = {stem(t) for t in parsed.terms}
+    marks = [s in wanted or any(w.startswith(p) for p in parsed.prefixes)
+             for s, w in zip(stems, lowered, strict=True)]  # fmt: skip
+    for phrase in parsed.phrases:
+        target = [stem(w) for w in phrase]
+        size = len(target)
+        for i in range(len(stems) - size + 1):
+            if stems[i : i + size] == target:
+                marks[i : i + size] = [True] * size
+    return marks
+
+
+def snippet(text: str, parsed: ParsedText, max_words: int = SNIPPET_WORDS) -> Snippet:
+    """The part of ``text`` (at most ``max_words`` words) with the most matches, marked."""
+    spans = [m.span() for m in TOKEN.finditer(text)]
+    if not spans:
+        return Snippet(((text, False),), False, False)
+    marks = _marks([text[a:b] for a, b in spans], parsed)
+    first = 0
+    if len(spans) > max_words:
+        best = count = sum(marks[:max_words])
+        for i in range(1, len(spans) - max_words + 1):
+            count += marks[i + max_words - 1] - marks[i - 1]
+            if count > best:
+                best, first = count, i
+        # Start a few words before the first match so it reads in context.
+        if best and first:
+            lead = next(i for i in range(first, first + max_words) if marks[i])
+            first = max(0, min(lead - 5, len(spans) - max_words))
+    last = min(len(spans), first + max_words) - 1
+    start = 0 if first == 0 else spans[first][0]
+    end = len(text) if last == len(spans) - 1 else spans[last][1]
+    pieces: list[tuple[str, bool]] = []
+    position = start
+    for i in range(first, last + 1):
+        a, b = spans[i]
+        if marks[i]:
+            if a > position:
+                pieces.append((text[position:a], False))
+            pieces.append((text[a:b], True))
+            position = b
+    if end > position:
+        pieces.append((text[position:end], False))
+    return Snippet(tuple(pieces), first > 0, last < len(spans) - 1)

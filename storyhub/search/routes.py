@@ -1,0 +1,74 @@
+"""Search views: thin; the rules live in storyhub.search.services and consent/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from storyhub import audit, jobs
+from storyhub.auth.decorators import roles_required
+from storyhub.extensions import db
+from storyhub.models import Job, JobState, Role
+from storyhub.search import bp
+from storyhub.search.indexing import REINDEX_JOB, get_backend, index_lag
+from storyhub.search.services import BadSearch, SearchPage, run_search
+
+
+@bp.route("/search")
+@login_required
+def search() -> Any:
+    """Find passages in the stories this person may see, with filters and counts."""
+    page: SearchPage | None = None
+    problem: str | None = None
+    try:
+        page = run_search(current_user, request.args)
+    except BadSearch as err:
+        problem = str(err)
+    status = 400 if problem else 200
+    html = render_template("search/search.html", page=page, problem=problem, args=request.args)
+    response = Response(html, status=status)
+    if page is not None:
+        # How long the engine took, for people measuring the page (see bench/search.py).
+        response.headers["Server-Timing"] = f"engine;dur={page.engine_seconds * 1000:.2f}"
+    return response
+
+
+@bp.route("/admin/search")
+@roles_required(Role.ADMIN)
+def admin() -> Any:
+    """The index's health, size and lag, and a button to rebuild it."""
+    running = db.session.scalar(
+        select(Job)
+        .where(Job.kind == REINDEX_JOB, Job.state.in_((JobState.QUEUED, JobState.RUNNING)))
+        .order_by(Job.id.desc())
+        .limit(1)
+    )
+    return render_template(
+        "search/admin.html",
+        stats=get_backend().stats(),
+        lag=index_lag(),
+        rebuild=running,
+    )
+
+
+@bp.route("/admin/search/rebuild", methods=["POST"])
+@roles_required(Role.ADMIN)
+def rebuild() -> Response:
+    """Rebuild the index from the database in the background; search keeps working meanwhile."""
+    running = db.session.scalar(
+        select(Job.id).where(
+            Job.kind == REINDEX_JOB, Job.state.in_((JobState.QUEUED, JobState.RUNNING))
+        )
+    )
+    if running is None:
+        jobs.submit(REINDEX_JOB, message="Waiting to start rebuilding the index")
+        audit.record("search.rebuild", actor=current_user)
+        db.session.commit()
+        flash("The index is being rebuilt. Search keeps working while it happens.", "success")
+    else:
+        flash("The index is already being rebuilt.", "info")
+    return redirect(url_for("search.admin"))

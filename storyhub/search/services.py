@@ -1,0 +1,272 @@
+"""Searching for a person: their words and filters in, consented passages with highlights out.
+
+The same function serves the search page and ``GET /api/v1/search``. Consent decides twice:
+the engine is asked only for passages in the person's scope (``consent.search_scope``), and each
+story in the answer is checked again with ``can_view`` against the database, so a lagging index
+never shows a withdrawn, expired or redacted story. Words and times come from the database.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from consent import can_view, listed_in_search, purpose_for, search_scope
+from search import SearchRequest, SearchUnavailable, parse_text
+from search.highlight import Snippet, snippet
+from search.query import FACET_FIELDS, MAX_QUERY_CHARS
+from storyhub.extensions import db
+from storyhub.models import Language, Passage, ServiceSetting, Story, TellerKind
+from storyhub.search.indexing import get_backend
+from storyhub.themes.models import PassageTheme, Subtheme, TagStatus, ThemeKind
+
+FACET_LABELS = {
+    "kind": "Outcome",
+    "subtheme": "Theme",
+    "teller": "Who tells the story",
+    "setting": "Service setting",
+    "language": "Language",
+    "year": "Year added",
+}
+MAX_PAGE = 100
+
+
+class BadSearch(ValueError):
+    """A search value that can't be used; the message says which, in plain words."""
+
+
+@dataclass
+class ResultPassage:
+    passage: Passage
+    snippet: Snippet
+    themes: list[Subtheme]
+
+
+@dataclass
+class ResultStory:
+    story: Story
+    passages: list[ResultPassage]
+
+
+@dataclass
+class FacetOption:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass
+class Facet:
+    name: str
+    label: str
+    options: list[FacetOption]
+
+
+@dataclass
+class SearchPage:
+    query: str
+    request: SearchRequest
+    total_passages: int = 0
+    total_stories: int = 0
+    stories: list[ResultStory] = field(default_factory=list)
+    facets: list[Facet] = field(default_factory=list)
+    unavailable: str | None = None
+    engine_seconds: float = 0.0
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total_stories / self.request.stories_per_page))
+
+
+def _labels() -> dict[str, dict[str, str]]:
+    subthemes = db.session.scalars(select(Subtheme).order_by(Subtheme.position)).all()
+    return {
+        "kind": {k.value: k.label for k in ThemeKind},
+        "subtheme": {s.key: s.label for s in subthemes},
+        "language": {lang.value: lang.label for lang in Language},
+        "teller": {t.value: t.label for t in TellerKind},
+        "setting": {s.value: s.label for s in ServiceSetting},
+    }
+
+
+def _date(raw: str | None, what: str) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise BadSearch(f"The {what} date should look like 2026-03-31.") from None
+
+
+def build_request(
+    user: Any, args: Mapping[str, Any], labels: dict[str, dict[str, str]]
+) -> SearchRequest:
+    """A SearchRequest from query-string arguments (a MultiDict or a plain dict of lists)."""
+
+    def values(name: str) -> list[str]:
+        got = args.getlist(name) if hasattr(args, "getlist") else args.get(name) or []
+        return [str(v) for v in ([got] if isinstance(got, str) else got) if str(v).strip()]
+
+    filters: dict[str, tuple[str, ...]] = {}
+    for facet in FACET_FIELDS:
+        chosen = values(facet)
+        known = labels.get(facet)
+        for value in chosen:
+            if known is not None and value not in known:
+                raise BadSearch(f"There is no {FACET_LABELS[facet].lower()} called {value!r}.")
+            if facet == "year" and not (value.isdigit() and len(value) == 4):
+                raise BadSearch("A year should be four digits, like 2026.")
+        if chosen:
+            filters[facet] = tuple(dict.fromkeys(chosen))
+    try:
+        page = int(values("page")[0]) if values("page") else 1
+        story_id = int(values("story")[0]) if values("story") else None
+    except ValueError:
+        raise BadSearch("The page and story should be whole numbers.") from None
+    if not 1 <= page <= MAX_PAGE:
+        raise BadSearch(f"Pages go from 1 to {MAX_PAGE}.")
+    date_from, date_to = _date(_first(values("from")), "from"), _date(_first(values("to")), "to")
+    if date_from and date_to and date_from > date_to:
+        raise BadSearch("The 'from' date is after the 'to' date.")
+    return SearchRequest(
+        text=parse_text(_first(values("q"))[:MAX_QUERY_CHARS]),
+        scope=search_scope(user),
+        filters=filters,
+        date_from=date_from,
+        date_to=date_to,
+        story_id=story_id,
+        page=page,
+    )
+
+
+def _first(items: list[str]) -> str:
+    return items[0] if items else ""
+
+
+def run_search(user: Any, args: Mapping[str, Any]) -> SearchPage:
+    """Search for ``user``; raises BadSearch for values that can't be used."""
+    labels = _labels()
+    request = build_request(user, args, labels)
+    query = _first(args.getlist("q") if hasattr(args, "getlist") else [args.get("q") or ""])
+    page = SearchPage(query=str(query or "")[:MAX_QUERY_CHARS], request=request)
+    started = time.perf_counter()
+    try:
+        found = get_backend().search(request)
+    except SearchUnavailable:
+        page.unavailable = "Search is not available just now. Please try again in a minute."
+        return page
+    finally:
+        page.engine_seconds = time.perf_counter() - started
+    page.total_passages, page.total_stories = found.total_passages, found.total_stories
+    page.stories = _read_back(user, request, found.groups)
+    page.facets = _facets(request, found.facets, labels)
+    return page
+
+
+def _read_back(user: Any, request: SearchRequest, groups: Any) -> list[ResultStory]:
+    """The engine's groups as stories and passages from the database, checked again."""
+    story_ids = [g.story_id for g in groups]
+    passage_ids = [h.passage_id for g in groups for h in g.hits]
+    if not story_ids:
+        return []
+    stories = {
+        s.id: s
+        for s in db.session.scalars(
+            select(Story).where(Story.id.in_(story_ids)).options(selectinload(Story.consent))
+        )
+    }
+    passages = {
+        p.id: p
+        for p in db.session.scalars(
+            select(Passage)
+            .where(Passage.id.in_(passage_ids))
+            .options(selectinload(Passage.themes).joinedload(PassageTheme.subtheme))
+        )
+    }
+    purpose = purpose_for(user)
+    results = []
+    for group in groups:
+        story = stories.get(group.story_id)
+        if story is None or not listed_in_search(story) or not can_view(user, story, purpose):
+            continue  # the index lags behind a withdrawal, an expiry or an erasure
+        shown = []
+        for hit in group.hits:
+            passage = passages.get(hit.passage_id)
+            if passage is None or passage.story_id != story.id:
+                continue  # merged or removed since it was indexed
+            confirmed = [t.subtheme for t in passage.themes if t.status == TagStatus.CONFIRMED]
+            shown.append(ResultPassage(passage, snippet(passage.text, request.text), confirmed))
+        if request.text.empty:
+            shown.sort(key=lambda r: r.passage.position)
+        if shown:
+            results.append(ResultStory(story, shown))
+    return results
+
+
+def _facets(
+    request: SearchRequest, counts: dict[str, dict[str, int]], labels: dict[str, dict[str, str]]
+) -> list[Facet]:
+    facets = []
+    for name in FACET_LABELS:
+        chosen = set(request.filters.get(name, ()))
+        known = labels.get(name)
+        found = counts.get(name, {})
+        values = list(known) if known is not None else sorted(found, reverse=True)
+        options = [
+            FacetOption(v, (known or {}).get(v, v), found.get(v, 0), v in chosen)
+            for v in values
+            if found.get(v) or v in chosen
+        ]
+        if options:
+            facets.append(Facet(name, FACET_LABELS[name], options))
+    return facets
+
+
+def page_json(page: SearchPage) -> dict[str, Any]:
+    """The API's view of a search page (the same data the page shows)."""
+    return {
+        "query": page.query,
+        "page": page.request.page,
+        "pages": page.pages,
+        "total_passages": page.total_passages,
+        "total_stories": page.total_stories,
+        "stories": [
+            {
+                "id": r.story.id,
+                "title": r.story.title,
+                "teller_kind": r.story.teller_kind.value,
+                "setting": r.story.setting.value,
+                "language": r.story.language.value,
+                "passages": [
+                    {
+                        "id": p.passage.id,
+                        "start": p.passage.start,
+                        "end": p.passage.end,
+                        "snippet": [{"text": t, "match": m} for t, m in p.snippet.pieces],
+                        "snippet_cut_before": p.snippet.cut_before,
+                        "snippet_cut_after": p.snippet.cut_after,
+                        "themes": [
+                            {"key": s.key, "kind": s.kind.value, "label": s.label} for s in p.themes
+                        ],
+                    }
+                    for p in r.passages
+                ],
+            }
+            for r in page.stories
+        ],
+        "facets": {
+            f.name: [
+                {"value": o.value, "label": o.label, "count": o.count, "selected": o.selected}
+                for o in f.options
+            ]
+            for f in page.facets
+        },
+    }

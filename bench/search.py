@@ -282,7 +282,7 @@ def make_queries(words: list[str], n: int, seed: int = 11) -> dict[str, list[dic
                 "q": rng.choice(common),
                 "kind": (k := rng.choice(list(KINDS))),
                 "subtheme": rng.choice(KINDS[k]),
-            }  # fmt: skip
+            }
             for _ in range(n)
         ],
     }

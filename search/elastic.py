@@ -226,7 +226,7 @@ class ElasticBackend(SearchBackend):
         """Send a request with any client version from 7.13 to 9 and return the JSON answer."""
         headers = {"content-type": "application/x-ndjson" if ndjson else "application/json"}
         try:
-            from elasticsearch import ApiError as ClientError
+            from elasticsearch import ApiError as ClientError  # type: ignore[attr-defined,unused-ignore]
         except ImportError:  # 7.x clients
             from elasticsearch import TransportError as ClientError
         try:

@@ -4,10 +4,12 @@ loopback port, and Debian's Chromium driven by Playwright."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,6 +61,18 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
+def desktop(browser: Any) -> Iterator[Any]:
+    """A page in a desktop-sized window; the test fails if any script error happened on it."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert errors == [], f"script errors on the page: {errors}"
+
+
+@pytest.fixture
 def shot(request: pytest.FixtureRequest) -> object:
     """Save a screenshot of a page as a test artefact: ``shot(page, "step-name")``."""
     folder = ARTIFACTS / request.node.name
@@ -69,3 +83,24 @@ def shot(request: pytest.FixtureRequest) -> object:
         page.screenshot(path=str(folder / f"{next(counter):02d}-{name}.png"), full_page=True)  # type: ignore[attr-defined]
 
     return take
+
+
+def sign_in(page: Any, site: LiveSite, username: str) -> None:
+    """Sign in through the real form."""
+    page.goto(site.url + "/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(E2E_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def upload_and_wait(page: Any, site: LiveSite, media: Path, title: str, setting: str = "") -> None:
+    """Upload ``media`` as the signed-in person and wait until the story is prepared."""
+    page.goto(site.url + "/stories/new")
+    page.get_by_label(re.compile("video or sound file")).set_input_files(str(media))
+    page.get_by_label(re.compile("title")).fill(title)
+    if setting:
+        page.get_by_label(re.compile("Where is the support")).select_option(setting)
+    page.get_by_label("Yes, I agree to take part").check()
+    page.get_by_role("button", name=re.compile("Upload")).click()
+    page.wait_for_url(re.compile(r".*/stories/\d+$"), timeout=60_000)
+    page.wait_for_selector(".processing", state="detached", timeout=120_000)

@@ -4,7 +4,6 @@ passage, and changes their mind about a "no"."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from media_pipeline.synth import render_story
-from tests.e2e.conftest import E2E_PASSWORD, LiveSite
+from tests.e2e.conftest import LiveSite, sign_in, upload_and_wait
 
 pytestmark = pytest.mark.e2e
 
@@ -34,23 +33,11 @@ def listened_story(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_a_curator_confirms_and_adds_themes_with_the_keyboard(
-    live_site: LiveSite, browser: Any, shot: Any, listened_story: Path
+    live_site: LiveSite, desktop: Any, shot: Any, listened_story: Path
 ) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(live_site.url + "/login")
-    page.get_by_label("Username").fill("e2e-curator")
-    page.get_by_label("Password").fill(E2E_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.goto(live_site.url + "/stories/new")
-    page.get_by_label(re.compile("video or sound file")).set_input_files(str(listened_story))
-    page.get_by_label(re.compile("title")).fill("Heard")
-    page.get_by_label("Yes, I agree to take part").check()
-    page.get_by_role("button", name=re.compile("Upload")).click()
-    page.wait_for_url(re.compile(r".*/stories/\d+$"), timeout=60_000)
-    page.wait_for_selector(".processing", state="detached", timeout=120_000)
+    page = desktop
+    sign_in(page, live_site, "e2e-curator")
+    upload_and_wait(page, live_site, listened_story, "Heard")
 
     suggestion = page.locator("[data-suggestion]", has_text="Listened to")
     expect(suggestion).to_be_visible()
@@ -92,5 +79,3 @@ def test_a_curator_confirms_and_adds_themes_with_the_keyboard(
     page.reload()
     expect(page.locator(".theme-confirmed", has_text=name)).to_be_visible()
     expect(page.locator(".theme-span", has_text="wrote down what I said")).to_be_visible()
-    assert errors == []
-    context.close()

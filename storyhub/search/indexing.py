@@ -78,23 +78,32 @@ def _story_ids(session: Session) -> set[int]:
     """Stories whose indexed facts may have changed in this flush."""
     ids: set[int] = set()
     passage_ids: set[int] = set()
+    with_new_words: set[int] = set()
     for obj in session.dirty:
         if isinstance(obj, Story) and _changed(obj, INDEXED_STORY_COLUMNS):
             ids.add(obj.id)
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Passage | ConsentVersion):
+        if isinstance(obj, Passage):
+            with_new_words.add(obj.story_id)
+        elif isinstance(obj, ConsentVersion):
             ids.add(obj.story_id)
         elif isinstance(obj, PassageTheme) and (
             obj.status == TagStatus.CONFIRMED or _changed(obj, ("status", "passage_id"))
         ):
             passage_ids.add(obj.passage_id)
+    connection = session.connection()
     if passage_ids:
-        ids.update(
-            session.connection().scalars(
-                select(Passage.story_id).where(Passage.id.in_(passage_ids))
+        ids.update(connection.scalars(select(Passage.story_id).where(Passage.id.in_(passage_ids))))
+    # A story without words is in no index (e.g. a new upload's first consent): nothing to do.
+    unsure = ids - with_new_words
+    if unsure:
+        have_words = set(
+            connection.scalars(
+                select(Passage.story_id).where(Passage.story_id.in_(unsure)).distinct()
             )
         )
-    return ids
+        ids -= unsure - have_words
+    return ids | with_new_words
 
 
 @event.listens_for(Session, "after_flush")

@@ -41,6 +41,7 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('stories', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_stories_servicesetting'), type_='check')
         batch_op.drop_column('setting')
     with op.batch_alter_table('search_changes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_search_changes_story_id'))

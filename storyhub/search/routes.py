@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -30,7 +30,7 @@ def search() -> Any:
         problem = str(err)
     status = 400 if problem else 200
     html = render_template("search/search.html", page=page, problem=problem, args=request.args)
-    response = Response(html, status=status)
+    response = make_response(html, status)
     if page is not None:
         # How long the engine took, for people measuring the page (see bench/search.py).
         response.headers["Server-Timing"] = f"engine;dur={page.engine_seconds * 1000:.2f}"

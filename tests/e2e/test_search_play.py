@@ -24,7 +24,7 @@ def allotment_story(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return render_story(
         folder / "allotment.mp4",
         title="Allotment",
-        # Over a minute of speech, so the allotment is in a later passage, not the first.
+        # A minute and a half of speech, so the volunteer is in a later passage, not the first.
         paragraphs=[
             "My name is Gareth. I am sixty eight years old and I live on my own in a small flat "
             "near the park, not far from where I grew up.",
@@ -34,6 +34,10 @@ def allotment_story(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "do what I tell it, and my speech was slow for a long time.",
             "When I came home I sat in my chair all day. I could not dig any more, and I felt "
             "useless. My daughter was worried about me, and so was my doctor.",
+            "The speech therapist came twice a week. We practised words with pictures, and she "
+            "never hurried me. Slowly my words came back, one at a time.",
+            "The physiotherapist gave me exercises for my hand. I did them every morning with "
+            "the radio on, even on the days when nothing seemed to get better.",
             "The team asked me what I missed most. I said my garden, more than anything.",
             "Now a volunteer comes with me to the allotment every Tuesday, and I grow beans again. "
             "I feel like myself.",
@@ -49,11 +53,11 @@ def test_find_a_passage_and_play_it_from_its_start(
     upload_and_wait(page, live_site, allotment_story, "Allotment", setting="community_team")
 
     page.get_by_role("link", name="Find passages").click()
-    page.get_by_label("Words to find").fill("allotments")
+    page.get_by_label("Words to find").fill("volunteers")  # the story says "volunteer"
     page.get_by_role("button", name="Search", exact=True).click()
     result = page.locator(".result", has_text="Allotment")
     expect(result).to_be_visible()
-    expect(result.locator("mark").first).to_have_text(re.compile("allotment", re.I))
+    expect(result.locator("mark").first).to_have_text(re.compile("^volunteer$", re.I))
     expect(page.locator(".facet", has_text="Service setting")).to_contain_text(
         "Community health or social work team"
     )

@@ -41,6 +41,7 @@ def test_a_trainer_finds_a_passage_and_can_play_it_from_its_start(
     page = client.get("/search?q=gardens")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
+    assert page.mimetype == "text/html"
     assert "1 passage in 1 story" in html
     assert "<mark>garden</mark>" in html
     passage = garden.passages[0]

@@ -48,6 +48,10 @@ class SearchBackend(abc.ABC):
     def stats(self) -> IndexStats:
         """Health, document count and size, for the admin page."""
 
+    def needs_rebuild(self) -> bool:
+        """Whether the index was made in a way this version can't read (then ``rebuild`` it)."""
+        return False
+
     def close(self) -> None:  # noqa: B027 - most engines hold nothing to release
         """Release files or connections."""
 

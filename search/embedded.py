@@ -19,12 +19,14 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import tantivy
 from tantivy import FieldType, Occur, Query
 
+from search.analysis import pairs, stems
 from search.backend import (
     Progress,
     SearchBackend,
@@ -36,13 +38,21 @@ from search.documents import PassageDocument
 from search.query import FACET_FIELDS, SearchRequest, day_number
 from search.results import EngineResult, IndexStats
 
+# Part of each index folder's name; a folder made with another schema is rebuilt, not read.
+SCHEMA_VERSION = 2
 KEYWORD_FIELDS = ("language", "teller_kind", "setting", "year", "kinds", "subthemes", "audiences")
 WRITER_HEAP = 64 * 1024 * 1024
+# A rebuild writes everything at once: a bigger budget leaves fewer segments to search.
+REBUILD_HEAP = 256 * 1024 * 1024
 LOCK_WAIT_SECONDS = 60.0
 # Rows fetched to find a page of stories; more are fetched when passages crowd into few stories.
 FIRST_FETCH = 200
 # Rows read to pick each page story's best passages.
 PER_STORY_FETCH = 50
+
+
+# Threads that count while the ranking runs; a few requests at once can share them.
+_COUNTERS = ThreadPoolExecutor(max_workers=6, thread_name_prefix="search-facets")
 
 
 def build_schema() -> tantivy.Schema:
@@ -55,6 +65,8 @@ def build_schema() -> tantivy.Schema:
     # Stemmed words for matching and phrases; lower-cased unstemmed words for prefixes.
     builder.add_text_field("text", tokenizer_name="en_stem", index_option="position")
     builder.add_text_field("text_exact", tokenizer_name="default", index_option="basic")
+    # Neighbouring stems as single terms ("listen_to"): a phrase becomes term lookups.
+    builder.add_text_field("pairs", tokenizer_name="raw", index_option="freq")
     for name in KEYWORD_FIELDS:
         builder.add_text_field(name, tokenizer_name="raw", fast=True, index_option="basic")
     return builder.build()
@@ -69,6 +81,8 @@ def _document(doc: PassageDocument) -> tantivy.Document:
     out.add_integer("review_by", doc.review_by)
     out.add_text("text", doc.text)
     out.add_text("text_exact", doc.text)
+    for pair in pairs(stems(doc.text)):
+        out.add_text("pairs", pair)
     out.add_text("language", doc.language)
     out.add_text("teller_kind", doc.teller_kind)
     out.add_text("setting", doc.setting)
@@ -122,9 +136,13 @@ class EmbeddedBackend(SearchBackend):
                 self._switch_to(name)
 
     def _new_folder(self) -> str:
-        name = f"index-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        name = f"index-v{SCHEMA_VERSION}-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
         (self.root / name).mkdir(parents=True)
         return name
+
+    def needs_rebuild(self) -> bool:
+        name = self._current_name()
+        return name is not None and not name.startswith(f"index-v{SCHEMA_VERSION}-")
 
     def _live(self) -> tantivy.Index:
         """The live index, reopened when another process switched CURRENT."""
@@ -132,6 +150,8 @@ class EmbeddedBackend(SearchBackend):
         if name is None:
             self.ensure()
             name = self._current_name()
+        if self.needs_rebuild():
+            raise SearchUnavailable("the search index was made by an older storyhub: rebuild it")
         with self._open_lock:
             if self._index is None or self._opened != name:
                 try:
@@ -176,7 +196,7 @@ class EmbeddedBackend(SearchBackend):
         self.root.mkdir(parents=True, exist_ok=True)
         name = self._new_folder()
         index = tantivy.Index(self.schema, path=str(self.root / name))
-        writer = index.writer(WRITER_HEAP * 2, 1)
+        writer = index.writer(REBUILD_HEAP, 1)
         count = 0
         for doc in documents:
             writer.add_document(_document(doc))
@@ -244,7 +264,14 @@ class EmbeddedBackend(SearchBackend):
         for term in parsed.terms:
             parts.append((Occur.Must, index.parse_query(term, ["text"])))
         for phrase in parsed.phrases:
-            parts.append((Occur.Must, index.parse_query('"' + " ".join(phrase) + '"', ["text"])))
+            # The pairs of neighbouring stems find the few passages that can hold the phrase;
+            # for two words they are the phrase. Longer ones also check every position.
+            wanted = pairs(stems(" ".join(phrase)))
+            for pair in wanted:
+                parts.append((Occur.Must, Query.term_query(self.schema, "pairs", pair)))
+            if len(wanted) != 1:
+                positions = index.parse_query('"' + " ".join(phrase) + '"', ["text"])
+                parts.append((Occur.Must, positions))
         for prefix in parsed.prefixes:
             regex = Query.regex_query(self.schema, "text_exact", _regex_escape(prefix) + ".*")
             parts.append((Occur.Must, regex))
@@ -266,6 +293,15 @@ class EmbeddedBackend(SearchBackend):
         query = Query.boolean_query(clauses) if clauses else Query.all_query()
         order_by = None if text is not None else "story_date"  # browsing: newest stories first
 
+        # Facet counts and the number of stories are counted in two other threads while this one
+        # ranks: tantivy lets go of Python's lock as it works, and each pass reads every match.
+        aggs: dict[str, Any] = {
+            facet: {"terms": {"field": field, "size": request.facet_size}}
+            for facet, field in FACET_FIELDS.items()
+        }
+        counting = _COUNTERS.submit(searcher.aggregate, query, aggs)
+        stories_agg = {"stories": {"cardinality": {"field": "story_id"}}}
+        counting_stories = _COUNTERS.submit(searcher.aggregate, query, stories_agg)
         fetch = FIRST_FETCH
         while True:
             found = searcher.search(query, fetch, count=True, order_by_field=order_by)
@@ -276,41 +312,41 @@ class EmbeddedBackend(SearchBackend):
             if not ran_out or len(addresses) >= total:
                 break
             fetch *= 4
-        groups: tuple[Any, ...] = ()
-        if page:
+        scores = [float(score) if text is not None else 0.0 for score, _ in found.hits]
+        passage_ids = _ints(searcher.fast_field_values("passage_id", addresses))
+        per_story = request.passages_per_story
+        groups = best_passages(zip(story_ids, passage_ids, scores, strict=True), page, per_story)
+        # A story with fewer than its share of passages among the rows read so far may have more
+        # further down: read all of those stories' matching passages.
+        lacking = [g.story_id for g in groups if len(g.hits) < per_story]
+        if lacking and len(addresses) < total:
+            only = Query.term_set_query(self.schema, "story_id", lacking)
             within = Query.boolean_query(
-                [
-                    (Occur.Must, query),
-                    (
-                        Occur.Must,
-                        Query.const_score_query(
-                            Query.term_set_query(self.schema, "story_id", page), 0.0
-                        ),
-                    ),
-                ]
+                [(Occur.Must, query), (Occur.Must, Query.const_score_query(only, 0.0))]
             )
-            rows = searcher.search(within, PER_STORY_FETCH * len(page), order_by_field=order_by)
-            addresses = [address for _, address in rows.hits]
-            stories = _ints(searcher.fast_field_values("story_id", addresses))
-            passages = _ints(searcher.fast_field_values("passage_id", addresses))
-            scores = [float(score) if text is not None else 0.0 for score, _ in rows.hits]
-            groups = best_passages(
-                zip(stories, passages, scores, strict=True), page, request.passages_per_story
+            rows = searcher.search(within, PER_STORY_FETCH * len(lacking), order_by_field=order_by)
+            more = [address for _, address in rows.hits]
+            fuller = best_passages(
+                zip(
+                    _ints(searcher.fast_field_values("story_id", more)),
+                    _ints(searcher.fast_field_values("passage_id", more)),
+                    [float(score) if text is not None else 0.0 for score, _ in rows.hits],
+                    strict=True,
+                ),
+                lacking,
+                per_story,
             )
+            refilled = {g.story_id: g for g in fuller}
+            groups = tuple(refilled.get(g.story_id, g) for g in groups)
+        answer = counting.result()
+        stories_total = round(counting_stories.result()["stories"]["value"])
         if not total:
             return EngineResult(0, 0, groups, {facet: {} for facet in FACET_FIELDS})
-        # Facet counts and the number of stories in one pass over the matching passages.
-        aggs: dict[str, Any] = {
-            facet: {"terms": {"field": field, "size": request.facet_size}}
-            for facet, field in FACET_FIELDS.items()
-        }
-        aggs["stories"] = {"cardinality": {"field": "story_id"}}
-        answer = searcher.aggregate(query, aggs)
         facets = {
             facet: {b["key"]: int(b["doc_count"]) for b in answer[facet]["buckets"]}
             for facet in FACET_FIELDS
         }
-        return EngineResult(total, round(answer["stories"]["value"]), groups, facets)
+        return EngineResult(total, stories_total, groups, facets)
 
     def stats(self) -> IndexStats:
         try:

@@ -3,38 +3,19 @@
 Both engines return ids only and this one highlighter marks the words, so results look the same
 on either engine, and a passage redacted a moment ago shows its "[removed]" words even if the
 index has not caught up yet. Words are compared by the same Snowball English stems the indexes
-use (tantivy's analyzer, run here on single words).
+use (search.analysis).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
-import tantivy
-
+from search.analysis import stem
 from search.query import ParsedText
 
 TOKEN = re.compile(r"[^\W_]+")
 SNIPPET_WORDS = 40
-
-
-@lru_cache(maxsize=1)
-def _analyzer() -> tantivy.TextAnalyzer:
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.stemmer("english"))
-        .build()
-    )
-
-
-@lru_cache(maxsize=20_000)
-def stem(word: str) -> str:
-    """The index's stem of one word ("listened" -> "listen")."""
-    tokens = _analyzer().analyze(word)
-    return tokens[0] if tokens else word.lower()
 
 
 @dataclass(frozen=True)

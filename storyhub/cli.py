@@ -89,8 +89,8 @@ def _prepare_search_index() -> None:
         backend = get_backend()
         backend.ensure()
         passages = db.session.scalar(select(func.count()).select_from(Passage)) or 0
-        if passages and backend.stats().documents == 0:
-            click.echo(f"Filling the search index from the database ({passages:,} passages)...")
+        if backend.needs_rebuild() or (passages and backend.stats().documents == 0):
+            click.echo(f"Building the search index from the database ({passages:,} passages)...")
             reindex()
     except SearchUnavailable as err:
         click.echo(f"The search index is not reachable yet: {err}", err=True)
@@ -124,9 +124,11 @@ def _warm_up_tagger() -> None:
 def _catch_up_search() -> None:
     """Index changes committed while no worker was running."""
     from search import SearchUnavailable
-    from storyhub.search.indexing import sync_pending
+    from storyhub.search.indexing import get_backend, reindex, sync_pending
 
     try:
+        if get_backend().needs_rebuild():
+            click.echo(f"Rebuilt the search index: {reindex():,} passages.")
         written = sync_pending()
     except SearchUnavailable as err:  # the sweep tries again every few minutes
         click.echo(f"Search index not reachable yet: {err}", err=True)

@@ -23,7 +23,7 @@ from search import Scope, SearchRequest, parse_text
 from storyhub import jobs
 from storyhub.extensions import db
 from storyhub.models import Language, Role, ServiceSetting, TellerKind, User
-from storyhub.search.indexing import get_backend, reindex, sync_pending
+from storyhub.search.indexing import all_documents, get_backend, reindex, sync_pending
 from storyhub.search.services import SearchPage, run_search
 from storyhub.transcripts import redact
 from tests.search_factory import make_story
@@ -333,3 +333,21 @@ def test_indexing_is_idempotent_and_reindex_rebuilds_from_the_database(
     assert after.total_passages == 3
     assert sorted(titles(after)) == sorted(titles(before))
     assert backend.stats().documents == 6
+
+
+def test_search_keeps_answering_while_the_index_is_rebuilt(people: dict[str, User]) -> None:
+    make_story(people["teller"], ["We walk by the river on Fridays."], title="River",
+               audiences=TRAINING)  # fmt: skip
+    make_story(people["teller"], ["The river path is flat and safe."], title="Path",
+               audiences=TRAINING)  # fmt: skip
+    seen_during: list[list[str]] = []
+
+    def documents_with_a_search_half_way() -> Iterator[Any]:
+        for number, doc in enumerate(all_documents()):
+            if number == 1:  # the new index is half written and not yet switched to
+                seen_during.append(sorted(titles(find(people["trainer"], "river"))))
+            yield doc
+
+    assert get_backend().rebuild(documents_with_a_search_half_way(), lambda n: None) == 2
+    assert seen_during == [["Path", "River"]]
+    assert sorted(titles(find(people["trainer"], "river"))) == ["Path", "River"]

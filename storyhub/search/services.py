@@ -82,6 +82,11 @@ class SearchPage:
     engine_seconds: float = 0.0
 
     @property
+    def chosen_labels(self) -> list[str]:
+        """The names of the filter values chosen, to say what the results are limited to."""
+        return [o.label for f in self.facets for o in f.options if o.selected]
+
+    @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total_stories / self.request.stories_per_page))
 

@@ -49,6 +49,9 @@ def test_a_trainer_finds_a_passage_and_can_play_it_from_its_start(
     assert "Things to do" in html or "things to do" in html.lower()  # its confirmed theme
     assert 'name="kind" value="maintenance"' in html  # the facet, with its count
     assert page.headers["Server-Timing"].startswith("engine;dur=")
+    narrowed = client.get("/search?q=garden&kind=maintenance").get_data(as_text=True)
+    assert "Showing only: Quality of life." in narrowed
+    assert 'value="maintenance" checked' in narrowed
     story_page = client.get(f"/stories/{garden.id}?t=0.00")
     assert story_page.status_code == 200
 

@@ -37,21 +37,25 @@ def search() -> Any:
     return response
 
 
-@bp.route("/admin/search")
-@roles_required(Role.ADMIN)
-def admin() -> Any:
-    """The index's health, size and lag, and a button to rebuild it."""
-    running = db.session.scalar(
+def _rebuild_under_way() -> Job | None:
+    """The rebuild job waiting or running, if there is one."""
+    return db.session.scalar(
         select(Job)
         .where(Job.kind == REINDEX_JOB, Job.state.in_((JobState.QUEUED, JobState.RUNNING)))
         .order_by(Job.id.desc())
         .limit(1)
     )
+
+
+@bp.route("/admin/search")
+@roles_required(Role.ADMIN)
+def admin() -> Any:
+    """The index's health, size and lag, and a button to rebuild it."""
     return render_template(
         "search/admin.html",
         stats=get_backend().stats(),
         lag=index_lag(),
-        rebuild=running,
+        rebuild=_rebuild_under_way(),
     )
 
 
@@ -59,12 +63,7 @@ def admin() -> Any:
 @roles_required(Role.ADMIN)
 def rebuild() -> Response:
     """Rebuild the index from the database in the background; search keeps working meanwhile."""
-    running = db.session.scalar(
-        select(Job.id).where(
-            Job.kind == REINDEX_JOB, Job.state.in_((JobState.QUEUED, JobState.RUNNING))
-        )
-    )
-    if running is None:
+    if _rebuild_under_way() is None:
         jobs.submit(REINDEX_JOB, message="Waiting to start rebuilding the index")
         audit.record("search.rebuild", actor=current_user)
         db.session.commit()

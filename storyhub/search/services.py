@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
 
 from consent import can_view, listed_in_search, purpose_for, search_scope
 from search import SearchRequest, SearchUnavailable, parse_text
@@ -112,13 +112,12 @@ def _date(raw: str | None, what: str) -> date | None:
 
 
 def build_request(
-    user: Any, args: Mapping[str, Any], labels: dict[str, dict[str, str]]
+    user: Any, args: MultiDict[str, str], labels: dict[str, dict[str, str]]
 ) -> SearchRequest:
-    """A SearchRequest from query-string arguments (a MultiDict or a plain dict of lists)."""
+    """A SearchRequest from query-string arguments."""
 
     def values(name: str) -> list[str]:
-        got = args.getlist(name) if hasattr(args, "getlist") else args.get(name) or []
-        return [str(v) for v in ([got] if isinstance(got, str) else got) if str(v).strip()]
+        return [v for v in args.getlist(name) if v.strip()]
 
     filters: dict[str, tuple[str, ...]] = {}
     for facet in FACET_FIELDS:
@@ -156,12 +155,11 @@ def _first(items: list[str]) -> str:
     return items[0] if items else ""
 
 
-def run_search(user: Any, args: Mapping[str, Any]) -> SearchPage:
+def run_search(user: Any, args: MultiDict[str, str]) -> SearchPage:
     """Search for ``user``; raises BadSearch for values that can't be used."""
     labels = _labels()
     request = build_request(user, args, labels)
-    query = _first(args.getlist("q") if hasattr(args, "getlist") else [args.get("q") or ""])
-    page = SearchPage(query=str(query or "")[:MAX_QUERY_CHARS], request=request)
+    page = SearchPage(query=(args.get("q") or "")[:MAX_QUERY_CHARS], request=request)
     started = time.perf_counter()
     try:
         found = get_backend().search(request)

@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# espeak-ng speaks the demo and test stories; DejaVu is the font drawn on their pictures.
-APT_PACKAGES := espeak-ng fonts-dejavu-core
+# espeak-ng speaks the demo and test stories; DejaVu is the font drawn on their pictures and
+# title cards; Pango is what WeasyPrint lays out the printable handout with.
+APT_PACKAGES := espeak-ng fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
 # The end-to-end tests drive Debian's Chromium (a browser download of Playwright's own fails here),
 # and PostgreSQL proves the models and migrations on the database organisations scale out to.
 TEST_APT_PACKAGES := chromium postgresql

@@ -14,11 +14,14 @@ from consent.models import (
     StoryUse,
 )
 from consent.policy import (
+    CLIP_ROLES,
     Purpose,
+    can_clip,
     can_manage,
     can_redact,
     can_tag_themes,
     can_view,
+    clip_refusal,
     listed_in_search,
     purpose_for,
     search_scope,
@@ -28,6 +31,7 @@ from consent.policy import (
 )
 
 __all__ = [
+    "CLIP_ROLES",
     "Audience",
     "ConsentAction",
     "ConsentStatus",
@@ -36,10 +40,12 @@ __all__ = [
     "Purpose",
     "RecordedFor",
     "StoryUse",
+    "can_clip",
     "can_manage",
     "can_redact",
     "can_tag_themes",
     "can_view",
+    "clip_refusal",
     "listed_in_search",
     "purpose_for",
     "search_scope",

@@ -20,7 +20,8 @@ class Sharing:
     renewal_due: bool = False  # the review date has passed or is near: offer to renew
 
 
-def _audience_list(audiences: set[Audience]) -> str:
+def audience_list(audiences: set[Audience]) -> str:
+    """The chosen audiences in plain words, in a fixed order: "training, learning events"."""
     names = [a.label for a in Audience if a in audiences]
     return ", ".join(names) if names else "nobody yet"
 
@@ -40,7 +41,7 @@ def sharing(story: Story, viewer_is_teller: bool = False) -> Sharing:
             f"Withdrawn by the storyteller on {when}: only {who} and curators can see it.",
         )
     until = consent.review_date
-    audiences = _audience_list(consent.audiences)
+    audiences = audience_list(consent.audiences)
     if until is not None and until < today():
         return Sharing(
             "expired",
@@ -59,14 +60,21 @@ def teller_name(story: Story, viewer: object) -> str:
     The teller sees "you"; staff who look after the story see the full name; everyone else
     sees the full name, the first name only, or nothing, as the current consent says.
     """
-    from consent.models import Naming
     from consent.policy import STORY_STAFF
 
     if getattr(viewer, "id", None) == story.storyteller_id:
         return "you"
-    full = story.storyteller.display_name
     if getattr(viewer, "role", None) in STORY_STAFF:
-        return full
+        return story.storyteller.display_name
+    return name_as_consented(story)
+
+
+def name_as_consented(story: Story) -> str:
+    """The teller's name as their consent lets it be shown to an audience (a room, an event):
+    full name, first name only, or none, whoever is presenting."""
+    from consent.models import Naming
+
+    full = story.storyteller.display_name
     naming = story.consent.naming if story.consent else Naming.ANONYMOUS
     if naming == Naming.FULL:
         return full

@@ -184,3 +184,39 @@ def search_scope(user: Any, purpose: Purpose | None = None) -> Scope:
     if ROLE_PURPOSE.get(user.role) != purpose or audience is None:
         return Scope(teller_id=user.id)
     return Scope(teller_id=user.id, audience=audience.value, today=day_number(today()) or 0)
+
+
+# --- clips, sessions and their exports --------------------------------------------------------
+# A clip is cut for training, so the teller must share the story for training AND allow clips,
+# whoever cuts it (staff too). Clips follow their story: these rules are asked every time a clip is
+# shown, played or exported, never only when it was cut.
+
+CLIP_ROLES = (Role.TRAINER, Role.CURATOR, Role.ADMIN)
+
+
+def clip_refusal(story: Story, on: date | None = None) -> str | None:
+    """Why ``story``'s clips may not be used in training now, in plain words; None if they may."""
+    consent = story.consent
+    if consent is None or (consent.status == ConsentStatus.ACTIVE and consent.released_at is None):
+        return "Its storyteller has not shared it yet."
+    if consent.status == ConsentStatus.ERASED:
+        return "Its storyteller erased it."
+    if consent.status == ConsentStatus.WITHDRAWN:
+        return "Its storyteller withdrew it."
+    if consent.review_date is not None and consent.review_date < (on or today()):
+        return (
+            f"Its sharing ended on {consent.review_date.strftime('%-d %B %Y')} "
+            "and has not been renewed."
+        )
+    if Audience.TRAINING not in consent.audiences:
+        return "Its storyteller no longer shares it for training."
+    if not consent.clips_allowed:
+        return "Its storyteller does not allow clips to be made from it."
+    return None
+
+
+def can_clip(user: Any, story: Story) -> bool:
+    """Whether ``user`` may cut a new clip from ``story`` (and use clips of it) today."""
+    if not _signed_in(user) or user.role not in CLIP_ROLES:
+        return False
+    return can_view(user, story) and clip_refusal(story) is None

@@ -306,6 +306,14 @@ def record_view(story: Story, user: User) -> None:
     )
 
 
+def record_use(story: Story, user: User | None, *, kind: str, audience: Audience) -> None:
+    """Record a use of ``story`` for ``audience``: a session run in a room, an export, a
+    showcase. Unlike a view, staff uses count too: the story reached its audience either way."""
+    db.session.add(
+        StoryUse(story_id=story.id, kind=kind, audience=audience.value, user_id=user and user.id)
+    )
+
+
 def uses_by_audience(story: Story) -> dict[tuple[str, str], int]:
     """How many times the story was used, by (kind, audience)."""
     rows = db.session.execute(

@@ -64,12 +64,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from storyhub.search.routes import bp as search_bp
     from storyhub.stories import bp as stories_bp
     from storyhub.themes.routes import bp as themes_bp
+    from storyhub.training import exports  # noqa: F401  (its job handlers and withdrawal hook)
+    from storyhub.training.routes import bp as training_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(stories_bp)
     app.register_blueprint(themes_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(training_bp)
     app.register_blueprint(api_bp)
     cli.init_app(app)
     filters.init_app(app)

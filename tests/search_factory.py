@@ -52,6 +52,7 @@ def make_story(
     created: date | None = None,
     themes: dict[int, Sequence[str]] | None = None,
     suggested: dict[int, Sequence[str]] | None = None,
+    clips_allowed: bool = False,
 ) -> Story:
     """A ready story with ``passages`` (30 s each), released to ``audiences`` (None: private).
 
@@ -103,6 +104,11 @@ def make_story(
                 )
     take_part(story, teller)
     if audiences is not None:
-        release(story, teller, Choices(audiences=set(audiences)), watched=True)
+        release(
+            story,
+            teller,
+            Choices(audiences=set(audiences), clips_allowed=clips_allowed),
+            watched=True,
+        )
     db.session.commit()
     return story

@@ -22,6 +22,7 @@ from consent.services import (
     renew,
     withdraw,
 )
+from storyhub import jobs
 from storyhub.api import bp
 from storyhub.api.openapi import openapi_document
 from storyhub.auth.services import user_for_api_token
@@ -168,7 +169,11 @@ def get_story(story_id: int) -> Response:
 def get_job(job_id: int) -> Response:
     """A job's state and progress."""
     job = db.session.get(Job, job_id)
-    if job is None or job.story is None or not can_view(_user(), job.story):
+    user = _user()
+    allowed = job is not None and (
+        can_view(user, job.story) if job.story is not None else jobs.may_follow(user, job)
+    )
+    if job is None or not allowed:
         raise ApiError(404, "not_found", "No job with that id is available to you.")
     return jsonify(job_progress(job))
 

@@ -16,7 +16,7 @@ from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from storyhub.extensions import db
-from storyhub.models import Job, JobState, Story, as_utc, utcnow
+from storyhub.models import Job, JobState, Role, Story, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,30 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
         return func
 
     return register
+
+
+# Who may follow a job that has no story (archive-wide work, a session's export): a rule per kind,
+# registered by the package that owns the job. Without one, only administrators may.
+JobAccess = Callable[[Any, Job], bool]
+ACCESS: dict[str, JobAccess] = {}
+
+
+def access(kind: str) -> Callable[[JobAccess], JobAccess]:
+    """Register who may see the progress of story-less jobs of ``kind``."""
+
+    def register(func: JobAccess) -> JobAccess:
+        ACCESS[kind] = func
+        return func
+
+    return register
+
+
+def may_follow(user: Any, job: Job) -> bool:
+    """Whether ``user`` may see a story-less job's progress."""
+    rule = ACCESS.get(job.kind)
+    if rule is not None:
+        return rule(user, job)
+    return getattr(user, "role", None) == Role.ADMIN
 
 
 # Housekeeping tasks: no job row, no arguments, safe to run any number of times (e.g. bringing

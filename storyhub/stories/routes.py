@@ -190,8 +190,8 @@ def job_for_viewer(job_id: int) -> Job:
     job = db.session.get(Job, job_id)
     if job is None:
         abort(404)
-    if job.story is None:  # archive-wide work, such as rebuilding the search index
-        if current_user.role != Role.ADMIN:
+    if job.story is None:  # archive-wide work (rebuilding the index) or a session's export
+        if not jobs.may_follow(current_user, job):
             abort(404)
     elif not can_view(current_user, job.story):
         abort(404)

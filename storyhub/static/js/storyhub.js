@@ -325,3 +325,213 @@ document.addEventListener("DOMContentLoaded", function () {
   const transcript = document.querySelector("[data-transcript]");
   if (transcript && transcript.querySelector("[data-themes-panel]")) setupThemes(transcript);
 });
+
+// --- clips: choose the first and last word, see the span, play just that span ----------------
+function formatClock(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+}
+
+function setupClipForm(form) {
+  const media = document.querySelector("[data-clip-player] video, [data-clip-player] audio");
+  const first = form.querySelector("[data-bound=start]");
+  const last = form.querySelector("[data-bound=end]");
+  const summary = form.querySelector("[data-clip-summary]");
+  const words = Array.from(form.querySelectorAll("[data-clip-words] .word"));
+  let stopAt = null;
+  function bounds() {
+    const a = first.selectedOptions[0], b = last.selectedOptions[0];
+    return { start: Number(a.dataset.start), end: Number(b.dataset.end), from: Number(a.value), to: Number(b.value) };
+  }
+  function update() {
+    const b = bounds();
+    if (b.to < b.from) {
+      summary.textContent = "The last word comes before the first word. Please choose a later last word.";
+    } else {
+      summary.textContent = "The clip runs from " + formatClock(b.start) + " to " + formatClock(b.end) +
+        " (" + Math.round(b.end - b.start) + " seconds).";
+    }
+    words.forEach(function (w) {
+      const i = Number(w.dataset.index);
+      w.classList.toggle("in-clip", i >= b.from && i <= b.to);
+    });
+  }
+  first.addEventListener("change", update);
+  last.addEventListener("change", update);
+  update();
+  if (!media) return;
+  form.querySelector("[data-preview]").addEventListener("click", function () {
+    const b = bounds();
+    stopAt = b.end;
+    media.currentTime = b.start;
+    const played = media.play();
+    if (played && played.catch) played.catch(function () { /* the person can press play */ });
+  });
+  media.addEventListener("timeupdate", function () {
+    if (stopAt !== null && media.currentTime >= stopAt) { media.pause(); stopAt = null; }
+  });
+  media.addEventListener("loadedmetadata", function () { media.currentTime = bounds().start; }, { once: true });
+}
+
+// --- sessions: reorder by dragging, or with Alt + arrow keys; the order is saved at once ------
+function setupReorder(list) {
+  const url = list.dataset.reorderUrl;
+  const status = document.querySelector("[data-reorder-status]");
+  const token = document.querySelector("input[name=csrf_token]").value;
+  let dragged = null;
+  function save(message) {
+    const body = new URLSearchParams();
+    body.append("csrf_token", token);
+    list.querySelectorAll("[data-item-id]").forEach(function (li) { body.append("item", li.dataset.itemId); });
+    fetch(url, { method: "POST", body: body, credentials: "same-origin",
+                 headers: { "X-Requested-With": "storyhub", Accept: "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (answer) {
+        if (!answer.ok) { window.location.reload(); return; }
+        if (status) status.textContent = message;
+        list.querySelectorAll("[data-item-id]").forEach(function (li, i, all) {
+          li.querySelectorAll("button[value=up]").forEach(function (b) { b.disabled = i === 0; });
+          li.querySelectorAll("button[value=down]").forEach(function (b) { b.disabled = i === all.length - 1; });
+        });
+      })
+      .catch(function () { window.location.reload(); });
+  }
+  function label(li) {
+    const h = li.querySelector(".item-heading, .item-prompt");
+    return h ? h.textContent.trim() : "Item";
+  }
+  list.addEventListener("dragstart", function (e) {
+    dragged = e.target.closest("[data-item-id]");
+    if (!dragged) return;
+    dragged.classList.add("dragging");
+    e.dataTransfer.effectAllowed = "move";
+    e.dataTransfer.setData("text/plain", dragged.dataset.itemId);
+  });
+  list.addEventListener("dragover", function (e) {
+    const over = e.target.closest("[data-item-id]");
+    if (!dragged || !over || over === dragged) return;
+    e.preventDefault();
+    const box = over.getBoundingClientRect();
+    const after = e.clientY > box.top + box.height / 2;
+    list.insertBefore(dragged, after ? over.nextSibling : over);
+  });
+  list.addEventListener("dragend", function () {
+    if (!dragged) return;
+    dragged.classList.remove("dragging");
+    const moved = dragged;
+    dragged = null;
+    save("Moved “" + label(moved) + "”. The new order is saved.");
+  });
+  list.addEventListener("keydown", function (e) {
+    const li = e.target.closest("[data-item-id]");
+    if (!li || e.target !== li || !e.altKey || (e.key !== "ArrowUp" && e.key !== "ArrowDown")) return;
+    e.preventDefault();
+    const sibling = e.key === "ArrowUp" ? li.previousElementSibling : li.nextElementSibling;
+    if (!sibling) return;
+    list.insertBefore(li, e.key === "ArrowUp" ? sibling : sibling.nextSibling);
+    li.focus();
+    const items = Array.from(list.querySelectorAll("[data-item-id]"));
+    save("“" + label(li) + "” is now number " + (items.indexOf(li) + 1) + " of " + items.length + ".");
+  });
+}
+
+// --- the session player: one slide at a time, clips stop at their end, keyboard control ------
+function setupSessionPlayer(root) {
+  const slides = Array.from(root.querySelectorAll("[data-slide]"));
+  const position = root.querySelector("[data-position]");
+  const toggle = root.querySelector("[data-toggle]");
+  const captionsButton = root.querySelector("[data-captions]");
+  let current = 0;
+  let captionsOn = true;
+  function mediaOf(slide) { return slide ? slide.querySelector("video, audio") : null; }
+  function applyCaptions(media) {
+    if (!media) return;
+    Array.from(media.textTracks).forEach(function (t) { t.mode = captionsOn ? "showing" : "hidden"; });
+  }
+  function stopAll() {
+    slides.forEach(function (s) { const m = mediaOf(s); if (m && !m.paused) m.pause(); });
+  }
+  function show(index) {
+    index = Math.max(0, Math.min(slides.length - 1, index));
+    stopAll();
+    current = index;
+    slides.forEach(function (s, i) { s.hidden = i !== index; });
+    const slide = slides[index];
+    const media = mediaOf(slide);
+    toggle.hidden = !media;
+    if (media) {
+      if (media.preload !== "auto") { media.preload = "auto"; media.load(); }
+      applyCaptions(media);
+      toggle.textContent = "Play";
+    }
+    position.textContent = (index + 1) + " of " + slides.length;
+    const heading = slide.querySelector("h1, h2, .slide-text");
+    if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
+  }
+  function playPause() {
+    const slide = slides[current];
+    const media = mediaOf(slide);
+    if (!media) { show(current + 1); return; }
+    const start = Number(slide.dataset.start), end = Number(slide.dataset.end);
+    if (media.paused) {
+      if (media.currentTime < start - 0.05 || media.currentTime >= end - 0.05) media.currentTime = start;
+      const played = media.play();
+      if (played && played.catch) played.catch(function () { /* shown as paused */ });
+    } else {
+      media.pause();
+    }
+  }
+  slides.forEach(function (slide) {
+    const media = mediaOf(slide);
+    if (!media) return;
+    const start = Number(slide.dataset.start), end = Number(slide.dataset.end);
+    const status = slide.querySelector("[data-clip-status]");
+    const line = slide.querySelector("[data-room-caption]");
+    media.addEventListener("loadedmetadata", function () { media.currentTime = start; applyCaptions(media); });
+    media.addEventListener("play", function () { toggle.textContent = "Pause"; status.textContent = "Playing."; });
+    media.addEventListener("pause", function () { toggle.textContent = "Play"; });
+    media.addEventListener("timeupdate", function () {
+      if (media.currentTime >= end) {
+        media.pause();
+        media.currentTime = end;
+        status.textContent = "The clip has finished. Press → for what comes next, or Space to play it again.";
+      }
+    });
+    if (line && media.textTracks.length) {
+      const track = media.textTracks[0];
+      track.addEventListener("cuechange", function () {
+        const cue = track.activeCues && track.activeCues[0];
+        line.textContent = captionsOn && cue ? cue.text : "";
+      });
+    }
+  });
+  root.querySelector("[data-next]").addEventListener("click", function () { show(current + 1); });
+  root.querySelector("[data-prev]").addEventListener("click", function () { show(current - 1); });
+  toggle.addEventListener("click", playPause);
+  captionsButton.addEventListener("click", function () {
+    captionsOn = !captionsOn;
+    captionsButton.setAttribute("aria-pressed", String(captionsOn));
+    captionsButton.textContent = captionsOn ? "Captions on" : "Captions off";
+    applyCaptions(mediaOf(slides[current]));
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    const tag = (e.target.tagName || "").toLowerCase();
+    if (tag === "summary" && (e.key === " " || e.key === "Enter")) return;
+    if (e.key === "ArrowRight" || e.key === "PageDown") { e.preventDefault(); show(current + 1); }
+    else if (e.key === "ArrowLeft" || e.key === "PageUp") { e.preventDefault(); show(current - 1); }
+    else if (e.key === " " && tag !== "button" && tag !== "a") { e.preventDefault(); playPause(); }
+    else if (e.key === "c" || e.key === "C") { captionsButton.click(); }
+    else if (e.key === "n" || e.key === "N") {
+      const notes = slides[current].querySelector(".room-notes");
+      if (notes) notes.open = !notes.open;
+    }
+  });
+  show(0);
+}
+
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-clip-form]").forEach(setupClipForm);
+  document.querySelectorAll("[data-reorder-url]").forEach(setupReorder);
+  document.querySelectorAll("[data-session-player]").forEach(setupSessionPlayer);
+});

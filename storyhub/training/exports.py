@@ -1,0 +1,266 @@
+"""Exporting a session: one compiled video with captions, and a printable handout, made by a job.
+
+Only clips whose stories still allow it go in; the others are left out and the export says so.
+Consent is asked again when the files are done (a story can be withdrawn while the video is
+made), and again at every download. A withdrawal revokes every export holding the story and
+deletes its files; each export is recorded against each story in it ("where my story has been
+used").
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import render_template
+from sqlalchemy import select
+
+from consent import can_view, clip_refusal
+from consent.models import Audience, ConsentVersion
+from consent.services import on_withdrawal, record_use
+from media_pipeline.errors import MediaError
+from storyhub import audit, jobs
+from storyhub.extensions import db
+from storyhub.jobs import JobContext, JobFailed, handler
+from storyhub.models import Job, MediaRole, Story, User, utcnow
+from storyhub.storage import get_storage
+from storyhub.training.models import SessionExport, TrainingSession
+from storyhub.training.services import (
+    Slide,
+    TrainingError,
+    can_open,
+    slides_for,
+)
+from storyhub.transcripts import caption_words
+
+EXPORT_SESSION = "export_session"
+PURGE_EXPORTS = "purge_exports"
+
+# What an export holds, as (file kind, file name, content type).
+EXPORT_FILES = {
+    "video": ("session.mp4", "video/mp4"),
+    "captions": ("session.vtt", "text/vtt"),
+    "handout": ("handout.html", "text/html"),
+    "pdf": ("handout.pdf", "application/pdf"),
+}
+
+
+def request_export(user: User, session: TrainingSession, *, burn_captions: bool) -> SessionExport:
+    """Ask the worker for an export of ``session`` (sent after the caller commits)."""
+    if not can_open(user, session):
+        raise TrainingError("You can't export this session.")
+    if not any(s.kind == "clip" for s in slides_for(user, session)):
+        raise TrainingError(
+            "None of this session's clips can be used now, so there is nothing to export."
+        )
+    export = SessionExport(session=session, requested_by=user, burn_captions=bool(burn_captions))
+    export.job = jobs.submit(EXPORT_SESSION, None, message="Waiting to start")
+    db.session.add(export)
+    db.session.flush()
+    audit.record(
+        "session.export_requested", actor=user, object_type="session", object_id=session.id,
+        export=export.id,
+    )  # fmt: skip
+    return export
+
+
+@jobs.access(EXPORT_SESSION)
+def _may_follow_export(user: Any, job: Job) -> bool:
+    export = db.session.scalar(select(SessionExport).where(SessionExport.job_id == job.id))
+    return export is not None and can_open(user, export.session)
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """What an export will hold: the slides to show, and the clips left out (with why)."""
+
+    slides: list[Slide]
+    left_out: list[dict[str, str]]
+
+    @property
+    def clips(self) -> list[Slide]:
+        return [s for s in self.slides if s.kind == "clip"]
+
+
+def plan_export(viewer: Any, session: TrainingSession) -> ExportPlan:
+    """The session as it can be exported today, for ``viewer``."""
+    slides: list[Slide] = []
+    left_out: list[dict[str, str]] = []
+    for slide in slides_for(viewer, session):
+        if slide.kind == "skipped":
+            assert slide.clip is not None and slide.standing is not None
+            left_out.append({"title": slide.clip.title, "reason": slide.standing.reason or ""})
+        else:
+            slides.append(slide)
+    return ExportPlan(slides=slides, left_out=left_out)
+
+
+def render_handout(export: SessionExport, plan: ExportPlan) -> str:
+    """The printable handout: each clip's words and the prompts (the trainer's notes stay out)."""
+    return render_template(
+        "training/handout.html",
+        session=export.session,
+        slides=plan.slides,
+        left_out=plan.left_out,
+        made_on=utcnow(),
+    )
+
+
+def _session_clips(plan: ExportPlan) -> list[Any]:
+    from media_pipeline.compile import SessionClip
+
+    storage = get_storage()
+    clips = []
+    for slide in plan.clips:
+        assert slide.clip is not None
+        story = slide.clip.story
+        rendition = story.media_file(MediaRole.RENDITION)
+        assert rendition is not None  # clip_standing checked it
+        clips.append(
+            SessionClip(
+                source=storage.local_path(rendition.storage_key),
+                kind=story.kind,
+                start=slide.clip.start,
+                end=slide.clip.end,
+                title=slide.clip.title,
+                card_lines=(
+                    f"From “{story.title}”",
+                    f"Told by {slide.teller}",
+                    f"Shared by its storyteller for: {slide.audiences}",
+                ),
+                words=tuple(caption_words(story)),
+            )
+        )
+    return clips
+
+
+@handler(EXPORT_SESSION)
+def export_session(context: JobContext) -> None:
+    """Compile the video, write the captions and the handout, then store them all."""
+    from media_pipeline.compile import compile_session
+    from weasyprint import HTML
+
+    export = db.session.scalar(select(SessionExport).where(SessionExport.job_id == context.job_id))
+    if export is None:
+        raise JobFailed("missing", "This export was removed.")
+    viewer = export.requested_by
+    plan = plan_export(viewer, export.session)
+    if not plan.clips:
+        raise JobFailed(
+            "empty", "None of this session's clips can be used now, so there is nothing to export."
+        )
+    clips = _session_clips(plan)
+    story_ids = sorted({s.clip.story_id for s in plan.clips if s.clip is not None})
+    context.report(0.02, "Getting the clips ready")
+    with tempfile.TemporaryDirectory(prefix="storyhub-export-") as workdir:
+        work = Path(workdir)
+
+        def progress(fraction: float, stage: str) -> None:
+            context.report(0.02 + 0.86 * fraction, stage)
+
+        try:
+            compiled = compile_session(
+                clips,
+                work / "session.mp4",
+                burn_captions=export.burn_captions,
+                progress=progress,
+            )
+        except MediaError as exc:
+            raise JobFailed(
+                "media", "We couldn't make the video. Please try again, or tell a curator."
+            ) from exc
+        (work / "session.vtt").write_text(compiled.webvtt, encoding="utf-8")
+        context.report(0.9, "Writing the handout")
+        handout = render_handout(export, plan)
+        (work / "handout.html").write_text(handout, encoding="utf-8")
+        HTML(string=handout).write_pdf(work / "handout.pdf")
+        context.report(0.97, "Checking every story may still be used")
+        # A story can be withdrawn while the video is made: ask consent again before storing.
+        db.session.expire_all()
+        export = db.session.get(SessionExport, export.id)
+        assert export is not None
+        changed = [
+            story
+            for story in db.session.scalars(select(Story).where(Story.id.in_(story_ids)))
+            if clip_refusal(story) is not None or not can_view(export.requested_by, story)
+        ]
+        if changed:
+            raise JobFailed(
+                "changed",
+                "A story in this session stopped being shared while we made the export. "
+                "Please export it again: the new export will leave that story out.",
+            )
+        storage = get_storage()
+        folder = f"exports/{export.id}-{uuid.uuid4().hex[:8]}"
+        files: dict[str, str] = {}
+        for kind, (name, _type) in EXPORT_FILES.items():
+            key = f"{folder}/{name}"
+            storage.put_file(work / name, key)
+            files[kind] = key
+    export.files = files
+    export.story_ids = story_ids
+    export.left_out = plan.left_out
+    export.duration = compiled.duration
+    export.finished_at = utcnow()
+    for story in db.session.scalars(select(Story).where(Story.id.in_(story_ids))):
+        record_use(story, export.requested_by, kind="export", audience=Audience.TRAINING)
+    audit.record(
+        "session.exported", actor=export.requested_by, object_type="session",
+        object_id=export.session_id, export=export.id, stories=story_ids,
+    )  # fmt: skip
+    db.session.commit()
+
+
+def export_refusal(user: Any, export: SessionExport) -> str | None:
+    """Why ``export``'s files may not be downloaded now by ``user``; None when they may."""
+    if export.revoked_at is not None:
+        return export.revoked_reason or "This export was withdrawn."
+    if not export.files:
+        return "This export isn't ready."
+    stories = db.session.scalars(select(Story).where(Story.id.in_(export.story_ids))).all()
+    if len(stories) != len(export.story_ids):
+        return "A story in this export was removed. Please export the session again."
+    for story in stories:
+        if clip_refusal(story) is not None or not can_view(user, story):
+            return (
+                "A story in this export is no longer shared for training. "
+                "Please export the session again: the new export will leave it out."
+            )
+    return None
+
+
+@on_withdrawal
+def _revoke_exports(story: Story, version: ConsentVersion) -> None:
+    """A withdrawal reaches every export holding the story: revoked now, files deleted by a job."""
+    revoked = False
+    for export in db.session.scalars(
+        select(SessionExport).where(SessionExport.revoked_at.is_(None))
+    ):
+        if story.id in (export.story_ids or []):
+            export.revoked_at = utcnow()
+            export.revoked_reason = (
+                "A story in this export was withdrawn by its storyteller, so the export was "
+                "deleted. Export the session again to make one without it."
+            )
+            revoked = True
+    if revoked:
+        jobs.submit(PURGE_EXPORTS, story, message="Deleting exports that hold this story")
+
+
+@handler(PURGE_EXPORTS)
+def purge_exports(context: JobContext) -> None:
+    """Delete the files of every revoked export (safe to run again)."""
+    storage = get_storage()
+    for export in db.session.scalars(
+        select(SessionExport).where(SessionExport.revoked_at.is_not(None))
+    ):
+        if not export.files:
+            continue
+        for key in export.files.values():
+            storage.delete(key)
+        export.files = {}
+        audit.record("session.export_deleted", object_type="session", object_id=export.session_id)
+    db.session.commit()

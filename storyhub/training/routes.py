@@ -1,0 +1,446 @@
+"""Clip and session views: thin; the rules live in training.services and consent/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from consent import CLIP_ROLES, can_clip, clip_refusal
+from consent.models import Audience
+from consent.services import record_use
+from storyhub.auth.decorators import roles_required
+from storyhub.extensions import db
+from storyhub.models import MediaRole, Passage
+from storyhub.storage import get_storage
+from storyhub.stories.routes import story_or_404
+from storyhub.training import exports, services
+from storyhub.training.models import Clip, SessionExport, TrainingSession
+from storyhub.training.services import TrainingError
+
+bp = Blueprint("training", __name__)
+
+
+@bp.app_context_processor
+def _clip_rule() -> dict[str, Any]:
+    # Story pages and search results offer "Make a clip" only where consent allows clips.
+    return {"can_clip": can_clip}
+
+
+def _int_arg(name: str) -> int | None:
+    try:
+        return int(request.values.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _clip_or_404(clip_id: int, *, own: bool = False) -> Clip:
+    clip = services.clip_for(current_user, clip_id)
+    if clip is None or (own and clip.owner_id != current_user.id):
+        abort(404)
+    return clip
+
+
+def _session_or_404(session_id: int, *, edit: bool = False) -> TrainingSession:
+    session = services.session_for(current_user, session_id, edit=edit)
+    if session is None:
+        abort(404)
+    return session
+
+
+# --- clips -----------------------------------------------------------------------------------
+
+
+@bp.route("/clips")
+@roles_required(*CLIP_ROLES)
+def clips() -> str:
+    """The trainer's clips, each saying whether it can be used now."""
+    mine = services.clips_of(current_user)
+    standings = {c.id: services.clip_standing(c, current_user) for c in mine}
+    return render_template("training/clips.html", clips=mine, standings=standings)
+
+
+def _clip_form(story: Any, clip: Clip | None, passage: Passage | None, status: int = 200) -> Any:
+    if clip is not None:
+        start, end = clip.start, clip.end
+    elif passage is not None:
+        start, end = passage.start, passage.end
+    else:
+        start, end = story.passages[0].start, story.passages[0].end
+    words = services.editing_window(story, start, end)
+    form = request.form if request.method == "POST" else {}
+    first = form.get("start_word", services.word_index_at(words, start, last=False))
+    last = form.get("end_word", services.word_index_at(words, end, last=True))
+    title = form.get("title", clip.title if clip else services.default_clip_title(story, passage))
+    note = form.get("note", clip.note if clip else "")
+    sessions, _shared = services.sessions_of(current_user)
+    return (
+        render_template(
+            "training/clip_form.html",
+            story=story,
+            clip=clip,
+            passage=passage,
+            words=words,
+            first=str(first),
+            last=str(last),
+            title=title,
+            note=note,
+            sessions=sessions,
+            has_rendition=story.media_file(MediaRole.RENDITION) is not None,
+        ),
+        status,
+    )
+
+
+@bp.route("/stories/<int:story_id>/clips/new", methods=["GET", "POST"])
+@roles_required(*CLIP_ROLES)
+def new_clip(story_id: int) -> Any:
+    """Cut a clip from a passage: bounds on words, a preview, a title and a note."""
+    story = story_or_404(story_id)
+    if not story.passages:
+        abort(404)
+    if not can_clip(current_user, story):
+        message = clip_refusal(story) or "You can't make clips from this story."
+        flash(f"Clips can't be made from this story. {message}", "error")
+        return redirect(url_for("stories.show", story_id=story.id))
+    passage_id = _int_arg("passage")
+    passage = next((p for p in story.passages if p.id == passage_id), story.passages[0])
+    if request.method == "POST":
+        try:
+            clip = services.create_clip(
+                current_user,
+                story,
+                request.form.get("start_word"),
+                request.form.get("end_word"),
+                request.form.get("title"),
+                request.form.get("note"),
+            )
+            session = _add_to_chosen_session(clip)
+        except TrainingError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return _clip_form(story, None, passage, 400)
+        db.session.commit()
+        if session is not None:
+            flash(f"Clip saved and added to “{session.title}”.", "success")
+            return redirect(url_for("training.session", session_id=session.id))
+        flash("Clip saved.", "success")
+        return redirect(url_for("training.clips"))
+    return _clip_form(story, None, passage)
+
+
+def _add_to_chosen_session(clip: Clip) -> TrainingSession | None:
+    """The clip form can put the new clip straight into one of the trainer's sessions."""
+    chosen = request.form.get("session", "")
+    if not chosen:
+        return None
+    session = services.session_for(current_user, chosen, edit=True)
+    if session is None:
+        raise TrainingError("Please choose one of your sessions.")
+    services.add_item(current_user, session, "clip", clip_id=clip.id)
+    return session
+
+
+@bp.route("/clips/<int:clip_id>", methods=["GET", "POST"])
+@roles_required(*CLIP_ROLES)
+def edit_clip(clip_id: int) -> Any:
+    """Change a clip's bounds (by word), title or note."""
+    clip = _clip_or_404(clip_id, own=True)
+    story = clip.story
+    if not can_clip(current_user, story):
+        standing = services.clip_standing(clip, current_user)
+        return render_template("training/clip_unusable.html", clip=clip, standing=standing)
+    if request.method == "POST":
+        try:
+            services.update_clip(
+                current_user,
+                clip,
+                request.form.get("start_word"),
+                request.form.get("end_word"),
+                request.form.get("title"),
+                request.form.get("note"),
+            )
+            session = _add_to_chosen_session(clip)
+        except TrainingError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return _clip_form(story, clip, None, 400)
+        db.session.commit()
+        flash("Clip saved.", "success")
+        if session is not None:
+            return redirect(url_for("training.session", session_id=session.id))
+        return redirect(url_for("training.clips"))
+    return _clip_form(story, clip, None)
+
+
+@bp.route("/clips/<int:clip_id>/delete", methods=["POST"])
+@roles_required(*CLIP_ROLES)
+def delete_clip(clip_id: int) -> Response:
+    clip = _clip_or_404(clip_id, own=True)
+    services.delete_clip(current_user, clip)
+    db.session.commit()
+    flash("Clip deleted.", "success")
+    return redirect(url_for("training.clips"))
+
+
+# --- sessions ----------------------------------------------------------------------------------
+
+
+@bp.route("/sessions", methods=["GET", "POST"])
+@roles_required(*CLIP_ROLES)
+def sessions() -> Any:
+    """The trainer's sessions and those shared with them; make a new one."""
+    if request.method == "POST":
+        try:
+            session = services.create_session(
+                current_user, request.form.get("title"), request.form.get("summary")
+            )
+        except TrainingError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            return redirect(url_for("training.session", session_id=session.id))
+    owned, shared = services.sessions_of(current_user)
+    status = 400 if request.method == "POST" else 200
+    return render_template("training/sessions.html", owned=owned, shared=shared), status
+
+
+@bp.route("/sessions/<int:session_id>")
+@roles_required(*CLIP_ROLES)
+def session(session_id: int) -> str:
+    """A session: its items to arrange (owner) or to read (shared), its exports, sharing."""
+    training_session = _session_or_404(session_id)
+    editable = services.can_edit(current_user, training_session)
+    standings = {
+        item.id: services.clip_standing(item.clip, current_user)
+        for item in training_session.items
+        if item.clip is not None
+    }
+    return render_template(
+        "training/session.html",
+        session=training_session,
+        editable=editable,
+        standings=standings,
+        my_clips=services.clips_of(current_user) if editable else [],
+        candidates=services.share_candidates(training_session) if editable else [],
+        shared_ids={s.user_id for s in training_session.shares},
+        export_refusal=lambda e: exports.export_refusal(current_user, e),
+    )
+
+
+def _back(session: TrainingSession, anchor: str = "") -> Response:
+    return redirect(url_for("training.session", session_id=session.id) + anchor)
+
+
+def _change(session_id: int, change: Any, done: str, anchor: str = "") -> Response:
+    """Run one edit of a session by its owner, then go back to it with a plain message."""
+    training_session = _session_or_404(session_id, edit=True)
+    try:
+        change(training_session)
+    except TrainingError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        if _wants_json():
+            return jsonify(ok=False, error=str(error)), 400  # type: ignore[return-value]
+    else:
+        db.session.commit()
+        if _wants_json():
+            return jsonify(ok=True)
+        flash(done, "success")
+    return _back(training_session, anchor)
+
+
+def _wants_json() -> bool:
+    return request.headers.get("X-Requested-With") == "storyhub"
+
+
+@bp.route("/sessions/<int:session_id>/details", methods=["POST"])
+@roles_required(*CLIP_ROLES)
+def session_details(session_id: int) -> Response:
+    return _change(
+        session_id,
+        lambda s: services.update_session(
+            s, request.form.get("title"), request.form.get("summary")
+        ),
+        "Saved.",
+    )
+
+
+@bp.route("/sessions/<int:session_id>/items", methods=["POST"])
+@roles_required(*CLIP_ROLES)
+def add_item(session_id: int) -> Response:
+    form = request.form
+    return _change(
+        session_id,
+        lambda s: services.add_item(
+            current_user,
+            s,
+            form.get("kind"),
+            text=form.get("text"),
+            clip_id=form.get("clip"),
+            notes=form.get("notes"),
+        ),
+        "Added at the end of the session.",
+        "#items",
+    )
+
+
+def _item_change(session_id: int, item_id: int, change: Any, done: str) -> Response:
+    def run(training_session: TrainingSession) -> None:
+        item = services.item_of(training_session, item_id)
+        if item is None:
+            raise TrainingError("That item is no longer in this session. Please reload.")
+        change(training_session, item)
+
+    return _change(session_id, run, done, f"#item-{item_id}")
+
+
+@bp.route("/sessions/<int:session_id>/items/<int:item_id>", methods=["POST"])
+@roles_required(*CLIP_ROLES)
+def update_item(session_id: int, item_id: int) -> Response:
+    return _item_change(
+        session_id,
+        item_id,
+        lambda s, item: services.update_item(
+            item, request.form.get("text"), request.form.get("notes")
+        ),
+        "Saved.",
+    )
+
+
+@bp.route("/sessions/<int:session_id>/items/<int:item_id>/move", methods=["POST"])
+@roles_required(*CLIP_ROLES)
+def move_item(session_id: int, item_id: int) -> Response:
+    return _item_change(
+        session_id,
+        item_id,
+        lambda s, item: services.move_item(s, item, request.form.get("direction")),
+        "Moved.",
+    )
+
+
+@bp.route("/sessions/<int:session_id>/items/<int:item_id>/delete", methods=["POST"])
+@roles_required(*CLIP_ROLES)
+def remove_item(session_id: int, item_id: int) -> Response:
+    return _item_change(
+        session_id, item_id, lambda s, item: services.remove_item(s, item), "Removed."
+    )
+
+
+@bp.route("/sessions/<int:session_id>/order", methods=["POST"])
+@roles_required(*CLIP_ROLES)
+def reorder(session_id: int) -> Response:
+    """The new order after dragging: every item id, in order."""
+    return _change(
+        session_id,
+        lambda s: services.reorder(s, request.form.getlist("item")),
+        "The new order is saved.",
+        "#items",
+    )
+
+
+@bp.route("/sessions/<int:session_id>/share", methods=["POST"])
+@roles_required(*CLIP_ROLES)
+def share(session_id: int) -> Response:
+    return _change(
+        session_id,
+        lambda s: services.set_shares(current_user, s, request.form.getlist("user")),
+        "Sharing saved.",
+        "#sharing",
+    )
+
+
+@bp.route("/sessions/<int:session_id>/duplicate", methods=["POST"])
+@roles_required(*CLIP_ROLES)
+def duplicate(session_id: int) -> Response:
+    """Copy a session (one's own, or one shared with you) to change it freely."""
+    copy = services.duplicate_session(current_user, _session_or_404(session_id))
+    db.session.commit()
+    flash("This is your copy. Change it as you like.", "success")
+    return redirect(url_for("training.session", session_id=copy.id))
+
+
+@bp.route("/sessions/<int:session_id>/delete", methods=["POST"])
+@roles_required(*CLIP_ROLES)
+def delete_session(session_id: int) -> Response:
+    training_session = _session_or_404(session_id, edit=True)
+    for export in training_session.exports:
+        for key in export.files.values():
+            get_storage().delete(key)
+    services.delete_session(current_user, training_session)
+    db.session.commit()
+    flash("Session deleted.", "success")
+    return redirect(url_for("training.sessions"))
+
+
+# --- running and exporting -------------------------------------------------------------------
+
+
+@bp.route("/sessions/<int:session_id>/play")
+@roles_required(*CLIP_ROLES)
+def play(session_id: int) -> str:
+    """The session player for the room: one slide at a time, large captions, keyboard control."""
+    training_session = _session_or_404(session_id)
+    slides = services.slides_for(current_user, training_session)
+    for story in {s.clip.story for s in slides if s.kind == "clip" and s.clip is not None}:
+        record_use(story, current_user, kind="session", audience=Audience.TRAINING)
+    db.session.commit()
+    return render_template("training/play.html", session=training_session, slides=slides)
+
+
+@bp.route("/sessions/<int:session_id>/exports", methods=["POST"])
+@roles_required(*CLIP_ROLES)
+def export(session_id: int) -> Response:
+    training_session = _session_or_404(session_id)
+    try:
+        exports.request_export(
+            current_user, training_session, burn_captions=request.form.get("burn") == "yes"
+        )
+    except TrainingError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash("We are making the export. You can leave this page; we will keep going.", "info")
+    return _back(training_session, "#exports")
+
+
+@bp.route("/sessions/<int:session_id>/exports/<int:export_id>/<kind>")
+@roles_required(*CLIP_ROLES)
+def download(session_id: int, export_id: int, kind: str) -> Any:
+    """An export's file, only while every story in it may still be used."""
+    training_session = _session_or_404(session_id)
+    export = db.session.get(SessionExport, export_id)
+    if export is None or export.session_id != training_session.id:
+        abort(404)
+    if kind not in exports.EXPORT_FILES:
+        abort(404)
+    refusal = exports.export_refusal(current_user, export)
+    if refusal is not None:
+        return render_template(
+            "training/export_gone.html", session=training_session, reason=refusal
+        ), 410
+    name, content_type = exports.EXPORT_FILES[kind]
+    response = send_file(
+        get_storage().local_path(export.files[kind]),
+        mimetype=content_type,
+        conditional=True,
+        as_attachment=kind in ("video", "pdf") and request.args.get("inline") != "1",
+        download_name=f"session-{training_session.id}-{name}",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response

@@ -155,6 +155,38 @@ def _curate_themes(story: Story, curator: User) -> None:
     db.session.commit()
 
 
+def _demo_session(trainer: User, echo: Callable[[str], None]) -> None:
+    """A short training session made from the first passages of two shared stories."""
+    from consent import can_clip
+    from storyhub.training import services
+
+    usable = [
+        s
+        for s in db.session.scalars(select(Story).order_by(Story.id))
+        if s.passages and can_clip(trainer, s)
+    ][:2]
+    if not usable:
+        return
+    session = services.create_session(
+        trainer, "Listening well", "What people tell us about being listened to."
+    )
+    services.add_item(trainer, session, "heading", text="What people notice")
+    for story in usable:
+        words = services.story_words(story)
+        last = max(w.index for w in words if w.passage_id == story.passages[0].id)
+        clip = services.create_clip(trainer, story, 0, last, f"The start of “{story.title}”")
+        services.add_item(trainer, session, "clip", clip_id=clip.id)
+    services.add_item(
+        trainer,
+        session,
+        "prompt",
+        text="What did the people supporting them do that made a difference?",
+        notes="Take three or four answers, then ask what gets in the way.",
+    )
+    db.session.commit()
+    echo(f"  added a demo training session for {trainer.display_name}: {session.title}")
+
+
 def load_demo(echo: Callable[[str], None] = print) -> None:
     """Add the demo accounts and, if the archive has no stories yet, the demo stories."""
     echo("Preparing demo data...")
@@ -204,6 +236,7 @@ def load_demo(echo: Callable[[str], None] = print) -> None:
                 if number % 2 == 0:
                     _curate_themes(story, curator)
                 echo(f"  added demo story {story.id}: {spec.title} ({sharing(story).text})")
+        _demo_session(accounts["trainer"], echo)
     echo("")
     echo(f"Demo accounts (password for each: {DEMO_PASSWORD}):")
     for username, _display, role in DEMO_ACCOUNTS:

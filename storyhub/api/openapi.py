@@ -9,6 +9,7 @@ from typing import Any
 
 from consent.models import Audience, ConsentStatus, Naming, RecordedFor
 from storyhub.models import Language, ServiceSetting, StoryState, TellerKind
+from storyhub.training.models import ItemKind
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 CONSENT_STATE = {"$ref": "#/components/schemas/ConsentState"}
@@ -26,6 +27,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         404: "Not found, or not available to you",
         413: "The file is larger than the limit",
         409: "Not possible now (not ready yet, already withdrawn...)",
+        410: "Gone: a story in it was withdrawn or is no longer shared for this",
         422: "The file was refused (not media, damaged, too long...)",
     }
     return {str(s): _json(ERROR, text[s]) for s in statuses}
@@ -40,6 +42,479 @@ def _list(values: list[str] | None = None) -> dict[str, Any]:
     if values:
         item["enum"] = values
     return {"type": "array", "items": item}
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _path_id(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+NO_CONTENT = {"204": {"description": "Done"}}
+
+
+def training_paths() -> dict[str, Any]:
+    """Clips and training sessions (trainers, curators and administrators; others get 403)."""
+    story_id, clip_id = _path_id("story_id"), _path_id("clip_id")
+    session_id, item_id = _path_id("session_id"), _path_id("item_id")
+    return {
+        "/clips": {
+            "get": {
+                "operationId": "listClips",
+                "summary": "Your clips, newest first, each saying whether it can be used now",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["clips"],
+                            "properties": {"clips": {"type": "array", "items": _ref("Clip")}},
+                        },
+                        "Your clips",
+                    ),
+                    **_errors(401, 403),
+                },
+            },
+            "post": {
+                "operationId": "createClip",
+                "summary": "Cut a clip from a story, from one word number to another",
+                "description": "Word numbers are the `index` values of "
+                "`GET /stories/{story_id}/words`: the clip runs from the start of `start_word` "
+                "to the end of `end_word` (at most 5 minutes). Times in seconds are not accepted. "
+                "A story you can't see is 404; one whose storyteller does not allow clips (or "
+                "no longer shares it for training) is 400 with the reason.",
+                "requestBody": _body(_ref("ClipCreate")),
+                "responses": {
+                    "201": _json(_ref("Clip"), "The new clip"),
+                    **_errors(400, 401, 403, 404),
+                },
+            },
+        },
+        "/clips/{clip_id}": {
+            "get": {
+                "operationId": "getClip",
+                "summary": "One clip: yours, or one in a session shared with you",
+                "parameters": [clip_id],
+                "responses": {"200": _json(_ref("Clip"), "The clip"), **_errors(401, 403, 404)},
+            },
+            "patch": {
+                "operationId": "updateClip",
+                "summary": "Change your clip's words, title or note (fields left out stay)",
+                "parameters": [clip_id],
+                "requestBody": _body(_ref("ClipUpdate")),
+                "responses": {
+                    "200": _json(_ref("Clip"), "The changed clip"),
+                    **_errors(400, 401, 403, 404),
+                },
+            },
+            "delete": {
+                "operationId": "deleteClip",
+                "summary": "Delete your clip; it leaves every session that held it",
+                "parameters": [clip_id],
+                "responses": {**NO_CONTENT, **_errors(401, 403, 404)},
+            },
+        },
+        "/stories/{story_id}/words": {
+            "get": {
+                "operationId": "getStoryWords",
+                "summary": "A story's numbered words, to choose where a clip starts and ends",
+                "description": "A run of words a curator removed is one word, "
+                '"[name removed]", with `redacted` true. 400 (with the reason) when the '
+                "story's consent does not allow clips.",
+                "parameters": [story_id],
+                "responses": {
+                    "200": _json(_ref("StoryWords"), "The words"),
+                    **_errors(400, 401, 403, 404),
+                },
+            }
+        },
+        "/sessions": {
+            "get": {
+                "operationId": "listSessions",
+                "summary": "Your sessions and those shared with you, most recently changed first",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["owned", "shared"],
+                            "properties": {
+                                "owned": {"type": "array", "items": _ref("SessionSummary")},
+                                "shared": {"type": "array", "items": _ref("SessionSummary")},
+                            },
+                        },
+                        "Sessions",
+                    ),
+                    **_errors(401, 403),
+                },
+            },
+            "post": {
+                "operationId": "createSession",
+                "summary": "Make a new, empty session",
+                "requestBody": _body(_ref("SessionDetails")),
+                "responses": {
+                    "201": _json(_ref("Session"), "The new session"),
+                    **_errors(400, 401, 403),
+                },
+            },
+        },
+        "/sessions/{session_id}": {
+            "get": {
+                "operationId": "getSession",
+                "summary": "A session with its items in order",
+                "parameters": [session_id],
+                "responses": {
+                    "200": _json(_ref("Session"), "The session"),
+                    **_errors(401, 403, 404),
+                },
+            },
+            "patch": {
+                "operationId": "updateSession",
+                "summary": "Change your session's title or summary (fields left out stay)",
+                "parameters": [session_id],
+                "requestBody": _body(_ref("SessionDetails")),
+                "responses": {
+                    "200": _json(_ref("Session"), "The session"),
+                    **_errors(400, 401, 403, 404),
+                },
+            },
+            "delete": {
+                "operationId": "deleteSession",
+                "summary": "Delete your session and its exports",
+                "parameters": [session_id],
+                "responses": {**NO_CONTENT, **_errors(401, 403, 404)},
+            },
+        },
+        "/sessions/{session_id}/items": {
+            "post": {
+                "operationId": "addSessionItem",
+                "summary": "Add a heading, a discussion prompt or a clip at the end",
+                "parameters": [session_id],
+                "requestBody": _body(_ref("SessionItemCreate")),
+                "responses": {
+                    "201": _json(_ref("SessionItem"), "The new item"),
+                    **_errors(400, 401, 403, 404),
+                },
+            }
+        },
+        "/sessions/{session_id}/items/{item_id}": {
+            "patch": {
+                "operationId": "updateSessionItem",
+                "summary": "Change an item's text (headings, prompts) or notes",
+                "parameters": [session_id, item_id],
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "text": {"type": "string", "maxLength": 2000},
+                            "notes": {"type": "string", "maxLength": 2000},
+                        },
+                    }
+                ),
+                "responses": {
+                    "200": _json(_ref("SessionItem"), "The item"),
+                    **_errors(400, 401, 403, 404),
+                },
+            },
+            "delete": {
+                "operationId": "removeSessionItem",
+                "summary": "Take an item out of the session",
+                "parameters": [session_id, item_id],
+                "responses": {**NO_CONTENT, **_errors(401, 403, 404)},
+            },
+        },
+        "/sessions/{session_id}/order": {
+            "put": {
+                "operationId": "reorderSession",
+                "summary": "Put the items in a new order",
+                "description": "`items` must name every item of the session exactly once; "
+                "an order made before the session last changed is refused (400).",
+                "parameters": [session_id],
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["items"],
+                        "additionalProperties": False,
+                        "properties": {"items": {"type": "array", "items": {"type": "integer"}}},
+                    }
+                ),
+                "responses": {
+                    "200": _json(_ref("Session"), "The session in its new order"),
+                    **_errors(400, 401, 403, 404),
+                },
+            }
+        },
+        "/sessions/{session_id}/duplicate": {
+            "post": {
+                "operationId": "duplicateSession",
+                "summary": "Copy a session (yours or one shared with you) into a new one of yours",
+                "parameters": [session_id],
+                "responses": {
+                    "201": _json(_ref("Session"), "Your copy"),
+                    **_errors(401, 403, 404),
+                },
+            }
+        },
+        "/sessions/{session_id}/exports": {
+            "get": {
+                "operationId": "listSessionExports",
+                "summary": "The session's exports, newest first",
+                "parameters": [session_id],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["exports"],
+                            "properties": {"exports": {"type": "array", "items": _ref("Export")}},
+                        },
+                        "Exports",
+                    ),
+                    **_errors(401, 403, 404),
+                },
+            },
+            "post": {
+                "operationId": "exportSession",
+                "summary": "Export the session as one video with captions, and a handout",
+                "description": "Clips that can't be used now are left out. Follow the job with "
+                "`GET /jobs/{job_id}`, then list the exports for the file links.",
+                "parameters": [session_id],
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "burn_captions": {
+                                "type": "boolean",
+                                "description": "Put the captions into the picture",
+                            }
+                        },
+                    }
+                ),
+                "responses": {
+                    "202": _json(
+                        {
+                            "type": "object",
+                            "required": ["export", "job"],
+                            "properties": {"export": _ref("Export"), "job": _ref("Job")},
+                        },
+                        "Queued",
+                    ),
+                    **_errors(400, 401, 403, 404),
+                },
+            },
+        },
+        "/sessions/{session_id}/exports/{export_id}/{kind}": {
+            "get": {
+                "operationId": "downloadExport",
+                "summary": "One file of an export: the video, its captions, or the handout",
+                "description": "Answered only while every story in the export may still be used "
+                "for training; otherwise 410 says why. Supports range requests.",
+                "parameters": [
+                    session_id,
+                    _path_id("export_id"),
+                    {
+                        "name": "kind",
+                        "in": "path",
+                        "required": True,
+                        "schema": {
+                            "type": "string",
+                            "enum": ["video", "captions", "handout", "pdf"],
+                        },
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The file",
+                        "content": {
+                            "video/mp4": {"schema": {"type": "string", "format": "binary"}},
+                            "text/vtt": {"schema": {"type": "string"}},
+                            "text/html": {"schema": {"type": "string"}},
+                            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                        },
+                    },
+                    **_errors(401, 403, 404, 410),
+                },
+            },
+        },
+    }
+
+
+def training_schemas() -> dict[str, Any]:
+    text = {"type": "string", "maxLength": 2000}
+    return {
+        "Clip": {
+            "type": "object",
+            "required": ["id", "story_id", "start", "end", "title", "usable", "reason", "text"],
+            "properties": {
+                "id": {"type": "integer"},
+                "story_id": {"type": "integer"},
+                "story_title": {"type": "string"},
+                "start": {"type": "number", "description": "Seconds into the story"},
+                "end": {"type": "number"},
+                "duration": {"type": "number"},
+                "start_word": {
+                    "type": ["integer", "null"],
+                    "description": "Its first word's number (null when it can't be used)",
+                },
+                "end_word": {"type": ["integer", "null"]},
+                "title": {"type": "string"},
+                "note": {"type": ["string", "null"], "description": "Its maker's only"},
+                "mine": {"type": "boolean"},
+                "created_at": {"type": "string", "format": "date-time"},
+                "updated_at": {"type": "string", "format": "date-time"},
+                "usable": {
+                    "type": "boolean",
+                    "description": "Whether its story's consent lets you be shown it now",
+                },
+                "reason": {"type": ["string", "null"], "description": "Why it can't be used"},
+                "redacted": {"type": "boolean", "description": "A name or place was removed"},
+                "text": {"type": ["string", "null"], "description": "Its words, when usable"},
+                "links": {"type": "object"},
+            },
+        },
+        "ClipCreate": {
+            "type": "object",
+            "required": ["story_id", "start_word", "end_word", "title"],
+            "additionalProperties": False,
+            "properties": {
+                "story_id": {"type": "integer"},
+                "start_word": {"type": "integer", "minimum": 0},
+                "end_word": {"type": "integer", "minimum": 0},
+                "title": {"type": "string", "maxLength": 200},
+                "note": text,
+            },
+        },
+        "ClipUpdate": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "start_word": {"type": "integer", "minimum": 0},
+                "end_word": {"type": "integer", "minimum": 0},
+                "title": {"type": "string", "maxLength": 200},
+                "note": text,
+            },
+        },
+        "StoryWords": {
+            "type": "object",
+            "required": ["story_id", "words"],
+            "properties": {
+                "story_id": {"type": "integer"},
+                "story_title": {"type": "string"},
+                "state": {"type": "string", "enum": [x.value for x in StoryState]},
+                "max_clip_seconds": {"type": "number"},
+                "words": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["index", "start", "end", "text", "redacted"],
+                        "properties": {
+                            "index": {"type": "integer"},
+                            "start": {"type": "number"},
+                            "end": {"type": "number"},
+                            "text": {"type": "string"},
+                            "redacted": {"type": "boolean"},
+                            "passage_id": {"type": "integer"},
+                        },
+                    },
+                },
+            },
+        },
+        "SessionSummary": {
+            "type": "object",
+            "required": ["id", "title", "summary", "owner", "item_count", "updated_at"],
+            "properties": {
+                "id": {"type": "integer"},
+                "title": {"type": "string"},
+                "summary": {"type": "string"},
+                "owner": {"type": "string", "description": "Its owner's name"},
+                "editable": {"type": "boolean", "description": "Only its owner changes it"},
+                "item_count": {"type": "integer"},
+                "created_at": {"type": "string", "format": "date-time"},
+                "updated_at": {"type": "string", "format": "date-time"},
+                "links": {"type": "object"},
+            },
+        },
+        "Session": {
+            "allOf": [
+                _ref("SessionSummary"),
+                {
+                    "type": "object",
+                    "required": ["items"],
+                    "properties": {"items": {"type": "array", "items": _ref("SessionItem")}},
+                },
+            ]
+        },
+        "SessionDetails": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"title": {"type": "string", "maxLength": 200}, "summary": text},
+        },
+        "SessionItem": {
+            "type": "object",
+            "required": ["id", "position", "kind", "text", "notes", "clip"],
+            "properties": {
+                "id": {"type": "integer"},
+                "position": {"type": "integer"},
+                "kind": {"type": "string", "enum": [x.value for x in ItemKind]},
+                "text": {"type": "string", "description": "The heading or the prompt"},
+                "notes": {
+                    "type": ["string", "null"],
+                    "description": "The trainer's notes: null unless you own the session",
+                },
+                "clip": {"oneOf": [_ref("Clip"), {"type": "null"}]},
+            },
+        },
+        "SessionItemCreate": {
+            "type": "object",
+            "required": ["kind"],
+            "additionalProperties": False,
+            "properties": {
+                "kind": {"type": "string", "enum": [x.value for x in ItemKind]},
+                "text": {**text, "description": "Needed for a heading or a prompt"},
+                "clip_id": {"type": "integer", "description": "Needed for a clip"},
+                "notes": text,
+            },
+        },
+        "Export": {
+            "type": "object",
+            "required": ["id", "created_at", "burn_captions", "state", "files", "refusal"],
+            "properties": {
+                "id": {"type": "integer"},
+                "session_id": {"type": "integer"},
+                "created_at": {"type": "string", "format": "date-time"},
+                "finished_at": {"type": ["string", "null"], "format": "date-time"},
+                "burn_captions": {"type": "boolean"},
+                "state": {
+                    "type": "string",
+                    "enum": ["queued", "running", "done", "failed", "revoked"],
+                },
+                "job_id": {"type": ["integer", "null"]},
+                "left_out": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"title": {"type": "string"}, "reason": {"type": "string"}},
+                    },
+                },
+                "duration": {"type": ["number", "null"]},
+                "files": {
+                    "type": ["object", "null"],
+                    "description": "File kind to download address (a signed-in site page), "
+                    "only while every story in it may still be used",
+                    "additionalProperties": {"type": "string", "format": "uri"},
+                },
+                "refusal": {
+                    "type": ["string", "null"],
+                    "description": "Why the files can't be downloaded now",
+                },
+            },
+        },
+    }
 
 
 def openapi_document() -> dict[str, Any]:
@@ -238,6 +713,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            **training_paths(),
             "/openapi.json": {
                 "get": {
                     "operationId": "openapi",
@@ -250,6 +726,7 @@ def openapi_document() -> dict[str, Any]:
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
+                **training_schemas(),
                 "Error": {
                     "type": "object",
                     "required": ["error"],

@@ -3,14 +3,15 @@ API needs no CSRF token and a page elsewhere cannot act through a signed-in brow
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from flask import Response, g, jsonify, request, url_for
+from flask import Response, g, jsonify, request, send_file, url_for
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from consent import can_manage, can_view, viewable_stories
+from consent import CLIP_ROLES, can_clip, can_manage, can_view, clip_refusal, viewable_stories
 from consent.describe import sharing
 from consent.models import Audience, ConsentStatus, ConsentVersion, Naming, RecordedFor
 from consent.services import (
@@ -29,8 +30,13 @@ from storyhub.auth.services import user_for_api_token
 from storyhub.extensions import csrf, db
 from storyhub.models import Job, MediaRole, Role, Story, User
 from storyhub.search.services import BadSearch, page_json, run_search
+from storyhub.storage import get_storage
 from storyhub.stories.forms import UploadForm
 from storyhub.stories.routes import job_progress
+from storyhub.training import exports as training_exports
+from storyhub.training import services as training
+from storyhub.training.models import Clip, SessionExport, SessionItem, TrainingSession
+from storyhub.training.services import TrainingError
 from storyhub.uploads import UploadRejected, receive_upload
 
 csrf.exempt(bp)
@@ -103,8 +109,12 @@ def story_json(story: Story) -> dict[str, Any]:
     }
 
 
+# The largest id a database integer column holds: larger ones are not found, never a 500.
+MAX_ID = 2**31 - 1
+
+
 def _viewable_story(story_id: int) -> Story:
-    story = db.session.get(Story, story_id)
+    story = db.session.get(Story, story_id) if 0 < story_id <= MAX_ID else None
     if story is None or not can_view(_user(), story):
         raise ApiError(404, "not_found", "No story with that id is available to you.")
     return story
@@ -182,9 +192,7 @@ def get_job(job_id: int) -> Response:
 
 
 def _managed_story(story_id: int) -> Story:
-    story = db.session.get(Story, story_id)
-    if story is None or not can_view(_user(), story):
-        raise ApiError(404, "not_found", "No story with that id is available to you.")
+    story = _viewable_story(story_id)
     if not can_manage(_user(), story):
         raise ApiError(403, "forbidden", "Only the storyteller and curators can change consent.")
     return story
@@ -311,3 +319,457 @@ def search() -> Response:
     if page.unavailable:
         raise ApiError(503, "search_unavailable", page.unavailable)
     return jsonify(page_json(page))
+
+
+# --- clips and training sessions -------------------------------------------------------------
+# Thin views over storyhub.training.services: the rules (and consent's) live there. Anything not
+# the caller's, or not visible to them, is 404 (its existence is never revealed); roles that
+# don't train are refused with 403 before anything is looked up.
+
+
+@bp.errorhandler(TrainingError)
+def _training_error(err: TrainingError) -> tuple[Response, int]:
+    db.session.rollback()
+    return error_response(400, "invalid", str(err))
+
+
+def _trainer() -> User:
+    user = _user()
+    if user.role not in CLIP_ROLES:
+        raise ApiError(
+            403, "forbidden", "Only trainers, curators and administrators use clips and sessions."
+        )
+    return user
+
+
+def _fields(body: dict[str, Any], allowed: Iterable[str]) -> None:
+    """Refuse fields we don't know, rather than ignore them (a typo must not pass silently)."""
+    unknown = sorted(set(body) - set(allowed))
+    if not unknown:
+        return
+    message = f"Unknown field(s): {', '.join(unknown)}. Allowed: {', '.join(sorted(allowed))}."
+    if {"start", "end"} & set(unknown):
+        message += (
+            " A clip starts and ends on word numbers (start_word, end_word), "
+            "as listed by GET /stories/{story_id}/words."
+        )
+    raise ApiError(400, "invalid", message)
+
+
+def _whole(body: dict[str, Any], name: str, *, required: bool = True) -> int | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise ApiError(400, "invalid", f"{name} is needed.")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError(400, "invalid", f"{name} must be a whole number.")
+    return value
+
+
+def _text(body: dict[str, Any], name: str, default: str | None = None) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise ApiError(400, "invalid", f"{name} must be text.")
+    return value
+
+
+def _clip(clip_id: int, *, own: bool = False) -> Clip:
+    user = _trainer()
+    clip = training.clip_for(user, clip_id) if 0 < clip_id <= MAX_ID else None
+    if clip is None or (own and clip.owner_id != user.id):
+        raise ApiError(404, "not_found", "No clip with that id is available to you.")
+    return clip
+
+
+def _session(session_id: int, *, edit: bool = False) -> TrainingSession:
+    user = _trainer()
+    found = training.session_for(user, session_id, edit=edit) if 0 < session_id <= MAX_ID else None
+    if found is None:
+        raise ApiError(404, "not_found", "No session with that id is available to you.")
+    return found
+
+
+def _item(session: TrainingSession, item_id: int) -> SessionItem:
+    item = training.item_of(session, item_id)
+    if item is None:
+        raise ApiError(404, "not_found", "No item with that id is in this session.")
+    return item
+
+
+def clip_json(clip: Clip, viewer: User) -> dict[str, Any]:
+    """A clip and whether ``viewer`` may be shown it now: its words only when it may."""
+    standing = training.clip_standing(clip, viewer)
+    first = last = None
+    if standing.usable:
+        words = training.story_words(clip.story)
+        first = training.word_index_at(words, clip.start, last=False)
+        last = training.word_index_at(words, clip.end, last=True)
+    return {
+        "id": clip.id,
+        "story_id": clip.story_id,
+        "story_title": clip.story.title,
+        "start": clip.start,
+        "end": clip.end,
+        "duration": clip.duration,
+        "start_word": first,
+        "end_word": last,
+        "title": clip.title,
+        # The note is its maker's own, like a session's trainer's notes.
+        "note": clip.note if clip.owner_id == viewer.id else None,
+        "mine": clip.owner_id == viewer.id,
+        "created_at": clip.created_at.isoformat(),
+        "updated_at": clip.updated_at.isoformat(),
+        "usable": standing.usable,
+        "reason": standing.reason,
+        "redacted": standing.redacted,
+        "text": standing.text if standing.usable else None,
+        "links": {"self": url_for("api.get_clip", clip_id=clip.id, _external=True)},
+    }
+
+
+def item_json(item: SessionItem, viewer: User) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "position": item.position,
+        "kind": item.kind.value,
+        "text": item.text,
+        # Trainer's notes: for everyone who runs the session (the room never sees them).
+        "notes": item.notes,
+        "clip": clip_json(item.clip, viewer) if item.clip is not None else None,
+    }
+
+
+def session_summary_json(session: TrainingSession, viewer: User) -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "title": session.title,
+        "summary": session.summary,
+        "owner": session.owner.display_name,
+        "editable": training.can_edit(viewer, session),
+        "item_count": len(session.items),
+        "created_at": session.created_at.isoformat(),
+        "updated_at": session.updated_at.isoformat(),
+        "links": {"self": url_for("api.get_session", session_id=session.id, _external=True)},
+    }
+
+
+def session_json(session: TrainingSession, viewer: User) -> dict[str, Any]:
+    return {
+        **session_summary_json(session, viewer),
+        "items": [item_json(item, viewer) for item in session.items],
+    }
+
+
+def export_json(export: SessionExport, viewer: User) -> dict[str, Any]:
+    """An export: links to its files only while every story in it may still be used."""
+    job = export.job
+    if export.revoked_at is not None:
+        state = "revoked"
+    elif job is not None:
+        state = job.state.value
+    else:
+        state = "done" if export.files else "failed"
+    refusal = training_exports.export_refusal(viewer, export)
+    if state == "failed" and job is not None and job.error_message:
+        refusal = job.error_message
+    files = None
+    if refusal is None:
+        files = {
+            kind: url_for(
+                "api.download_export",
+                session_id=export.session_id,
+                export_id=export.id,
+                kind=kind,
+                _external=True,
+            )
+            for kind in training_exports.EXPORT_FILES
+            if kind in export.files
+        }
+    return {
+        "id": export.id,
+        "session_id": export.session_id,
+        "created_at": export.created_at.isoformat(),
+        "finished_at": export.finished_at.isoformat() if export.finished_at else None,
+        "burn_captions": export.burn_captions,
+        "state": state,
+        "job_id": export.job_id,
+        "left_out": list(export.left_out or []),
+        "duration": export.duration,
+        "files": files,
+        "refusal": refusal,
+    }
+
+
+CLIP_FIELDS = ("story_id", "start_word", "end_word", "title", "note")
+
+
+@bp.get("/clips")
+def list_clips() -> Response:
+    """The caller's clips, newest first, each saying whether it can be used now."""
+    user = _trainer()
+    return jsonify(clips=[clip_json(c, user) for c in training.clips_of(user)])
+
+
+@bp.post("/clips")
+def create_clip() -> tuple[Response, int]:
+    """Cut a clip from a story, from one word number to another (see the story's words)."""
+    user = _trainer()
+    body = _json_body()
+    _fields(body, CLIP_FIELDS)
+    story_id = _whole(body, "story_id")
+    start_word = _whole(body, "start_word")
+    end_word = _whole(body, "end_word")
+    title, note = _text(body, "title", ""), _text(body, "note", "")
+    assert story_id is not None
+    story = _viewable_story(story_id)
+    clip = training.create_clip(user, story, start_word, end_word, title, note)
+    db.session.commit()
+    response = jsonify(clip_json(clip, user))
+    response.headers["Location"] = url_for("api.get_clip", clip_id=clip.id)
+    return response, 201
+
+
+@bp.get("/stories/<int:story_id>/words")
+def story_words(story_id: int) -> Response:
+    """The story's numbered words, for choosing where a clip starts and ends."""
+    user = _trainer()
+    story = _viewable_story(story_id)
+    refusal = clip_refusal(story)
+    if refusal is not None or not can_clip(user, story):
+        raise ApiError(400, "invalid", refusal or "You can't make clips from this story.")
+    return jsonify(
+        story_id=story.id,
+        story_title=story.title,
+        state=story.state.value,
+        max_clip_seconds=training.MAX_CLIP_SECONDS,
+        words=[
+            {
+                "index": w.index,
+                "start": w.start,
+                "end": w.end,
+                "text": w.text,
+                "redacted": w.redacted,
+                "passage_id": w.passage_id,
+            }
+            for w in training.story_words(story)
+        ],
+    )
+
+
+@bp.get("/clips/<int:clip_id>")
+def get_clip(clip_id: int) -> Response:
+    """One clip: the caller's, or one in a session shared with them."""
+    clip = _clip(clip_id)
+    return jsonify(clip_json(clip, _user()))
+
+
+@bp.patch("/clips/<int:clip_id>")
+def update_clip(clip_id: int) -> Response:
+    """Change a clip's words, title or note (its maker only); fields left out stay as they are."""
+    clip = _clip(clip_id, own=True)
+    body = _json_body()
+    _fields(body, CLIP_FIELDS[1:])
+    start_word = _whole(body, "start_word", required=False)
+    end_word = _whole(body, "end_word", required=False)
+    title, note = _text(body, "title", clip.title), _text(body, "note", clip.note)
+    if start_word is None or end_word is None:
+        words = training.story_words(clip.story)
+        if start_word is None:
+            start_word = training.word_index_at(words, clip.start, last=False)
+        if end_word is None:
+            end_word = training.word_index_at(words, clip.end, last=True)
+    training.update_clip(_user(), clip, start_word, end_word, title, note)
+    db.session.commit()
+    return jsonify(clip_json(clip, _user()))
+
+
+@bp.delete("/clips/<int:clip_id>")
+def delete_clip(clip_id: int) -> tuple[str, int]:
+    """Delete a clip (its maker only); it leaves every session that held it."""
+    clip = _clip(clip_id, own=True)
+    training.delete_clip(_user(), clip)
+    db.session.commit()
+    return "", 204
+
+
+@bp.get("/sessions")
+def list_sessions() -> Response:
+    """The caller's sessions and those shared with them, most recently changed first."""
+    user = _trainer()
+    owned, shared = training.sessions_of(user)
+    return jsonify(
+        owned=[session_summary_json(s, user) for s in owned],
+        shared=[session_summary_json(s, user) for s in shared],
+    )
+
+
+@bp.post("/sessions")
+def create_session() -> tuple[Response, int]:
+    """Make a new, empty session."""
+    user = _trainer()
+    body = _json_body()
+    _fields(body, ("title", "summary"))
+    session = training.create_session(user, _text(body, "title", ""), _text(body, "summary", ""))
+    db.session.commit()
+    response = jsonify(session_json(session, user))
+    response.headers["Location"] = url_for("api.get_session", session_id=session.id)
+    return response, 201
+
+
+@bp.get("/sessions/<int:session_id>")
+def get_session(session_id: int) -> Response:
+    """A session and its items in order; each clip says whether it can be used now."""
+    session = _session(session_id)
+    return jsonify(session_json(session, _user()))
+
+
+@bp.patch("/sessions/<int:session_id>")
+def update_session(session_id: int) -> Response:
+    """Change a session's title or summary (its owner only)."""
+    session = _session(session_id, edit=True)
+    body = _json_body()
+    _fields(body, ("title", "summary"))
+    training.update_session(
+        session, _text(body, "title", session.title), _text(body, "summary", session.summary)
+    )
+    db.session.commit()
+    return jsonify(session_json(session, _user()))
+
+
+@bp.delete("/sessions/<int:session_id>")
+def delete_session(session_id: int) -> tuple[str, int]:
+    """Delete a session and its exports' files (its owner only)."""
+    session = _session(session_id, edit=True)
+    for export in session.exports:
+        for key in export.files.values():
+            get_storage().delete(key)
+    training.delete_session(_user(), session)
+    db.session.commit()
+    return "", 204
+
+
+@bp.post("/sessions/<int:session_id>/items")
+def add_session_item(session_id: int) -> tuple[Response, int]:
+    """Add a heading, a prompt or a clip at the end of the session (its owner only)."""
+    session = _session(session_id, edit=True)
+    body = _json_body()
+    _fields(body, ("kind", "text", "clip_id", "notes"))
+    kind = _text(body, "kind")
+    if kind is None:
+        raise ApiError(400, "invalid", 'kind is needed: "heading", "prompt" or "clip".')
+    clip_id = _whole(body, "clip_id", required=False)
+    if clip_id is not None and not 0 < clip_id <= MAX_ID:
+        raise ApiError(400, "invalid", "Please choose one of your clips.")
+    item = training.add_item(
+        _user(),
+        session,
+        kind,
+        text=_text(body, "text", ""),
+        clip_id=clip_id,
+        notes=_text(body, "notes", ""),
+    )
+    db.session.commit()
+    return jsonify(item_json(item, _user())), 201
+
+
+@bp.patch("/sessions/<int:session_id>/items/<int:item_id>")
+def update_session_item(session_id: int, item_id: int) -> Response:
+    """Change an item's text (headings and prompts) or notes (its owner only)."""
+    session = _session(session_id, edit=True)
+    item = _item(session, item_id)
+    body = _json_body()
+    _fields(body, ("text", "notes"))
+    training.update_item(item, _text(body, "text", item.text), _text(body, "notes", item.notes))
+    db.session.commit()
+    return jsonify(item_json(item, _user()))
+
+
+@bp.delete("/sessions/<int:session_id>/items/<int:item_id>")
+def remove_session_item(session_id: int, item_id: int) -> tuple[str, int]:
+    """Take an item out of the session (its owner only)."""
+    session = _session(session_id, edit=True)
+    training.remove_item(session, _item(session, item_id))
+    db.session.commit()
+    return "", 204
+
+
+@bp.put("/sessions/<int:session_id>/order")
+def reorder_session(session_id: int) -> Response:
+    """Put the items in a new order: every item's id, each once (a stale order is refused)."""
+    session = _session(session_id, edit=True)
+    body = _json_body()
+    _fields(body, ("items",))
+    ids = body.get("items")
+    if not isinstance(ids, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in ids
+    ):
+        raise ApiError(400, "invalid", "items must be a list of the session's item ids.")
+    training.reorder(session, ids)
+    db.session.commit()
+    return jsonify(session_json(session, _user()))
+
+
+@bp.post("/sessions/<int:session_id>/duplicate")
+def duplicate_session(session_id: int) -> tuple[Response, int]:
+    """Copy a session (one's own or one shared with you) into a new one of your own."""
+    session = _session(session_id)
+    copy = training.duplicate_session(_user(), session)
+    db.session.commit()
+    response = jsonify(session_json(copy, _user()))
+    response.headers["Location"] = url_for("api.get_session", session_id=copy.id)
+    return response, 201
+
+
+@bp.post("/sessions/<int:session_id>/exports")
+def export_session(session_id: int) -> tuple[Response, int]:
+    """Ask for an export (a video and a handout); follow its job with GET /jobs/{job_id}."""
+    session = _session(session_id)
+    body = _json_body()
+    _fields(body, ("burn_captions",))
+    burn = body.get("burn_captions", False)
+    if not isinstance(burn, bool):
+        raise ApiError(400, "invalid", "burn_captions must be true or false.")
+    export = training_exports.request_export(_user(), session, burn_captions=burn)
+    db.session.commit()
+    job = export.job
+    assert job is not None
+    response = jsonify(export=export_json(export, _user()), job=job_progress(job))
+    response.headers["Location"] = url_for("api.get_job", job_id=job.id)
+    return response, 202
+
+
+@bp.get("/sessions/<int:session_id>/exports/<int:export_id>/<kind>")
+def download_export(session_id: int, export_id: int, kind: str) -> Response:
+    """One file of an export, only while every story in it may still be used (else 410)."""
+    session = _session(session_id)
+    export = db.session.get(SessionExport, export_id)
+    if (
+        export is None
+        or export.session_id != session.id
+        or kind not in training_exports.EXPORT_FILES
+    ):
+        raise ApiError(404, "not_found", "No export file with that name is available to you.")
+    refusal = training_exports.export_refusal(_user(), export)
+    if refusal is not None:
+        raise ApiError(410, "gone", refusal)
+    path, name, content_type = training_exports.export_file(export, kind)
+    response = send_file(
+        path,
+        mimetype=content_type,
+        conditional=True,
+        as_attachment=True,
+        download_name=f"session-{session.id}-{name}",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.get("/sessions/<int:session_id>/exports")
+def list_session_exports(session_id: int) -> Response:
+    """The session's exports, newest first, with links to the files that may be downloaded."""
+    session = _session(session_id)
+    return jsonify(exports=[export_json(e, _user()) for e in session.exports])

@@ -57,8 +57,8 @@ def request_export(user: User, session: TrainingSession, *, burn_captions: bool)
             "None of this session's clips can be used now, so there is nothing to export."
         )
     export = SessionExport(session=session, requested_by=user, burn_captions=bool(burn_captions))
-    export.job = jobs.submit(EXPORT_SESSION, None, message="Waiting to start")
     db.session.add(export)
+    export.job = jobs.submit(EXPORT_SESSION, None, message="Waiting to start")
     db.session.flush()
     audit.record(
         "session.export_requested", actor=user, object_type="session", object_id=session.id,
@@ -140,8 +140,9 @@ def _session_clips(plan: ExportPlan) -> list[Any]:
 @handler(EXPORT_SESSION)
 def export_session(context: JobContext) -> None:
     """Compile the video, write the captions and the handout, then store them all."""
-    from media_pipeline.compile import compile_session
     from weasyprint import HTML
+
+    from media_pipeline.compile import compile_session
 
     export = db.session.scalar(select(SessionExport).where(SessionExport.job_id == context.job_id))
     if export is None:
@@ -230,6 +231,12 @@ def export_refusal(user: Any, export: SessionExport) -> str | None:
                 "Please export the session again: the new export will leave it out."
             )
     return None
+
+
+def export_file(export: SessionExport, kind: str) -> tuple[Path, str, str]:
+    """Where one of an export's files is, its file name and its content type."""
+    name, content_type = EXPORT_FILES[kind]
+    return get_storage().local_path(export.files[kind]), name, content_type
 
 
 @on_withdrawal

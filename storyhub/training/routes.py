@@ -433,9 +433,9 @@ def download(session_id: int, export_id: int, kind: str) -> Any:
         return render_template(
             "training/export_gone.html", session=training_session, reason=refusal
         ), 410
-    name, content_type = exports.EXPORT_FILES[kind]
+    path, name, content_type = exports.export_file(export, kind)
     response = send_file(
-        get_storage().local_path(export.files[kind]),
+        path,
         mimetype=content_type,
         conditional=True,
         as_attachment=kind in ("video", "pdf") and request.args.get("inline") != "1",

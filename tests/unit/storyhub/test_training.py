@@ -128,7 +128,12 @@ def _session_with_clips(
         _post(
             client,
             f"/stories/{story.id}/clips/new",
-            {"start_word": 0, "end_word": 4, "title": f"Clip of {story.title}", "session": session_id},
+            {
+                "start_word": 0,
+                "end_word": 4,
+                "title": f"Clip of {story.title}",
+                "session": session_id,
+            },
         )
     _post(
         client,
@@ -243,12 +248,18 @@ def test_forged_ids_and_kinds_are_refused(login_as: SignIn, story: Story) -> Non
     foreign_clip = db.session.scalars(select(Clip).order_by(Clip.id.desc())).first()
     assert foreign_clip is not None
     # Another trainer's clip can't be put into my session.
-    added = _post(client, f"/sessions/{session.id}/items", {"kind": "clip", "clip": foreign_clip.id})
-    assert "Please choose one of your clips." in client.get(
-        f"/sessions/{session.id}"
-    ).get_data(as_text=True)
+    added = _post(
+        client, f"/sessions/{session.id}/items", {"kind": "clip", "clip": foreign_clip.id}
+    )
+    assert "Please choose one of your clips." in client.get(f"/sessions/{session.id}").get_data(
+        as_text=True
+    )
     assert added.status_code == 302  # type: ignore[attr-defined]
-    for data in ({"kind": "video"}, {"kind": "clip", "clip": "abc"}, {"kind": "prompt", "text": ""}):
+    for data in (
+        {"kind": "video"},
+        {"kind": "clip", "clip": "abc"},
+        {"kind": "prompt", "text": ""},
+    ):
         _post(client, f"/sessions/{session.id}/items", data)
     db.session.expire_all()
     assert len(session.items) == 3

@@ -16,6 +16,7 @@ from consent.services import withdraw
 from storyhub.extensions import db
 from storyhub.models import Role, Story, User
 from storyhub.training.models import Clip, ItemKind, SessionItem, TrainingSession
+from storyhub.transcripts import redact
 from tests.conftest import csrf_token
 from tests.training_factory import clip_story
 
@@ -271,3 +272,18 @@ def test_forged_ids_and_kinds_are_refused(login_as: SignIn, story: Story) -> Non
         assert other_client.get(f"/sessions/{session.id}").status_code in (403, 404)
     item = session.items[0]
     assert db.session.scalar(select(SessionItem).where(SessionItem.id == item.id)) is not None
+
+
+def test_a_redaction_reaches_every_clip_at_once(
+    login_as: SignIn, make_user: Callable[..., User], story: Story
+) -> None:
+    client, _ = login_as(Role.TRAINER)
+    session = _session_with_clips(client, [story])  # words 0-4: "I was lonely after the"
+    curator = make_user(Role.CURATOR)
+    redact(story.passages[0], 2, 2, curator)  # "lonely"
+    db.session.commit()
+    listing = client.get("/clips").get_data(as_text=True)
+    assert "I was [name removed] after the" in listing
+    assert "A curator removed a name or a place in it" in listing
+    editor = client.get(f"/sessions/{session.id}").get_data(as_text=True)
+    assert "I was [name removed] after the" in editor and "lonely" not in editor

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from flask import Response, g, jsonify, request, send_file, url_for
+from flask import Response, g, jsonify, request, url_for
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from consent import CLIP_ROLES, can_clip, can_manage, can_view, clip_refusal, viewable_stories
 from consent.describe import sharing
@@ -742,7 +743,7 @@ def export_session(session_id: int) -> tuple[Response, int]:
 
 
 @bp.get("/sessions/<int:session_id>/exports/<int:export_id>/<kind>")
-def download_export(session_id: int, export_id: int, kind: str) -> Response:
+def download_export(session_id: int, export_id: int, kind: str) -> WerkzeugResponse:
     """One file of an export, only while every story in it may still be used (else 410)."""
     session = _session(session_id)
     export = db.session.get(SessionExport, export_id)
@@ -755,17 +756,7 @@ def download_export(session_id: int, export_id: int, kind: str) -> Response:
     refusal = training_exports.export_refusal(_user(), export)
     if refusal is not None:
         raise ApiError(410, "gone", refusal)
-    path, name, content_type = training_exports.export_file(export, kind)
-    response = send_file(
-        path,
-        mimetype=content_type,
-        conditional=True,
-        as_attachment=True,
-        download_name=f"session-{session.id}-{name}",
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    return training_exports.send_export_file(export, kind, attachment=True)
 
 
 @bp.get("/sessions/<int:session_id>/exports")

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import render_template
+from flask import render_template, send_file
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from consent import can_view, clip_refusal
 from consent.models import Audience, ConsentVersion
@@ -233,10 +234,26 @@ def export_refusal(user: Any, export: SessionExport) -> str | None:
     return None
 
 
-def export_file(export: SessionExport, kind: str) -> tuple[Path, str, str]:
-    """Where one of an export's files is, its file name and its content type."""
+# The handout is a page of its own (it must open from a download too), so its style is inline:
+# allow exactly that for this one response, and nothing else (no scripts, no requests).
+HANDOUT_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
+
+def send_export_file(export: SessionExport, kind: str, *, attachment: bool) -> Response:
+    """One of an export's files (range requests answered), never kept in a browser's cache."""
     name, content_type = EXPORT_FILES[kind]
-    return get_storage().local_path(export.files[kind]), name, content_type
+    response = send_file(
+        get_storage().local_path(export.files[kind]),
+        mimetype=content_type,
+        conditional=True,
+        as_attachment=attachment,
+        download_name=f"session-{export.session_id}-{name}",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-cache"
+    if kind == "handout":
+        response.headers["Content-Security-Policy"] = HANDOUT_CSP
+    return response
 
 
 @on_withdrawal

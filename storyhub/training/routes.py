@@ -12,7 +12,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user
@@ -433,14 +432,5 @@ def download(session_id: int, export_id: int, kind: str) -> Any:
         return render_template(
             "training/export_gone.html", session=training_session, reason=refusal
         ), 410
-    path, name, content_type = exports.export_file(export, kind)
-    response = send_file(
-        path,
-        mimetype=content_type,
-        conditional=True,
-        as_attachment=kind in ("video", "pdf") and request.args.get("inline") != "1",
-        download_name=f"session-{training_session.id}-{name}",
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    attachment = kind in ("video", "pdf") and request.args.get("inline") != "1"
+    return exports.send_export_file(export, kind, attachment=attachment)

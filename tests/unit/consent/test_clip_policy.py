@@ -1,4 +1,4 @@
-"""Which stories' clips may be used in training: the teller's current consent decides, every time."""
+"""Which stories' clips may be used in training: the current consent decides, every time."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from storyhub.extensions import db
 from storyhub.models import JobState, Role, Story, User
 from storyhub.storage import get_storage
 from storyhub.training.models import Clip, SessionExport, TrainingSession
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, login
 from tests.training_factory import clip_story, make_video
 
 SignIn = Callable[[Role], tuple[FlaskClient, User]]
@@ -161,6 +161,10 @@ def test_a_three_clip_session_exports_in_sync(
     uses = db.session.scalars(select(StoryUse).where(StoryUse.kind == "export")).all()
     assert sorted(u.story_id for u in uses) == sorted(s.id for s in stories)
     assert all(u.user_id == trainer.id for u in uses)
+    teller = app.test_client()
+    login(teller, stories[0].storyteller.username)
+    used = teller.get(f"/stories/{stories[0].id}/used").get_data(as_text=True)
+    assert re.search(r"Training packs made with clips of it[^<]*</td><td>1</td>", used)
 
     # The handout opens as a page of its own, its inline style allowed and nothing else.
     page = client.get(f"/sessions/{session.id}/exports/{export.id}/handout")

@@ -3,22 +3,28 @@
     .venv/bin/python bench/clips.py                # 5-minute 720p story, 3 timed runs of ours
     .venv/bin/python bench/clips.py --repeat 1     # a quicker look
 
-Makes a 5-minute 1280x720 25 fps H.264/AAC story (ffmpeg testsrc2 and a tone, encoded as a web
-rendition is: x264 veryfast, CRF 23, AAC 128k, fast start) with synthetic timed words (one every
-0.4 s) in a temporary folder, then times:
+Makes a 5-minute 1280x720 25 fps H.264/AAC upload (ffmpeg testsrc2 and a tone; x264 veryfast,
+CRF 23, x264's default GOP, AAC 128k, fast start) with synthetic timed words (one every 0.4 s) in
+a temporary folder, and the story's web copy from it with media_pipeline.rendition.make_rendition,
+as the product does at upload (timed: that cost moved from clips to upload processing). Clips are
+always cut from the web copy. Then times:
 
-(a) media_pipeline.clips.cut_clip of a 30 s clip whose bounds are word boundaries, against
-    moviepy's default `VideoFileClip(src).subclipped(a, b).write_videofile(out)` (only
+(a) media_pipeline.clips.cut_clip of a 30 s clip whose bounds are word boundaries, from the web
+    copy (a smart cut), against moviepy's default
+    `VideoFileClip(src).subclipped(a, b).write_videofile(out)` of the same copy (only
     `logger=None` and a private `temp_audiofile_path` added). Goal: at least 10x faster.
-    The same cut with other x264 presets (plain ffmpeg, the same arguments otherwise) shows why
-    the preset was chosen.
+    cut_clip also cuts the same clip from the upload itself, which is what a web copy made
+    before renditions were always encoded looks like: it falls back to the full encode. The
+    same full encode with other x264 presets (plain ffmpeg, cut_clip's arguments otherwise)
+    shows why its preset was chosen.
 (b) media_pipeline.compile.compile_session of three 30 s clips with 3 s title cards and burned
     captions, against a plain moviepy composition of the same (TextClip cards, subclips with
     caption TextClips composited over them, concatenate_videoclips, default write_videofile).
     Goal: at least 2x faster. compile_session also runs once making one piece at a time, to show
     what making two at a time gives.
 
-Every output's length is checked with PyAV and printed. moviepy is imported before any timing,
+Every output's length is checked with PyAV and printed, and so is the way cut_clip went (from its
+log). moviepy is imported before any timing,
 so neither side pays for it. Exits 1 if a goal is missed or something fails.
 """
 
@@ -46,6 +52,8 @@ sys.path.insert(0, str(ROOT))
 for _name in [k for k in os.environ if k.startswith("STORYHUB_")]:
     del os.environ[_name]
 
+import logging  # noqa: E402
+
 import av  # noqa: E402
 
 from media_pipeline import compile as compile_module  # noqa: E402
@@ -53,6 +61,8 @@ from media_pipeline.captions import clip_words, make_cues  # noqa: E402
 from media_pipeline.clips import X264_ARGS, cut_clip  # noqa: E402
 from media_pipeline.compile import SessionClip, compile_session  # noqa: E402
 from media_pipeline.ffmpeg import file_url, run_ffmpeg  # noqa: E402
+from media_pipeline.probe import probe  # noqa: E402
+from media_pipeline.rendition import make_rendition  # noqa: E402
 from media_pipeline.synth import DEFAULT_PALETTE, FONT_BOLD, FONT_REGULAR  # noqa: E402
 from media_pipeline.transcribe import Word  # noqa: E402
 
@@ -65,8 +75,8 @@ SESSION_GOAL = 2.0
 MB = 1024 * 1024
 
 
-def make_story(path: Path, seconds: float) -> None:
-    """A rendition-like story: testsrc2 + a tone, x264 veryfast CRF 23, AAC 128k, fast start."""
+def make_upload(path: Path, seconds: float) -> None:
+    """An H.264/AAC upload: testsrc2 + a tone, x264 veryfast CRF 23, AAC 128k, fast start."""
     run_ffmpeg(
         ["-f", "lavfi", "-i", f"testsrc2=s={SIZE[0]}x{SIZE[1]}:r={FPS}:d={seconds}",
          "-f", "lavfi", "-i", f"sine=f=440:r=44100:d={seconds}",
@@ -178,8 +188,19 @@ def moviepy_session(clips: list[SessionClip], dest: Path, tmp: Path) -> None:
 # --- the run -------------------------------------------------------------------------------
 
 
+class PathLog(logging.Handler):
+    """Keeps the messages in which cut_clip says which way it cut (smart or full encode)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def preset_args(src: Path, dest: Path, start: float, end: float, preset: str) -> list[str]:
-    """cut_clip's ffmpeg arguments with another x264 preset (and its own deblocking choice)."""
+    """cut_clip's full-encode arguments with another x264 preset (and its deblocking choice)."""
     x264 = list(X264_ARGS)
     x264[x264.index("-preset") + 1] = preset
     if preset != "ultrafast":  # the other presets deblock anyway
@@ -187,7 +208,8 @@ def preset_args(src: Path, dest: Path, start: float, end: float, preset: str) ->
         del x264[i : i + 2]
     return ["-ss", f"{start:.6f}", "-protocol_whitelist", "file", "-f", "mov",
             "-i", file_url(src), "-t", f"{end - start:.6f}", "-map", "0:a:0", "-map", "0:v:0",
-            *x264, "-c:a", "aac", "-b:a", "128k", "-map_metadata", "-1",
+            "-fps_mode", "passthrough", "-enc_time_base:v", "demux", *x264,
+            "-c:a", "aac", "-b:a", "128k", "-map_metadata", "-1",
             "-movflags", "+faststart", "-f", "mp4", "-y", file_url(dest)]  # fmt: skip
 
 
@@ -220,21 +242,42 @@ def main(argv: list[str] | None = None) -> int:
     problems: list[str] = []
     try:
         seconds = args.minutes * 60
-        src = root / "story.mp4"
-        made = timed(lambda: make_story(src, seconds))
+        upload = root / "upload.mp4"
+        made = timed(lambda: make_upload(upload, seconds))
         words = make_words(seconds)
-        print(f"Story: {seconds:.0f} s {SIZE[0]}x{SIZE[1]} {FPS} fps, {len(words)} words, "
-              f"{src.stat().st_size / MB:.0f} MB (made in {made:.0f} s)", flush=True)  # fmt: skip
+        print(f"Upload: {seconds:.0f} s {SIZE[0]}x{SIZE[1]} {FPS} fps, {len(words)} words, "
+              f"{upload.stat().st_size / MB:.0f} MB (made in {made:.0f} s)",
+              flush=True)  # fmt: skip
+        info = probe(upload)
+        src = root / "story.mp4"
+        rendition_time = timed(lambda: make_rendition(upload, src, info))
+        print(f"make_rendition: {rendition_time:.1f} s, {src.stat().st_size / MB:.0f} MB",
+              flush=True)  # fmt: skip
 
         # (a) one cut
         a, b = word_bounds(words, int(seconds * 0.4 / WORD_EVERY), args.clip_seconds)
+        ways = PathLog()
+        clips_log = logging.getLogger("media_pipeline.clips")
+        clips_log.addHandler(ways)
+        clips_log.setLevel(logging.INFO)
         ours_cut = [
             timed(lambda: cut_clip(src, root / "cut.mp4", a, b, kind="video"))
             for _ in range(args.repeat)
         ]
-        print(
-            f"cut_clip {a:.3f}-{b:.3f} s: {', '.join(f'{t:.2f}' for t in ours_cut)} s", flush=True
-        )
+        print(f"cut_clip {a:.3f}-{b:.3f} s (web copy): {', '.join(f'{t:.2f}' for t in ours_cut)} s",
+              flush=True)  # fmt: skip
+        full_cut = [
+            timed(lambda: cut_clip(upload, root / "cut-full.mp4", a, b, kind="video"))
+            for _ in range(args.repeat)
+        ]
+        clips_log.removeHandler(ways)
+        print(f"cut_clip {a:.3f}-{b:.3f} s (upload): {', '.join(f'{t:.2f}' for t in full_cut)} s",
+              flush=True)  # fmt: skip
+        way_smart, way_full = ways.messages[0], ways.messages[-1]
+        for way in ways.messages:
+            print(f"  {way}", flush=True)
+        if not all("smart cut (" in m for m in ways.messages[: args.repeat]):
+            problems.append("cut_clip did not smart-cut the web copy")
         presets: dict[str, list[float]] = {}
         preset_sizes: dict[str, float] = {}
         for preset in ("ultrafast", "superfast", "veryfast"):
@@ -277,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         session_length = sum(c.end - c.start for c in session) + len(session) * CARD_SECONDS
         outputs = [
             ("cut_clip", root / "cut.mp4", cut_length),
+            ("cut_clip, full encode", root / "cut-full.mp4", cut_length),
             ("moviepy cut", root / "cut-moviepy.mp4", cut_length),
             ("compile_session", root / "session.mp4", session_length),
             ("moviepy session", root / "session-moviepy.mp4", session_length),
@@ -288,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
 
     load_end = os.getloadavg()
     cut_median, compile_median = statistics.median(ours_cut), statistics.median(ours_compile)
+    full_median = statistics.median(full_cut)
     cut_ratio, session_ratio = theirs_cut / cut_median, theirs_compile / compile_median
     print()
     print(f"{dt.date.today().isoformat()}  {platform.node()}  {os.cpu_count()} CPUs  "
@@ -297,6 +342,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{' '.join(f'{x:.2f}' for x in load_start)} at the start, "
           f"{' '.join(f'{x:.2f}' for x in load_end)} at the end; "
           f"whole run {time.perf_counter() - started:.0f} s.\n")  # fmt: skip
+    print(f"make_rendition of the {seconds:.0f} s upload: {rendition_time:.1f} s "
+          f"({seconds / rendition_time:.1f}x real time)\n")  # fmt: skip
+    print(f"cut_clip, web copy: {way_smart}")
+    print(f"cut_clip, upload: {way_full}\n")
     print(f"| job | storyhub (median of {args.repeat}) | moviepy, defaults | ratio | goal |")
     print("|---|---|---|---|---|")
     for job, ours, theirs, ratio, goal in (
@@ -306,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     ):  # fmt: skip
         verdict = "met" if ratio >= goal else "**MISSED**"
         print(f"| {job} | {ours:.2f} s | {theirs:.1f} s | {ratio:.1f}x | {goal:g}x: {verdict} |")
+    print(f"| the same cut, full encode (from the upload) | {full_median:.2f} s "
+          f"| {theirs_cut:.1f} s | {theirs_cut / full_median:.1f}x | |")  # fmt: skip
     print(f"\ncompile_session making one piece at a time: {one_at_a_time:.1f} s "
           f"(two at a time: {compile_median:.1f} s)\n")  # fmt: skip
     print(f"| x264 preset (the cut above, plain ffmpeg) | median of {args.repeat} | size |")
@@ -317,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, _path, want, whole, video, audio, size in checked:
         print(f"| {name} | {want:.3f} s | {whole:.3f} s | {video:.3f} s | {audio:.3f} s "
               f"| {size:.1f} MB |")  # fmt: skip
-        if name in ("cut_clip", "compile_session") and abs(whole - want) > 2 / FPS:
+        if name.startswith(("cut_clip", "compile_session")) and abs(whole - want) > 2 / FPS:
             problems.append(f"{name} lasts {whole:.3f} s, expected {want:.3f} s")
     print()
     if cut_ratio < CUT_GOAL:

@@ -1,9 +1,27 @@
 """A web-playable copy of a story: H.264/AAC MP4 with fast start (or AAC in M4A for sound only).
 
-When the upload already is H.264 + AAC in an MP4/MOV, it is remuxed (stream copy: seconds, no
-quality loss); otherwise it is encoded. Redacted spans are silenced, which needs the sound encoded
-again (the picture is still copied when it can be). Rotated phone videos stay upright: a remux keeps
-the display matrix, which browsers honour; an encode applies the rotation to the pixels.
+The picture is always encoded, with the fixed settings in WEB_X264_ARGS, even when the upload
+already is H.264 in an MP4/MOV (the sound is still copied when it is AAC and nothing is silenced).
+Why not simply remux a phone's own H.264, as this module once did:
+
+- **Poor venue Wi-Fi.** A phone records 1080p or 4K at 15 Mbit/s or more; streamed over a
+  venue's Wi-Fi that stalls. The copy is at most 1280 wide and its rate is capped at 2.5 Mbit/s
+  (``-maxrate``/``-bufsize``: a peak, not a target; still scenes stay far below it).
+- **Quick seeking.** A keyframe every 2 seconds, whatever the scene (``-force_key_frames``,
+  ``-sc_threshold 0``), so a jump lands at most 2 s of decoding away. Phones often put one every
+  few seconds, or only on scene cuts.
+- **Clips in a fraction of the time.** The GOPs are closed (x264's default: nothing refers across
+  a keyframe) and x264 runs with ``stitchable=1``: it doesn't tune its headers (SPS/PPS) to the
+  content. So a piece of the copy encoded again with WEB_X264_ARGS has byte-identical headers,
+  and clips.py can cut an exact clip by encoding only the pictures before the first keyframe and
+  after the last one, and copying the whole GOPs between ("smart cut").
+- **Known colours.** The picture is converted to, and tagged as, BT.709 limited range, so every
+  piece encoded from the copy carries the same tags. (HDR video is not tone-mapped: it shows
+  flatter than on the phone.)
+
+Encoding costs time once, at upload (bench/clips.py measures it), instead of at every clip.
+Redacted spans are silenced, which needs the sound encoded again. Rotated phone videos stay
+upright: the encode applies the display rotation to the pixels, so the copy has none.
 """
 
 from __future__ import annotations
@@ -12,6 +30,7 @@ import os
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Final
 
 from .errors import MediaError
 from .ffmpeg import file_url, run_ffmpeg
@@ -19,9 +38,31 @@ from .probe import MediaInfo
 
 ProgressCallback = Callable[[float, str], None]
 
-WEB_VIDEO_CONTAINERS = frozenset({"mp4", "mov"})
 # Large enough for a projector, small enough for venue Wi-Fi.
 MAX_WIDTH = 1280
+# Seconds between keyframes. clips.py relies on it only through the keyframes it finds.
+KEYFRAME_SECONDS: Final = 2
+
+# The video encoder settings of every rendition, and of every piece clips.py encodes to splice
+# into one: change them and clips of older renditions fall back to a full encode (clips.py
+# compares the headers), so change them only with care.
+# - veryfast, as renditions always had: quick at upload, and a fair size for the quality;
+# - CRF 23, x264's default quality, capped at 2.5 Mbit/s (a 5 s buffer) for poor Wi-Fi;
+# - a keyframe every KEYFRAME_SECONDS whatever the frame rate or scene cuts; keyint=600 only
+#   stops x264 adding its own (after 250 frames by default: under 2 s above 125 fps);
+# - closed GOPs (open-gop=0, x264's default, said explicitly) and stitchable=1: the headers
+#   depend on these settings, the size and the frame rate, never on the content;
+# The colour tags go on the pictures (WEB_COLOUR_TAGS, a filter) rather than in these
+# arguments: ffmpeg 7 and later take them from the pictures and ignore -color_primaries & co.
+WEB_X264_ARGS: Final[tuple[str, ...]] = (
+    "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+    "-maxrate", "2500k", "-bufsize", "5000k", "-pix_fmt", "yuv420p",
+    "-force_key_frames", f"expr:gte(t,n_forced*{KEYFRAME_SECONDS})", "-sc_threshold", "0",
+    "-x264-params", "stitchable=1:open-gop=0:keyint=600",
+)  # fmt: skip
+# Explicit BT.709 limited-range tags, written into the headers (the SPS's VUI); the last filter
+# of every encode with WEB_X264_ARGS. make_rendition converts the pictures to match first.
+WEB_COLOUR_TAGS: Final = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
 
 
 def rendition_extension(info: MediaInfo) -> str:
@@ -49,19 +90,17 @@ def make_rendition(
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.stem}-{uuid.uuid4().hex}{dest.suffix}")
     video = info.kind == "video"
-    copy_video = video and info.video_codec == "h264" and info.container in WEB_VIDEO_CONTAINERS
     copy_audio = info.audio_codec == "aac" and not silence
     args: list[str] = ["-i", file_url(src), "-map", "0:a:0"]
     if video:
-        args += ["-map", "0:v:0"]
-        if copy_video:
-            args += ["-c:v", "copy"]
-        else:
-            args += [
-                "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
-                # Even dimensions (x264 needs them), never wider than MAX_WIDTH, never upscaled.
-                "-vf", f"scale='min({MAX_WIDTH},iw)':-2",
-            ]  # fmt: skip
+        args += [
+            "-map", "0:v:0", *WEB_X264_ARGS,
+            # Even dimensions (x264 needs them), never wider than MAX_WIDTH, never upscaled;
+            # the pixels converted to the BT.709 limited range that WEB_COLOUR_TAGS says.
+            # (ffmpeg applies any display rotation before these filters.)
+            "-vf", f"scale='min({MAX_WIDTH},iw)':-2:out_color_matrix=bt709:out_range=tv,"
+                   f"{WEB_COLOUR_TAGS}",
+        ]  # fmt: skip
     else:
         args += ["-vn"]
     if copy_audio:

@@ -95,6 +95,7 @@ def test_a_trainer_builds_runs_and_exports_a_session(
     # A prompt, then put it first with the keyboard (Alt + up), which saves at once.
     page.get_by_label("A discussion prompt").fill("Who do you see from one week to the next?")
     page.get_by_role("button", name="Add the prompt").click()
+    page.wait_for_load_state("load")  # the page's script (which saves a new order) has run
     prompt = page.locator(".session-item", has_text="Who do you see")
     prompt.focus()
     page.keyboard.press("Alt+ArrowUp")
@@ -105,6 +106,7 @@ def test_a_trainer_builds_runs_and_exports_a_session(
 
     # Run it: the prompt, then the clip, introduced, with captions on, stopping at its end.
     page.get_by_role("link", name="Run this session").click()
+    expect(page.locator("[data-position]")).to_have_text("1 of 4")  # the player is ready
     page.keyboard.press("ArrowRight")
     expect(page.locator(".slide-prompt")).to_be_visible()
     page.keyboard.press("ArrowRight")

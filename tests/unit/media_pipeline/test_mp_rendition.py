@@ -1,5 +1,6 @@
-"""Renditions: every accepted format becomes web-playable H.264/AAC (or AAC), remuxed when it
-already is, upright when rotated, and silent where a span is redacted."""
+"""Renditions: every accepted format becomes web-playable H.264/AAC (or AAC), always encoded
+with 2 s closed GOPs and stitchable headers (the sound copied when it can be), at most 1280
+wide, upright when rotated, and silent where a span is redacted."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import av
 import numpy as np
 import pytest
 
+from media_pipeline.ffmpeg import file_url, run_ffmpeg
 from media_pipeline.probe import probe
 from media_pipeline.rendition import make_rendition, rendition_extension
 from tests import media_factory
@@ -40,13 +42,73 @@ def test_every_format_becomes_web_playable(
     assert head.find(b"moov") < head.find(b"mdat")
 
 
-def test_an_h264_aac_mp4_is_remuxed_not_encoded(samples: dict[str, Path], tmp_path: Path) -> None:
-    src = samples["mp4"]
-    dest = make_rendition(src, tmp_path / "web.mp4", probe(src))
-    with av.open(str(src)) as a, av.open(str(dest)) as b:
-        packets_in = [bytes(p) for p in a.demux(video=0) if p.size]
-        packets_out = [bytes(p) for p in b.demux(video=0) if p.size]
-    assert packets_in == packets_out  # the very same compressed pictures
+def _x264_settings(path: Path) -> str:
+    """The settings x264 writes into the first picture it encodes."""
+    with av.open(str(path)) as container:
+        first = next(p for p in container.demux(video=0) if p.size)
+    data = bytes(first)
+    return data[data.index(b"x264 - core") :].split(b"\x00")[0].decode("ascii", "replace")
+
+
+@pytest.fixture(scope="module")
+def phone_like(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """7 s of H.264/AAC MP4 at 25 fps with one keyframe only (as some phones record)."""
+    out = tmp_path_factory.mktemp("rendition-phone") / "phone.mp4"
+    run_ffmpeg(
+        ["-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=7",
+         "-f", "lavfi", "-i", "sine=f=440:r=44100:d=7",
+         "-c:v", "libx264", "-preset", "ultrafast", "-g", "1000", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", "-shortest", "-movflags", "+faststart", "-f", "mp4", "-y",
+         file_url(out)],
+        timeout=60,
+    )  # fmt: skip
+    return out
+
+
+def test_an_h264_aac_mp4_is_encoded_again_with_2_s_closed_gops(
+    phone_like: Path, tmp_path: Path
+) -> None:
+    dest = make_rendition(phone_like, tmp_path / "web.mp4", probe(phone_like))
+    with av.open(str(phone_like)) as a, av.open(str(dest)) as b:
+        pictures_in = [bytes(p) for p in a.demux(video=0) if p.size]
+        pictures_out = [bytes(p) for p in b.demux(video=0) if p.size]
+    with av.open(str(phone_like)) as a, av.open(str(dest)) as b:
+        sound_in = [bytes(p) for p in a.demux(audio=0) if p.size]
+        sound_out = [bytes(p) for p in b.demux(audio=0) if p.size]
+    assert len(pictures_out) == len(pictures_in) == 175
+    assert not set(pictures_in) & set(pictures_out)  # every picture encoded again
+    assert sound_out == sound_in  # AAC, nothing silenced: the sound is copied
+
+    with av.open(str(dest)) as container:
+        stream = container.streams.video[0]
+        context = stream.codec_context
+        assert (context.name, context.pix_fmt, context.width) == ("h264", "yuv420p", 320)
+        # BT.709 limited range, said in the headers (1 is BT.709 in every one of these).
+        assert (context.color_primaries, context.color_trc, context.colorspace) == (1, 1, 1)
+        packets = [p for p in container.demux(stream) if p.size]
+        keyframes = sorted(float(p.pts * stream.time_base) for p in packets if p.is_keyframe)
+        # Closed GOPs: every picture decoded after a keyframe is shown after it too.
+        last_key = None
+        for packet in packets:
+            if packet.is_keyframe:
+                last_key = packet.pts
+            assert last_key is not None and packet.pts >= last_key
+    assert keyframes == [0.0, 2.0, 4.0, 6.0]  # every 2 s, whatever the source had
+    settings = _x264_settings(dest)
+    for setting in ("stitchable=1", "open_gop=0", "scenecut=0", "vbv_maxrate=2500"):
+        assert setting in settings.split(), setting
+
+
+def test_a_wide_video_is_scaled_down_to_1280(tmp_path: Path) -> None:
+    src = tmp_path / "wide.mp4"
+    run_ffmpeg(
+        ["-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=10:d=0.5", "-f", "lavfi",
+         "-i", "sine=d=0.5", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", "-shortest", "-f", "mp4", "-y", file_url(src)],
+        timeout=60,
+    )  # fmt: skip
+    out = probe(make_rendition(src, tmp_path / "web.mp4", probe(src)))
+    assert (out.width, out.height) == (1280, 720)
 
 
 def test_a_rotated_phone_video_stays_upright(samples: dict[str, Path], tmp_path: Path) -> None:
@@ -55,6 +117,7 @@ def test_a_rotated_phone_video_stays_upright(samples: dict[str, Path], tmp_path:
     assert info.height is not None and info.width is not None and info.height > info.width
     out = probe(make_rendition(src, tmp_path / "web.mp4", info))
     assert out.height is not None and out.width is not None and out.height > out.width
+    assert out.rotation == 0  # turned in the pixels, so no player has to honour a rotation
 
 
 def _loudness(path: Path, start: float, end: float) -> float:

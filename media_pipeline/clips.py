@@ -3,25 +3,28 @@
 A clip must start and end on the words a trainer chose. Stream copy alone can't do that: it can
 only start on a keyframe, which may be seconds earlier. There are two ways to cut a video clip:
 
-- **Smart cut** (when the story is a rendition made by rendition.py, whose GOPs are closed, two
-  seconds long and encoded with stitchable headers). Let K1 be the first keyframe at or after
-  the clip's first picture and K2 the last keyframe whose GOP does not fit in the clip:
-  1. the pictures [start, K1) and [K2, end) are decoded and encoded again, with exactly the
-     rendition's x264 settings (rendition.WEB_X264_ARGS), each piece starting with an IDR;
+- **Smart cut**, when the story is a rendition made by rendition.py (closed GOPs of 2 s, encoded
+  with stitchable headers) and the clip is at least two GOPs long. Let K1 be the first keyframe
+  at or after the clip's first picture, and K2 the first keyframe whose GOP does not end inside
+  the clip:
+  1. the pictures before K1 and from K2 on are decoded and encoded again, with the rendition's
+     own x264 settings (rendition.WEB_X264_ARGS), each piece starting with an IDR picture;
   2. the whole GOPs [K1, K2) are copied packet for packet, with no decoding;
-  3. the pieces are joined by stream copy (ffmpeg's concat demuxer), and the sound alone is cut
-     exactly by encoding [start, end) again, in the same ffmpeg run.
-  At most about 4 s of pictures are encoded, whatever the clip's length. The pieces decode as one
-  stream only if their headers (SPS/PPS, the MP4's avcC) are the source's, byte for byte; that is
-  checked, and so are the joined clip's pictures, one by one, against the plan.
-- **Full encode** (every other case, and whenever a check fails): ffmpeg seeks on the input
+  3. meanwhile the sound alone is cut exactly, by encoding [start, end) again;
+  4. the pieces are joined by stream copy (ffmpeg's concat demuxer), with the sound.
+  So at most about 4 s of pictures are encoded, whatever the clip's length. The pieces decode as
+  one stream only if their headers (SPS/PPS: the MP4's avcC) are the source's, byte for byte:
+  that is checked, and so are the number and times of the joined clip's pictures, against the
+  plan. plan_source_cut() reads the packets (not the pictures) and checks the source;
+  plan_cut() makes the plan from the packets' times and keyframes alone.
+- **Full encode**, in every other case and whenever a check fails: ffmpeg seeks on the input
   (`-ss` before `-i`: it jumps to the keyframe before `start`, decodes from there and drops
   every frame before `start`) and encodes the whole clip again; `-t` then ends it on the right
   frame and audio sample.
 
-Either way the clip's first picture is the source's first picture at or after `start`, and its
-last is the source's last before `end`. plan_cut() decides which way, from the packets'
-timestamps and keyframe flags alone; cut_clip() logs which way it went, and why.
+Either way the clip's first picture is the source's first at or after `start`, its last is the
+source's last before `end`, each is shown as long after `start` as in the story, and the sound
+lasts `end - start`. cut_clip() logs which way it went, and why.
 
 X264_ARGS and AAC_ARGS are shared with compile.py, whose pieces must match to be joined by
 stream copy; the full encode uses them too.
@@ -47,7 +50,7 @@ from typing import Any, Final
 
 from .errors import MediaError
 from .ffmpeg import file_url, run_ffmpeg
-from .rendition import WEB_COLOUR_TAGS, WEB_X264_ARGS
+from .rendition import WEB_X264_ARGS
 from .thumbnail import ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -252,7 +255,7 @@ def plan_source_cut(src: Path, start: float, end: float) -> CutPlan:
                     if keys_after_end == 2:
                         break
                 packets.append((t, key))
-    except (OSError, ValueError, av.FFmpegError) as exc:
+    except Exception as exc:  # whatever it is, the full encode will say it plainly
         return _not_smart(f"unreadable: {exc}")
     if not packets or not packets[0][1] or packets[0][0] > start + _EPS:
         return _not_smart("seeking did not land on a keyframe before the start")
@@ -276,10 +279,22 @@ def _encode_piece(src: Path, dest: Path, piece: Piece, origin: float, timeout: f
             "-noaccurate_seek", "-ss", f"{piece.start + _EPS:.6f}", "-copyts",
             "-protocol_whitelist", "file", "-f", "mov", "-i", file_url(src),
             "-map", "0:v:0", "-an", "-sn", "-dn",
-            "-vf", f"trim=start={piece.after + origin:.6f},setpts=PTS-STARTPTS,{WEB_COLOUR_TAGS}",
+            # No colour filter: the pictures keep the story's tags, as the headers must.
+            "-vf", f"trim=start={piece.after + origin:.6f},setpts=PTS-STARTPTS",
             "-fps_mode", "passthrough", "-frames:v", str(piece.frames), *_PIECE_X264_ARGS,
             "-map_metadata", "-1", "-f", "mp4", "-y", file_url(dest),
         ],
+        timeout=timeout,
+        error_code="failed",
+    )  # fmt: skip
+
+
+def _encode_sound(src: Path, dest: Path, start: float, end: float, timeout: float) -> None:
+    """Cut the sound of [start, end) exactly (input seek, decoded and encoded again) to an M4A."""
+    run_ffmpeg(
+        ["-ss", f"{start:.6f}", "-t", f"{end - start:.6f}", "-protocol_whitelist", "file",
+         "-f", "mov", "-i", file_url(src), "-map", "0:a:0", "-vn", *AAC_ARGS,
+         "-map_metadata", "-1", "-f", "mp4", "-y", file_url(dest)],
         timeout=timeout,
         error_code="failed",
     )  # fmt: skip
@@ -376,19 +391,22 @@ def _smart_cut(
     try:
         paths = [work / f"piece{n}.mp4" for n in range(len(plan.pieces))]
         encoded = [(p, path) for p, path in zip(plan.pieces, paths, strict=True) if not p.copy]
-        # Head and tail at once (2 cores), the copy in this thread meanwhile.
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="clip") as pool:
+        sound = work / "sound.m4a"
+        # Head, tail and sound at once (the sound is as slow to encode as a piece, and on one
+        # core), the copy in this thread meanwhile.
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="clip") as pool:
             running = [
                 pool.submit(_encode_piece, src, path, piece, plan.origin, left())
                 for piece, path in encoded
             ]
+            running.append(pool.submit(_encode_sound, src, sound, start, end, left()))
             try:
                 for piece, path in zip(plan.pieces, paths, strict=True):
                     if piece.copy:
                         _copy_gops(src, path, piece, plan.origin)
             finally:
                 for future in running:
-                    future.exception()  # wait for both, whatever happened here
+                    future.exception()  # wait for all, whatever happened here
             for future in running:
                 future.result()
         for piece, path in encoded:
@@ -411,9 +429,9 @@ def _smart_cut(
                 # by default the demuxer would put a copy of the SPS/PPS in every keyframe).
                 "-protocol_whitelist", "file", "-f", "concat", "-safe", "1", "-auto_convert", "0",
                 "-itsoffset", f"{plan.first - start:.6f}", "-i", file_url(listing),
-                "-ss", f"{start:.6f}", "-t", f"{end - start:.6f}",
-                "-protocol_whitelist", "file", "-f", "mov", "-i", file_url(src),
-                "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", *AAC_ARGS,
+                "-protocol_whitelist", "file", "-f", "mov", "-i", file_url(sound),
+                # A single AAC track copied whole keeps its encoder delay (the MP4's edit list).
+                "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
                 "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", "-y",
                 file_url(tmp),
             ],

@@ -63,7 +63,13 @@ _COLOUR_ARGS: Final = (
     "-color_range", "tv",
 )  # fmt: skip
 _TO_YUV: Final = "out_color_matrix=bt709:out_range=tv"
-_PIECE_TAIL: Final = "setsar=1,format=yuv420p"
+# The same colour tags on every piece, set on the pictures (ffmpeg 7 and later take primaries and
+# transfer from the pictures, not from -color_primaries), whatever the source said: a clip from a
+# fully tagged phone video then joins a moviepy title card by stream copy.
+_PIECE_TAIL: Final = (
+    "setsar=1,format=yuv420p,"
+    "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
+)
 
 # Burned captions: large enough to read at the back of a room (1/14 of the picture's height,
 # 51 px at 720p; a 42-character line of DejaVu Sans still fits the width), white on a black

@@ -15,8 +15,9 @@ Why not simply remux a phone's own H.264, as this module once did:
   content. So a piece of the copy encoded again with WEB_X264_ARGS has byte-identical headers,
   and clips.py can cut an exact clip by encoding only the pictures before the first keyframe and
   after the last one, and copying the whole GOPs between ("smart cut").
-- **Known colours.** The picture is converted to, and tagged as, BT.709 limited range, so every
-  piece encoded from the copy carries the same tags. (HDR video is not tone-mapped: it shows
+- **Known colours.** The picture is converted to the BT.709 matrix and limited range, and tagged
+  BT.709 throughout, whatever the upload said. So every copy has the same colour description,
+  and so does every piece encoded again from one. (HDR video is not tone-mapped: it shows
   flatter than on the phone.)
 
 Encoding costs time once, at upload (bench/clips.py measures it), instead of at every clip.
@@ -51,18 +52,19 @@ KEYFRAME_SECONDS: Final = 2
 # - a keyframe every KEYFRAME_SECONDS whatever the frame rate or scene cuts; keyint=600 only
 #   stops x264 adding its own (after 250 frames by default: under 2 s above 125 fps);
 # - closed GOPs (open-gop=0, x264's default, said explicitly) and stitchable=1: the headers
-#   depend on these settings, the size and the frame rate, never on the content;
-# The colour tags go on the pictures (WEB_COLOUR_TAGS, a filter) rather than in these
-# arguments: ffmpeg 7 and later take them from the pictures and ignore -color_primaries & co.
+#   depend on these settings and the pictures' size, shape, rate and colour tags, never on
+#   what they show.
+# The colour tags are set on the pictures (COLOUR_TAGS, the last filter) rather than with
+# -colorspace & co.: ffmpeg 7 and later take primaries and transfer from the pictures, and
+# ignore those options. An encode of pictures decoded from a rendition inherits its tags.
 WEB_X264_ARGS: Final[tuple[str, ...]] = (
     "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
     "-maxrate", "2500k", "-bufsize", "5000k", "-pix_fmt", "yuv420p",
     "-force_key_frames", f"expr:gte(t,n_forced*{KEYFRAME_SECONDS})", "-sc_threshold", "0",
     "-x264-params", "stitchable=1:open-gop=0:keyint=600",
 )  # fmt: skip
-# Explicit BT.709 limited-range tags, written into the headers (the SPS's VUI); the last filter
-# of every encode with WEB_X264_ARGS. make_rendition converts the pictures to match first.
-WEB_COLOUR_TAGS: Final = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
+# BT.709 primaries, transfer and matrix, limited range: what web players assume for HD video.
+COLOUR_TAGS: Final = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
 
 
 def rendition_extension(info: MediaInfo) -> str:
@@ -96,10 +98,10 @@ def make_rendition(
         args += [
             "-map", "0:v:0", *WEB_X264_ARGS,
             # Even dimensions (x264 needs them), never wider than MAX_WIDTH, never upscaled;
-            # the pixels converted to the BT.709 limited range that WEB_COLOUR_TAGS says.
+            # the pixels converted to the BT.709 matrix and limited range COLOUR_TAGS says.
             # (ffmpeg applies any display rotation before these filters.)
             "-vf", f"scale='min({MAX_WIDTH},iw)':-2:out_color_matrix=bt709:out_range=tv,"
-                   f"{WEB_COLOUR_TAGS}",
+                   f"{COLOUR_TAGS}",
         ]  # fmt: skip
     else:
         args += ["-vn"]

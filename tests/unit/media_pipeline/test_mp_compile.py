@@ -265,3 +265,23 @@ def test_failures_leave_no_file_behind(sources: tuple[Path, Path], tmp_path: Pat
         compile_session([past_the_end], dest, card_seconds=CARD, size=SIZE, fps=FPS)
     assert caught.value.code == "failed"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_colour_tagged_source_joins_untagged_title_cards(tmp_path: Path) -> None:
+    """Old web copies kept an upload's colour tags; every piece gets the same tags, so a clip of
+    such a copy still joins moviepy's title cards by stream copy."""
+    tagged = tmp_path / "tagged.mp4"
+    run_ffmpeg(
+        ["-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=3", "-f", "lavfi", "-i", "sine=d=3",
+         "-vf", "setparams=color_primaries=smpte170m:color_trc=smpte170m:colorspace=smpte170m",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", "-shortest", "-f", "mp4", "-y", file_url(tagged)],
+        timeout=60,
+    )  # fmt: skip
+    clip = SessionClip(tagged, "video", 0.4, 2.0, "A clip", ("Told by Mary",), WORDS)
+    made = compile_session(
+        [clip, clip], tmp_path / "session.mp4", card_seconds=0.5, size=(320, 180)
+    )
+    with av.open(str(made.path)) as container:
+        frames = sum(1 for _ in container.decode(video=0))
+    assert frames == round(2 * (0.5 + 1.6) * 25)

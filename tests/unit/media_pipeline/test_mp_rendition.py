@@ -10,9 +10,11 @@ import av
 import numpy as np
 import pytest
 
+from media_pipeline.compile import SessionClip, compile_session
 from media_pipeline.ffmpeg import file_url, run_ffmpeg
 from media_pipeline.probe import probe
 from media_pipeline.rendition import make_rendition, rendition_extension
+from media_pipeline.transcribe import Word
 from tests import media_factory
 
 
@@ -83,8 +85,9 @@ def test_an_h264_aac_mp4_is_encoded_again_with_2_s_closed_gops(
         stream = container.streams.video[0]
         context = stream.codec_context
         assert (context.name, context.pix_fmt, context.width) == ("h264", "yuv420p", 320)
-        # BT.709 limited range, said in the headers (1 is BT.709 in every one of these).
-        assert (context.color_primaries, context.color_trc, context.colorspace) == (1, 1, 1)
+        # BT.709 primaries, transfer and matrix (1 each) and limited range, said in the headers.
+        assert (context.colorspace, context.color_range) == (1, 1)
+        assert (context.color_primaries, context.color_trc) == (1, 1)
         packets = [p for p in container.demux(stream) if p.size]
         keyframes = sorted(float(p.pts * stream.time_base) for p in packets if p.is_keyframe)
         # Closed GOPs: every picture decoded after a keyframe is shown after it too.
@@ -138,3 +141,23 @@ def test_redacted_spans_are_silenced(samples: dict[str, Path], tmp_path: Path) -
     assert _loudness(dest, 0.6, 1.1) < 0.001
     assert _loudness(dest, 1.4, 1.9) > 0.01
     assert probe(dest).video_codec == "h264"
+
+
+def test_a_rendition_of_a_colour_tagged_upload_can_be_compiled_into_a_session(
+    tmp_path: Path,
+) -> None:
+    """compile.py joins clips of renditions with its title cards by stream copy, which needs
+    identical headers, whatever colours the upload was tagged with."""
+    src = tmp_path / "tagged.mp4"
+    run_ffmpeg(
+        ["-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=3", "-f", "lavfi", "-i", "sine=d=3",
+         "-vf", "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", "-shortest", "-f", "mp4", "-y", file_url(src)],
+        timeout=60,
+    )  # fmt: skip
+    web = make_rendition(src, tmp_path / "web.mp4", probe(src))
+    words = (Word(0.5, 0.9, " Hello"), Word(1.0, 1.6, " there."))
+    clip = SessionClip(web, "video", 0.4, 2.0, "A clip", ("Told by Mary",), words)
+    made = compile_session([clip], tmp_path / "session.mp4", card_seconds=0.5, size=(320, 180))
+    assert made.path.exists()

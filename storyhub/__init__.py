@@ -64,7 +64,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from storyhub.search.routes import bp as search_bp
     from storyhub.stories import bp as stories_bp
     from storyhub.themes.routes import bp as themes_bp
-    from storyhub.training import exports  # noqa: F401  (its job handlers and withdrawal hook)
+    from storyhub.training import clip_files, exports  # noqa: F401  (job handlers, hooks)
     from storyhub.training.routes import bp as training_bp
 
     app.register_blueprint(main_bp)

@@ -35,9 +35,15 @@ class Clip(db.Model):  # type: ignore[name-defined]
     consent_id: Mapped[int | None] = mapped_column(ForeignKey("consent_versions.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The clip cut as a file to take away (made by a job on request): where it is, and what it
+    # was cut from ("web copy key|start|end"); a file cut from anything else is never served.
+    file_key: Mapped[str | None] = mapped_column(String(255))
+    file_made_from: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    file_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
 
     owner: Mapped[User] = relationship()
     story: Mapped[Story] = relationship()
+    file_job: Mapped[Job | None] = relationship()
 
     @property
     def duration(self) -> float:

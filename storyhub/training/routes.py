@@ -25,7 +25,7 @@ from storyhub.extensions import db
 from storyhub.models import MediaRole, Passage
 from storyhub.storage import get_storage
 from storyhub.stories.routes import story_or_404
-from storyhub.training import exports, services
+from storyhub.training import clip_files, exports, services
 from storyhub.training.models import Clip, SessionExport, TrainingSession
 from storyhub.training.services import TrainingError
 
@@ -98,6 +98,8 @@ def _clip_form(story: Any, clip: Clip | None, passage: Passage | None, status: i
             note=note,
             sessions=sessions,
             has_rendition=story.media_file(MediaRole.RENDITION) is not None,
+            file_ready=clip is not None and clip_files.file_ready(clip),
+            file_job=clip_files.file_job(clip) if clip is not None else None,
         ),
         status,
     )
@@ -184,12 +186,37 @@ def edit_clip(clip_id: int) -> Any:
     return _clip_form(story, clip, None)
 
 
+@bp.route("/clips/<int:clip_id>/file", methods=["GET", "POST"])
+@roles_required(*CLIP_ROLES)
+def clip_file(clip_id: int) -> Any:
+    """The clip as a file to take away: POST asks for it (a job cuts it), GET downloads it."""
+    clip = _clip_or_404(clip_id, own=True)
+    if request.method == "POST":
+        try:
+            job = clip_files.request_file(current_user, clip)
+        except TrainingError as error:
+            flash(str(error), "error")
+            return redirect(url_for("training.edit_clip", clip_id=clip.id))
+        db.session.commit()
+        if job is None:
+            return redirect(url_for("training.clip_file", clip_id=clip.id))
+        flash("We are cutting the clip. It takes a few seconds.", "info")
+        return redirect(url_for("training.edit_clip", clip_id=clip.id) + "#take-away")
+    standing = services.clip_standing(clip, current_user)
+    if not standing.usable or not clip_files.file_ready(clip):
+        abort(404)
+    return clip_files.send_clip_file(clip)
+
+
 @bp.route("/clips/<int:clip_id>/delete", methods=["POST"])
 @roles_required(*CLIP_ROLES)
 def delete_clip(clip_id: int) -> Response:
     clip = _clip_or_404(clip_id, own=True)
+    file_key = clip.file_key
     services.delete_clip(current_user, clip)
     db.session.commit()
+    if file_key:
+        get_storage().delete(file_key)
     flash("Clip deleted.", "success")
     return redirect(url_for("training.clips"))
 

@@ -210,3 +210,39 @@ def test_withdrawing_a_story_deletes_its_exports_and_the_next_leaves_it_out(
     assert "Not included" in handout and "About Going home" in handout
     page = client.get(f"/sessions/{session.id}").get_data(as_text=True)
     assert "Left out of this export:" in page and "Its storyteller withdrew it." in page
+
+
+def test_a_clip_can_be_taken_away_as_a_file_until_its_story_is_withdrawn(
+    app: Flask, login_as: SignIn, stories: list[Story]
+) -> None:
+    client, _ = login_as(Role.TRAINER)
+    story = stories[0]
+    _post(
+        client,
+        f"/stories/{story.id}/clips/new",
+        {"start_word": 3, "end_word": 14, "title": "Lonely, then the volunteers"},
+    )
+    clip = db.session.scalars(select(Clip)).one()
+    page = client.get(f"/clips/{clip.id}").get_data(as_text=True)
+    assert "Make a file of this clip" in page
+    assert client.get(f"/clips/{clip.id}/file").status_code == 404  # not cut yet
+    # The test queue cuts it at once; a second ask finds it made and goes straight to it.
+    _post(client, f"/clips/{clip.id}/file", {})
+    again = _post(client, f"/clips/{clip.id}/file", {})
+    assert again.headers["Location"].endswith(f"/clips/{clip.id}/file")  # type: ignore[attr-defined]
+    download = client.get(f"/clips/{clip.id}/file")
+    assert download.status_code == 200 and download.mimetype == "video/mp4"
+    db.session.expire_all()
+    assert clip.file_key is not None
+    path = get_storage().local_path(clip.file_key)
+    total, video_seconds, audio_seconds = _streams(path)
+    assert abs(total - clip.duration) <= FRAME and abs(video_seconds - clip.duration) <= FRAME
+    assert abs(audio_seconds - clip.duration) <= 0.03
+    # Another trainer can't take it, and a withdrawal deletes it.
+    other, _ = login_as(Role.TRAINER)
+    assert other.get(f"/clips/{clip.id}/file").status_code == 404
+    withdraw(story, story.storyteller, "please stop")
+    db.session.commit()
+    assert client.get(f"/clips/{clip.id}/file").status_code == 404
+    db.session.expire_all()
+    assert clip.file_key is None and not path.exists()

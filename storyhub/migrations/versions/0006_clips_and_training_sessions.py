@@ -56,7 +56,11 @@ def upgrade():
     sa.Column('consent_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('file_key', sa.String(length=255), nullable=True),
+    sa.Column('file_made_from', sa.String(length=300), nullable=False, server_default=''),
+    sa.Column('file_job_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['consent_id'], ['consent_versions.id'], name=op.f('fk_clips_consent_id_consent_versions')),
+    sa.ForeignKeyConstraint(['file_job_id'], ['jobs.id'], name=op.f('fk_clips_file_job_id_jobs')),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_clips_owner_id_users')),
     sa.ForeignKeyConstraint(['story_id'], ['stories.id'], name=op.f('fk_clips_story_id_stories')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_clips'))

@@ -1,0 +1,149 @@
+"""One clip as a file to take away (for slides, or a room with no network), cut by a job.
+
+The file is cut exactly on the clip's words from the story's current web copy
+(``media_pipeline.clips.cut_clip``). It is served only while the clip may be used and only if it
+was cut from the web copy and bounds the clip has now; a withdrawal deletes it with the story's
+other shared copies.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from flask import send_file
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from consent import clip_refusal
+from consent.models import ConsentVersion
+from consent.services import on_withdrawal
+from media_pipeline.errors import MediaError
+from storyhub import audit, jobs
+from storyhub.extensions import db
+from storyhub.jobs import JobContext, JobFailed, handler
+from storyhub.models import Job, MediaRole, Story
+from storyhub.storage import get_storage
+from storyhub.training.models import Clip
+from storyhub.training.services import TrainingError, clip_standing
+
+CUT_CLIP = "cut_clip"
+PURGE_CLIP_FILES = "purge_clip_files"
+
+
+def made_from(clip: Clip) -> str:
+    """What a file of ``clip`` must have been cut from to be served: web copy and bounds."""
+    rendition = clip.story.media_file(MediaRole.RENDITION)
+    if rendition is None:
+        return ""
+    return f"{rendition.storage_key}|{clip.start:.3f}|{clip.end:.3f}"
+
+
+def file_ready(clip: Clip) -> bool:
+    """Whether the clip's file is there and was cut from what the clip is now."""
+    current = made_from(clip)
+    return bool(clip.file_key) and current != "" and clip.file_made_from == current
+
+
+def file_job(clip: Clip) -> Job | None:
+    """The job cutting the clip's file, while it runs."""
+    job = clip.file_job
+    return job if job is not None and not job.finished else None
+
+
+def request_file(user: Any, clip: Clip) -> Job | None:
+    """Ask for the clip as a file; None when an up-to-date file is already there."""
+    standing = clip_standing(clip, user)
+    if not standing.usable:
+        raise TrainingError(f"This clip can't be used now. {standing.reason}")
+    if file_ready(clip):
+        return None
+    running = file_job(clip)
+    if running is not None:
+        return running
+    clip.file_job = jobs.submit(CUT_CLIP, clip.story, message="Waiting to cut the clip")
+    return clip.file_job
+
+
+def send_clip_file(clip: Clip) -> Response:
+    """The clip's file, named after it (the caller checked it may be used and is ready)."""
+    assert clip.file_key is not None
+    suffix = Path(clip.file_key).suffix
+    response = send_file(
+        get_storage().local_path(clip.file_key),
+        mimetype="video/mp4" if suffix == ".mp4" else "audio/mp4",
+        conditional=True,
+        as_attachment=True,
+        download_name=f"clip-{clip.id}{suffix}",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@handler(CUT_CLIP)
+def cut_clip_file(context: JobContext) -> None:
+    """Cut the clip from the story's web copy, exactly on its words, and store it."""
+    from media_pipeline.clips import cut_clip
+
+    clip = db.session.scalar(select(Clip).where(Clip.file_job_id == context.job_id))
+    if clip is None:
+        raise JobFailed("missing", "This clip was deleted.")
+    story = clip.story
+    rendition = story.media_file(MediaRole.RENDITION)
+    if clip_refusal(story) is not None or rendition is None:
+        raise JobFailed("refused", "This clip can't be used now.")
+    source = get_storage().local_path(rendition.storage_key)
+    source_made = made_from(clip)
+    suffix = ".mp4" if story.kind == "video" else ".m4a"
+    with tempfile.TemporaryDirectory(prefix="storyhub-clip-") as workdir:
+        out = Path(workdir) / f"clip{suffix}"
+
+        def progress(fraction: float, stage: str) -> None:
+            context.report(0.05 + 0.9 * fraction, stage)
+
+        context.report(0.02, "Cutting the clip")
+        try:
+            cut_clip(source, out, clip.start, clip.end, kind=story.kind, progress=progress)
+        except MediaError as exc:
+            raise JobFailed("media", "We couldn't cut this clip. Please try again.") from exc
+        # Consent may have changed while it was cut: ask again before keeping the file.
+        db.session.expire_all()
+        clip = db.session.get(Clip, clip.id)
+        if clip is None or clip_refusal(clip.story) is not None or made_from(clip) != source_made:
+            raise JobFailed("changed", "The clip or its story changed meanwhile. Please ask again.")
+        key = f"clips/{clip.id}-{uuid.uuid4().hex[:8]}{suffix}"
+        get_storage().put_file(out, key)
+    old = clip.file_key
+    clip.file_key, clip.file_made_from = key, source_made
+    audit.record("clip.file_made", object_type="clip", object_id=clip.id)
+    db.session.commit()
+    if old:
+        get_storage().delete(old)
+
+
+@on_withdrawal
+def _forget_clip_files(story: Story, version: ConsentVersion) -> None:
+    """A withdrawal reaches every clip file of the story: never served again, then deleted."""
+    clips = db.session.scalars(
+        select(Clip).where(Clip.story_id == story.id, Clip.file_key.is_not(None))
+    ).all()
+    for clip in clips:
+        clip.file_made_from = ""
+    if clips:
+        jobs.submit(PURGE_CLIP_FILES, story, message="Deleting clips cut from this story")
+
+
+@handler(PURGE_CLIP_FILES)
+def purge_clip_files(context: JobContext) -> None:
+    """Delete the clip files of the story that are no longer to be served (safe to run again)."""
+    for clip in db.session.scalars(
+        select(Clip).where(Clip.story_id == context.story_id, Clip.file_key.is_not(None))
+    ):
+        if clip.file_made_from == "":
+            assert clip.file_key is not None
+            get_storage().delete(clip.file_key)
+            clip.file_key = None
+    db.session.commit()

@@ -22,7 +22,7 @@ from consent.models import Audience
 from consent.services import record_use
 from storyhub.auth.decorators import roles_required
 from storyhub.extensions import db
-from storyhub.models import MediaRole, Passage
+from storyhub.models import MediaRole, Passage, Story
 from storyhub.storage import get_storage
 from storyhub.stories.routes import story_or_404
 from storyhub.training import clip_files, exports, services
@@ -119,27 +119,30 @@ def new_clip(story_id: int) -> Any:
     passage_id = _int_arg("passage")
     passage = next((p for p in story.passages if p.id == passage_id), story.passages[0])
     if request.method == "POST":
-        try:
-            clip = services.create_clip(
-                current_user,
-                story,
-                request.form.get("start_word"),
-                request.form.get("end_word"),
-                request.form.get("title"),
-                request.form.get("note"),
-            )
-            session = _add_to_chosen_session(clip)
-        except TrainingError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-            return _clip_form(story, None, passage, 400)
-        db.session.commit()
-        if session is not None:
-            flash(f"Clip saved and added to “{session.title}”.", "success")
-            return redirect(url_for("training.session", session_id=session.id))
-        flash("Clip saved.", "success")
-        return redirect(url_for("training.clips"))
+        return _save_clip(story, None, passage)
     return _clip_form(story, None, passage)
+
+
+def _save_clip(story: Story, clip: Clip | None, passage: Passage | None) -> Any:
+    """Save the clip form: a new clip of ``story``, or the changes to ``clip``."""
+    form = request.form
+    fields = (form.get("start_word"), form.get("end_word"), form.get("title"), form.get("note"))
+    try:
+        if clip is None:
+            saved = services.create_clip(current_user, story, *fields)
+        else:
+            saved = services.update_clip(current_user, clip, *fields)
+        session = _add_to_chosen_session(saved)
+    except TrainingError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return _clip_form(story, clip, passage, 400)
+    db.session.commit()
+    if session is not None:
+        flash(f"Clip saved and added to “{session.title}”.", "success")
+        return redirect(url_for("training.session", session_id=session.id))
+    flash("Clip saved.", "success")
+    return redirect(url_for("training.clips"))
 
 
 def _add_to_chosen_session(clip: Clip) -> TrainingSession | None:
@@ -164,25 +167,7 @@ def edit_clip(clip_id: int) -> Any:
         standing = services.clip_standing(clip, current_user)
         return render_template("training/clip_unusable.html", clip=clip, standing=standing)
     if request.method == "POST":
-        try:
-            services.update_clip(
-                current_user,
-                clip,
-                request.form.get("start_word"),
-                request.form.get("end_word"),
-                request.form.get("title"),
-                request.form.get("note"),
-            )
-            session = _add_to_chosen_session(clip)
-        except TrainingError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-            return _clip_form(story, clip, None, 400)
-        db.session.commit()
-        flash("Clip saved.", "success")
-        if session is not None:
-            return redirect(url_for("training.session", session_id=session.id))
-        return redirect(url_for("training.clips"))
+        return _save_clip(story, clip, None)
     return _clip_form(story, clip, None)
 
 

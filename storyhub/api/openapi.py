@@ -119,6 +119,50 @@ def training_paths() -> dict[str, Any]:
                 "responses": {**NO_CONTENT, **_errors(401, 403, 404)},
             },
         },
+        "/clips/{clip_id}/file": {
+            "post": {
+                "operationId": "requestClipFile",
+                "summary": "Ask for your clip as a file, cut exactly on its words",
+                "description": "202 with the job while it is cut (follow it with "
+                "`GET /jobs/{job_id}`); 200 when an up-to-date file is ready. 400 (with the "
+                "reason) when the clip can't be used now.",
+                "parameters": [clip_id],
+                "responses": {
+                    "200": _json(_ref("ClipFile"), "The file is ready"),
+                    "202": _json(
+                        {
+                            "allOf": [
+                                _ref("ClipFile"),
+                                {
+                                    "type": "object",
+                                    "required": ["job"],
+                                    "properties": {"job": _ref("Job")},
+                                },
+                            ]
+                        },
+                        "Being cut",
+                    ),
+                    **_errors(400, 401, 403, 404),
+                },
+            },
+            "get": {
+                "operationId": "downloadClipFile",
+                "summary": "Your clip as a file (MP4, or M4A for a sound-only story)",
+                "description": "410 (with the reason) once the clip can't be used; 404 until "
+                "a file has been made.",
+                "parameters": [clip_id],
+                "responses": {
+                    "200": {
+                        "description": "The clip",
+                        "content": {
+                            "video/mp4": {"schema": {"type": "string", "format": "binary"}},
+                            "audio/mp4": {"schema": {"type": "string", "format": "binary"}},
+                        },
+                    },
+                    **_errors(401, 403, 404, 410),
+                },
+            },
+        },
         "/stories/{story_id}/words": {
             "get": {
                 "operationId": "getStoryWords",
@@ -347,6 +391,14 @@ def training_paths() -> dict[str, Any]:
 def training_schemas() -> dict[str, Any]:
     text = {"type": "string", "maxLength": 2000}
     return {
+        "ClipFile": {
+            "type": "object",
+            "required": ["ready", "url"],
+            "properties": {
+                "ready": {"type": "boolean"},
+                "url": {"type": ["string", "null"], "format": "uri"},
+            },
+        },
         "Clip": {
             "type": "object",
             "required": ["id", "story_id", "start", "end", "title", "usable", "reason", "text"],

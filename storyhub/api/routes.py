@@ -34,6 +34,7 @@ from storyhub.search.services import BadSearch, page_json, run_search
 from storyhub.storage import get_storage
 from storyhub.stories.forms import UploadForm
 from storyhub.stories.routes import job_progress
+from storyhub.training import clip_files
 from storyhub.training import exports as training_exports
 from storyhub.training import services as training
 from storyhub.training.models import Clip, SessionExport, SessionItem, TrainingSession
@@ -591,9 +592,42 @@ def update_clip(clip_id: int) -> Response:
 def delete_clip(clip_id: int) -> tuple[str, int]:
     """Delete a clip (its maker only); it leaves every session that held it."""
     clip = _clip(clip_id, own=True)
+    file_key = clip.file_key
     training.delete_clip(_user(), clip)
     db.session.commit()
+    clip_files.forget_file(file_key)
     return "", 204
+
+
+def clip_file_json(clip: Clip) -> dict[str, Any]:
+    ready = clip_files.file_ready(clip)
+    url = url_for("api.download_clip_file", clip_id=clip.id, _external=True) if ready else None
+    return {"ready": ready, "url": url}
+
+
+@bp.post("/clips/<int:clip_id>/file")
+def request_clip_file(clip_id: int) -> tuple[Response, int]:
+    """Ask for your clip as a file: 202 and the job while it is cut, 200 and its link when ready."""
+    clip = _clip(clip_id, own=True)
+    job = clip_files.request_file(_user(), clip)
+    db.session.commit()
+    if job is None:
+        return jsonify(clip_file_json(clip)), 200
+    response = jsonify(job=job_progress(job), **clip_file_json(clip))
+    response.headers["Location"] = url_for("api.get_job", job_id=job.id)
+    return response, 202
+
+
+@bp.get("/clips/<int:clip_id>/file")
+def download_clip_file(clip_id: int) -> WerkzeugResponse:
+    """Your clip as a file, cut exactly on its words, while the clip may be used (else 410)."""
+    clip = _clip(clip_id, own=True)
+    standing = training.clip_standing(clip, _user())
+    if not standing.usable:
+        raise ApiError(410, "gone", standing.reason or "This clip can't be used now.")
+    if not clip_files.file_ready(clip):
+        raise ApiError(404, "not_found", "This clip has no file yet: POST to this address first.")
+    return clip_files.send_clip_file(clip)
 
 
 @bp.get("/sessions")

@@ -67,6 +67,12 @@ def request_file(user: Any, clip: Clip) -> Job | None:
     return clip.file_job
 
 
+def forget_file(key: str | None) -> None:
+    """Delete a deleted clip's file (after the commit that deleted the clip)."""
+    if key:
+        get_storage().delete(key)
+
+
 def send_clip_file(clip: Clip) -> Response:
     """The clip's file, named after it (the caller checked it may be used and is ready)."""
     assert clip.file_key is not None

@@ -200,8 +200,7 @@ def delete_clip(clip_id: int) -> Response:
     file_key = clip.file_key
     services.delete_clip(current_user, clip)
     db.session.commit()
-    if file_key:
-        get_storage().delete(file_key)
+    clip_files.forget_file(file_key)
     flash("Clip deleted.", "success")
     return redirect(url_for("training.clips"))
 

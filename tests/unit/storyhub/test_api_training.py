@@ -581,3 +581,30 @@ def test_a_finished_export_links_its_files_until_a_story_is_withdrawn(
     assert "withdrawn" in gone["refusal"]
     refused = client.get(entry["files"]["video"], headers=headers)
     _error(refused, 410, "gone")
+
+
+def test_a_clip_is_cut_as_a_file_through_the_api(
+    api: MakeApi, teller: User, tmp_path: Path
+) -> None:
+    video = make_video(tmp_path / "v.mp4", 40)
+    story = clip_story(teller, ["one two three four five", "six seven eight"], video=video)
+    client, _, headers = api(Role.TRAINER)
+    clip = _new_clip(client, headers, story, 1, 6)
+    path = f"/api/v1/clips/{clip['id']}/file"
+    _error(client.get(path, headers=headers), 404, "not_found")  # nothing cut yet
+    asked = client.post(path, headers=headers)
+    assert asked.status_code == 202, asked.get_data(as_text=True)
+    job = client.get(f"/api/v1/jobs/{asked.get_json()['job']['id']}", headers=headers)
+    assert job.get_json()["state"] == "done", job.get_json()
+    ready = client.post(path, headers=headers)  # already made: no second job
+    assert ready.status_code == 200 and ready.get_json()["ready"] is True
+    assert ready.get_json()["url"] == f"http://storyhub.test{path}"
+    download = client.get(path, headers=headers)
+    assert download.status_code == 200 and download.mimetype == "video/mp4"
+    assert download.get_data()[4:8] == b"ftyp"
+    stranger, _, stranger_headers = api(Role.TRAINER)
+    _error(stranger.get(path, headers=stranger_headers), 404, "not_found")
+    withdraw(story, teller, "changed my mind")
+    db.session.commit()
+    _error(client.get(path, headers=headers), 410, "gone")
+    _error(client.post(path, headers=headers), 400, "invalid")

@@ -194,8 +194,8 @@ def search_scope(user: Any, purpose: Purpose | None = None) -> Scope:
 CLIP_ROLES = (Role.TRAINER, Role.CURATOR, Role.ADMIN)
 
 
-def clip_refusal(story: Story, on: date | None = None) -> str | None:
-    """Why ``story``'s clips may not be used in training now, in plain words; None if they may."""
+def _sharing_refusal(story: Story, audience: Audience, on: date | None) -> str | None:
+    """Why ``story`` may not be shown to ``audience`` on ``on`` (today), in plain words."""
     consent = story.consent
     if consent is None or (consent.status == ConsentStatus.ACTIVE and consent.released_at is None):
         return "Its storyteller has not shared it yet."
@@ -208,11 +208,21 @@ def clip_refusal(story: Story, on: date | None = None) -> str | None:
             f"Its sharing ended on {consent.review_date.strftime('%-d %B %Y')} "
             "and has not been renewed."
         )
-    if Audience.TRAINING not in consent.audiences:
-        return "Its storyteller no longer shares it for training."
-    if not consent.clips_allowed:
-        return "Its storyteller does not allow clips to be made from it."
+    if audience not in consent.audiences:
+        return {
+            Audience.TRAINING: "Its storyteller no longer shares it for training.",
+            Audience.LEARNING_EVENTS: "Its storyteller has not chosen learning events "
+            "(councillors and senior managers) for it.",
+        }.get(audience, f"Its storyteller has not chosen {audience.label} for it.")
     return None
+
+
+def clip_refusal(story: Story, on: date | None = None) -> str | None:
+    """Why ``story``'s clips may not be used in training now, in plain words; None if they may."""
+    refusal = _sharing_refusal(story, Audience.TRAINING, on)
+    if refusal is None and story.consent is not None and not story.consent.clips_allowed:
+        return "Its storyteller does not allow clips to be made from it."
+    return refusal
 
 
 def can_clip(user: Any, story: Story) -> bool:
@@ -220,3 +230,15 @@ def can_clip(user: Any, story: Story) -> bool:
     if not _signed_in(user) or user.role not in CLIP_ROLES:
         return False
     return can_view(user, story) and clip_refusal(story) is None
+
+
+# --- showcases for learning events -----------------------------------------------------------
+# Elected members watch curated stories at events. A story (or a clip of it) may be in a
+# showcase only while its teller shares it for learning events; asked at every view.
+
+SHOWCASE_BUILDERS = (Role.CURATOR, Role.ADMIN)
+
+
+def showcase_refusal(story: Story, on: date | None = None) -> str | None:
+    """Why ``story`` may not be shown at a learning event now, in plain words; None if it may."""
+    return _sharing_refusal(story, Audience.LEARNING_EVENTS, on)

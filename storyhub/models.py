@@ -402,5 +402,6 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
 # ours are defined) makes sure both are mapped whoever imports first.
 import consent.models  # noqa: E402,F401
 import storyhub.search.models  # noqa: E402
+import storyhub.showcases.models  # noqa: E402
 import storyhub.themes.models  # noqa: E402
 import storyhub.training.models  # noqa: E402,F401

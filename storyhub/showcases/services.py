@@ -1,0 +1,160 @@
+"""Showcase rules: building one, what may go in it, and opening it with an event code.
+
+Consent is asked of consent/ (``showcase_refusal``) every time items are listed, so a story
+withdrawn during an event is gone at the next navigation. The caller commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from consent import viewable_stories
+from consent.policy import SHOWCASE_BUILDERS, showcase_refusal
+from storyhub import audit
+from storyhub.extensions import db
+from storyhub.models import Story, StoryState, User, as_utc, utcnow
+from storyhub.showcases.models import Showcase, ShowcaseItem
+from storyhub.themes.models import TagStatus
+from storyhub.training.models import Clip
+
+MAX_TITLE = 200
+MAX_TEXT = 2000
+# Codes are read out or written on a slide: no 0/O, 1/I/L, in groups of four.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+
+
+class ShowcaseError(ValueError):
+    """A change that can't be made; the message says why, in plain words."""
+
+
+def can_build(user: Any) -> bool:
+    """Curators and administrators build showcases."""
+    return bool(getattr(user, "is_authenticated", False)) and user.role in SHOWCASE_BUILDERS
+
+
+def _clean(text: Any, limit: int, what: str, *, required: bool = False) -> str:
+    value = str(text or "").strip()
+    if required and not value:
+        raise ShowcaseError(f"Please give the {what}.")
+    if len(value) > limit:
+        raise ShowcaseError(f"The {what} can be at most {limit} characters.")
+    return value
+
+
+def create_showcase(
+    user: User,
+    title: Any,
+    introduction: Any = "",
+    *,
+    event_date: date | None = None,
+    event_place: Any = "",
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+) -> Showcase:
+    if not can_build(user):
+        raise ShowcaseError("Only curators can build showcases.")
+    if opens_at is not None and closes_at is not None and closes_at <= opens_at:
+        raise ShowcaseError("The event must end after it starts.")
+    showcase = Showcase(
+        owner=user,
+        title=_clean(title, MAX_TITLE, "showcase a title", required=True),
+        introduction=_clean(introduction, MAX_TEXT, "introduction"),
+        event_date=event_date,
+        event_place=_clean(event_place, MAX_TITLE, "place"),
+        opens_at=opens_at,
+        closes_at=closes_at,
+    )
+    db.session.add(showcase)
+    db.session.flush()
+    audit.record("showcase.created", actor=user, object_type="showcase", object_id=showcase.id)
+    return showcase
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A story the builder may see, and why it can't go in a showcase (None: it can)."""
+
+    story: Story
+    refusal: str | None
+
+
+def candidates(user: User) -> list[Candidate]:
+    """Every ready story the builder looks after, each with whether it may be shown."""
+    stories = db.session.scalars(
+        select(Story)
+        .where(viewable_stories(user), Story.state == StoryState.READY)
+        .order_by(Story.created_at.desc())
+    )
+    return [Candidate(story, showcase_refusal(story)) for story in stories]
+
+
+def listen_for(story: Story, clip: Clip | None = None) -> str:
+    """A first "what to listen for" line: the confirmed outcome themes in the story (or clip)."""
+    labels: list[str] = []
+    for passage in story.passages:
+        if clip is not None and (passage.end <= clip.start or passage.start >= clip.end):
+            continue
+        for tag in passage.themes:
+            if tag.status == TagStatus.CONFIRMED and tag.subtheme.label not in labels:
+                labels.append(tag.subtheme.label)
+    return f"Listen for: {', '.join(labels)}." if labels else ""
+
+
+def add_item(
+    showcase: Showcase, story: Story, *, clip: Clip | None = None, note: Any = None
+) -> ShowcaseItem:
+    """Add a whole story (or one clip of it), if its teller shares it for learning events."""
+    refusal = showcase_refusal(story)
+    if refusal is not None:
+        raise ShowcaseError(f"“{story.title}” can't be shown at a learning event. {refusal}")
+    if clip is not None and clip.story_id != story.id:
+        raise ShowcaseError("That clip is from another story.")
+    line = listen_for(story, clip) if note is None else _clean(note, MAX_TEXT, "listening note")
+    item = ShowcaseItem(story=story, clip=clip, listen_for=line, position=len(showcase.items))
+    showcase.items.append(item)
+    return item
+
+
+@dataclass(frozen=True)
+class ShownItem:
+    """An item as the showcase shows it now, or why it is hidden (for its curator)."""
+
+    item: ShowcaseItem
+    refusal: str | None
+
+
+def items_now(showcase: Showcase) -> list[ShownItem]:
+    """Every item with whether its consent still allows it: hidden ones vanish for the audience
+    at once, and the curator sees why."""
+    return [ShownItem(item, showcase_refusal(item.story)) for item in showcase.items]
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.replace("-", "").replace(" ", "").upper().encode()).hexdigest()
+
+
+def new_code(showcase: Showcase) -> str:
+    """Give the showcase a new event code; the code is shown once and only its hash is kept."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    showcase.code_hash = _hash(raw)
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def showcase_for_code(code: Any, now: datetime | None = None) -> Showcase | None:
+    """The showcase an event code opens, only inside its event's time window; else None."""
+    if not isinstance(code, str) or not 1 <= len(code) <= 20:
+        return None
+    showcase = db.session.scalar(select(Showcase).where(Showcase.code_hash == _hash(code)))
+    if showcase is None or showcase.opens_at is None or showcase.closes_at is None:
+        return None
+    moment = now or utcnow()
+    if not as_utc(showcase.opens_at) <= moment <= as_utc(showcase.closes_at):
+        return None
+    return showcase

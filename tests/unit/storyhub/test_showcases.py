@@ -1,0 +1,78 @@
+"""Showcase rules: only stories shared for learning events go in, a withdrawal hides an item at
+once, and an event code opens its showcase only inside the event's time window."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import Flask
+
+from consent.models import Audience
+from consent.services import withdraw
+from storyhub.extensions import db
+from storyhub.models import Role, User
+from storyhub.showcases import services
+from storyhub.showcases.services import ShowcaseError
+from tests.training_factory import clip_story
+
+PASSAGES = ["Nobody asked me what I wanted", "Then a social worker listened to me"]
+EVENTS = {Audience.LEARNING_EVENTS}
+
+
+@pytest.fixture
+def people(app: Flask, make_user: Callable[..., User]) -> tuple[User, User]:
+    return make_user(Role.CURATOR), make_user(Role.STORYTELLER)
+
+
+def test_only_stories_shared_for_learning_events_go_in(people: tuple[User, User]) -> None:
+    curator, teller = people
+    shown = clip_story(teller, PASSAGES, title="Shown", audiences=EVENTS)
+    training_only = clip_story(teller, PASSAGES, title="Training only")
+    showcase = services.create_showcase(curator, "Council learning day")
+    services.add_item(showcase, shown)
+    with pytest.raises(ShowcaseError, match="has not chosen learning events"):
+        services.add_item(showcase, training_only)
+    reasons = {c.story.title: c.refusal for c in services.candidates(curator)}
+    assert reasons["Shown"] is None
+    assert "has not chosen learning events" in (reasons["Training only"] or "")
+    trainer = User(username="t", display_name="T", role=Role.TRAINER)
+    with pytest.raises(ShowcaseError, match="Only curators"):
+        services.create_showcase(trainer, "Mine")
+
+
+def test_a_withdrawn_story_is_hidden_at_once(people: tuple[User, User]) -> None:
+    curator, teller = people
+    first = clip_story(teller, PASSAGES, title="First", audiences=EVENTS)
+    second = clip_story(teller, PASSAGES, title="Second", audiences=EVENTS)
+    showcase = services.create_showcase(curator, "Council learning day")
+    services.add_item(showcase, first)
+    services.add_item(showcase, second)
+    db.session.commit()
+    withdraw(second, teller, "not any more")
+    db.session.commit()
+    shown = services.items_now(showcase)
+    assert [(s.item.story.title, s.refusal) for s in shown] == [
+        ("First", None),
+        ("Second", "Its storyteller withdrew it."),
+    ]
+
+
+def test_an_event_code_works_only_inside_the_window(people: tuple[User, User]) -> None:
+    curator, _ = people
+    start = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    showcase = services.create_showcase(
+        curator, "Council learning day", opens_at=start, closes_at=start + timedelta(hours=3)
+    )
+    code = services.new_code(showcase)
+    db.session.commit()
+    assert len(code) == 9 and code[4] == "-"
+    inside = start + timedelta(hours=1)
+    assert services.showcase_for_code(code, inside) == showcase
+    assert services.showcase_for_code(code.lower().replace("-", " "), inside) == showcase
+    assert services.showcase_for_code(code, start - timedelta(minutes=1)) is None
+    assert services.showcase_for_code(code, start + timedelta(hours=3, seconds=1)) is None
+    assert services.showcase_for_code("WRONG-CODE", inside) is None
+    assert services.showcase_for_code(None, inside) is None
+    assert showcase.code_hash is not None and code.replace("-", "") not in showcase.code_hash

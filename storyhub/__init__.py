@@ -62,6 +62,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from storyhub.auth import bp as auth_bp
     from storyhub.main import bp as main_bp
     from storyhub.search.routes import bp as search_bp
+    from storyhub.showcases.routes import bp as showcases_bp
     from storyhub.stories import bp as stories_bp
     from storyhub.themes.routes import bp as themes_bp
     from storyhub.training import clip_files, exports  # noqa: F401  (job handlers, hooks)
@@ -73,6 +74,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(themes_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(training_bp)
+    app.register_blueprint(showcases_bp)
     app.register_blueprint(api_bp)
     cli.init_app(app)
     filters.init_app(app)

@@ -158,3 +158,38 @@ def showcase_for_code(code: Any, now: datetime | None = None) -> Showcase | None
     if not as_utc(showcase.opens_at) <= moment <= as_utc(showcase.closes_at):
         return None
     return showcase
+
+
+# --- who may watch ------------------------------------------------------------------------------
+
+CODE_SESSION_KEY = "event_showcase"
+
+
+def may_watch(
+    user: Any, showcase: Showcase, code_showcase_id: Any, now: datetime | None = None
+) -> bool:
+    """Its builders, the members it is shared with, and (during the event's time window only)
+    whoever entered its event code may watch a showcase; nobody else."""
+    if getattr(user, "is_authenticated", False) and getattr(user, "is_active", False):
+        if showcase.owner_id == user.id or user.role in SHOWCASE_BUILDERS:
+            return True
+        if any(m.user_id == user.id for m in showcase.members):
+            return True
+    if code_showcase_id != showcase.id or showcase.opens_at is None or showcase.closes_at is None:
+        return False
+    moment = now or utcnow()
+    return as_utc(showcase.opens_at) <= moment <= as_utc(showcase.closes_at)
+
+
+def shared_with(user: User) -> list[Showcase]:
+    """The showcases shared with a member, soonest event first."""
+    from storyhub.showcases.models import ShowcaseMember
+
+    return list(
+        db.session.scalars(
+            select(Showcase)
+            .join(ShowcaseMember)
+            .where(ShowcaseMember.user_id == user.id)
+            .order_by(Showcase.event_date)
+        )
+    )

@@ -76,3 +76,61 @@ def test_an_event_code_works_only_inside_the_window(people: tuple[User, User]) -
     assert services.showcase_for_code("WRONG-CODE", inside) is None
     assert services.showcase_for_code(None, inside) is None
     assert showcase.code_hash is not None and code.replace("-", "") not in showcase.code_hash
+
+
+def _event_showcase(curator: User, teller: User) -> tuple[object, str, list[object]]:
+    now = datetime.now(UTC)
+    stories = [
+        clip_story(teller, PASSAGES, title=t, audiences=EVENTS) for t in ("Heard", "Home again")
+    ]
+    showcase = services.create_showcase(
+        curator,
+        "Council learning day",
+        opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(hours=1),
+    )
+    for story in stories:
+        services.add_item(showcase, story)
+    code = services.new_code(showcase)
+    db.session.commit()
+    return showcase, code, stories
+
+
+def test_an_event_code_opens_one_showcase_and_nothing_else(
+    app: Flask, people: tuple[User, User]
+) -> None:
+    showcase, code, stories = _event_showcase(*people)
+    guest = app.test_client()
+    token_page = guest.get("/event").get_data(as_text=True)
+    token = token_page.split('name="csrf_token" value="')[1].split('"')[0]
+    opened = guest.post("/event", data={"code": code, "csrf_token": token})
+    assert opened.status_code == 302
+    page = guest.get(opened.headers["Location"]).get_data(as_text=True)
+    assert "Heard" in page and "Home again" in page and "Told by" in page
+    item = showcase.items[0]  # type: ignore[attr-defined]
+    base = f"/showcases/{showcase.id}/items/{item.id}"  # type: ignore[attr-defined]
+    assert guest.get(f"{base}/captions.vtt").status_code == 200
+    # Nothing else: the archive's pages ask for a sign-in, and story media is not found.
+    for path in ("/stories", "/search", f"/stories/{stories[0].id}", "/sessions"):
+        assert guest.get(path).status_code in (302, 401, 404), path
+    assert guest.get(f"/stories/{stories[0].id}/media/rendition").status_code in (302, 401, 404)
+    # A story withdrawn during the event is gone at the next navigation.
+    withdraw(stories[1], stories[1].storyteller, "not now")
+    db.session.commit()
+    page = guest.get(f"/showcases/{showcase.id}/present").get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "Heard" in page and "Home again" not in page
+    gone = showcase.items[1]  # type: ignore[attr-defined]
+    assert guest.get(f"/showcases/{showcase.id}/items/{gone.id}/captions.vtt").status_code == 404  # type: ignore[attr-defined]
+
+
+def test_a_wrong_or_closed_code_is_refused(app: Flask, people: tuple[User, User]) -> None:
+    showcase, code, _ = _event_showcase(*people)
+    showcase.closes_at = datetime.now(UTC) - timedelta(minutes=1)  # type: ignore[attr-defined]
+    db.session.commit()
+    guest = app.test_client()
+    token_page = guest.get("/event").get_data(as_text=True)
+    token = token_page.split('name="csrf_token" value="')[1].split('"')[0]
+    refused = guest.post("/event", data={"code": code, "csrf_token": token})
+    assert refused.status_code == 400
+    assert "Codes work only during their event" in refused.get_data(as_text=True)
+    assert guest.get(f"/showcases/{showcase.id}/present").status_code == 404  # type: ignore[attr-defined]

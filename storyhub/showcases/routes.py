@@ -7,15 +7,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, send_file, session, url_for
-from flask_login import current_user
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from consent import can_view
 from consent.describe import audience_list, name_as_consented
 from consent.models import Audience
 from consent.services import record_use
 from storyhub.extensions import db
-from storyhub.models import MediaRole
+from storyhub.models import MediaRole, Role, Story
 from storyhub.showcases import services
 from storyhub.showcases.models import Showcase, ShowcaseItem
 from storyhub.storage import get_storage
@@ -107,3 +118,161 @@ def captions(showcase_id: int, item_id: int) -> Response:
     response = Response(webvtt(item.story), mimetype="text/vtt")
     response.headers["Cache-Control"] = "private, no-cache"
     return response
+
+
+# --- building (curators) --------------------------------------------------------------------
+
+
+def _when(value: str | None) -> Any:
+    """A date or date-time from a form field (empty: None); odd values are refused plainly."""
+    from datetime import UTC, date, datetime
+
+    if not value:
+        return None
+    try:
+        if "T" in value:
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise services.ShowcaseError("Please give dates as the calendar offers them.") from None
+
+
+def _details() -> dict[str, Any]:
+    form = request.form
+    return {
+        "event_date": _when(form.get("event_date")),
+        "event_place": form.get("event_place"),
+        "opens_at": _when(form.get("opens_at")),
+        "closes_at": _when(form.get("closes_at")),
+    }
+
+
+@bp.route("/showcases", methods=["GET", "POST"])
+@login_required
+def showcases() -> Any:
+    """Curators: every showcase, and a new one. Members: the showcases shared with them."""
+    if not services.can_build(current_user):
+        if current_user.role != Role.MEMBER:
+            abort(403)
+        return render_template("showcases/mine.html", showcases=services.shared_with(current_user))
+    if request.method == "POST":
+        try:
+            built = services.create_showcase(
+                current_user,
+                request.form.get("title"),
+                request.form.get("introduction"),
+                **_details(),
+            )
+        except services.ShowcaseError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            return redirect(url_for("showcases.edit", showcase_id=built.id))
+    return render_template(
+        "showcases/index.html", showcases=services.showcases_built_by(current_user)
+    )
+
+
+def _built(showcase_id: int) -> Showcase:
+    showcase = db.session.get(Showcase, showcase_id)
+    if showcase is None or not services.can_build(current_user):
+        abort(404)
+    return showcase
+
+
+@bp.route("/showcases/<int:showcase_id>/edit")
+@login_required
+def edit(showcase_id: int) -> str:
+    """The builder: details, items (hidden ones say why), stories to add (or why not), code."""
+    showcase = _built(showcase_id)
+    in_it = {(i.story_id, i.clip_id) for i in showcase.items}
+    return render_template(
+        "showcases/edit.html",
+        showcase=showcase,
+        shown=services.items_now(showcase),
+        candidates=[
+            c for c in services.candidates(current_user) if (c.story.id, None) not in in_it
+        ],
+        members=services.member_candidates(),
+        member_ids={m.user_id for m in showcase.members},
+    )
+
+
+def _change(showcase_id: int, change: Any, done: str) -> Response:
+    showcase = _built(showcase_id)
+    try:
+        message = change(showcase)
+    except services.ShowcaseError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(message or done, "success")
+    return redirect(url_for("showcases.edit", showcase_id=showcase.id))
+
+
+@bp.route("/showcases/<int:showcase_id>/details", methods=["POST"])
+@login_required
+def details(showcase_id: int) -> Response:
+    return _change(
+        showcase_id,
+        lambda s: services.update_details(
+            s, request.form.get("title"), request.form.get("introduction"), **_details()
+        ),
+        "Saved.",
+    )
+
+
+@bp.route("/showcases/<int:showcase_id>/items", methods=["POST"])
+@login_required
+def add(showcase_id: int) -> Response:
+    def run(showcase: Showcase) -> None:
+        story = db.session.get(Story, request.form.get("story", type=int) or 0)
+        if story is None or not can_view(current_user, story):
+            raise services.ShowcaseError("Please choose a story from the list.")
+        services.add_item(showcase, story)
+
+    return _change(showcase_id, run, "Added at the end.")
+
+
+@bp.route("/showcases/<int:showcase_id>/items/<int:item_id>", methods=["POST"])
+@login_required
+def change_item(showcase_id: int, item_id: int) -> Response:
+    def run(showcase: Showcase) -> None:
+        item = services.item_of(showcase, item_id)
+        if item is None:
+            raise services.ShowcaseError("That item is no longer in this showcase.")
+        action = request.form.get("action")
+        if action == "remove":
+            services.remove_item(showcase, item)
+        elif action in ("up", "down"):
+            services.move_item(showcase, item, action)
+        else:
+            services.set_listen_for(item, request.form.get("listen_for"))
+
+    return _change(showcase_id, run, "Saved.")
+
+
+@bp.route("/showcases/<int:showcase_id>/code", methods=["POST"])
+@login_required
+def code(showcase_id: int) -> Response:
+    """A new event code, shown once (only its hash is kept); the old one stops working."""
+    return _change(
+        showcase_id,
+        lambda s: (
+            f"The event code is {services.new_code(s)}. Write it down now: it is shown only "
+            "once, and works only during the event's time window."
+        ),
+        "",
+    )
+
+
+@bp.route("/showcases/<int:showcase_id>/members", methods=["POST"])
+@login_required
+def members(showcase_id: int) -> Response:
+    return _change(
+        showcase_id,
+        lambda s: services.set_members(s, request.form.getlist("user")),
+        "Sharing saved.",
+    )

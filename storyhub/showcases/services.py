@@ -193,3 +193,92 @@ def shared_with(user: User) -> list[Showcase]:
             .order_by(Showcase.event_date)
         )
     )
+
+
+# --- changing a showcase ------------------------------------------------------------------------
+
+
+def showcases_built_by(user: User) -> list[Showcase]:
+    """Every showcase (curators look after all of them), soonest event first."""
+    return list(db.session.scalars(select(Showcase).order_by(Showcase.event_date, Showcase.id)))
+
+
+def update_details(
+    showcase: Showcase,
+    title: Any,
+    introduction: Any,
+    *,
+    event_date: date | None,
+    event_place: Any,
+    opens_at: datetime | None,
+    closes_at: datetime | None,
+) -> None:
+    if opens_at is not None and closes_at is not None and closes_at <= opens_at:
+        raise ShowcaseError("The event must end after it starts.")
+    showcase.title = _clean(title, MAX_TITLE, "showcase a title", required=True)
+    showcase.introduction = _clean(introduction, MAX_TEXT, "introduction")
+    showcase.event_date = event_date
+    showcase.event_place = _clean(event_place, MAX_TITLE, "place")
+    showcase.opens_at, showcase.closes_at = opens_at, closes_at
+
+
+def item_of(showcase: Showcase, item_id: Any) -> ShowcaseItem | None:
+    try:
+        wanted = int(item_id)
+    except (TypeError, ValueError):
+        return None
+    return next((i for i in showcase.items if i.id == wanted), None)
+
+
+def move_item(showcase: Showcase, item: ShowcaseItem, direction: Any) -> None:
+    steps = {"up": -1, "down": 1}
+    if direction not in steps:
+        raise ShowcaseError("Please choose to move it up or down.")
+    items = list(showcase.items)
+    old = items.index(item)
+    new = max(0, min(len(items) - 1, old + steps[direction]))
+    items.insert(new, items.pop(old))
+    showcase.items[:] = items
+    for position, each in enumerate(showcase.items):
+        each.position = position
+
+
+def remove_item(showcase: Showcase, item: ShowcaseItem) -> None:
+    showcase.items.remove(item)
+    for position, each in enumerate(showcase.items):
+        each.position = position
+
+
+def set_listen_for(item: ShowcaseItem, text: Any) -> None:
+    item.listen_for = _clean(text, MAX_TEXT, "listening note")
+
+
+def member_candidates() -> list[User]:
+    from storyhub.models import Role
+
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role == Role.MEMBER, User.active.is_(True))
+            .order_by(User.display_name)
+        )
+    )
+
+
+def set_members(showcase: Showcase, user_ids: list[Any]) -> None:
+    """Share the showcase with exactly these member accounts."""
+    from storyhub.showcases.models import ShowcaseMember
+
+    allowed = {u.id: u for u in member_candidates()}
+    try:
+        wanted = {int(i) for i in user_ids}
+    except (TypeError, ValueError):
+        raise ShowcaseError("Please choose people from the list.") from None
+    if not wanted <= set(allowed):
+        raise ShowcaseError("Please choose people from the list.")
+    for member in list(showcase.members):
+        if member.user_id not in wanted:
+            showcase.members.remove(member)
+    have = {m.user_id for m in showcase.members}
+    for user_id in sorted(wanted - have):
+        showcase.members.append(ShowcaseMember(user=allowed[user_id]))

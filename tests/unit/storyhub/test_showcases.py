@@ -134,3 +134,48 @@ def test_a_wrong_or_closed_code_is_refused(app: Flask, people: tuple[User, User]
     assert refused.status_code == 400
     assert "Codes work only during their event" in refused.get_data(as_text=True)
     assert guest.get(f"/showcases/{showcase.id}/present").status_code == 404  # type: ignore[attr-defined]
+
+
+def test_a_curator_builds_a_showcase_and_shares_it_with_a_member(
+    login_as: Callable[[Role], tuple[object, User]], make_user: Callable[..., User]
+) -> None:
+    from tests.conftest import csrf_token
+
+    client, _ = login_as(Role.CURATOR)
+    teller = make_user(Role.STORYTELLER)
+    shown = clip_story(teller, PASSAGES, title="Heard at last", audiences=EVENTS)
+    clip_story(teller, PASSAGES, title="Only for training")
+    token = csrf_token(client, "/showcases")  # type: ignore[arg-type]
+    made = client.post(  # type: ignore[attr-defined]
+        "/showcases",
+        data={
+            "csrf_token": token,
+            "title": "Council day",
+            "event_date": "2026-12-01",
+            "event_place": "Town hall",
+            "opens_at": "2026-12-01T09:00",
+            "closes_at": "2026-12-01T08:00",
+        },
+    )
+    assert made.status_code == 200 and "The event must end after it starts." in made.get_data(
+        as_text=True
+    )
+    made = client.post("/showcases", data={"csrf_token": token, "title": "Council day"})  # type: ignore[attr-defined]
+    edit_path = made.headers["Location"]
+    showcase_id = int(edit_path.split("/")[-2])
+    page = client.get(edit_path).get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "Can't be added: Its storyteller has not chosen learning events" in page
+    client.post(f"/showcases/{showcase_id}/items", data={"csrf_token": token, "story": shown.id})  # type: ignore[attr-defined]
+    coded = client.post(  # type: ignore[attr-defined]
+        f"/showcases/{showcase_id}/code", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "The event code is " in coded.get_data(as_text=True)
+    member_client, member = login_as(Role.MEMBER)
+    assert member_client.get(f"/showcases/{showcase_id}/present").status_code == 404  # type: ignore[attr-defined]
+    client.post(f"/showcases/{showcase_id}/members", data={"csrf_token": token, "user": member.id})  # type: ignore[attr-defined]
+    listing = member_client.get("/showcases").get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "Watch “Council day”" in listing
+    present = member_client.get(f"/showcases/{showcase_id}/present").get_data(as_text=True)  # type: ignore[attr-defined]
+    assert (
+        "Heard at last" in present and "Shared by its storyteller for: learning events" in present
+    )

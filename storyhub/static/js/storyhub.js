@@ -522,6 +522,9 @@ function setupSessionPlayer(root) {
     else if (e.key === "ArrowLeft" || e.key === "PageUp") { e.preventDefault(); show(current - 1); }
     else if (e.key === " " && tag !== "button" && tag !== "a") { e.preventDefault(); playPause(); }
     else if (e.key === "c" || e.key === "C") { captionsButton.click(); }
+    else if ((e.key === "f" || e.key === "F") && document.fullscreenEnabled) {
+      if (document.fullscreenElement) document.exitFullscreen(); else root.requestFullscreen();
+    }
     else if (e.key === "n" || e.key === "N") {
       const notes = slides[current].querySelector(".room-notes");
       if (notes) notes.open = !notes.open;

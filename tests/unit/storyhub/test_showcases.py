@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -179,3 +180,33 @@ def test_a_curator_builds_a_showcase_and_shares_it_with_a_member(
     assert (
         "Heard at last" in present and "Shared by its storyteller for: learning events" in present
     )
+
+
+def test_the_offline_pack_holds_a_page_and_each_item_with_its_captions(
+    people: tuple[User, User], tmp_path: Path
+) -> None:
+    import zipfile
+
+    from storyhub.showcases.pack import PackRefused, pack_refusal, write_pack
+    from tests.training_factory import make_video
+
+    curator, teller = people
+    video = make_video(tmp_path / "v.mp4", 70)
+    story = clip_story(teller, PASSAGES, title="Heard", audiences=EVENTS, video=video)
+    showcase = services.create_showcase(curator, "Council day", "Two stories, ten minutes.")
+    services.add_item(showcase, story)
+    db.session.commit()
+    assert pack_refusal(showcase) is None
+    pack = write_pack(showcase, tmp_path / "pack.zip", tmp_path / "work")
+    with zipfile.ZipFile(pack) as archive:
+        names = sorted(archive.namelist())
+        page = archive.read("showcase/index.html").decode()
+        captions = archive.read("showcase/01.vtt").decode()
+    assert names == ["showcase/01.mp4", "showcase/01.vtt", "showcase/index.html"]
+    assert 'src="01.mp4"' in page and "Nobody asked me what I wanted" in page
+    assert captions.startswith("WEBVTT") and "Nobody asked me" in captions
+    withdraw(story, teller, "no copies please")
+    db.session.commit()
+    assert pack_refusal(showcase) == "“Heard” can't be handed out: Its storyteller withdrew it."
+    with pytest.raises(PackRefused):
+        write_pack(showcase, tmp_path / "again.zip", tmp_path / "work2")

@@ -1,0 +1,110 @@
+"""The offline pack: a showcase as one zip that plays from a USB stick, with no server.
+
+It holds an HTML page, each item as an MP4 (or M4A) cut exactly from the story's web copy, and
+each item's captions as a WebVTT file beside it (side-car captions, on by default). A copy handed
+out can't be called back, so a pack is made only while every item's consent allows it, and each
+one is recorded against every story in it, with who took it.
+
+Work in progress (issue 8): the job, the download route and the browser test are still to come.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import render_template
+
+from consent.describe import audience_list, name_as_consented
+from consent.policy import showcase_refusal
+from media_pipeline.captions import clip_words, make_cues, make_webvtt_window
+from storyhub.models import MediaRole
+from storyhub.showcases.models import Showcase, ShowcaseItem
+from storyhub.storage import get_storage
+from storyhub.transcripts import caption_words
+
+
+class PackRefused(ValueError):
+    """The pack can't be made; the message says which item and why."""
+
+
+@dataclass(frozen=True)
+class PackItem:
+    item: ShowcaseItem
+    media_name: str
+    captions_name: str
+    title: str
+    teller: str
+    audiences: str
+    start: float
+    end: float
+
+
+def pack_refusal(showcase: Showcase) -> str | None:
+    """Why no offline pack may be made of ``showcase`` now; None when every item allows it."""
+    if not showcase.items:
+        return "The showcase is empty."
+    for item in showcase.items:
+        refusal = showcase_refusal(item.story)
+        if refusal is not None:
+            return f"“{item.story.title}” can't be handed out: {refusal}"
+        if item.story.media_file(MediaRole.RENDITION) is None:
+            return f"“{item.story.title}” is being prepared again. Please try later."
+    return None
+
+
+def plan_pack(showcase: Showcase) -> list[PackItem]:
+    refusal = pack_refusal(showcase)
+    if refusal is not None:
+        raise PackRefused(refusal)
+    planned = []
+    for number, item in enumerate(showcase.items, start=1):
+        story = item.story
+        suffix = ".mp4" if story.kind == "video" else ".m4a"
+        planned.append(
+            PackItem(
+                item=item,
+                media_name=f"{number:02d}{suffix}",
+                captions_name=f"{number:02d}.vtt",
+                title=item.clip.title if item.clip else story.title,
+                teller=name_as_consented(story),
+                audiences=audience_list(story.consent.audiences if story.consent else set()),
+                start=item.clip.start if item.clip else 0.0,
+                end=item.clip.end if item.clip else story.duration,
+            )
+        )
+    return planned
+
+
+def write_pack(showcase: Showcase, dest: Path, workdir: Path) -> Path:
+    """Cut every item exactly, write its captions and the page, and zip them into ``dest``."""
+    from media_pipeline.clips import cut_clip
+
+    planned = plan_pack(showcase)
+    folder = workdir / "showcase"
+    folder.mkdir(parents=True, exist_ok=True)
+    cues: dict[str, list[dict[str, object]]] = {}
+    for entry in planned:
+        story = entry.item.story
+        rendition = story.media_file(MediaRole.RENDITION)
+        assert rendition is not None  # pack_refusal checked it
+        source = get_storage().local_path(rendition.storage_key)
+        cut_clip(source, folder / entry.media_name, entry.start, entry.end, kind=story.kind)
+        words = caption_words(story)
+        (folder / entry.captions_name).write_text(
+            make_webvtt_window(words, entry.start, entry.end), encoding="utf-8"
+        )
+        # Browsers refuse <track> files from file:// pages, so the page carries its cues too.
+        cues[entry.media_name] = [
+            {"start": c.start, "end": c.end, "text": "\n".join(c.lines)}
+            for c in make_cues(
+                clip_words(words, entry.start, entry.end), until=entry.end - entry.start
+            )
+        ]
+    page = render_template("showcases/pack.html", showcase=showcase, items=planned, cues=cues)
+    (folder / "index.html").write_text(page, encoding="utf-8")
+    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_STORED) as archive:
+        for path in sorted(folder.iterdir()):
+            archive.write(path, f"showcase/{path.name}")
+    return dest

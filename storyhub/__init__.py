@@ -62,6 +62,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from storyhub.auth import bp as auth_bp
     from storyhub.main import bp as main_bp
     from storyhub.search.routes import bp as search_bp
+    from storyhub.showcases import pack  # noqa: F401  (its job handler)
     from storyhub.showcases.routes import bp as showcases_bp
     from storyhub.stories import bp as stories_bp
     from storyhub.themes.routes import bp as themes_bp

@@ -8,7 +8,7 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storyhub.extensions import db
-from storyhub.models import Story, User, utcnow
+from storyhub.models import Job, Story, User, utcnow
 from storyhub.training.models import Clip
 
 
@@ -69,3 +69,20 @@ class ShowcaseMember(db.Model):  # type: ignore[name-defined]
 
     showcase: Mapped[Showcase] = relationship(back_populates="members")
     user: Mapped[User] = relationship()
+
+
+class ShowcasePack(db.Model):  # type: ignore[name-defined]
+    """An offline pack asked for by someone: made by a job, then downloaded (a copy handed out)."""
+
+    __tablename__ = "showcase_packs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    showcase_id: Mapped[int] = mapped_column(ForeignKey("showcases.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), unique=True)
+    file_key: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    showcase: Mapped[Showcase] = relationship()
+    requested_by: Mapped[User] = relationship()
+    job: Mapped[Job | None] = relationship()

@@ -5,22 +5,32 @@ each item's captions as a WebVTT file beside it (side-car captions, on by defaul
 out can't be called back, so a pack is made only while every item's consent allows it, and each
 one is recorded against every story in it, with who took it.
 
-Work in progress (issue 8): the job, the download route and the browser test are still to come.
 """
 
 from __future__ import annotations
 
+import tempfile
+import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from flask import render_template
+from flask import render_template, send_file
+from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from consent.describe import audience_list, name_as_consented
+from consent.models import Audience
 from consent.policy import showcase_refusal
+from consent.services import record_use
 from media_pipeline.captions import clip_words, make_cues, make_webvtt_window
-from storyhub.models import MediaRole
-from storyhub.showcases.models import Showcase, ShowcaseItem
+from media_pipeline.errors import MediaError
+from storyhub import audit, jobs
+from storyhub.extensions import db
+from storyhub.jobs import JobContext, JobFailed, handler
+from storyhub.models import Job, MediaRole, User
+from storyhub.showcases.models import Showcase, ShowcaseItem, ShowcasePack
 from storyhub.storage import get_storage
 from storyhub.transcripts import caption_words
 
@@ -108,3 +118,75 @@ def write_pack(showcase: Showcase, dest: Path, workdir: Path) -> Path:
         for path in sorted(folder.iterdir()):
             archive.write(path, f"showcase/{path.name}")
     return dest
+
+
+# --- the job, and the copy handed out ---------------------------------------------------------
+
+PACK_SHOWCASE = "pack_showcase"
+
+
+def request_pack(user: User, showcase: Showcase) -> ShowcasePack:
+    """Ask the worker for an offline pack (sent after the caller commits)."""
+    refusal = pack_refusal(showcase)
+    if refusal is not None:
+        raise PackRefused(refusal)
+    pack = ShowcasePack(showcase=showcase, requested_by=user)
+    db.session.add(pack)
+    pack.job = jobs.submit(PACK_SHOWCASE, None, message="Waiting to start")
+    db.session.flush()
+    return pack
+
+
+@jobs.access(PACK_SHOWCASE)
+def _may_follow(user: Any, job: Job) -> bool:
+    from storyhub.showcases.services import can_build
+
+    return can_build(user)
+
+
+@handler(PACK_SHOWCASE)
+def make_pack(context: JobContext) -> None:
+    pack = db.session.scalar(select(ShowcasePack).where(ShowcasePack.job_id == context.job_id))
+    if pack is None:
+        raise JobFailed("missing", "This pack was removed.")
+    context.report(0.05, "Cutting the stories")
+    with tempfile.TemporaryDirectory(prefix="storyhub-pack-") as workdir:
+        work = Path(workdir)
+        try:
+            write_pack(pack.showcase, work / "pack.zip", work)
+        except PackRefused as refused:
+            raise JobFailed("refused", str(refused)) from refused
+        except MediaError as exc:
+            raise JobFailed("media", "We couldn't make the pack. Please try again.") from exc
+        db.session.expire_all()
+        pack = db.session.get(ShowcasePack, pack.id)
+        assert pack is not None
+        refusal = pack_refusal(pack.showcase)  # consent may have changed meanwhile
+        if refusal is not None:
+            raise JobFailed("changed", refusal)
+        key = f"packs/{pack.id}-{uuid.uuid4().hex[:8]}.zip"
+        get_storage().put_file(work / "pack.zip", key)
+    pack.file_key = key
+    db.session.commit()
+
+
+def hand_out(pack: ShowcasePack, user: User) -> Response:
+    """Give the pack to ``user``, recorded on every story in it as a copy handed out to them."""
+    refusal = pack_refusal(pack.showcase)
+    if refusal is not None or pack.file_key is None:
+        raise PackRefused(refusal or "This pack isn't ready.")
+    for story in {item.story for item in pack.showcase.items}:
+        record_use(story, user, kind="copy", audience=Audience.LEARNING_EVENTS)
+    audit.record(
+        "showcase.pack_taken", actor=user, object_type="showcase", object_id=pack.showcase_id
+    )
+    db.session.commit()
+    response = send_file(
+        get_storage().local_path(pack.file_key),
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"showcase-{pack.showcase_id}.zip",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

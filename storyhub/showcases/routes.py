@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from consent import can_view
@@ -27,8 +28,9 @@ from consent.models import Audience
 from consent.services import record_use
 from storyhub.extensions import db
 from storyhub.models import MediaRole, Role, Story
+from storyhub.showcases import pack as offline
 from storyhub.showcases import services
-from storyhub.showcases.models import Showcase, ShowcaseItem
+from storyhub.showcases.models import Showcase, ShowcaseItem, ShowcasePack
 from storyhub.storage import get_storage
 from storyhub.transcripts import webvtt
 
@@ -196,6 +198,13 @@ def edit(showcase_id: int) -> str:
         ],
         members=services.member_candidates(),
         member_ids={m.user_id for m in showcase.members},
+        packs=db.session.scalars(
+            select(ShowcasePack)
+            .where(ShowcasePack.showcase_id == showcase.id)
+            .order_by(ShowcasePack.id.desc())
+            .limit(5)
+        ).all(),
+        pack_refusal=offline.pack_refusal(showcase),
     )
 
 
@@ -276,3 +285,35 @@ def members(showcase_id: int) -> Response:
         lambda s: services.set_members(s, request.form.getlist("user")),
         "Sharing saved.",
     )
+
+
+@bp.route("/showcases/<int:showcase_id>/packs", methods=["POST"])
+@login_required
+def make_pack(showcase_id: int) -> Response:
+    """Ask for an offline pack (a job with a progress bar), if every item allows copies."""
+
+    def run(showcase: Showcase) -> str:
+        offline.request_pack(current_user, showcase)
+        return "We are making the pack. You can leave this page; we will keep going."
+
+    try:
+        return _change(showcase_id, run, "")
+    except offline.PackRefused as refused:
+        db.session.rollback()
+        flash(f"A pack can't be made now. {refused}", "error")
+        return redirect(url_for("showcases.edit", showcase_id=showcase_id))
+
+
+@bp.route("/showcases/<int:showcase_id>/packs/<int:pack_id>")
+@login_required
+def take_pack(showcase_id: int, pack_id: int) -> Any:
+    """Download a pack: recorded on every story as a copy handed out, with who took it."""
+    showcase = _built(showcase_id)
+    made = db.session.get(ShowcasePack, pack_id)
+    if made is None or made.showcase_id != showcase.id:
+        abort(404)
+    try:
+        return offline.hand_out(made, current_user)
+    except offline.PackRefused as refused:
+        flash(f"This pack can't be handed out now. {refused}", "error")
+        return redirect(url_for("showcases.edit", showcase_id=showcase.id))

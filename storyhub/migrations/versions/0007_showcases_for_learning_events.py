@@ -2,7 +2,7 @@
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-11-23 00:37:16.986456
+Create Date: 2026-11-23 00:55:24.655111
 
 """
 from alembic import op
@@ -50,6 +50,22 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_showcase_members_showcase_id'), ['showcase_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_showcase_members_user_id'), ['user_id'], unique=False)
 
+    op.create_table('showcase_packs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('showcase_id', sa.Integer(), nullable=False),
+    sa.Column('requested_by_id', sa.Integer(), nullable=False),
+    sa.Column('job_id', sa.Integer(), nullable=True),
+    sa.Column('file_key', sa.String(length=255), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['job_id'], ['jobs.id'], name=op.f('fk_showcase_packs_job_id_jobs')),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_showcase_packs_requested_by_id_users')),
+    sa.ForeignKeyConstraint(['showcase_id'], ['showcases.id'], name=op.f('fk_showcase_packs_showcase_id_showcases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_showcase_packs')),
+    sa.UniqueConstraint('job_id', name=op.f('uq_showcase_packs_job_id'))
+    )
+    with op.batch_alter_table('showcase_packs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_showcase_packs_showcase_id'), ['showcase_id'], unique=False)
+
     op.create_table('showcase_items',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('showcase_id', sa.Integer(), nullable=False),
@@ -76,6 +92,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_showcase_items_showcase_id'))
 
     op.drop_table('showcase_items')
+    with op.batch_alter_table('showcase_packs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_showcase_packs_showcase_id'))
+
+    op.drop_table('showcase_packs')
     with op.batch_alter_table('showcase_members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_showcase_members_user_id'))
         batch_op.drop_index(batch_op.f('ix_showcase_members_showcase_id'))

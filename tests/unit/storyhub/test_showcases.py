@@ -210,3 +210,37 @@ def test_the_offline_pack_holds_a_page_and_each_item_with_its_captions(
     assert pack_refusal(showcase) == "“Heard” can't be handed out: Its storyteller withdrew it."
     with pytest.raises(PackRefused):
         write_pack(showcase, tmp_path / "again.zip", tmp_path / "work2")
+
+
+def test_a_pack_is_made_by_a_job_and_each_download_is_a_copy_handed_out(
+    login_as: Callable[[Role], tuple[object, User]],
+    make_user: Callable[..., User],
+    tmp_path: Path,
+) -> None:
+    from sqlalchemy import select
+
+    from consent.models import StoryUse
+    from tests.conftest import csrf_token
+    from tests.training_factory import make_video
+
+    client, curator = login_as(Role.CURATOR)
+    teller = make_user(Role.STORYTELLER)
+    video = make_video(tmp_path / "v.mp4", 70)
+    story = clip_story(teller, PASSAGES, title="Heard", audiences=EVENTS, video=video)
+    showcase = services.create_showcase(curator, "Council day")
+    services.add_item(showcase, story)
+    db.session.commit()
+    token = csrf_token(client, "/showcases")  # type: ignore[arg-type]
+    client.post(f"/showcases/{showcase.id}/packs", data={"csrf_token": token})  # type: ignore[attr-defined]
+    page = client.get(f"/showcases/{showcase.id}/edit").get_data(as_text=True)  # type: ignore[attr-defined]
+    link = page.split(f'href="/showcases/{showcase.id}/packs/')[1].split('"')[0]
+    taken = client.get(f"/showcases/{showcase.id}/packs/{link}")  # type: ignore[attr-defined]
+    assert taken.status_code == 200 and taken.mimetype == "application/zip"
+    assert taken.get_data()[:2] == b"PK"
+    uses = db.session.scalars(select(StoryUse).where(StoryUse.kind == "copy")).all()
+    assert [(u.story_id, u.user_id) for u in uses] == [(story.id, curator.id)]
+    withdraw(story, teller, "no more copies")
+    db.session.commit()
+    refused = client.get(f"/showcases/{showcase.id}/packs/{link}", follow_redirects=True)  # type: ignore[attr-defined]
+    assert "be handed out now. " in refused.get_data(as_text=True)
+    assert len(db.session.scalars(select(StoryUse).where(StoryUse.kind == "copy")).all()) == 1

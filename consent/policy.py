@@ -239,6 +239,35 @@ def can_clip(user: Any, story: Story) -> bool:
 SHOWCASE_BUILDERS = (Role.CURATOR, Role.ADMIN)
 
 
+def may_build_showcases(user: Any) -> bool:
+    """Curators and administrators, and trainers an administrator has given permission to."""
+    if not _signed_in(user):
+        return False
+    if user.role in SHOWCASE_BUILDERS:
+        return True
+    return user.role == Role.TRAINER and bool(getattr(user, "builds_showcases", False))
+
+
+def showcase_stories(user: Any) -> ColumnElement[bool]:
+    """A SQL condition on ``Story``: the stories ``user`` may consider for a showcase.
+
+    Staff consider every story they look after (the builder says why most can't go in); a
+    trainer with permission sees only stories released for learning events, for that purpose.
+    """
+    if not may_build_showcases(user):
+        return false()
+    if user.role in STORY_STAFF:
+        return viewable_stories(user)
+    return Story.consent.has(
+        and_(
+            ConsentVersion.status == ConsentStatus.ACTIVE,
+            ConsentVersion.released_at.is_not(None),
+            or_(ConsentVersion.review_date.is_(None), ConsentVersion.review_date >= today()),
+            ConsentVersion.audience_learning_events.is_(True),
+        )
+    )
+
+
 def showcase_refusal(story: Story, on: date | None = None) -> str | None:
     """Why ``story`` may not be shown at a learning event now, in plain words; None if it may."""
     return _sharing_refusal(story, Audience.LEARNING_EVENTS, on)

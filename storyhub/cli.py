@@ -62,6 +62,24 @@ def token_command(username: str, name: str) -> None:
     click.echo(token)
 
 
+@users.command("showcases")
+@click.argument("username")
+@click.option("--allow/--deny", default=True, help="Give or take away the permission.")
+@with_appcontext
+def showcases_command(username: str, allow: bool) -> None:
+    """Let a trainer build showcases for learning events (or stop them)."""
+    from storyhub.auth.services import normalise_username
+
+    user = db.session.scalar(select(User).where(User.username == normalise_username(username)))
+    if user is None:
+        raise click.ClickException(f"No account called '{username}'.")
+    if user.role != Role.TRAINER:
+        raise click.ClickException("Curators and administrators build showcases already.")
+    user.builds_showcases = allow
+    db.session.commit()
+    click.echo(f"'{user.username}' {'may' if allow else 'may no longer'} build showcases.")
+
+
 @click.command("setup")
 @click.option("--demo/--no-demo", default=True, help="Add demo accounts and stories if empty.")
 @with_appcontext

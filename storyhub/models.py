@@ -159,6 +159,8 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A trainer an administrator lets build showcases for learning events (curators always may).
+    builds_showcases: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sessions of deactivated accounts

@@ -22,9 +22,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from consent import can_view
 from consent.describe import audience_list, name_as_consented
 from consent.models import Audience
+from consent.policy import showcase_stories
 from consent.services import record_use
 from storyhub.extensions import db
 from storyhub.models import MediaRole, Role, Story
@@ -171,14 +171,15 @@ def showcases() -> Any:
         else:
             db.session.commit()
             return redirect(url_for("showcases.edit", showcase_id=built.id))
-    return render_template(
-        "showcases/index.html", showcases=services.showcases_built_by(current_user)
-    )
+    looked_after = services.showcases_built_by(current_user)
+    # A withdrawn or expired story drops out of its showcases at once; the list says so.
+    hidden = {s.id: sum(1 for i in services.items_now(s) if i.refusal) for s in looked_after}
+    return render_template("showcases/index.html", showcases=looked_after, hidden_counts=hidden)
 
 
 def _built(showcase_id: int) -> Showcase:
     showcase = db.session.get(Showcase, showcase_id)
-    if showcase is None or not services.can_build(current_user):
+    if showcase is None or not services.can_edit(current_user, showcase):
         abort(404)
     return showcase
 
@@ -237,8 +238,13 @@ def details(showcase_id: int) -> Response:
 @login_required
 def add(showcase_id: int) -> Response:
     def run(showcase: Showcase) -> None:
-        story = db.session.get(Story, request.form.get("story", type=int) or 0)
-        if story is None or not can_view(current_user, story):
+        story = db.session.scalar(
+            select(Story).where(
+                Story.id == (request.form.get("story", type=int) or 0),
+                showcase_stories(current_user),
+            )
+        )
+        if story is None:
             raise services.ShowcaseError("Please choose a story from the list.")
         services.add_item(showcase, story)
 

@@ -14,8 +14,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from consent import viewable_stories
-from consent.policy import SHOWCASE_BUILDERS, showcase_refusal
+from consent.policy import (
+    SHOWCASE_BUILDERS,
+    may_build_showcases,
+    showcase_refusal,
+    showcase_stories,
+)
 from storyhub import audit
 from storyhub.extensions import db
 from storyhub.models import Story, StoryState, User, as_utc, utcnow
@@ -35,8 +39,8 @@ class ShowcaseError(ValueError):
 
 
 def can_build(user: Any) -> bool:
-    """Curators and administrators build showcases."""
-    return bool(getattr(user, "is_authenticated", False)) and user.role in SHOWCASE_BUILDERS
+    """Curators, administrators and trainers with permission build showcases."""
+    return may_build_showcases(user)
 
 
 def _clean(text: Any, limit: int, what: str, *, required: bool = False) -> str:
@@ -59,7 +63,7 @@ def create_showcase(
     closes_at: datetime | None = None,
 ) -> Showcase:
     if not can_build(user):
-        raise ShowcaseError("Only curators can build showcases.")
+        raise ShowcaseError("Only curators, and trainers they allow, can build showcases.")
     if opens_at is not None and closes_at is not None and closes_at <= opens_at:
         raise ShowcaseError("The event must end after it starts.")
     showcase = Showcase(
@@ -89,7 +93,7 @@ def candidates(user: User) -> list[Candidate]:
     """Every ready story the builder looks after, each with whether it may be shown."""
     stories = db.session.scalars(
         select(Story)
-        .where(viewable_stories(user), Story.state == StoryState.READY)
+        .where(showcase_stories(user), Story.state == StoryState.READY)
         .order_by(Story.created_at.desc())
     )
     return [Candidate(story, showcase_refusal(story)) for story in stories]
@@ -171,7 +175,7 @@ def may_watch(
     """Its builders, the members it is shared with, and (during the event's time window only)
     whoever entered its event code may watch a showcase; nobody else."""
     if getattr(user, "is_authenticated", False) and getattr(user, "is_active", False):
-        if showcase.owner_id == user.id or user.role in SHOWCASE_BUILDERS:
+        if showcase.owner_id == user.id or may_build_showcases(user):
             return True
         if any(m.user_id == user.id for m in showcase.members):
             return True
@@ -198,9 +202,19 @@ def shared_with(user: User) -> list[Showcase]:
 # --- changing a showcase ------------------------------------------------------------------------
 
 
+def can_edit(user: Any, showcase: Showcase) -> bool:
+    """Curators and administrators look after every showcase; a trainer, their own."""
+    if not can_build(user):
+        return False
+    return user.role in SHOWCASE_BUILDERS or showcase.owner_id == user.id
+
+
 def showcases_built_by(user: User) -> list[Showcase]:
-    """Every showcase (curators look after all of them), soonest event first."""
-    return list(db.session.scalars(select(Showcase).order_by(Showcase.event_date, Showcase.id)))
+    """The showcases ``user`` looks after (staff: all of them), soonest event first."""
+    query = select(Showcase).order_by(Showcase.event_date, Showcase.id)
+    if user.role not in SHOWCASE_BUILDERS:
+        query = query.where(Showcase.owner_id == user.id)
+    return list(db.session.scalars(query))
 
 
 def update_details(

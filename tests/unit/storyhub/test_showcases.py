@@ -244,3 +244,52 @@ def test_a_pack_is_made_by_a_job_and_each_download_is_a_copy_handed_out(
     refused = client.get(f"/showcases/{showcase.id}/packs/{link}", follow_redirects=True)  # type: ignore[attr-defined]
     assert "be handed out now. " in refused.get_data(as_text=True)
     assert len(db.session.scalars(select(StoryUse).where(StoryUse.kind == "copy")).all()) == 1
+
+
+def test_a_trainer_builds_showcases_only_with_permission(
+    app: Flask, login_as: Callable[[Role], tuple[object, User]], make_user: Callable[..., User]
+) -> None:
+    teller = make_user(Role.STORYTELLER)
+    clip_story(teller, PASSAGES, title="For events", audiences=EVENTS)
+    clip_story(teller, PASSAGES, title="For training only")
+    client, trainer = login_as(Role.TRAINER)
+    assert client.get("/showcases").status_code == 403  # type: ignore[attr-defined]
+    result = app.test_cli_runner().invoke(args=["users", "showcases", trainer.username])
+    assert result.exit_code == 0, result.output
+    db.session.refresh(trainer)
+    assert services.can_build(trainer)
+    # A trainer only considers stories released for learning events (never the others).
+    assert [c.story.title for c in services.candidates(trainer)] == ["For events"]
+    mine = services.create_showcase(trainer, "My event")
+    theirs = services.create_showcase(make_user(Role.CURATOR), "Curator's event")
+    db.session.commit()
+    assert services.can_edit(trainer, mine) and not services.can_edit(trainer, theirs)
+    assert client.get(f"/showcases/{theirs.id}/edit").status_code == 404  # type: ignore[attr-defined]
+    assert client.get(f"/showcases/{mine.id}/edit").status_code == 200  # type: ignore[attr-defined]
+
+
+def test_the_curator_is_told_and_the_teller_sees_the_showcase_uses(
+    app: Flask, login_as: Callable[[Role], tuple[object, User]], make_user: Callable[..., User]
+) -> None:
+    from tests.conftest import login
+
+    client, curator = login_as(Role.CURATOR)
+    teller = make_user(Role.STORYTELLER)
+    story = clip_story(teller, PASSAGES, title="Heard", audiences=EVENTS)
+    showcase = services.create_showcase(curator, "Council day")
+    services.add_item(showcase, story)
+    db.session.commit()
+    member_client, member = login_as(Role.MEMBER)
+    services.set_members(showcase, [member.id])
+    db.session.commit()
+    assert member_client.get(f"/showcases/{showcase.id}/present").status_code == 200  # type: ignore[attr-defined]
+    teller_client = app.test_client()
+    login(teller_client, teller.username)
+    used = teller_client.get(f"/stories/{story.id}/used").get_data(as_text=True)
+    assert "Watched in a showcase at a learning event</td><td>1</td>" in used
+    withdraw(story, teller, "stop")
+    db.session.commit()
+    listing = client.get("/showcases").get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "1 not shown now: open it to see why" in listing
+    page = client.get(f"/showcases/{showcase.id}/edit").get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "Not shown now.</strong> Its storyteller withdrew it." in page

@@ -1,0 +1,148 @@
+"""A learning event in a real Chromium: a curator builds a showcase; a guest opens it with the
+event code, plays it with captions and the keyboard, and can reach nothing else; the code is
+refused outside the event's window; the offline pack plays from a plain folder (file://)."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from media_pipeline.synth import render_story
+from tests.e2e.conftest import LiveSite, sign_in, upload_and_wait
+
+pytestmark = pytest.mark.e2e
+
+expect.set_options(timeout=20_000)
+
+
+@pytest.fixture(scope="module")
+def council_stories(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("e2e-showcase")
+    texts = {
+        "home.mp4": [
+            "My name is Peter. After my fall I wanted to go home, and everyone said no.",
+            "The social worker asked me what mattered. We made a plan together, and I went home.",
+        ],
+        "choir.mp4": [
+            "I am a carer for my mother. I had not sung for years.",
+            "Now we go to the choir on Thursdays, both of us, and she smiles all the way home.",
+        ],
+    }
+    return [render_story(folder / name, title=name, paragraphs=p) for name, p in texts.items()]
+
+
+def _share_for_events(page: Any) -> None:
+    page.get_by_role("link", name="Choose who may see it").click()
+    page.get_by_label("Yes, I have watched").check()
+    page.get_by_role("button", name="Next", exact=True).click()
+    page.get_by_label("Learning events:").check()
+    for _ in range(5):
+        page.get_by_role("button", name="Next", exact=True).click()
+    page.get_by_role("button", name="Next: check my answers").click()
+    page.get_by_role("button", name=re.compile("share .* like this")).click()
+    expect(page.locator(".audience")).to_contain_text("learning events")
+
+
+def _minute(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_a_guest_watches_a_showcase_with_the_event_code(
+    live_site: LiveSite,
+    browser: Any,
+    desktop: Any,
+    shot: Any,
+    council_stories: list[Path],
+    tmp_path: Path,
+) -> None:
+    curator = desktop
+    sign_in(curator, live_site, "e2e-curator")
+    for path, title in zip(council_stories, ("Going home", "The choir"), strict=True):
+        upload_and_wait(curator, live_site, path, title)
+        _share_for_events(curator)
+
+    # Build the showcase for an event that is on now.
+    now = datetime.now(UTC)
+    curator.goto(live_site.url + "/showcases")
+    curator.get_by_label("Title").fill("Council learning day")
+    curator.get_by_label("Place").fill("Town hall")
+    curator.get_by_label("From").fill(_minute(now - timedelta(hours=1)))
+    curator.get_by_label("Until").fill(_minute(now + timedelta(hours=2)))
+    curator.get_by_role("button", name="Make the showcase").click()
+    for title in ("Going home", "The choir"):
+        curator.get_by_role("button", name=f"Add “{title}”").click()
+    curator.get_by_role("button", name="Make a new event code").click()
+    message = curator.locator(".flash", has_text="The event code is").inner_text()
+    code = re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}", message).group(0)  # type: ignore[union-attr]
+    edit_url = curator.url
+    shot(curator, "builder")
+
+    # A guest, with no account, opens it with the code and presents it with the keyboard.
+    guest_context = browser.new_context(viewport={"width": 1280, "height": 800})
+    guest = guest_context.new_page()
+    guest.goto(live_site.url + "/event")
+    guest.get_by_label("Event code").fill(code.lower())
+    guest.get_by_role("button", name="Open the showcase").click()
+    expect(guest.locator("[data-position]")).to_have_text("1 of 4")
+    guest.keyboard.press("ArrowRight")
+    first = guest.locator(".slide-clip").first
+    expect(first).to_contain_text("Going home")
+    expect(first).to_contain_text("Shared by its storyteller for: learning events")
+    guest.keyboard.press("Space")
+    # It plays, with its captions on screen (a cue is shown once the speech starts).
+    guest.wait_for_function(
+        "() => { const v = document.querySelector('.slide-clip:not([hidden]) video');"
+        " const t = v && v.textTracks[0];"
+        " return v && !v.paused && t.mode === 'showing' && t.activeCues"
+        " && t.activeCues.length > 0; }"
+    )
+    shot(guest, "presenting")
+    guest.keyboard.press("PageDown")
+    expect(guest.locator(".slide-clip:not([hidden])")).to_contain_text("The choir")
+
+    # Nothing else: the archive asks for a sign-in.
+    for path in ("/stories", "/search", "/sessions", "/showcases"):
+        guest.goto(live_site.url + path)
+        expect(guest).to_have_url(re.compile(r".*/login.*"))
+
+    # Outside the window the same code is refused.
+    curator.goto(edit_url)
+    curator.get_by_label("From").fill(_minute(now - timedelta(hours=3)))
+    curator.get_by_label("Until").fill(_minute(now - timedelta(hours=2)))
+    curator.locator("form", has=curator.get_by_label("Until")).get_by_role(
+        "button", name="Save"
+    ).click()
+    late = browser.new_context().new_page()
+    late.goto(live_site.url + "/event")
+    late.get_by_label("Event code").fill(code)
+    late.get_by_role("button", name="Open the showcase").click()
+    expect(late.get_by_role("alert")).to_contain_text("Codes work only during their event")
+
+    # The offline pack plays from a plain folder, with captions.
+    curator.goto(edit_url)
+    curator.get_by_role("button", name="Make an offline pack").click()
+    download_link = curator.get_by_role("link", name=re.compile("Download the pack"))
+    expect(download_link).to_be_visible(timeout=120_000)
+    with curator.expect_download() as download:
+        download_link.click()
+    archive = tmp_path / "pack.zip"
+    download.value.save_as(archive)
+    with zipfile.ZipFile(archive) as packed:
+        packed.extractall(tmp_path / "usb")
+    offline = browser.new_context().new_page()
+    offline.goto((tmp_path / "usb" / "showcase" / "index.html").as_uri())
+    offline.keyboard.press("ArrowRight")
+    offline.keyboard.press("Space")
+    offline.wait_for_function(
+        "() => { const v = document.querySelector('section:not([hidden]) video');"
+        " return v && v.currentTime > 1 && v.textTracks[0].activeCues.length > 0; }"
+    )
+    assert offline.evaluate("document.querySelector('video').textTracks[0].mode") == "showing"
+    shot(offline, "offline-pack")
+    guest_context.close()

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 
 from consent.describe import audience_list, name_as_consented
 from consent.models import Audience
-from consent.policy import showcase_stories
+from consent.policy import showcase_refusal, showcase_stories
 from consent.services import record_use
 from storyhub.extensions import db
 from storyhub.models import MediaRole, Role, Story
@@ -32,6 +32,7 @@ from storyhub.showcases import pack as offline
 from storyhub.showcases import services
 from storyhub.showcases.models import Showcase, ShowcaseItem, ShowcasePack
 from storyhub.storage import get_storage
+from storyhub.training.services import clip_for, clips_of
 from storyhub.transcripts import webvtt
 
 bp = Blueprint("showcases", __name__)
@@ -197,6 +198,11 @@ def edit(showcase_id: int) -> str:
         candidates=[
             c for c in services.candidates(current_user) if (c.story.id, None) not in in_it
         ],
+        my_clips=[
+            c
+            for c in clips_of(current_user)
+            if (c.story_id, c.id) not in in_it and showcase_refusal(c.story) is None
+        ],
         members=services.member_candidates(),
         member_ids={m.user_id for m in showcase.members},
         packs=db.session.scalars(
@@ -238,15 +244,20 @@ def details(showcase_id: int) -> Response:
 @login_required
 def add(showcase_id: int) -> Response:
     def run(showcase: Showcase) -> None:
+        clip = None
+        if request.form.get("clip"):
+            clip = clip_for(current_user, request.form.get("clip"))
+            if clip is None or clip.owner_id != current_user.id:
+                raise services.ShowcaseError("Please choose one of your clips.")
+            story_id = clip.story_id
+        else:
+            story_id = request.form.get("story", type=int) or 0
         story = db.session.scalar(
-            select(Story).where(
-                Story.id == (request.form.get("story", type=int) or 0),
-                showcase_stories(current_user),
-            )
+            select(Story).where(Story.id == story_id, showcase_stories(current_user))
         )
         if story is None:
             raise services.ShowcaseError("Please choose a story from the list.")
-        services.add_item(showcase, story)
+        services.add_item(showcase, story, clip=clip)
 
     return _change(showcase_id, run, "Added at the end.")
 

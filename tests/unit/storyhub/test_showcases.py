@@ -293,3 +293,29 @@ def test_the_curator_is_told_and_the_teller_sees_the_showcase_uses(
     assert "1 not shown now: open it to see why" in listing
     page = client.get(f"/showcases/{showcase.id}/edit").get_data(as_text=True)  # type: ignore[attr-defined]
     assert "Not shown now.</strong> Its storyteller withdrew it." in page
+
+
+def test_a_clip_can_be_an_item(
+    login_as: Callable[[Role], tuple[object, User]], make_user: Callable[..., User]
+) -> None:
+    from tests.conftest import csrf_token
+
+    client, curator = login_as(Role.CURATOR)
+    teller = make_user(Role.STORYTELLER)
+    story = clip_story(teller, PASSAGES, title="Heard", audiences=EVENTS | {Audience.TRAINING})
+    token = csrf_token(client, "/showcases")  # type: ignore[arg-type]
+    client.post(  # type: ignore[attr-defined]
+        f"/stories/{story.id}/clips/new",
+        data={"csrf_token": token, "start_word": 6, "end_word": 11, "title": "Listened to"},
+    )
+    showcase = services.create_showcase(curator, "Council day")
+    db.session.commit()
+    page = client.get(f"/showcases/{showcase.id}/edit").get_data(as_text=True)  # type: ignore[attr-defined]
+    clip_id = page.split('<option value="')[1].split('"')[0]
+    client.post(f"/showcases/{showcase.id}/items", data={"csrf_token": token, "clip": clip_id})  # type: ignore[attr-defined]
+    db.session.refresh(showcase)
+    assert [(i.story_id, i.clip_id) for i in showcase.items] == [(story.id, int(clip_id))]
+    present = client.get(f"/showcases/{showcase.id}/present").get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "Listened to" in present and "From “Heard”, told by" in present
+    clip = showcase.items[0].clip
+    assert clip is not None and f'data-start="{clip.start}" data-end="{clip.end}"' in present

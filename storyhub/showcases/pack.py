@@ -21,15 +21,15 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from consent.describe import audience_list, name_as_consented
-from consent.models import Audience
+from consent.models import Audience, ConsentVersion
 from consent.policy import showcase_refusal
-from consent.services import record_use
+from consent.services import on_withdrawal, record_use
 from media_pipeline.captions import clip_words, make_cues, make_webvtt_window
 from media_pipeline.errors import MediaError
 from storyhub import audit, jobs
 from storyhub.extensions import db
 from storyhub.jobs import JobContext, JobFailed, handler
-from storyhub.models import Job, MediaRole, User
+from storyhub.models import Job, MediaRole, Story, User
 from storyhub.showcases.models import Showcase, ShowcaseItem, ShowcasePack
 from storyhub.storage import get_storage
 from storyhub.transcripts import caption_words
@@ -190,3 +190,42 @@ def hand_out(pack: ShowcasePack, user: User) -> Response:
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+PURGE_PACKS = "purge_packs"
+
+
+@on_withdrawal
+def _forget_packs(story: Story, version: ConsentVersion) -> None:
+    """A withdrawal deletes every kept pack that holds the story (copies already handed out
+    can't be called back; the teller's page says so)."""
+    showcase_ids = {
+        item.showcase_id
+        for item in db.session.scalars(
+            select(ShowcaseItem).where(ShowcaseItem.story_id == story.id)
+        )
+    }
+    if not showcase_ids:
+        return
+    kept = db.session.scalars(
+        select(ShowcasePack).where(
+            ShowcasePack.showcase_id.in_(showcase_ids), ShowcasePack.file_key.is_not(None)
+        )
+    ).all()
+    if kept:
+        jobs.submit(PURGE_PACKS, story, message="Deleting offline packs that hold this story")
+
+
+@handler(PURGE_PACKS)
+def purge_packs(context: JobContext) -> None:
+    """Delete the kept packs of every showcase holding the story (safe to run again)."""
+    showcase_ids = select(ShowcaseItem.showcase_id).where(ShowcaseItem.story_id == context.story_id)
+    for pack in db.session.scalars(
+        select(ShowcasePack).where(
+            ShowcasePack.showcase_id.in_(showcase_ids), ShowcasePack.file_key.is_not(None)
+        )
+    ):
+        assert pack.file_key is not None
+        get_storage().delete(pack.file_key)
+        pack.file_key = None
+    db.session.commit()

@@ -239,8 +239,17 @@ def test_a_pack_is_made_by_a_job_and_each_download_is_a_copy_handed_out(
     assert taken.get_data()[:2] == b"PK"
     uses = db.session.scalars(select(StoryUse).where(StoryUse.kind == "copy")).all()
     assert [(u.story_id, u.user_id) for u in uses] == [(story.id, curator.id)]
+    from storyhub.showcases.models import ShowcasePack
+    from storyhub.storage import get_storage
+
+    kept = db.session.scalars(select(ShowcasePack)).one()
+    assert kept.file_key is not None
+    path = get_storage().local_path(kept.file_key)
+    assert path.exists()
     withdraw(story, teller, "no more copies")
     db.session.commit()
+    db.session.refresh(kept)
+    assert kept.file_key is None and not path.exists()  # the kept pack is deleted
     refused = client.get(f"/showcases/{showcase.id}/packs/{link}", follow_redirects=True)  # type: ignore[attr-defined]
     assert "be handed out now. " in refused.get_data(as_text=True)
     assert len(db.session.scalars(select(StoryUse).where(StoryUse.kind == "copy")).all()) == 1

@@ -10,6 +10,7 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -42,6 +43,9 @@ def _watchable(showcase_id: int) -> Showcase:
     """The showcase, if this person may watch it now; otherwise "not found"."""
     showcase = db.session.get(Showcase, showcase_id)
     code_id = session.get(services.CODE_SESSION_KEY)
+    if code_id is None and not getattr(current_user, "is_authenticated", False):
+        # Neither signed in nor holding an event code: members sign in, as everywhere else.
+        abort(current_app.login_manager.unauthorized())  # type: ignore[attr-defined]
     if showcase is None or not services.may_watch(current_user, showcase, code_id):
         abort(404)
     return showcase

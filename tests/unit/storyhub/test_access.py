@@ -20,6 +20,7 @@ PUBLIC_ENDPOINTS = {
     "auth.login",
     "auth.join",  # the invitation link itself is the credential
     "api.openapi",  # the API's description
+    "showcases.event",  # where an event's guests type its code (the code is the credential)
 }
 
 
@@ -59,7 +60,8 @@ def test_every_route_refuses_anonymous_visitors_unless_public(app: Flask) -> Non
 
 def test_public_routes_answer_without_signing_in(app: Flask) -> None:
     client = app.test_client()
-    for path in ("/", "/login", "/healthz", "/api/v1/openapi.json", "/static/css/storyhub.css"):
+    for path in ("/", "/login", "/healthz", "/api/v1/openapi.json", "/static/css/storyhub.css",
+                 "/event"):  # fmt: skip
         assert client.get(path).status_code == 200, path
     assert client.get("/join/not-a-real-token").status_code == 404
 

@@ -134,7 +134,8 @@ def test_a_wrong_or_closed_code_is_refused(app: Flask, people: tuple[User, User]
     refused = guest.post("/event", data={"code": code, "csrf_token": token})
     assert refused.status_code == 400
     assert "Codes work only during their event" in refused.get_data(as_text=True)
-    assert guest.get(f"/showcases/{showcase.id}/present").status_code == 404  # type: ignore[attr-defined]
+    shut = guest.get(f"/showcases/{showcase.id}/present")  # type: ignore[attr-defined]
+    assert shut.status_code == 302 and "/login" in shut.headers["Location"]
 
 
 def test_a_curator_builds_a_showcase_and_shares_it_with_a_member(

@@ -56,16 +56,12 @@ _AUDIO_FILTER: Final = (
     # -t then ends every piece's sound exactly where its pictures end.
     "apad"
 )
-# Pieces must have byte-identical H.264 headers to be joined by stream copy: the colour
-# description and pixel shape are stated explicitly, or they would follow each source file.
-_COLOUR_ARGS: Final = (
-    "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
-    "-color_range", "tv",
-)  # fmt: skip
 _TO_YUV: Final = "out_color_matrix=bt709:out_range=tv"
-# The same colour tags on every piece, set on the pictures (ffmpeg 7 and later take primaries and
-# transfer from the pictures, not from -color_primaries), whatever the source said: a clip from a
-# fully tagged phone video then joins a moviepy title card by stream copy.
+# Pieces must have byte-identical H.264 headers to be joined by stream copy, so every piece's
+# pictures pass through these filters, which state the pixel shape and colour description, or
+# they would follow each source file. The colour tags are set on the pictures (ffmpeg 7 and later
+# take them from the pictures, and ignore -colorspace & co.), whatever the source said: a clip
+# from a fully tagged phone video then joins a moviepy title card by stream copy.
 _PIECE_TAIL: Final = (
     "setsar=1,format=yuv420p,"
     "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
@@ -482,7 +478,7 @@ def write_title_card(
             # Its own folder: moviepy's default is the working directory, shared by all jobs.
             temp_audiofile_path=str(workdir),
             logger=None,
-            ffmpeg_params=[*X264_ARGS, "-vf", f"scale={_TO_YUV},{_PIECE_TAIL}", *_COLOUR_ARGS],
+            ffmpeg_params=[*X264_ARGS, "-vf", f"scale={_TO_YUV},{_PIECE_TAIL}"],
         )
     return dest
 
@@ -536,7 +532,7 @@ def _cut_piece(
         )
     args = [
         *inputs, *maps, "-t", f"{plan.clip_frames / fps:.6f}",
-        "-vf", video_filter, *X264_ARGS, *_COLOUR_ARGS, "-r", str(fps),
+        "-vf", video_filter, *X264_ARGS, "-r", str(fps),
         "-af", _AUDIO_FILTER, *_PCM_ARGS,
         "-map_metadata", "-1", "-f", "mov", "-y", file_url(dest),
     ]  # fmt: skip

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.live_site import flask, running_site, site_env
 
@@ -104,3 +105,21 @@ def upload_and_wait(page: Any, site: LiveSite, media: Path, title: str, setting:
     page.get_by_role("button", name=re.compile("Upload")).click()
     page.wait_for_url(re.compile(r".*/stories/\d+$"), timeout=60_000)
     page.wait_for_selector(".processing", state="detached", timeout=120_000)
+
+
+def share_through_wizard(page: Any, audience: str, shared_for: str, *, clips: bool = False) -> None:
+    """On a story's page, share it through the consent wizard, with the teller: for the audience
+    labelled ``audience``, allowing short parts (clips) if ``clips``. Waits until the story's
+    page says ``shared_for``."""
+    page.get_by_role("link", name="Choose who may see it").click()
+    page.get_by_label("Yes, I have watched").check()
+    page.get_by_role("button", name="Next", exact=True).click()
+    page.get_by_label(audience).check()
+    page.get_by_role("button", name="Next", exact=True).click()
+    if clips:
+        page.get_by_label("Yes, short parts may be used").check()
+    for _ in range(4):
+        page.get_by_role("button", name="Next", exact=True).click()
+    page.get_by_role("button", name="Next: check my answers").click()
+    page.get_by_role("button", name=re.compile("share .* like this")).click()
+    expect(page.locator(".audience")).to_contain_text(shared_for)

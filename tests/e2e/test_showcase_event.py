@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from media_pipeline.synth import render_story
-from tests.e2e.conftest import LiveSite, sign_in, upload_and_wait
+from tests.e2e.conftest import LiveSite, share_through_wizard, sign_in, upload_and_wait
 
 pytestmark = pytest.mark.e2e
 
@@ -37,18 +37,6 @@ def council_stories(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return [render_story(folder / name, title=name, paragraphs=p) for name, p in texts.items()]
 
 
-def _share_for_events(page: Any) -> None:
-    page.get_by_role("link", name="Choose who may see it").click()
-    page.get_by_label("Yes, I have watched").check()
-    page.get_by_role("button", name="Next", exact=True).click()
-    page.get_by_label("Learning events:").check()
-    for _ in range(5):
-        page.get_by_role("button", name="Next", exact=True).click()
-    page.get_by_role("button", name="Next: check my answers").click()
-    page.get_by_role("button", name=re.compile("share .* like this")).click()
-    expect(page.locator(".audience")).to_contain_text("learning events")
-
-
 def _minute(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
 
@@ -65,7 +53,7 @@ def test_a_guest_watches_a_showcase_with_the_event_code(
     sign_in(curator, live_site, "e2e-curator")
     for path, title in zip(council_stories, ("Going home", "The choir"), strict=True):
         upload_and_wait(curator, live_site, path, title)
-        _share_for_events(curator)
+        share_through_wizard(curator, "Learning events:", "learning events")
 
     # Build the showcase for an event that is on now.
     now = datetime.now(UTC)

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from media_pipeline.synth import render_story
-from tests.e2e.conftest import LiveSite, sign_in, upload_and_wait
+from tests.e2e.conftest import LiveSite, share_through_wizard, sign_in, upload_and_wait
 
 pytestmark = pytest.mark.e2e
 
@@ -36,28 +36,13 @@ def club_story(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
-def _share_for_training_with_clips(page: Any) -> None:
-    """The curator shares the story, with the teller, for training, allowing clips."""
-    page.get_by_role("link", name="Choose who may see it").click()
-    page.get_by_label("Yes, I have watched").check()
-    page.get_by_role("button", name="Next", exact=True).click()
-    page.get_by_label("Training:").check()
-    page.get_by_role("button", name="Next", exact=True).click()
-    page.get_by_label("Yes, short parts may be used").check()
-    for _ in range(4):
-        page.get_by_role("button", name="Next", exact=True).click()
-    page.get_by_role("button", name="Next: check my answers").click()
-    page.get_by_role("button", name=re.compile("share .* like this")).click()
-    expect(page.locator(".audience")).to_contain_text("Shared for: training")
-
-
 def test_a_trainer_builds_runs_and_exports_a_session(
     live_site: LiveSite, browser: Any, desktop: Any, shot: Any, club_story: Path
 ) -> None:
     curator = desktop
     sign_in(curator, live_site, "e2e-curator")
     upload_and_wait(curator, live_site, club_story, "The Tuesday club", setting="day_service")
-    _share_for_training_with_clips(curator)
+    share_through_wizard(curator, "Training:", "Shared for: training", clips=True)
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()

@@ -15,7 +15,7 @@ from consent.models import Audience, StoryUse
 from consent.services import withdraw
 from storyhub.extensions import db
 from storyhub.models import Role, Story, User
-from storyhub.training.models import Clip, ItemKind, SessionItem, TrainingSession
+from storyhub.training.models import Clip, ItemKind, TrainingSession
 from storyhub.transcripts import redact
 from tests.conftest import csrf_token
 from tests.training_factory import clip_story
@@ -245,7 +245,7 @@ def test_forged_ids_and_kinds_are_refused(login_as: SignIn, story: Story) -> Non
     client, _ = login_as(Role.TRAINER)
     session = _session_with_clips(client, [story])
     intruder, _ = login_as(Role.TRAINER)
-    _session_with_clips(intruder, [story], title="Mine")
+    theirs = _session_with_clips(intruder, [story], title="Mine")
     foreign_clip = db.session.scalars(select(Clip).order_by(Clip.id.desc())).first()
     assert foreign_clip is not None
     # Another trainer's clip can't be put into my session.
@@ -269,8 +269,11 @@ def test_forged_ids_and_kinds_are_refused(login_as: SignIn, story: Story) -> Non
     for role in (Role.STORYTELLER, Role.MEMBER):
         other_client, _ = login_as(role)
         assert other_client.get(f"/sessions/{session.id}").status_code in (403, 404)
-    item = session.items[0]
-    assert db.session.scalar(select(SessionItem).where(SessionItem.id == item.id)) is not None
+    # Another trainer's item can't be removed through my session.
+    their_item_id = theirs.items[0].id
+    _post(client, f"/sessions/{session.id}/items/{their_item_id}/delete", {})
+    db.session.expire_all()
+    assert their_item_id in [i.id for i in theirs.items]
 
 
 def test_a_redaction_reaches_every_clip_at_once(

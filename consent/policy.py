@@ -140,7 +140,12 @@ def viewable_stories(user: Any, purpose: Purpose | None = None) -> ColumnElement
     audience = PURPOSE_AUDIENCE.get(purpose)
     if ROLE_PURPOSE.get(user.role) != purpose or audience is None:
         return and_(not_erased, own)
-    shared = Story.consent.has(
+    return and_(not_erased, or_(own, shared_with(audience)))
+
+
+def shared_with(audience: Audience) -> ColumnElement[bool]:
+    """A SQL condition on ``Story``: shared for ``audience`` today (``shared_for`` as SQL)."""
+    return Story.consent.has(
         and_(
             ConsentVersion.status == ConsentStatus.ACTIVE,
             ConsentVersion.released_at.is_not(None),
@@ -148,7 +153,6 @@ def viewable_stories(user: Any, purpose: Purpose | None = None) -> ColumnElement
             getattr(ConsentVersion, f"audience_{audience.value}").is_(True),
         )
     )
-    return and_(not_erased, or_(own, shared))
 
 
 # --- search: what the index carries, and whom a search may reach ------------------------------
@@ -258,16 +262,32 @@ def showcase_stories(user: Any) -> ColumnElement[bool]:
         return false()
     if user.role in STORY_STAFF:
         return viewable_stories(user)
-    return Story.consent.has(
-        and_(
-            ConsentVersion.status == ConsentStatus.ACTIVE,
-            ConsentVersion.released_at.is_not(None),
-            or_(ConsentVersion.review_date.is_(None), ConsentVersion.review_date >= today()),
-            ConsentVersion.audience_learning_events.is_(True),
-        )
-    )
+    return shared_with(Audience.LEARNING_EVENTS)
 
 
 def showcase_refusal(story: Story, on: date | None = None) -> str | None:
     """Why ``story`` may not be shown at a learning event now, in plain words; None if it may."""
     return _sharing_refusal(story, Audience.LEARNING_EVENTS, on)
+
+
+# --- the outcomes dashboard -------------------------------------------------------------------
+# The dashboard counts confirmed themes in the stories whose tellers chose anonymous statistics.
+# Counting needs only that choice; seeing the passages behind a count needs the viewer's own
+# ``can_view`` as well, so a count never opens a passage its teller did not share with them.
+
+DASHBOARD_ROLES = (Role.CURATOR, Role.ADMIN, Role.TRAINER, Role.MEMBER)
+
+
+def may_see_dashboard(user: Any) -> bool:
+    """Staff, trainers and members (managers and councillors) see the anonymous counts."""
+    return _signed_in(user) and user.role in DASHBOARD_ROLES
+
+
+def counted_in_statistics(story: Story) -> bool:
+    """Whether the dashboard counts ``story``'s confirmed themes today."""
+    return shared_for(story.consent, Purpose.STATISTICS)
+
+
+def counted_stories() -> ColumnElement[bool]:
+    """``counted_in_statistics`` as a SQL condition on ``Story``."""
+    return shared_with(Audience.STATISTICS)

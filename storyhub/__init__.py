@@ -60,6 +60,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from storyhub import processing, retention  # noqa: F401  (register job handlers and hooks)
     from storyhub.api import bp as api_bp
     from storyhub.auth import bp as auth_bp
+    from storyhub.dashboard.routes import bp as dashboard_bp
     from storyhub.main import bp as main_bp
     from storyhub.search.routes import bp as search_bp
     from storyhub.showcases import pack  # noqa: F401  (its job handler)
@@ -76,6 +77,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(search_bp)
     app.register_blueprint(training_bp)
     app.register_blueprint(showcases_bp)
+    app.register_blueprint(dashboard_bp)
     app.register_blueprint(api_bp)
     cli.init_app(app)
     filters.init_app(app)

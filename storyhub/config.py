@@ -87,6 +87,8 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "SEARCH_REFRESH": _env("SEARCH_REFRESH", "1s"),
         # Consent: how long a release lasts before the teller is asked to renew it.
         "CONSENT_REVIEW_MONTHS": _env_int("CONSENT_REVIEW_MONTHS", 12),
+        # Dashboard: counts under this are shown as "fewer than N", in the page and its exports.
+        "DASHBOARD_MIN_COUNT": max(1, _env_int("DASHBOARD_MIN_COUNT", 5)),
         # Accounts.
         "LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 5),
         "LOGIN_LOCK_MINUTES": _env_int("LOGIN_LOCK_MINUTES", 15),

@@ -538,3 +538,10 @@ document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("[data-reorder-url]").forEach(setupReorder);
   document.querySelectorAll("[data-session-player]").forEach(setupSessionPlayer);
 });
+
+// The dashboard's printable page: a button, because the site's CSP allows no inline script.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
+});

@@ -1,0 +1,122 @@
+"""Dashboard views: thin; counting lives in services, who may see what in consent/."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from flask import Blueprint, abort, make_response, render_template, request
+from flask_login import current_user, login_required
+
+from consent.policy import may_see_dashboard
+from storyhub.dashboard import charts, services
+from storyhub.dashboard.slices import GROUPINGS, VALENCE_CHOICES, VALENCE_LABELS, BadSlice, Slice
+from storyhub.models import Language, ServiceSetting, TellerKind, utcnow
+from storyhub.themes.models import ThemeKind
+
+bp = Blueprint("dashboard", __name__)
+bp.add_app_template_global(charts.heat_top, "heat_top")
+bp.add_app_template_global(charts.heat_level, "heat_level")
+
+
+def _slice_or_problem() -> tuple[Slice | None, str | None]:
+    if not may_see_dashboard(current_user):
+        abort(403)
+    try:
+        return Slice.parse(request.args, services.subtheme_kinds()), None
+    except BadSlice as err:
+        return None, str(err)
+
+
+def _choices() -> dict[str, Any]:
+    """What the filter form offers."""
+    return {
+        "kinds": list(ThemeKind),
+        "subthemes": services.taxonomy(),
+        "tellers": list(TellerKind),
+        "settings": list(ServiceSetting),
+        "languages": list(Language),
+        "valences": [(v, VALENCE_LABELS[v]) for v in VALENCE_CHOICES],
+        "groupings": GROUPINGS,
+        "months": services.months_offered(),
+    }
+
+
+def _page(template: str, **extra: Any) -> Any:
+    slice_, problem = _slice_or_problem()
+    board = services.dashboard(slice_) if slice_ is not None else None
+    html = render_template(
+        template,
+        board=board,
+        problem=problem,
+        choices=_choices(),
+        time_chart=charts.time_chart(board) if board else None,
+        theme_chart=charts.theme_chart(board) if board else None,
+        described=services.describe(slice_, services.taxonomy()) if slice_ else [],
+        today=utcnow().date(),
+        **extra,
+    )
+    return make_response(html, 400 if problem else 200)
+
+
+@bp.route("/dashboard")
+@login_required
+def dashboard() -> Any:
+    """Counts of confirmed outcome themes, as charts and tables; every number is a link."""
+    return _page("dashboard/dashboard.html")
+
+
+@bp.route("/dashboard/print")
+@login_required
+def printable() -> Any:
+    """The same counts on a page made for printing or saving as PDF from the browser."""
+    return _page("dashboard/print.html")
+
+
+@bp.route("/dashboard/passages")
+@login_required
+def passages() -> Any:
+    """The passages behind one number, as far as this person may see them."""
+    slice_, problem = _slice_or_problem()
+    page_arg = request.args.get("page", "1")
+    if not page_arg.isdigit() or not 1 <= int(page_arg) <= 10_000:
+        problem = problem or "That page number is not one we can show."
+    behind = None
+    if slice_ is not None and not problem:
+        behind = services.passages_behind(current_user, slice_, int(page_arg))
+    html = render_template(
+        "dashboard/passages.html",
+        slice=slice_,
+        behind=behind,
+        problem=problem,
+        described=services.describe(slice_, services.taxonomy()) if slice_ else [],
+    )
+    return make_response(html, 400 if problem else 200)
+
+
+@bp.route("/dashboard/outcomes.csv")
+@login_required
+def export_csv() -> Any:
+    """The aggregates as CSV: counts only, no names, no words; small counts hidden as on screen."""
+    slice_, _problem = _slice_or_problem()
+    if slice_ is None:
+        return _page("dashboard/dashboard.html")
+    board = services.dashboard(slice_)
+    filters = "; ".join(services.describe(slice_, services.taxonomy())) or "everything"
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["table", "outcome", "column", "passages", "stories", "filters"])
+    for table in board.tables.values():
+        labels = [c.label for c in table.columns] + ["All"]
+        for row in [*table.rows, table.totals]:
+            for label, cell in zip(labels, row.cells, strict=True):
+                count = cell.count
+                writer.writerow(
+                    [table.title, row.label, label, count.csv_value, count.csv_stories, filters]
+                )
+    response = make_response(out.getvalue())
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    name = f"storyhub-outcomes-{utcnow().date().isoformat()}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -1,0 +1,532 @@
+"""The outcomes dashboard: counts of confirmed themes, each one a way into the words behind it.
+
+What is counted: every confirmed theme on a passage of a story whose teller chose anonymous
+statistics (``consent.policy.counted_stories``: released, active, not past its review date).
+Suggested and rejected themes are not counted; withdrawn, expired and unreleased stories are not
+counted. A count is the number of confirmed themes (one per passage, or per span of words), and
+beside it the number of stories they come from.
+
+How: one query fetches the counted themes with their story's facts; numpy then counts every
+table from the same arrays (``np.bincount`` for passages, ``np.unique`` for distinct stories), so
+the cost grows with the number of themes, once, whatever the number of tables. The tables go
+through ``suppression.protect`` before anything is shown: a page or a file never gets a number
+that was hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from flask import current_app
+from sqlalchemy import ColumnElement, String, and_, func, select, type_coerce
+
+from consent.policy import STORY_STAFF, can_view, counted_stories, viewable_stories
+from storyhub.dashboard.slices import (
+    UNMARKED,
+    VALENCE_CHOICES,
+    VALENCE_LABELS,
+    Period,
+    Slice,
+    month_key,
+    month_label,
+    month_number,
+)
+from storyhub.dashboard.suppression import Count, Tally, protect
+from storyhub.extensions import db
+from storyhub.models import Language, Passage, ServiceSetting, Story, TellerKind, utcnow
+from storyhub.themes.models import PassageTheme, Subtheme, TagStatus, ThemeKind
+
+DEFAULT_THRESHOLD = 5
+TELLERS = list(TellerKind)
+SETTINGS = list(ServiceSetting)
+LANGUAGES = list(Language)
+KINDS = list(ThemeKind)
+TOTAL = "total"
+
+
+def threshold() -> int:
+    """Counts under this are shown as "fewer than N" (STORYHUB_DASHBOARD_MIN_COUNT)."""
+    return max(1, int(current_app.config.get("DASHBOARD_MIN_COUNT", DEFAULT_THRESHOLD)))
+
+
+def subtheme_kinds() -> dict[str, ThemeKind]:
+    return dict(db.session.execute(select(Subtheme.key, Subtheme.kind)).all())
+
+
+def taxonomy() -> list[Subtheme]:
+    """Subthemes in the taxonomy's order, grouped by kind."""
+    subs = db.session.scalars(select(Subtheme).order_by(Subtheme.position, Subtheme.id)).all()
+    return sorted(subs, key=lambda s: KINDS.index(s.kind))
+
+
+def months_offered() -> list[tuple[str, str]]:
+    """(key, label) of every month from the first counted story's to this one, newest first."""
+    first = db.session.scalar(select(func.min(Story.created_at)).where(counted_stories()))
+    now = month_number(utcnow().date())
+    start = month_number(first.date()) if first is not None else now - 11
+    return [(month_key(m), month_label(m)) for m in range(now, min(start, now) - 1, -1)]
+
+
+# -- the facts: one row per counted theme ------------------------------------------------------
+
+
+def _slice_conditions(slice_: Slice) -> list[ColumnElement[bool]]:
+    """The slice's filters as SQL conditions on Story, PassageTheme and Subtheme."""
+    conditions: list[ColumnElement[bool]] = [PassageTheme.status == TagStatus.CONFIRMED]
+    if slice_.kind is not None:
+        conditions.append(Subtheme.kind == slice_.kind)
+    if slice_.subtheme is not None:
+        conditions.append(Subtheme.key == slice_.subtheme)
+    if slice_.teller is not None:
+        conditions.append(Story.teller_kind == slice_.teller)
+    if slice_.setting is not None:
+        conditions.append(Story.setting == slice_.setting)
+    if slice_.language is not None:
+        conditions.append(Story.language == slice_.language)
+    if slice_.valence == UNMARKED:
+        conditions.append(PassageTheme.valence.is_(None))
+    elif slice_.valence is not None:
+        conditions.append(type_coerce(PassageTheme.valence, String) == slice_.valence)
+    if slice_.start is not None:
+        year, month = divmod(slice_.start, 12)
+        conditions.append(Story.created_at >= _month_start(year, month + 1))
+    if slice_.end is not None:
+        year, month = divmod(slice_.end + 1, 12)
+        conditions.append(Story.created_at < _month_start(year, month + 1))
+    return conditions
+
+
+def _month_start(year: int, month: int) -> datetime:
+    return datetime(year, month, 1)
+
+
+@dataclass
+class Facts:
+    """The counted themes as parallel arrays of small integers (codes into the lists above)."""
+
+    story: np.ndarray[Any, np.dtype[np.int64]]
+    subtheme: np.ndarray[Any, np.dtype[np.int64]]  # index into ``subthemes``
+    kind: np.ndarray[Any, np.dtype[np.int64]]
+    valence: np.ndarray[Any, np.dtype[np.int64]]  # index into VALENCE_CHOICES
+    month: np.ndarray[Any, np.dtype[np.int64]]
+    teller: np.ndarray[Any, np.dtype[np.int64]]
+    setting: np.ndarray[Any, np.dtype[np.int64]]
+    language: np.ndarray[Any, np.dtype[np.int64]]
+    subthemes: list[Subtheme]
+
+    def __len__(self) -> int:
+        return len(self.story)
+
+
+def load_facts(slice_: Slice) -> Facts:
+    """Every confirmed theme the dashboard counts within ``slice_``, with its story's facts."""
+    subthemes = taxonomy()
+    sub_index = {s.id: i for i, s in enumerate(subthemes)}
+    kind_of = [KINDS.index(s.kind) for s in subthemes]
+    codes = {
+        "valence": {v: i for i, v in enumerate(VALENCE_CHOICES)},
+        "teller": {t.value: i for i, t in enumerate(TELLERS)},
+        "setting": {s.value: i for i, s in enumerate(SETTINGS)},
+        "language": {lang.value: i for i, lang in enumerate(LANGUAGES)},
+    }
+    # Story facts once per story, themes as bare integers and strings: converting a datetime
+    # and three enums for each of 100,000 themes would cost more than the whole query.
+    stories = list(
+        db.session.execute(
+            select(
+                Story.id,
+                Story.created_at,
+                type_coerce(Story.teller_kind, String),
+                type_coerce(Story.setting, String),
+                type_coerce(Story.language, String),
+            ).where(counted_stories(), *_story_conditions(slice_))
+        )
+    )
+    stories.sort(key=lambda row: row[0])
+    story_ids = np.array([row[0] for row in stories], dtype=np.int64)
+    story_facts = np.array(
+        [
+            (
+                month_number(created),
+                codes["teller"][teller],
+                codes["setting"][setting],
+                codes["language"][language],
+            )
+            for _, created, teller, setting, language in stories
+        ],
+        dtype=np.int64,
+    ).reshape(-1, 4)
+    rows = db.session.execute(
+        select(
+            Passage.story_id,
+            PassageTheme.subtheme_id,
+            type_coerce(PassageTheme.valence, String),
+        )
+        .join(Passage, Passage.id == PassageTheme.passage_id)
+        .join(Story, Story.id == Passage.story_id)
+        .join(Subtheme, Subtheme.id == PassageTheme.subtheme_id)
+        .where(counted_stories(), *_slice_conditions(slice_))
+    ).all()
+    # Whole columns at once: a Python step per theme is what would make 10,000 stories slow.
+    tag_story = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    sub_lookup = np.zeros(max(sub_index, default=0) + 1, dtype=np.int64)
+    for sub_id, index in sub_index.items():
+        sub_lookup[sub_id] = index
+    subtheme = sub_lookup[np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows))]
+    unmarked = codes["valence"][UNMARKED]
+    valence = np.fromiter(
+        (codes["valence"].get(row[2] or UNMARKED, unmarked) for row in rows),
+        dtype=np.int64,
+        count=len(rows),
+    )
+    # A story can start being counted between the two queries (each reads the database as it
+    # is then); its themes wait for the next page rather than borrow another story's facts.
+    where = np.searchsorted(story_ids, tag_story)
+    known = where < len(story_ids)
+    known[known] = story_ids[where[known]] == tag_story[known]
+    if not known.all():
+        tag_story, subtheme, valence, where = (
+            a[known] for a in (tag_story, subtheme, valence, where)
+        )
+    per_story = story_facts[where]
+    return Facts(
+        story=tag_story,
+        subtheme=subtheme,
+        kind=np.asarray(kind_of, dtype=np.int64)[subtheme],
+        valence=valence,
+        month=per_story[:, 0],
+        teller=per_story[:, 1],
+        setting=per_story[:, 2],
+        language=per_story[:, 3],
+        subthemes=subthemes,
+    )
+
+
+def _story_conditions(slice_: Slice) -> list[ColumnElement[bool]]:
+    """The slice's filters that are about the story alone."""
+    only_story = slice_.narrowed(kind=None, subtheme=None, valence=None)
+    return _slice_conditions(only_story)[1:]
+
+
+# -- counting ----------------------------------------------------------------------------------
+
+
+def _tally(
+    rows: np.ndarray[Any, Any],
+    cols: np.ndarray[Any, Any],
+    story: np.ndarray[Any, Any],
+    shape: tuple[int, int],
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Passages and distinct stories per (row, column), with totals in an extra row and column."""
+    nrows, ncols = shape
+    passages = np.zeros((nrows + 1, ncols + 1), dtype=np.int64)
+    stories = np.zeros((nrows + 1, ncols + 1), dtype=np.int64)
+    if not len(story):
+        return passages, stories
+    span = int(story.max()) + 1
+    size = (nrows + 1) * (ncols + 1)
+    every_row, every_col = np.full_like(rows, nrows), np.full_like(cols, ncols)
+    # The cells, the row totals, the column totals and the grand total: four disjoint sets of
+    # positions in the same grid, so each can simply be added in.
+    for r, c in ((rows, cols), (rows, every_col), (every_row, cols), (every_row, every_col)):
+        cell = r * (ncols + 1) + c
+        passages += np.bincount(cell, minlength=size).reshape(passages.shape)
+        distinct = np.unique(cell * span + story) // span
+        stories += np.bincount(distinct, minlength=size).reshape(stories.shape)
+    return passages, stories
+
+
+@dataclass
+class Column:
+    label: str
+    slice: Slice  # what a click on this column's cells narrows to (with the row's)
+
+
+@dataclass
+class Cell:
+    count: Count
+    link: dict[str, str]  # the drill-down's URL arguments
+
+
+@dataclass
+class Row:
+    label: str
+    cells: list[Cell]  # one per column, then the row's total
+    level: int = 0  # 0: a kind (or the only level), 1: a subtheme inside a kind
+
+    @property
+    def total(self) -> Cell:
+        return self.cells[-1]
+
+
+@dataclass
+class Table:
+    """A table of counts with totals: rows, columns, a total row; every cell links down."""
+
+    key: str
+    title: str
+    row_heading: str
+    columns: list[Column]
+    rows: list[Row]
+    totals: Row
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cells(self) -> list[Cell]:
+        return [cell for row in [*self.rows, self.totals] for cell in row.cells]
+
+
+@dataclass
+class Axis:
+    """One side of a table: each entry's label, code in the facts and slice narrowing."""
+
+    labels: list[str]
+    narrow: list[dict[str, Any]]  # Slice field changes for each entry
+
+
+def _axis_for(name: str, slice_: Slice, facts: Facts) -> tuple[Axis, np.ndarray[Any, Any]]:
+    if name == "kind":
+        return Axis([k.label for k in KINDS], [{"kind": k} for k in KINDS]), facts.kind
+    if name == "teller":
+        return Axis([t.label for t in TELLERS], [{"teller": t} for t in TELLERS]), facts.teller
+    if name == "setting":
+        labels = [s.label for s in SETTINGS]
+        return Axis(labels, [{"setting": s} for s in SETTINGS]), facts.setting
+    if name == "language":
+        labels = [lang.label for lang in LANGUAGES]
+        return Axis(labels, [{"language": lang} for lang in LANGUAGES]), facts.language
+    if name == "valence":
+        labels = [VALENCE_LABELS[v] for v in VALENCE_CHOICES]
+        return Axis(labels, [{"valence": v} for v in VALENCE_CHOICES]), facts.valence
+    raise ValueError(name)
+
+
+def _periods(slice_: Slice, facts: Facts) -> tuple[list[Period], np.ndarray[Any, Any]]:
+    """The time axis: every period from the first to the last (within the slice's range)."""
+    if slice_.start is not None and slice_.end is not None:
+        first, last = slice_.start, slice_.end
+    elif len(facts):
+        first = slice_.start if slice_.start is not None else int(facts.month.min())
+        last = slice_.end if slice_.end is not None else int(facts.month.max())
+    else:
+        return [], np.empty(0, dtype=np.int64)
+    lo, hi = slice_.period(first), slice_.period(last)
+    periods = [slice_.period_bounds(i) for i in range(lo, hi + 1)]
+    codes = (facts.month // 3 if slice_.by == "quarter" else facts.month) - lo
+    return periods, codes
+
+
+def _period_narrowing(slice_: Slice, period: Period) -> dict[str, Any]:
+    start = period.first if slice_.start is None else max(slice_.start, period.first)
+    end = period.last if slice_.end is None else min(slice_.end, period.last)
+    return {"start": start, "end": end}
+
+
+def _link(slice_: Slice, *changes: dict[str, Any]) -> dict[str, str]:
+    """The drill-down's URL arguments: the slice narrowed to a row and a column."""
+    merged: dict[str, Any] = {}
+    for change in changes:
+        merged.update(change)
+    return slice_.narrowed(**merged).args()
+
+
+def build_table(
+    key: str,
+    title: str,
+    slice_: Slice,
+    facts: Facts,
+    rows_by: str,
+    cols: tuple[Axis, np.ndarray[Any, Any]],
+    limit: int,
+    row_heading: str = "Kind of outcome",
+    note: str = "",
+) -> Table:
+    """A table of ``rows_by`` (kind, or kind with its subthemes) against ``cols``."""
+    col_axis, col_codes = cols
+    ncols = len(col_axis.labels)
+    kinds_axis, kind_codes = _axis_for("kind", slice_, facts)
+    kind_p, kind_s = _tally(kind_codes, col_codes, facts.story, (len(KINDS), ncols))
+    tallies: dict[Any, Tally] = {}
+    for r in range(len(KINDS) + 1):
+        for c in range(ncols + 1):
+            tallies[("k", r, c)] = Tally(int(kind_p[r, c]), int(kind_s[r, c]))
+    sums: list[tuple[Any, list[Any]]] = []
+    for r in range(len(KINDS) + 1):  # each kind's row, and the total row
+        sums.append((("k", r, ncols), [("k", r, c) for c in range(ncols)]))
+    for c in range(ncols + 1):  # each column: the kinds add up to its total
+        sums.append((("k", len(KINDS), c), [("k", r, c) for r in range(len(KINDS))]))
+    subs = facts.subthemes if rows_by == "subtheme" else []
+    if subs:
+        sub_p, sub_s = _tally(facts.subtheme, col_codes, facts.story, (len(subs), ncols))
+        for r in range(len(subs)):
+            for c in range(ncols + 1):
+                tallies[("s", r, c)] = Tally(int(sub_p[r, c]), int(sub_s[r, c]))
+            sums.append((("s", r, ncols), [("s", r, c) for c in range(ncols)]))
+        for k, kind in enumerate(KINDS):  # a kind's subthemes add up to the kind, per column
+            members = [r for r, s in enumerate(subs) if s.kind == kind]
+            for c in range(ncols + 1):
+                sums.append((("k", k, c), [("s", r, c) for r in members]))
+    counts = protect(tallies, sums, limit)
+
+    def row(label: str, level: int, prefix: str, r: int, narrow: dict[str, Any]) -> Row:
+        cells = [
+            Cell(counts[(prefix, r, c)], _link(slice_, narrow, col_axis.narrow[c]))
+            for c in range(ncols)
+        ]
+        cells.append(Cell(counts[(prefix, r, ncols)], _link(slice_, narrow)))
+        return Row(label, cells, level)
+
+    rows: list[Row] = []
+    for k, kind in enumerate(KINDS):
+        if slice_.kind not in (None, kind):
+            continue
+        rows.append(row(kinds_axis.labels[k], 0, "k", k, {"kind": kind}))
+        for r, sub in enumerate(subs):
+            if sub.kind == kind and slice_.subtheme in (None, sub.key):
+                rows.append(row(sub.label, 1, "s", r, {"kind": kind, "subtheme": sub.key}))
+    totals = row("All outcomes", 0, "k", len(KINDS), {})
+    columns = [
+        Column(label, slice_.narrowed(**narrow))
+        for label, narrow in zip(col_axis.labels, col_axis.narrow, strict=True)
+    ]
+    return Table(key, title, row_heading, columns, rows, totals, note)
+
+
+@dataclass
+class Dashboard:
+    slice: Slice
+    threshold: int
+    total: Count
+    tables: dict[str, Table]
+    periods: list[Period]
+    empty: bool
+
+
+def dashboard(slice_: Slice, limit: int | None = None) -> Dashboard:
+    """Every table of the dashboard for ``slice_``, suppressed and ready to show or export."""
+    limit = limit or threshold()
+    facts = load_facts(slice_)
+    periods, period_codes = _periods(slice_, facts)
+    time_axis = Axis([p.label for p in periods], [_period_narrowing(slice_, p) for p in periods])
+    tables = {
+        "themes": build_table(
+            "themes",
+            "Outcomes, and whether the experience was good or bad",
+            slice_,
+            facts,
+            "subtheme",
+            _axis_for("valence", slice_, facts),
+            limit,
+            row_heading="Outcome",
+            note="Good or bad is counted where a curator marked it.",
+        ),
+        "time": build_table(
+            "time", "Over time", slice_, facts, "kind", (time_axis, period_codes), limit
+        ),
+        "setting": build_table(
+            "setting",
+            "Outcomes by service setting",
+            slice_,
+            facts,
+            "subtheme",
+            _axis_for("setting", slice_, facts),
+            limit,
+            row_heading="Outcome",
+        ),
+        "teller": build_table(
+            "teller",
+            "By who tells the story",
+            slice_,
+            facts,
+            "kind",
+            _axis_for("teller", slice_, facts),
+            limit,
+        ),
+        "language": build_table(
+            "language",
+            "By language",
+            slice_,
+            facts,
+            "kind",
+            _axis_for("language", slice_, facts),
+            limit,
+        ),
+    }
+    total = tables["themes"].totals.total.count
+    return Dashboard(slice_, limit, total, tables, periods, empty=len(facts) == 0)
+
+
+# -- the passages behind a count ---------------------------------------------------------------
+
+
+@dataclass
+class Behind:
+    """One confirmed theme behind a count, on a passage this viewer may see."""
+
+    tag: PassageTheme
+    passage: Passage
+    story: Story
+
+
+@dataclass
+class BehindPage:
+    items: list[Behind]
+    page: int
+    more: bool
+    limited: bool  # the viewer sees only the passages shared with them, not all counted
+
+
+PER_PAGE = 20
+
+
+def passages_behind(user: Any, slice_: Slice, page: int = 1) -> BehindPage:
+    """The passages a count stands for, as far as ``user`` may see them (never more)."""
+    query = (
+        select(PassageTheme, Passage, Story)
+        .join(Passage, Passage.id == PassageTheme.passage_id)
+        .join(Story, Story.id == Passage.story_id)
+        .join(Subtheme, Subtheme.id == PassageTheme.subtheme_id)
+        .where(counted_stories(), viewable_stories(user), and_(*_slice_conditions(slice_)))
+        .order_by(Story.created_at.desc(), Story.id.desc(), Passage.position, PassageTheme.id)
+        .offset((page - 1) * PER_PAGE)
+        .limit(PER_PAGE + 1)
+    )
+    found = db.session.execute(query).all()
+    # The SQL condition is the policy's own; asking ``can_view`` again for each one costs little
+    # and means a mistake in one of them can't show a passage on its own.
+    items = [Behind(t, p, s) for t, p, s in found[:PER_PAGE] if can_view(user, s)]
+    return BehindPage(items, page, more=len(found) > PER_PAGE, limited=user.role not in STORY_STAFF)
+
+
+def describe(slice_: Slice, subthemes: Sequence[Subtheme]) -> list[str]:
+    """The slice's filters in words, for headings and the printed page."""
+    words: list[str] = []
+    labels = {s.key: s.label for s in subthemes}
+    if slice_.subtheme is not None:
+        words.append(labels.get(slice_.subtheme, slice_.subtheme))
+    elif slice_.kind is not None:
+        words.append(slice_.kind.label)
+    if slice_.valence is not None:
+        words.append(VALENCE_LABELS[slice_.valence])
+    if slice_.teller is not None:
+        words.append(slice_.teller.label)
+    if slice_.setting is not None:
+        words.append(slice_.setting.label)
+    if slice_.language is not None:
+        words.append(slice_.language.label)
+    if slice_.start is not None or slice_.end is not None:
+        if slice_.start is not None and slice_.end is not None:
+            if slice_.start == slice_.end:
+                words.append(f"added in {month_label(slice_.start)}")
+            else:
+                words.append(f"added {month_label(slice_.start)} to {month_label(slice_.end)}")
+        elif slice_.start is not None:
+            words.append(f"added from {month_label(slice_.start)}")
+        elif slice_.end is not None:
+            words.append(f"added until {month_label(slice_.end)}")
+    return words

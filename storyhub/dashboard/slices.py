@@ -1,0 +1,153 @@
+"""What part of the archive a dashboard page counts: its filters, read from and written to URLs.
+
+A ``Slice`` is the dashboard's filters (kind, subtheme, who tells the story, setting, language,
+good or bad experience, a range of months) plus how time is grouped. Every number on the
+dashboard links to the passages behind it with the same slice narrowed to that number's cell,
+so ``Slice.args`` and ``Slice.parse`` must round-trip exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import date
+from typing import Any
+
+from storyhub.models import Language, ServiceSetting, TellerKind
+from storyhub.themes.models import ThemeKind, Valence
+
+UNMARKED = "unmarked"  # a confirmed theme the curator has not marked good or bad
+VALENCE_CHOICES = (*(v.value for v in Valence), UNMARKED)
+VALENCE_LABELS = {**{v.value: v.label for v in Valence}, UNMARKED: "Not marked"}
+GROUPINGS = {"quarter": "By quarter", "month": "By month"}
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+class BadSlice(ValueError):
+    """A filter value that isn't one of the choices; the message is shown as it is."""
+
+
+def month_number(day: date) -> int:
+    """Months since year 0, so that ranges and groups are plain integer arithmetic."""
+    return day.year * 12 + day.month - 1
+
+
+def month_key(month: int) -> str:
+    return f"{month // 12:04d}-{month % 12 + 1:02d}"
+
+
+def month_label(month: int) -> str:
+    return f"{MONTH_NAMES[month % 12]} {month // 12}"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A month or a quarter on the time axis."""
+
+    first: int  # month number of its first month
+    last: int  # month number of its last month
+
+    @property
+    def label(self) -> str:
+        if self.first == self.last:
+            return month_label(self.first)
+        first, last = MONTH_NAMES[self.first % 12], MONTH_NAMES[self.last % 12]
+        return f"{first}\N{EN DASH}{last} {self.last // 12}"
+
+    @property
+    def short(self) -> tuple[str, str]:
+        """Two short lines for a chart's axis: ("Q1", "2025") or ("Jan", "2025")."""
+        if self.first == self.last:
+            return MONTH_NAMES[self.first % 12], str(self.first // 12)
+        return f"Q{self.first % 12 // 3 + 1}", str(self.first // 12)
+
+
+@dataclass(frozen=True)
+class Slice:
+    kind: ThemeKind | None = None
+    subtheme: str | None = None  # a subtheme's key
+    teller: TellerKind | None = None
+    setting: ServiceSetting | None = None
+    language: Language | None = None
+    valence: str | None = None  # one of VALENCE_CHOICES
+    start: int | None = None  # first month counted (month number)
+    end: int | None = None  # last month counted
+    by: str = "quarter"  # how the time axis groups months
+
+    @classmethod
+    def parse(cls, args: Mapping[str, str], subthemes: Mapping[str, ThemeKind]) -> Slice:
+        """The slice that URL arguments ask for; ``BadSlice`` for anything not offered."""
+
+        def choice(name: str, options: Any, what: str) -> Any:
+            raw = (args.get(name) or "").strip()
+            if not raw:
+                return None
+            try:
+                return options(raw)
+            except ValueError:
+                raise BadSlice(f"There is no {what} called “{raw[:40]}”.") from None
+
+        subtheme = (args.get("subtheme") or "").strip() or None
+        if subtheme is not None and subtheme not in subthemes:
+            raise BadSlice(f"There is no theme called “{subtheme[:40]}”.")
+        valence = (args.get("valence") or "").strip() or None
+        if valence is not None and valence not in VALENCE_CHOICES:
+            raise BadSlice("Good or bad experience must be one of the choices offered.")
+        by = (args.get("by") or "quarter").strip()
+        if by not in GROUPINGS:
+            raise BadSlice("Time can be grouped by quarter or by month.")
+        found = cls(
+            kind=choice("kind", ThemeKind, "kind of outcome"),
+            subtheme=subtheme,
+            teller=choice("teller", TellerKind, "kind of storyteller"),
+            setting=choice("setting", ServiceSetting, "service setting"),
+            language=choice("language", Language, "language"),
+            valence=valence,
+            start=_month_arg(args.get("from"), "From"),
+            end=_month_arg(args.get("to"), "To"),
+            by=by,
+        )
+        if found.subtheme is not None and found.kind not in (None, subthemes[found.subtheme]):
+            raise BadSlice("That theme belongs to another kind of outcome.")
+        if found.start is not None and found.end is not None and found.start > found.end:
+            raise BadSlice("The “From” month must come before the “To” month.")
+        return found
+
+    def narrowed(self, **changes: Any) -> Slice:
+        return replace(self, **changes)
+
+    def args(self) -> dict[str, str]:
+        """The URL arguments that ``parse`` reads back as this slice (defaults left out)."""
+        out: dict[str, str] = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if value is None or (field.name == "by" and value == "quarter"):
+                continue
+            name = {"start": "from", "end": "to"}.get(field.name, field.name)
+            out[name] = month_key(value) if field.name in ("start", "end") else str(value)
+        return out
+
+    @property
+    def is_everything(self) -> bool:
+        return self == Slice(by=self.by)
+
+    def period(self, month: int) -> int:
+        """The index of the period ``month`` falls in, for this slice's grouping."""
+        return month // 3 if self.by == "quarter" else month
+
+    def period_bounds(self, index: int) -> Period:
+        if self.by == "quarter":
+            return Period(index * 3, index * 3 + 2)
+        return Period(index, index)
+
+
+def _month_arg(raw: str | None, what: str) -> int | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    found = _MONTH.match(raw)
+    if not found or not 1 <= int(found.group(2)) <= 12 or not 1900 < int(found.group(1)) < 3000:
+        raise BadSlice(f"“{what}” must be a month written like 2025-03.")
+    return int(found.group(1)) * 12 + int(found.group(2)) - 1

@@ -1,7 +1,8 @@
 """Consent: every rule about who may see which story, and the one place that answers it.
 
-Views, media responses, the API, search results (and later clips, sessions, showcases and
-exports) ask ``can_view`` or filter with ``viewable_stories``; none of them re-implements a rule.
+Views, media responses, the API, search results, clips, sessions, showcases, exports and the
+dashboard ask ``can_view`` (or the rule for their purpose) or filter with ``viewable_stories``;
+none of them re-implements a rule.
 """
 
 from consent.models import (
@@ -22,7 +23,10 @@ from consent.policy import (
     can_tag_themes,
     can_view,
     clip_refusal,
+    counted_in_statistics,
+    counted_stories,
     listed_in_search,
+    may_see_dashboard,
     purpose_for,
     search_scope,
     shared_audiences,
@@ -46,7 +50,10 @@ __all__ = [
     "can_tag_themes",
     "can_view",
     "clip_refusal",
+    "counted_in_statistics",
+    "counted_stories",
     "listed_in_search",
+    "may_see_dashboard",
     "purpose_for",
     "search_scope",
     "shared_audiences",

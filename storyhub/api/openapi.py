@@ -9,6 +9,7 @@ from typing import Any
 
 from consent.models import Audience, ConsentStatus, Naming, RecordedFor
 from storyhub.models import Language, ServiceSetting, StoryState, TellerKind
+from storyhub.themes.models import ThemeKind, Valence
 from storyhub.training.models import ItemKind
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -569,6 +570,135 @@ def training_schemas() -> dict[str, Any]:
     }
 
 
+def outcome_paths() -> dict[str, Any]:
+    """The outcomes dashboard: suppressed counts, and the passages behind one."""
+    filters = [
+        _query("kind", {"type": "string", "enum": [k.value for k in ThemeKind]}),
+        _query("subtheme", {"type": "string"}),
+        _query("teller", {"type": "string", "enum": [x.value for x in TellerKind]}),
+        _query("setting", {"type": "string", "enum": [x.value for x in ServiceSetting]}),
+        _query("language", {"type": "string", "enum": [x.value for x in Language]}),
+        _query("valence", {"type": "string", "enum": [*(v.value for v in Valence), "unmarked"]}),
+        _query("from", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}),
+        _query("to", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}),
+        _query("by", {"type": "string", "enum": ["quarter", "month"]}),
+    ]
+    return {
+        "/outcomes": {
+            "get": {
+                "operationId": "outcomes",
+                "summary": "Counts of confirmed outcome themes (the dashboard's tables)",
+                "description": "Counts only stories whose tellers chose anonymous statistics. "
+                "A count under the threshold (and any count that would give one away) has "
+                "null numbers and the text 'fewer than N'. Each cell's filters open its "
+                "passages at /outcomes/passages.",
+                "parameters": filters,
+                "responses": {
+                    "200": _json(_ref("Outcomes"), "The tables"),
+                    **_errors(400, 401, 403),
+                },
+            }
+        },
+        "/outcomes/passages": {
+            "get": {
+                "operationId": "outcomePassages",
+                "summary": "The passages behind a count that you may see",
+                "parameters": [
+                    *filters,
+                    _query("page", {"type": "integer", "minimum": 1, "maximum": 10000}),
+                ],
+                "responses": {
+                    "200": _json(_ref("OutcomePassages"), "A page of passages"),
+                    **_errors(400, 401, 403),
+                },
+            }
+        },
+    }
+
+
+def outcome_schemas() -> dict[str, Any]:
+    nullable_int = {"type": ["integer", "null"]}
+    count_properties: dict[str, Any] = {
+        "passages": nullable_int,
+        "stories": nullable_int,
+        "text": {"type": "string"},
+    }
+    count = {
+        "type": "object",
+        "required": ["passages", "stories", "text"],
+        "properties": count_properties,
+    }
+    cell = {
+        "type": "object",
+        "required": ["passages", "stories", "text", "filters"],
+        "properties": {
+            **count_properties,
+            "filters": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    }
+    row = {
+        "type": "object",
+        "required": ["label", "level", "cells", "total"],
+        "properties": {
+            "label": {"type": "string"},
+            "level": {"type": "integer"},
+            "cells": {"type": "array", "items": cell},
+            "total": cell,
+        },
+    }
+    return {
+        "Outcomes": {
+            "type": "object",
+            "required": ["threshold", "filters", "total", "tables"],
+            "properties": {
+                "threshold": {"type": "integer"},
+                "filters": {"type": "object", "additionalProperties": {"type": "string"}},
+                "total": count,
+                "tables": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["key", "title", "columns", "rows", "totals"],
+                        "properties": {
+                            "key": {"type": "string"},
+                            "title": {"type": "string"},
+                            "columns": {"type": "array", "items": {"type": "string"}},
+                            "rows": {"type": "array", "items": row},
+                            "totals": row,
+                        },
+                    },
+                },
+            },
+        },
+        "OutcomePassages": {
+            "type": "object",
+            "required": ["page", "more", "limited", "passages"],
+            "properties": {
+                "page": {"type": "integer"},
+                "more": {"type": "boolean"},
+                "limited": {"type": "boolean"},
+                "passages": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "story_id": {"type": "integer"},
+                            "story_title": {"type": "string"},
+                            "passage_id": {"type": "integer"},
+                            "start": {"type": "number"},
+                            "end": {"type": "number"},
+                            "text": {"type": "string"},
+                            "subtheme": {"type": "string"},
+                            "kind": {"type": "string"},
+                            "valence": {"type": ["string", "null"]},
+                        },
+                    },
+                },
+            },
+        },
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI document as a dict."""
     story_id = {"name": "story_id", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -766,6 +896,7 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             **training_paths(),
+            **outcome_paths(),
             "/openapi.json": {
                 "get": {
                     "operationId": "openapi",
@@ -779,6 +910,7 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 **training_schemas(),
+                **outcome_schemas(),
                 "Error": {
                     "type": "object",
                     "required": ["error"],

@@ -12,7 +12,15 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from consent import CLIP_ROLES, can_clip, can_manage, can_view, clip_refusal, viewable_stories
+from consent import (
+    CLIP_ROLES,
+    can_clip,
+    can_manage,
+    can_view,
+    clip_refusal,
+    may_see_dashboard,
+    viewable_stories,
+)
 from consent.describe import sharing
 from consent.models import Audience, ConsentStatus, ConsentVersion, Naming, RecordedFor
 from consent.services import (
@@ -28,6 +36,8 @@ from storyhub import jobs
 from storyhub.api import bp
 from storyhub.api.openapi import openapi_document
 from storyhub.auth.services import user_for_api_token
+from storyhub.dashboard import services as dashboard
+from storyhub.dashboard.slices import BadSlice, Slice
 from storyhub.extensions import csrf, db
 from storyhub.models import Job, MediaRole, Role, Story, User
 from storyhub.search.services import BadSearch, page_json, run_search
@@ -321,6 +331,34 @@ def search() -> Response:
     if page.unavailable:
         raise ApiError(503, "search_unavailable", page.unavailable)
     return jsonify(page_json(page))
+
+
+# --- the outcomes dashboard ------------------------------------------------------------------
+
+
+def _dashboard_slice() -> Slice:
+    if not may_see_dashboard(_user()):
+        raise ApiError(403, "forbidden", "Your role can't see the outcomes dashboard.")
+    try:
+        return Slice.parse(request.args, dashboard.subtheme_kinds())
+    except BadSlice as err:
+        raise ApiError(400, "bad_filter", str(err)) from err
+
+
+@bp.route("/outcomes")
+def outcomes() -> Response:
+    """The dashboard's tables: counts of confirmed themes, small numbers hidden as on the site."""
+    return jsonify(dashboard.dashboard_json(dashboard.dashboard(_dashboard_slice())))
+
+
+@bp.route("/outcomes/passages")
+def outcome_passages() -> Response:
+    """The passages behind a count, as far as the caller may see them."""
+    slice_ = _dashboard_slice()
+    page = request.args.get("page", "1")
+    if not page.isdigit() or not 1 <= int(page) <= 10_000:
+        raise ApiError(400, "bad_filter", "page must be a whole number from 1 to 10000.")
+    return jsonify(dashboard.behind_json(dashboard.passages_behind(_user(), slice_, int(page))))
 
 
 # --- clips and training sessions -------------------------------------------------------------

@@ -530,3 +530,64 @@ def describe(slice_: Slice, subthemes: Sequence[Subtheme]) -> list[str]:
         elif slice_.end is not None:
             words.append(f"added until {month_label(slice_.end)}")
     return words
+
+
+# -- JSON, for the API --------------------------------------------------------------------------
+
+
+def count_json(count: Count) -> dict[str, Any]:
+    """A count as the API gives it: null numbers when hidden, and the words shown instead."""
+    return {"passages": count.passages, "stories": count.stories, "text": count.text}
+
+
+def dashboard_json(board: Dashboard) -> dict[str, Any]:
+    """Every table with its (suppressed) counts and each cell's drill-down filters."""
+
+    def cell_json(cell: Cell) -> dict[str, Any]:
+        return {**count_json(cell.count), "filters": cell.link}
+
+    def row_json(row: Row) -> dict[str, Any]:
+        return {
+            "label": row.label,
+            "level": row.level,
+            "cells": [cell_json(c) for c in row.cells[:-1]],
+            "total": cell_json(row.total),
+        }
+
+    return {
+        "threshold": board.threshold,
+        "filters": board.slice.args(),
+        "total": count_json(board.total),
+        "tables": [
+            {
+                "key": table.key,
+                "title": table.title,
+                "columns": [c.label for c in table.columns],
+                "rows": [row_json(r) for r in table.rows],
+                "totals": row_json(table.totals),
+            }
+            for table in board.tables.values()
+        ],
+    }
+
+
+def behind_json(behind: BehindPage) -> dict[str, Any]:
+    return {
+        "page": behind.page,
+        "more": behind.more,
+        "limited": behind.limited,
+        "passages": [
+            {
+                "story_id": item.story.id,
+                "story_title": item.story.title,
+                "passage_id": item.passage.id,
+                "start": item.tag.span_start if item.tag.is_span else item.passage.start,
+                "end": item.tag.span_end if item.tag.is_span else item.passage.end,
+                "text": item.passage.text,
+                "subtheme": item.tag.subtheme.key,
+                "kind": item.tag.subtheme.kind.value,
+                "valence": item.tag.valence.value if item.tag.valence else None,
+            }
+            for item in behind.items
+        ],
+    }

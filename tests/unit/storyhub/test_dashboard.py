@@ -499,3 +499,48 @@ def test_an_empty_archive_says_so(
     client, _ = login_as(Role.MEMBER)
     page = client.get("/dashboard")
     assert page.status_code == 200 and "Nothing to count yet" in page.get_data(as_text=True)
+
+
+# -- the JSON API ------------------------------------------------------------------------------
+
+
+def test_the_api_gives_the_same_suppressed_counts_and_the_same_passages(
+    app: Flask, teller: User, make_user: Callable[..., User]
+) -> None:
+    from storyhub.auth.services import issue_api_token
+
+    random_archive(teller, random.Random(11), 30)
+    story_with(teller, {0: ["feeling-safe"]}, title="Statistics only")
+    client = app.test_client()
+
+    def headers(role: Role) -> dict[str, str]:
+        token = issue_api_token(make_user(role), "test")
+        db.session.commit()
+        return {"Authorization": f"Bearer {token}"}
+
+    member = headers(Role.MEMBER)
+    body = client.get("/api/v1/outcomes", headers=member).get_json()
+    assert body["threshold"] == 5
+    rows = [r for t in body["tables"] for r in [*t["rows"], t["totals"]]]
+    cells = [c for r in rows for c in [*r["cells"], r["total"]]]
+    assert any(c["passages"] is None for c in cells) and any(c["passages"] for c in cells)
+    for c in cells:
+        assert (c["passages"] is None and c["text"] == "fewer than 5") or c["passages"] >= 5
+    board = services.dashboard(Slice(), 5)
+    assert body["total"]["passages"] == board.total.passages
+
+    # The passages behind a count: only those shared with the caller.
+    found = client.get("/api/v1/outcomes/passages?subtheme=feeling-safe", headers=member)
+    titles = {p["story_title"] for p in found.get_json()["passages"]}
+    assert "Statistics only" not in titles and found.get_json()["limited"] is True
+    admin = client.get(
+        "/api/v1/outcomes/passages?subtheme=feeling-safe", headers=headers(Role.ADMIN)
+    )
+    assert "Statistics only" in {p["story_title"] for p in admin.get_json()["passages"]}
+
+    # Refusals.
+    assert client.get("/api/v1/outcomes").status_code == 401
+    assert client.get("/api/v1/outcomes", headers=headers(Role.STORYTELLER)).status_code == 403
+    bad = client.get("/api/v1/outcomes?setting=moon", headers=member)
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad_filter"
+    assert client.get("/api/v1/outcomes/passages?page=0", headers=member).status_code == 400

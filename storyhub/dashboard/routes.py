@@ -95,6 +95,11 @@ def passages() -> Any:
     return make_response(html, 400 if problem else 200)
 
 
+def _inert(text: str) -> str:
+    """Text a spreadsheet won't run as a formula (subtheme names are typed by administrators)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 @bp.route("/dashboard/outcomes.csv")
 @login_required
 def export_csv() -> Any:
@@ -113,7 +118,14 @@ def export_csv() -> Any:
             for label, cell in zip(labels, row.cells, strict=True):
                 count = cell.count
                 writer.writerow(
-                    [table.title, row.label, label, count.csv_value, count.csv_stories, filters]
+                    [
+                        _inert(table.title),
+                        _inert(row.label),
+                        _inert(label),
+                        count.csv_value,
+                        count.csv_stories,
+                        _inert(filters),
+                    ]
                 )
     response = make_response(out.getvalue())
     response.headers["Content-Type"] = "text/csv; charset=utf-8"

@@ -544,3 +544,18 @@ def test_the_api_gives_the_same_suppressed_counts_and_the_same_passages(
     bad = client.get("/api/v1/outcomes?setting=moon", headers=member)
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad_filter"
     assert client.get("/api/v1/outcomes/passages?page=0", headers=member).status_code == 400
+
+
+def test_the_csv_never_carries_a_formula(
+    app: Flask, teller: User, login_as: Callable[[Role], tuple[FlaskClient, User]]
+) -> None:
+    sub = db.session.scalar(select(Subtheme).filter_by(key="skills"))
+    assert sub is not None
+    sub.label = '=HYPERLINK("http://evil.example","Skills")'
+    db.session.commit()
+    client, _ = login_as(Role.CURATOR)
+    rows = list(
+        csv.reader(io.StringIO(client.get("/dashboard/outcomes.csv").get_data(as_text=True)))
+    )
+    labels = {row[1] for row in rows}
+    assert "'" + sub.label in labels and sub.label not in labels

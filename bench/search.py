@@ -350,46 +350,57 @@ def bench_engine(
     return {"build": build, "size": size(), "timings": timings}
 
 
-def bench_page(docs: list[PassageDocument], queries: dict[str, list[dict[str, Any]]]) -> None:
-    """The search page on the same corpus in SQLite, with the embedded engine."""
+VALENCES = [("positive", 0.30), ("negative", 0.15), ("mixed", 0.05)]  # the rest: not marked
+
+
+def load_corpus(app: Any, docs: list[PassageDocument], seed: int = 13) -> None:
+    """Loads ``docs`` into ``app``'s (migrated, empty) database, as the site would hold them.
+
+    Each story is owned by the storyteller "bench-teller" (made here if missing), is ready, and
+    has one released, active consent version with the doc's audiences and no review date; its
+    ``created_at`` is the doc's ``story_date``. Each themed passage gets its theme confirmed,
+    marked good, bad or mixed at random (30 %, 15 %, 5 %; seeded, so the same every run) or
+    left unmarked. The search index is not built: call ``reindex`` for that.
+    """
     from sqlalchemy import insert
 
-    scratch = Path(tempfile.mkdtemp(prefix="storyhub-bench-search-"))
-    os.environ["STORYHUB_INSTANCE_PATH"] = str(scratch)
-    from flask_migrate import upgrade
-
     from consent.models import ConsentAction, ConsentStatus, ConsentVersion
-    from storyhub import create_app
     from storyhub.auth.services import create_user
     from storyhub.extensions import db
-    from storyhub.models import Passage, Role, Story
-    from storyhub.search.indexing import reindex
+    from storyhub.models import Passage, Role, Story, User
     from storyhub.search.models import SearchChange
-    from storyhub.themes.models import PassageTheme, Subtheme, TagStatus
+    from storyhub.themes.models import PassageTheme, Subtheme, TagStatus, Valence
 
-    app = create_app({"QUEUE_URL": "immediate", "WTF_CSRF_ENABLED": False})
+    rng = random.Random(seed)
     with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
-        teller = create_user("bench-teller", "bench password 1", Role.STORYTELLER)
-        create_user("bench-trainer", "bench password 1", Role.TRAINER)
-        db.session.commit()
+        teller = db.session.scalar(db.select(User).filter_by(username="bench-teller"))
+        if teller is None:
+            teller = create_user("bench-teller", "bench password 1", Role.STORYTELLER)
+            db.session.commit()
         started = time.perf_counter()
         by_story: dict[int, list[PassageDocument]] = {}
         for doc in docs:
             by_story.setdefault(doc.story_id, []).append(doc)
         conn = db.session.connection()
         now = datetime.now(UTC)
+
+        def added(story_date: int) -> datetime:
+            year, rest = divmod(story_date, 10000)
+            return datetime(year, rest // 100, rest % 100, 12, 0)
+
         conn.execute(insert(Story), [
             {"id": sid, "title": f"Story {sid}", "description": "", "language": d[0].language,
              "teller_kind": d[0].teller_kind, "setting": d[0].setting,
              "storyteller_id": teller.id, "uploaded_by_id": teller.id, "state": "ready",
-             "kind": "audio", "duration": 30.0 * len(d)}
+             "kind": "audio", "duration": 30.0 * len(d), "created_at": added(d[0].story_date)}
             for sid, d in by_story.items()
         ])  # fmt: skip
         conn.execute(insert(ConsentVersion), [
             {"story_id": sid, "version": 1, "action": ConsentAction.RELEASE,
              "recorded_by_id": teller.id, "status": ConsentStatus.ACTIVE,
-             "released_at": now, "audience_training": "training" in d[0].audiences}
+             "released_at": now, "audience_training": "training" in d[0].audiences,
+             "audience_learning_events": "learning_events" in d[0].audiences,
+             "audience_statistics": "statistics" in d[0].audiences}
             for sid, d in by_story.items()
         ])  # fmt: skip
         conn.exec_driver_sql("UPDATE stories SET consent_id = (SELECT id FROM consent_versions "
@@ -402,15 +413,46 @@ def bench_page(docs: list[PassageDocument], queries: dict[str, list[dict[str, An
             ])  # fmt: skip
         subthemes = dict(db.session.execute(db.select(Subtheme.key, Subtheme.id)).all())
         themed = [d for d in docs if d.subthemes]
+
+        def valence() -> Valence | None:
+            draw = rng.random()
+            for value, share in VALENCES:
+                if draw < share:
+                    return Valence(value)
+                draw -= share
+            return None
+
         for i in range(0, len(themed), 20000):
             conn.execute(insert(PassageTheme), [
                 {"passage_id": d.passage_id, "subtheme_id": subthemes[d.subthemes[0]],
-                 "status": TagStatus.CONFIRMED}
+                 "status": TagStatus.CONFIRMED, "valence": valence()}
                 for d in themed[i : i + 20000]
             ])  # fmt: skip
         db.session.execute(db.delete(SearchChange))
         db.session.commit()
-        print(f"page: loaded the corpus into SQLite in {time.perf_counter() - started:.0f} s")
+        print(f"loaded the corpus into SQLite in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def bench_page(docs: list[PassageDocument], queries: dict[str, list[dict[str, Any]]]) -> None:
+    """The search page on the same corpus in SQLite, with the embedded engine."""
+    scratch = Path(tempfile.mkdtemp(prefix="storyhub-bench-search-"))
+    os.environ["STORYHUB_INSTANCE_PATH"] = str(scratch)
+    from flask_migrate import upgrade
+
+    from storyhub import create_app
+    from storyhub.auth.services import create_user
+    from storyhub.extensions import db
+    from storyhub.models import Role
+    from storyhub.search.indexing import reindex
+
+    app = create_app({"QUEUE_URL": "immediate", "WTF_CSRF_ENABLED": False})
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        create_user("bench-trainer", "bench password 1", Role.TRAINER)
+        db.session.commit()
+    print("page: ", end="")
+    load_corpus(app, docs)
+    with app.app_context():
         started = time.perf_counter()
         reindex()
         print(f"page: reindex from the database took {time.perf_counter() - started:.0f} s")

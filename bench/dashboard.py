@@ -1,0 +1,380 @@
+"""Dashboard benchmark: the outcomes dashboard's server-side time at 1,000 and 10,000 stories.
+
+    .venv/bin/python bench/dashboard.py                                  # 1,000 then 10,000
+    .venv/bin/python bench/dashboard.py --stories 200,2000 --requests 20  # a quicker look
+
+For each corpus size it makes the search benchmark's synthetic corpus (bench/search.py's
+``make_corpus``: 30-50 passages a story, 30 % of passages with a confirmed theme, 60 % of stories
+shared for anonymous statistics, 30 % for learning events) and loads it with ``load_corpus`` into
+a fresh SQLite database in a throwaway instance folder. Confirmed themes are marked good, bad or
+mixed at random (30 %, 15 %, 5 %), the rest left unmarked; each story is dated by the corpus.
+
+Then, signed in through the real login form (Flask test client, CSRF off) as a curator and as a
+member (a manager or councillor), it warms up and times ``--requests`` requests of each kind:
+
+- ``GET /dashboard`` with no filters: every table and both SVG charts;
+- ``GET /dashboard`` with one random filter: a setting, a kind of outcome, a kind of storyteller or
+  a range of months; grouped by month a third of the time;
+- ``GET /dashboard/passages`` for a random cell of a table (what a click on a number opens), as
+  the curator and as the member (who sees only the passages shared for learning events);
+- ``GET /dashboard/outcomes.csv``.
+
+Every answer must be 200 (the script exits 1 otherwise). It also times
+``storyhub.dashboard.services.dashboard(Slice())`` and ``load_facts(Slice())`` alone, in an app
+context, to separate counting from rendering. It reports p50 and p95 per kind per size, and how
+much each p95 grew against the growth in stories. No timing is asserted: this measures; the
+figures go to bench/README.md. The instance folders are removed at the end, even on Ctrl+C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import importlib.util
+import io
+import os
+import platform
+import random
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# A benchmark never touches a real site: the shell's STORYHUB_* settings are dropped.
+for _name in [k for k in os.environ if k.startswith("STORYHUB_")]:
+    del os.environ[_name]
+
+# bench/search.py, by path: the name "search" is the project's search package.
+_spec = importlib.util.spec_from_file_location(
+    "bench_search", Path(__file__).with_name("search.py")
+)
+assert _spec is not None and _spec.loader is not None
+bench_search = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_search)
+
+PASSWORD = "bench password 1"
+KINDS = [
+    "dashboard, no filters",
+    "dashboard, one filter",
+    "passages behind a cell (curator)",
+    "passages behind a cell (member)",
+    "outcomes.csv",
+]
+DIRECT = ["services.dashboard(Slice()) alone", "load_facts(Slice()) alone"]
+WARM_UP = 5
+FIRST_MONTH, LAST_MONTH = 2023 * 12, 2026 * 12 + 11  # the corpus's story dates (month numbers)
+
+
+def month_arg(month: int) -> str:
+    return f"{month // 12:04d}-{month % 12 + 1:02d}"
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+class Choices:
+    """The filter values the dashboard offers, read from the site (taxonomy and enums)."""
+
+    def __init__(self) -> None:
+        from storyhub.dashboard import services
+        from storyhub.dashboard.slices import VALENCE_CHOICES
+
+        self.kinds = [k.value for k in services.KINDS]
+        self.subthemes = [(s.kind.value, s.key) for s in services.taxonomy()]
+        self.tellers = [t.value for t in services.TELLERS]
+        self.settings = [s.value for s in services.SETTINGS]
+        self.languages = [lang.value for lang in services.LANGUAGES]
+        self.valences = list(VALENCE_CHOICES)
+
+
+def one_filter(rng: random.Random, c: Choices) -> dict[str, str]:
+    """What someone sets in the dashboard's filter form: one filter, sometimes by month."""
+    which = rng.choice(["setting", "kind", "teller", "range"])
+    if which == "range":
+        start = rng.randint(FIRST_MONTH, LAST_MONTH)
+        args = {
+            "from": month_arg(start),
+            "to": month_arg(min(LAST_MONTH, start + rng.randint(0, 11))),
+        }
+    else:
+        args = {which: rng.choice(getattr(c, f"{which}s"))}
+    if rng.random() < 1 / 3:
+        args["by"] = "month"
+    return args
+
+
+def cell_filter(rng: random.Random, c: Choices) -> dict[str, str]:
+    """The link behind one number of one table: its row (a subtheme, a kind, or the total row)
+    and its column (one of the table's, or the row's total)."""
+    kind, subtheme = rng.choice(c.subthemes)
+    row: dict[str, str] = rng.choices(
+        [{"kind": kind, "subtheme": subtheme}, {"kind": kind}, {}], [0.45, 0.45, 0.1]
+    )[0]
+    table = rng.choice(["themes", "setting", "teller", "language", "time"])
+    if rng.random() < 0.15:  # the row's total
+        column: dict[str, str] = {}
+    elif table == "themes":
+        column = {"valence": rng.choice(c.valences)}
+    elif table == "setting":
+        column = {"setting": rng.choice(c.settings)}
+    elif table == "teller":
+        column = {"teller": rng.choice(c.tellers)}
+    elif table == "language":
+        column = {"language": rng.choice(c.languages)}
+    else:  # a quarter of the time chart
+        first = rng.randrange(FIRST_MONTH, LAST_MONTH + 1, 3)
+        column = {"from": month_arg(first), "to": month_arg(first + 2)}
+    args = {**row, **column}
+    if rng.random() < 0.2:  # "Next page"
+        args["page"] = str(rng.randint(2, 4))
+    return args
+
+
+def make_site(folder: Path) -> Any:
+    """A storyhub app on an empty, migrated SQLite database in ``folder``, with its accounts."""
+    os.environ["STORYHUB_INSTANCE_PATH"] = str(folder)
+    from flask_migrate import upgrade
+
+    from storyhub import create_app
+    from storyhub.auth.services import create_user
+    from storyhub.extensions import db
+    from storyhub.models import Role
+
+    app = create_app({"QUEUE_URL": "immediate", "WTF_CSRF_ENABLED": False})
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        create_user("bench-curator", PASSWORD, Role.CURATOR)
+        create_user("bench-member", PASSWORD, Role.MEMBER)
+        db.session.commit()
+    return app
+
+
+def signed_in(app: Any, username: str) -> Any:
+    client = app.test_client()
+    response = client.post("/login", data={"username": username, "password": PASSWORD})
+    if response.status_code != 302:
+        raise SystemExit(f"could not sign in as {username}: {response.status_code}")
+    return client
+
+
+def corpus_facts(app: Any) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from consent.models import Audience
+    from consent.policy import counted_stories, shared_with
+    from storyhub.extensions import db
+    from storyhub.models import Passage, Story
+    from storyhub.themes.models import PassageTheme, TagStatus
+
+    def count(query: Any) -> int:
+        return int(db.session.scalar(query) or 0)
+
+    confirmed = (
+        select(func.count(PassageTheme.id))
+        .join(Passage, Passage.id == PassageTheme.passage_id)
+        .join(Story, Story.id == Passage.story_id)
+        .where(PassageTheme.status == TagStatus.CONFIRMED)
+    )
+    with app.app_context():
+        return {
+            "stories": count(select(func.count(Story.id))),
+            "passages": count(select(func.count(Passage.id))),
+            "counted stories": count(select(func.count(Story.id)).where(counted_stories())),
+            "confirmed themes": count(confirmed),
+            "counted confirmed themes": count(confirmed.where(counted_stories())),
+            "counted stories with a theme": count(
+                confirmed.with_only_columns(func.count(func.distinct(Story.id))).where(
+                    counted_stories()
+                )
+            ),
+            "counted stories a member may open": count(
+                select(func.count(Story.id)).where(
+                    counted_stories(), shared_with(Audience.LEARNING_EVENTS)
+                )
+            ),
+        }
+
+
+def check_csv(text: str, facts: dict[str, int]) -> str | None:
+    """The export's grand total must be the counted confirmed themes, from their stories."""
+    for row in csv.DictReader(io.StringIO(text)):
+        if row["outcome"] == "All outcomes" and row["column"] == "All":
+            want = (
+                str(facts["counted confirmed themes"]),
+                str(facts["counted stories with a theme"]),
+            )
+            if (row["passages"], row["stories"]) != want:
+                return f"outcomes.csv total {row['passages']} from {row['stories']} stories, "\
+                       f"expected {want[0]} from {want[1]}"  # fmt: skip
+            return None
+    return "outcomes.csv has no grand total"
+
+
+def time_calls(call: Callable[[], object], n: int) -> list[float]:
+    for _ in range(WARM_UP):
+        call()
+    timings = []
+    for _ in range(n):
+        started = time.perf_counter()
+        call()
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def bench_size(stories: int, requests: int, seed: int, problems: list[str]) -> dict[str, Any]:
+    started = time.perf_counter()
+    docs, _words = bench_search.make_corpus(stories)
+    print(f"\n{stories:,} stories: {len(docs):,} passages "
+          f"({time.perf_counter() - started:.0f} s to make)", flush=True)  # fmt: skip
+    folder = Path(tempfile.mkdtemp(prefix="storyhub-bench-dashboard-"))
+    app = None
+    try:
+        app = make_site(folder)
+        started = time.perf_counter()
+        bench_search.load_corpus(app, docs)
+        load_seconds = time.perf_counter() - started
+        del docs
+        facts = corpus_facts(app)
+        print("  " + ", ".join(f"{k} {v:,}" for k, v in facts.items()), flush=True)
+
+        with app.app_context():
+            choices = Choices()
+        curator, member = signed_in(app, "bench-curator"), signed_in(app, "bench-member")
+        problem = check_csv(curator.get("/dashboard/outcomes.csv").get_data(as_text=True), facts)
+        if problem:
+            problems.append(f"{stories:,} stories: {problem}")
+        rng = random.Random(seed)
+
+        def get(client: Any, path: str, args: Callable[[], dict[str, str]] | None = None
+                ) -> Callable[[], None]:  # fmt: skip
+            def call() -> None:
+                query = args() if args is not None else {}
+                response = client.get(path, query_string=query)
+                if response.status_code != 200:
+                    problems.append(f"{stories:,} stories: {path} {query}: {response.status_code}")
+
+            return call
+
+        def fresh(
+            make: Callable[[random.Random, Choices], dict[str, str]],
+        ) -> Callable[[], dict[str, str]]:
+            return lambda: make(rng, choices)
+
+        calls = {
+            "dashboard, no filters": get(curator, "/dashboard"),
+            "dashboard, one filter": get(curator, "/dashboard", fresh(one_filter)),
+            "passages behind a cell (curator)": get(curator, "/dashboard/passages",
+                                                    fresh(cell_filter)),
+            "passages behind a cell (member)": get(member, "/dashboard/passages",
+                                                   fresh(cell_filter)),
+            "outcomes.csv": get(curator, "/dashboard/outcomes.csv"),
+        }  # fmt: skip
+        results: dict[str, list[float]] = {}
+        for kind, call in calls.items():
+            results[kind] = time_calls(call, requests)
+            print(f"  {kind:34} p50 {percentile(results[kind], 50):8.1f} ms  "
+                  f"p95 {percentile(results[kind], 95):8.1f} ms", flush=True)  # fmt: skip
+
+        from storyhub.dashboard import services
+        from storyhub.dashboard.slices import Slice
+
+        with app.app_context():
+            for kind, direct in (
+                (DIRECT[0], lambda: services.dashboard(Slice())),
+                (DIRECT[1], lambda: services.load_facts(Slice())),
+            ):
+                results[kind] = time_calls(direct, requests)
+                print(f"  {kind:34} p50 {percentile(results[kind], 50):8.1f} ms  "
+                      f"p95 {percentile(results[kind], 95):8.1f} ms", flush=True)  # fmt: skip
+        return {"facts": facts, "load": load_seconds, "timings": results}
+    finally:
+        if app is not None:
+            from storyhub.extensions import db
+
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _raise_exit(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # so the `finally` in bench_size() cleans up on SIGTERM too
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--stories", default="1000,10000", help="corpus sizes, comma-separated")
+    parser.add_argument("--requests", type=int, default=50, help="timed requests of each kind")
+    parser.add_argument("--seed", type=int, default=5, help="for the random filters")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.stories.split(",") if s.strip()]
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_exit)
+
+    load_start = os.getloadavg()
+    started = time.perf_counter()
+    problems: list[str] = []
+    runs = {n: bench_size(n, args.requests, args.seed, problems) for n in sizes}
+    load_end = os.getloadavg()
+
+    first = sizes[0]
+    print()
+    print(f"{dt.date.today().isoformat()}  {platform.node()}  {os.cpu_count()} CPUs  "
+          f"Python {platform.python_version()}")  # fmt: skip
+    print("Load average (1, 5, 15 min): "
+          f"{' '.join(f'{x:.2f}' for x in load_start)} at the start, "
+          f"{' '.join(f'{x:.2f}' for x in load_end)} at the end; "
+          f"whole run {time.perf_counter() - started:.0f} s; "
+          f"{args.requests} timed requests of each kind after {WARM_UP} to warm up.\n")  # fmt: skip
+
+    heads = [f"{n:,} stories" for n in sizes]
+    growth = [f"{n:,} ÷ {first:,}" for n in sizes[1:]]
+    print("| corpus | " + " | ".join(heads) + " | " + " | ".join(growth) + " |")
+    print("|---" * (1 + len(sizes) + len(growth)) + "|")
+    for name in ["stories", "passages", "counted stories", "counted confirmed themes",
+                 "counted stories with a theme", "counted stories a member may open"]:  # fmt: skip
+        values = [runs[n]["facts"][name] for n in sizes]
+        ratios = [f"{v / values[0]:.1f}x" if values[0] else "-" for v in values[1:]]
+        print(f"| {name} | " + " | ".join(f"{v:,}" for v in values) + " | "
+              + " | ".join(ratios) + " |")  # fmt: skip
+    print("| loading into SQLite | " + " | ".join(f"{runs[n]['load']:.0f} s" for n in sizes)
+          + " | " + " | ".join("" for _ in growth) + " |")  # fmt: skip
+    print()
+    print("| request (server side) | " + " | ".join(f"{h}: p50 / p95" for h in heads) + " | "
+          + " | ".join(f"growth of p50 / p95 ({g}; stories grew {n / first:.0f}x)"
+                       for g, n in zip(growth, sizes[1:], strict=True)) + " |")  # fmt: skip
+    print("|---" * (1 + len(sizes) + len(growth)) + "|")
+    for kind in KINDS + DIRECT:
+        cells = []
+        for n in sizes:
+            timings = runs[n]["timings"][kind]
+            cells.append(f"{percentile(timings, 50):.1f} / {percentile(timings, 95):.1f} ms")
+        base = [percentile(runs[first]["timings"][kind], pct) for pct in (50, 95)]
+        ratios = [" / ".join(f"{percentile(runs[n]['timings'][kind], pct) / b:.1f}x"
+                             for pct, b in zip((50, 95), base, strict=True))
+                  for n in sizes[1:]]  # fmt: skip
+        label = f"`{kind}`" if kind in DIRECT else kind
+        print(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    print()
+    for problem in problems[:20]:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} requests failed", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

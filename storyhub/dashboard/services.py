@@ -18,7 +18,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
 from typing import Any
@@ -277,7 +277,6 @@ def _tally(
 @dataclass
 class Column:
     label: str
-    slice: Slice  # what a click on this column's cells narrows to (with the row's)
 
 
 @dataclass
@@ -308,7 +307,6 @@ class Table:
     rows: list[Row]
     totals: Row
     note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def cells(self) -> list[Cell]:
@@ -323,7 +321,7 @@ class Axis:
     narrow: list[dict[str, Any]]  # Slice field changes for each entry
 
 
-def _axis_for(name: str, slice_: Slice, facts: Facts) -> tuple[Axis, np.ndarray[Any, Any]]:
+def _axis_for(name: str, facts: Facts) -> tuple[Axis, np.ndarray[Any, Any]]:
     if name == "kind":
         return Axis([k.label for k in KINDS], [{"kind": k} for k in KINDS]), facts.kind
     if name == "teller":
@@ -383,7 +381,7 @@ def build_table(
     """A table of ``rows_by`` (kind, or kind with its subthemes) against ``cols``."""
     col_axis, col_codes = cols
     ncols = len(col_axis.labels)
-    kinds_axis, kind_codes = _axis_for("kind", slice_, facts)
+    kinds_axis, kind_codes = _axis_for("kind", facts)
     kind_p, kind_s = _tally(kind_codes, col_codes, facts, (len(KINDS), ncols))
     tallies: dict[Any, Tally] = {}
     for r in range(len(KINDS) + 1):
@@ -424,10 +422,7 @@ def build_table(
             if sub.kind == kind and slice_.subtheme in (None, sub.key):
                 rows.append(row(sub.label, 1, "s", r, {"kind": kind, "subtheme": sub.key}))
     totals = row("All outcomes", 0, "k", len(KINDS), {})
-    columns = [
-        Column(label, slice_.narrowed(**narrow))
-        for label, narrow in zip(col_axis.labels, col_axis.narrow, strict=True)
-    ]
+    columns = [Column(label) for label in col_axis.labels]
     return Table(key, title, row_heading, columns, rows, totals, note)
 
 
@@ -454,7 +449,7 @@ def dashboard(slice_: Slice, limit: int | None = None) -> Dashboard:
             slice_,
             facts,
             "subtheme",
-            _axis_for("valence", slice_, facts),
+            _axis_for("valence", facts),
             limit,
             row_heading="Outcome",
             note="Good or bad is counted where a curator marked it.",
@@ -468,7 +463,7 @@ def dashboard(slice_: Slice, limit: int | None = None) -> Dashboard:
             slice_,
             facts,
             "subtheme",
-            _axis_for("setting", slice_, facts),
+            _axis_for("setting", facts),
             limit,
             row_heading="Outcome",
         ),
@@ -478,7 +473,7 @@ def dashboard(slice_: Slice, limit: int | None = None) -> Dashboard:
             slice_,
             facts,
             "kind",
-            _axis_for("teller", slice_, facts),
+            _axis_for("teller", facts),
             limit,
         ),
         "language": build_table(
@@ -487,7 +482,7 @@ def dashboard(slice_: Slice, limit: int | None = None) -> Dashboard:
             slice_,
             facts,
             "kind",
-            _axis_for("language", slice_, facts),
+            _axis_for("language", facts),
             limit,
         ),
     }

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,35 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.quality import Journey, Keyboard
 from tests.live_site import flask, running_site, site_env
 
 CHROMIUM = os.environ.get("STORYHUB_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 E2E_PASSWORD = "e2e-password-1"
+
+
+@contextmanager
+def in_site(env: dict[str, str]) -> Iterator[None]:
+    """Work on a live site's database in this process (an app context on its settings), as
+    processing or an earlier visit would have left it; the shell's own settings come back after."""
+    from storyhub import create_app
+    from storyhub.extensions import db
+
+    saved = {k: os.environ.get(k) for k in env if k.startswith("STORYHUB_")}
+    os.environ.update({k: v for k, v in env.items() if k.startswith("STORYHUB_")})
+    try:
+        app = create_app()
+        with app.app_context():
+            yield
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @dataclass
@@ -31,7 +56,7 @@ class LiveSite:
 def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     env = site_env(tmp_path_factory.mktemp("e2e-instance"))
     with running_site(env) as url:
-        for role in ("storyteller", "curator", "trainer"):
+        for role in ("storyteller", "curator", "trainer", "member"):
             flask(env, "users", "create", "--role", role, "--username", f"e2e-{role}",
                   "--password", E2E_PASSWORD)  # fmt: skip
         yield LiveSite(url, env)
@@ -77,7 +102,8 @@ def desktop(browser: Any) -> Iterator[Any]:
 def shot(request: pytest.FixtureRequest) -> object:
     """Save a screenshot of a page as a test artefact: ``shot(page, "step-name")``."""
     folder = ARTIFACTS / request.node.name
-    folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)  # only this run's screenshots
+    folder.mkdir(parents=True)
     counter = iter(range(1, 100))
 
     def take(page: object, name: str) -> None:
@@ -86,12 +112,31 @@ def shot(request: pytest.FixtureRequest) -> object:
     return take
 
 
-def sign_in(page: Any, site: LiveSite, username: str) -> None:
-    """Sign in through the real form."""
+def sign_in(page: Any, site: LiveSite, username: str, journey: Journey | None = None) -> None:
+    """Sign in through the real form (checking both pages as steps of ``journey``, if given)."""
     page.goto(site.url + "/login")
+    if journey:
+        journey.step(f"sign-in-{username}")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(E2E_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    if journey:
+        page.wait_for_url(lambda url: "/login" not in url)
+        journey.step(f"signed-in-{username}")
+
+
+def sign_in_with_keys(journey: Journey, site: LiveSite, username: str) -> None:
+    """Sign in through the real form, from the home page, with the keyboard alone."""
+    page, keys = journey.page, Keyboard(journey.page)
+    page.goto(site.url + "/")
+    journey.step("home")
+    keys.go(page.get_by_role("link", name="Sign in").first)
+    journey.step("sign-in")
+    keys.type(page.get_by_label("Username"), username)
+    keys.type(page.get_by_label("Password"), E2E_PASSWORD)
+    keys.go(page.get_by_role("button", name="Sign in"))
+    assert "/login" not in page.url, f"{username} could not sign in"
+    journey.step(f"signed-in-{username}")
 
 
 def upload_and_wait(page: Any, site: LiveSite, media: Path, title: str, setting: str = "") -> None:

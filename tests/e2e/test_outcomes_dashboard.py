@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -23,7 +22,7 @@ from playwright.sync_api import expect
 
 from consent.models import Audience
 from storyhub.models import Role, ServiceSetting
-from tests.e2e.conftest import ARTIFACTS, E2E_PASSWORD, LiveSite, sign_in
+from tests.e2e.conftest import ARTIFACTS, E2E_PASSWORD, LiveSite, in_site, sign_in
 from tests.live_site import flask, running_site, site_env
 
 pytestmark = pytest.mark.e2e
@@ -34,35 +33,23 @@ EVENTS = {Audience.STATISTICS, Audience.LEARNING_EVENTS}
 
 def seed(env: dict[str, str]) -> None:
     """Six stories shared for events and statistics, three for statistics only."""
-    from storyhub import create_app
     from storyhub.auth.services import create_user
     from storyhub.extensions import db
     from tests.search_factory import make_story
 
-    saved = {k: os.environ.get(k) for k in env if k.startswith("STORYHUB_")}
-    os.environ.update({k: v for k, v in env.items() if k.startswith("STORYHUB_")})
-    try:
-        app = create_app()
-        with app.app_context():
-            teller = create_user("dash-teller", E2E_PASSWORD, Role.STORYTELLER)
-            db.session.commit()
-            for n in range(9):
-                make_story(
-                    teller,
-                    [f"Story {n}: the carers came on time and I felt safe in my own home."],
-                    title=f"{'Shared' if n < 6 else 'Counted only'} {n}",
-                    audiences=EVENTS if n < 6 else {Audience.STATISTICS},
-                    setting=ServiceSetting.HOME_CARE,
-                    created=date(2026, 1 + n % 3, 10),
-                    themes={0: ["feeling-safe"]},
-                )
-            db.session.remove()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with in_site(env):
+        teller = create_user("dash-teller", E2E_PASSWORD, Role.STORYTELLER)
+        db.session.commit()
+        for n in range(9):
+            make_story(
+                teller,
+                [f"Story {n}: the carers came on time and I felt safe in my own home."],
+                title=f"{'Shared' if n < 6 else 'Counted only'} {n}",
+                audiences=EVENTS if n < 6 else {Audience.STATISTICS},
+                setting=ServiceSetting.HOME_CARE,
+                created=date(2026, 1 + n % 3, 10),
+                themes={0: ["feeling-safe"]},
+            )
 
 
 @pytest.fixture(scope="module")

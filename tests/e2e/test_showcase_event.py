@@ -1,5 +1,6 @@
-"""A learning event in a real Chromium: a curator builds a showcase; a guest opens it with the
-event code, plays it with captions and the keyboard, and can reach nothing else; the code is
+"""A learning event in a real Chromium: a curator builds a showcase; a councillor presents it
+from their account with the keyboard alone (journey 4, axe on every page); a guest opens it with
+the event code, plays it with captions and the keyboard, and can reach nothing else; the code is
 refused outside the event's window; the offline pack plays from a plain folder (file://)."""
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ import pytest
 from playwright.sync_api import expect
 
 from media_pipeline.synth import render_story
-from tests.e2e.conftest import LiveSite, share_through_wizard, sign_in, upload_and_wait
+from tests.e2e.conftest import (
+    LiveSite,
+    share_through_wizard,
+    sign_in,
+    sign_in_with_keys,
+    upload_and_wait,
+)
+from tests.e2e.quality import Journey, Keyboard
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +49,7 @@ def _minute(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
 
 
-def test_a_guest_watches_a_showcase_with_the_event_code(
+def test_a_member_and_a_guest_present_a_showcase_with_the_keyboard(
     live_site: LiveSite,
     browser: Any,
     desktop: Any,
@@ -69,7 +77,46 @@ def test_a_guest_watches_a_showcase_with_the_event_code(
     message = curator.locator(".flash", has_text="The event code is").inner_text()
     code = re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}", message).group(0)  # type: ignore[union-attr]
     edit_url = curator.url
+    # Members see it in their own account too.
+    curator.get_by_label("e2e-member").check()
+    curator.get_by_role("button", name="Save sharing").click()
+    expect(curator.get_by_label("e2e-member")).to_be_checked()
     shot(curator, "builder")
+
+    # Journey 4: a councillor signs in and presents it with the keyboard alone.
+    member_context = browser.new_context(viewport={"width": 1280, "height": 800})
+    member = member_context.new_page()
+    journey, keys = Journey(member, shot), Keyboard(member)
+    sign_in_with_keys(journey, live_site, "e2e-member")
+    keys.go(member.get_by_role("link", name="Showcases"))
+    journey.step("member-showcases")
+    keys.go(member.get_by_role("link", name="Watch “Council learning day”"))
+    expect(member.locator("[data-position]")).to_have_text("1 of 4")
+    journey.step("member-presenting-title")
+    member.keyboard.press("ArrowRight")
+    story = member.locator(".slide-clip:not([hidden])")
+    expect(story).to_contain_text("Going home")
+    member.keyboard.press("Space")
+    member.wait_for_function(
+        "() => { const v = document.querySelector('.slide-clip:not([hidden]) video');"
+        " const t = v && v.textTracks[0];"
+        " return v && !v.paused && t.mode === 'showing' && t.activeCues"
+        " && t.activeCues.length > 0; }"
+    )
+    journey.step("member-playing-with-captions")
+    member.keyboard.press("Space")  # pause
+    member.wait_for_function(
+        "() => document.querySelector('.slide-clip:not([hidden]) video').paused"
+    )
+    member.keyboard.press("PageDown")
+    expect(member.locator(".slide-clip:not([hidden])")).to_contain_text("The choir")
+    member.keyboard.press("ArrowLeft")
+    expect(member.locator(".slide-clip:not([hidden])")).to_contain_text("Going home")
+    member.keyboard.press("End")
+    expect(member.locator("[data-position]")).to_have_text("4 of 4")
+    journey.step("member-at-the-end")
+    journey.finish()
+    member_context.close()
 
     # A guest, with no account, opens it with the code and presents it with the keyboard.
     guest_context = browser.new_context(viewport={"width": 1280, "height": 800})

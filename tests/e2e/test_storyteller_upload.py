@@ -1,6 +1,6 @@
-"""A storyteller on a phone signs in, uploads a story with a progress bar, watches it being
-prepared, plays it back (seeking works), shares it with trainers through the consent wizard and
-later withdraws it, in a real Chromium."""
+"""Journey 1, in a real Chromium: a storyteller on a phone, with the keyboard alone, signs in,
+uploads a story, watches it being prepared, plays it back (seeking works), corrects a word, says
+the words are right, shares it with trainers through the consent wizard and later withdraws it."""
 
 from __future__ import annotations
 
@@ -12,9 +12,13 @@ import pytest
 from playwright.sync_api import expect
 
 from media_pipeline.synth import render_story
-from tests.e2e.conftest import E2E_PASSWORD, LiveSite
+from tests.e2e.conftest import E2E_PASSWORD, LiveSite, sign_in
+from tests.e2e.quality import Journey, Keyboard
 
 pytestmark = pytest.mark.e2e
+
+# Each step is a round trip to a site whose worker may be busy on the same 2 cores.
+expect.set_options(timeout=20_000)
 
 PHONE = {"width": 390, "height": 844}
 
@@ -22,45 +26,58 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture(scope="module")
 def spoken_story(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("e2e-media")
+    # Long enough (about 20 seconds) that preparing it takes a while: the progress bar shows.
     return render_story(
         folder / "my-story.mp4",
         title="The lunch club",
-        paragraphs=["I go to the lunch club on Tuesdays.", "I see my friends there again."],
+        paragraphs=[
+            "I go to the lunch club on Tuesdays.",
+            "I see my friends there again, and we talk about the old days over a cup of tea.",
+            "Before the club I stayed in my flat all week, and some days I spoke to nobody.",
+            "Now the bus picks me up at the door, and I look forward to Tuesday all week.",
+        ],
     )
 
 
-def test_storyteller_uploads_from_a_phone_and_plays_the_story(
+def test_storyteller_journey_on_a_phone_with_the_keyboard_only(
     live_site: LiveSite, browser: Any, shot: Any, spoken_story: Path
 ) -> None:
+    """Journey 1: sign in, upload, wait with the progress bar, correct a word, say the words are
+    right, choose who may see it, and later withdraw it; keys only, axe on every page."""
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    journey, keys = Journey(page, shot), Keyboard(page)
 
     page.goto(live_site.url + "/")
-    shot(page, "welcome")
-    page.get_by_role("link", name="Sign in").click()
-    page.get_by_label("Username").fill("e2e-storyteller")
-    page.get_by_label("Password").fill(E2E_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("link", name="Share a story").first.click()
-    shot(page, "upload-form")
+    journey.step("welcome")
+    keys.go(page.get_by_role("link", name="Sign in").first)
+    journey.step("sign-in")
+    keys.type(page.get_by_label("Username"), "e2e-storyteller")
+    keys.type(page.get_by_label("Password"), E2E_PASSWORD)
+    keys.go(page.get_by_role("button", name="Sign in"))
+    journey.step("signed-in")
+    keys.go(page.get_by_role("link", name="Share a story").first)
+    journey.step("upload-form")
 
-    page.get_by_label("Your story's video or sound file").set_input_files(str(spoken_story))
-    page.get_by_label("A title for your story").fill("The lunch club")
-    page.get_by_label("An unpaid carer").check()
-    page.get_by_label("Yes, I agree to take part").check()
-    page.get_by_role("button", name="Upload my story").click()
-    # The upload's progress bar shows, then the story page opens.
-    page.wait_for_url(re.compile(r".*/stories/\d+$"), timeout=60_000)
-    shot(page, "story-page")
+    keys.choose_file(page.get_by_label("Your story's video or sound file"), spoken_story)
+    keys.type(page.get_by_label("A title for your story"), "The lunch club")
+    keys.check(page.get_by_label("An unpaid carer"))
+    keys.check(page.get_by_label("Yes, I agree to take part"))
+    # The upload's own progress bar, then the story page with the preparation's progress bar.
+    keys.go(page.get_by_role("button", name="Upload my story"))
+    assert re.search(r"/stories/\d+$", page.url), page.url
+    bar = page.locator("progress#job-bar")
+    expect(bar).to_be_visible()
+    expect(page.locator("#job-text")).not_to_be_empty()
+    journey.step("preparing-with-progress-bar")
     expect(page.get_by_role("heading", name="The lunch club")).to_be_visible()
     expect(page.locator(".audience")).to_contain_text("only you and curators")
-
-    # The worker prepares it; the page's progress bar reloads the page when it has finished.
-    page.wait_for_selector("video[poster]", timeout=60_000)
-    page.wait_for_selector(".processing", state="detached", timeout=60_000)
-    shot(page, "ready")
+    # The progress bar reloads the page when the worker has finished.
+    page.wait_for_selector(".processing", state="detached", timeout=120_000)
+    page.wait_for_selector("video[poster]")
+    journey.step("ready")
 
     duration = page.evaluate(
         """() => new Promise((resolve, reject) => {
@@ -70,7 +87,7 @@ def test_storyteller_uploads_from_a_phone_and_plays_the_story(
             v.addEventListener('error', () => reject(v.error && v.error.message));
         })"""
     )
-    assert 3 < duration < 30
+    assert 10 < duration < 60
     # Seeking needs range requests: jump near the end and make sure the player gets there.
     position = page.evaluate(
         """(target) => new Promise((resolve) => {
@@ -81,14 +98,6 @@ def test_storyteller_uploads_from_a_phone_and_plays_the_story(
         duration - 1,
     )
     assert abs(position - (duration - 1)) < 1.0
-    played = page.evaluate(
-        """() => {
-            const v = document.querySelector('video');
-            v.muted = true;
-            return v.play().then(() => new Promise(r => setTimeout(() => r(v.currentTime), 500)));
-        }"""
-    )
-    assert played > 0
 
     # The words are there, with captions showing on the video by default.
     assert page.locator("track[kind=captions][default]").count() == 1
@@ -96,60 +105,72 @@ def test_storyteller_uploads_from_a_phone_and_plays_the_story(
     assert showing == "showing"
     transcript = page.locator("[data-transcript]")
     expect(transcript).to_contain_text("lunch club", ignore_case=True)
-    # Clicking a word plays from it.
-    word = page.locator(".word", has_text="friends").first
-    target = float(word.get_attribute("data-start") or 0)
-    word.click()
+    # From near the end, "Play from here" plays the story from the passage's start again.
+    passage = page.locator(".passage").first
+    start = float(passage.get_attribute("data-start") or 0)
+    page.evaluate("() => { document.querySelector('video').muted = true; }")
+    keys.press(passage.get_by_role("button", name=re.compile("Play from here")))
     page.wait_for_function(
-        "(t) => Math.abs(document.querySelector('video').currentTime - t) < 1.0", arg=target
+        "(t) => { const v = document.querySelector('video');"
+        " return !v.paused && v.currentTime >= t && v.currentTime < t + 5; }",
+        arg=start,
     )
+
     # Correct a word: the teller fixes what the computer misheard.
-    page.get_by_text("Correct the words").first.click()
-    box = page.locator("textarea[name=text]").first
+    first = page.locator(".passage").first
+    keys.press(first.get_by_text("Correct the words"))
+    box = first.locator("textarea[name=text]")
     original = box.input_value()
     assert "lunch club" in original.lower()
-    box.fill(re.sub("lunch club", "lunch club in town", original, flags=re.IGNORECASE))
-    page.get_by_role("button", name="Save the words").first.click()
+    keys.type(box, re.sub("lunch club", "lunch club in town", original, flags=re.IGNORECASE))
+    journey.step("correcting")
+    keys.go(first.get_by_role("button", name="Save the words"))
     expect(page.locator("[data-transcript]")).to_contain_text(
         "lunch club in town", ignore_case=True
     )
-    shot(page, "corrected")
+    journey.step("corrected")
+    keys.go(page.get_by_role("button", name="The words are right"))
+    expect(page.get_by_text("You checked these words on")).to_be_visible()
+    journey.step("words-approved")
 
-    # Consent step 2: watch, then choose who may see it, one question per screen.
-    story_url = page.url.split("#")[0]
-    page.get_by_role("link", name="Choose who may see it").click()
+    # Release: choose who may see it, one question per screen.
+    story_url = page.url.split("#")[0].split("?")[0]
+    keys.go(page.get_by_role("link", name="Choose who may see it"))
     expect(page.get_by_text("Question 1 of 7")).to_be_visible()
-    page.get_by_label("Yes, I have watched").check()
-    page.get_by_role("button", name="Next", exact=True).click()
-    page.get_by_label("Training:").check()
+    journey.step("consent-first-question")
+    keys.check(page.get_by_label("Yes, I have watched"))
+    keys.press(page.get_by_role("button", name="Next", exact=True))
+    keys.check(page.get_by_label("Training:"))
     for _ in range(5):
-        page.get_by_role("button", name="Next", exact=True).click()
+        keys.press(page.get_by_role("button", name="Next", exact=True))
     expect(page.get_by_text("Question 7 of 7")).to_be_visible()
-    shot(page, "consent-last-question")
-    page.get_by_role("button", name="Next: check my answers").click()
-    shot(page, "consent-summary")
-    page.get_by_role("button", name="Yes, share my story like this").click()
+    journey.step("consent-last-question")
+    keys.go(page.get_by_role("button", name="Next: check my answers"))
+    journey.step("consent-summary")
+    keys.go(page.get_by_role("button", name="Yes, share my story like this"))
     expect(page.locator(".audience")).to_contain_text("Shared for: training")
-    shot(page, "shared")
+    journey.step("shared")
 
-    # A trainer now finds and plays it; the teller withdraws it; the trainer can't any more.
+    # A trainer now opens it; the teller withdraws it; the trainer can't any more.
     trainer = browser.new_context(viewport={"width": 1280, "height": 800})
     trainer_page = trainer.new_page()
-    trainer_page.goto(live_site.url + "/login")
-    trainer_page.get_by_label("Username").fill("e2e-trainer")
-    trainer_page.get_by_label("Password").fill(E2E_PASSWORD)
-    trainer_page.get_by_role("button", name="Sign in").click()
+    trainer_journey = Journey(trainer_page, shot)
+    sign_in(trainer_page, live_site, "e2e-trainer", trainer_journey)
     trainer_page.goto(story_url)
     expect(trainer_page.locator(".audience")).to_contain_text("Shared for: training")
-    shot(trainer_page, "trainer-sees-it")
+    trainer_journey.step("trainer-sees-it")
 
-    page.get_by_role("link", name="Stop sharing my story").click()
-    shot(page, "withdraw-confirm")
-    page.get_by_role("button", name="Stop sharing my story").click()
+    keys.go(page.get_by_role("link", name="Stop sharing my story"))
+    journey.step("withdraw-confirm")
+    keys.go(page.get_by_role("button", name="Stop sharing my story"))
     expect(page.locator(".audience")).to_contain_text("Withdrawn by the storyteller")
+    journey.step("withdrawn")
     response = trainer_page.goto(story_url)
     assert response is not None and response.status == 404
-    shot(trainer_page, "trainer-after-withdrawal")
+    trainer_journey.step("trainer-after-withdrawal")
+
+    journey.finish()
+    trainer_journey.finish()
     assert errors == []
     trainer.close()
     context.close()

@@ -1,5 +1,6 @@
-"""A trainer's journey in a real Chromium: find a passage, cut a clip on chosen words, build a
-session, reorder it with the keyboard, run it in the room with the keyboard, and export it."""
+"""Journey 3, in a real Chromium with the keyboard alone: a trainer finds a passage, opens it at
+its timecode, cuts a clip on chosen words, builds a session, reorders it, runs it in the room
+and exports it. axe-core checks every page on the way (tests/e2e/quality.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ import pytest
 from playwright.sync_api import expect
 
 from media_pipeline.synth import render_story
-from tests.e2e.conftest import LiveSite, share_through_wizard, sign_in, upload_and_wait
+from tests.e2e.conftest import (
+    LiveSite,
+    share_through_wizard,
+    sign_in,
+    sign_in_with_keys,
+    upload_and_wait,
+)
+from tests.e2e.quality import Journey, Keyboard
 
 pytestmark = pytest.mark.e2e
 
@@ -24,10 +32,21 @@ def club_story(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return render_story(
         folder / "club.mp4",
         title="The Tuesday club",
+        # Over a minute of speech, so the volunteers are in a later passage, not the first.
         paragraphs=[
             "My name is Ruth. I am eighty years old and I live on my own since my husband died.",
+            "We were married for fifty years. He did the garden and I did the cooking, and on "
+            "Sundays our children came for lunch with the grandchildren.",
+            "He was a quiet man, but he always knew what to say when I was worried about "
+            "something, and he made me laugh every single day.",
+            "We had a dog called Bess, and we walked her along the river every evening, in "
+            "the rain and in the sunshine.",
+            "When he died the house went quiet. The children live far away now, and they have "
+            "busy lives of their own.",
             "For a long time I did not see anybody from one week to the next, and the days "
-            "were very long.",
+            "were very long. I stopped cooking proper meals.",
+            "My doctor asked me how I was, and I told her the truth. She said there were people "
+            "who could help.",
             "Then the volunteers from the church started a club every Tuesday, with tea and "
             "music, and they came to fetch me in a car.",
             "Now I help to make the sandwiches. I have friends again, and I look forward to "
@@ -36,7 +55,7 @@ def club_story(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
-def test_a_trainer_builds_runs_and_exports_a_session(
+def test_trainer_journey_with_the_keyboard_only(
     live_site: LiveSite, browser: Any, desktop: Any, shot: Any, club_story: Path
 ) -> None:
     curator = desktop
@@ -48,50 +67,75 @@ def test_a_trainer_builds_runs_and_exports_a_session(
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    sign_in(page, live_site, "e2e-trainer")
+    journey, keys = Journey(page, shot), Keyboard(page)
+    sign_in_with_keys(journey, live_site, "e2e-trainer")
 
     # A session to put the clip in.
-    page.get_by_role("link", name="Sessions").click()
-    page.get_by_label("Title").fill("Loneliness")
-    page.get_by_role("button", name="Make the session").click()
+    keys.go(page.get_by_role("link", name="Sessions"))
+    journey.step("sessions")
+    keys.type(page.get_by_label("Title"), "Loneliness")
+    keys.go(page.get_by_role("button", name="Make the session"))
     expect(page.get_by_role("heading", name="Loneliness")).to_be_visible()
+    journey.step("new-session")
 
-    # Find the passage and cut a clip from it, one word shorter at the start.
-    page.get_by_role("link", name="Find passages").click()
-    page.get_by_label("Words to find").fill("volunteers")
-    page.get_by_role("button", name="Search", exact=True).click()
+    # Find the passage and open it at its timecode.
+    keys.go(page.get_by_role("link", name="Find passages"))
+    journey.step("search")
+    keys.type(page.get_by_label("Words to find"), "volunteers")
+    keys.go(page.get_by_role("button", name="Search", exact=True))
     result = page.locator(".result", has_text="The Tuesday club")
-    result.get_by_role("link", name=re.compile("Make a clip")).first.click()
+    expect(result.locator("mark").first).to_have_text(re.compile("^volunteers$", re.I))
+    journey.step("results")
+    play = result.get_by_role("link", name=re.compile("Play from")).first
+    href = play.get_attribute("href") or ""
+    start = float(re.search(r"[?&]t=([0-9.]+)", href).group(1))  # type: ignore[union-attr]
+    passage_id = href.rsplit("#passage-", 1)[1]
+    assert start > 0  # a later passage, not the story's beginning
+    keys.go(play)
+    page.wait_for_function(
+        "start => { const m = document.querySelector('video');"
+        " return m && m.currentTime >= start - 0.1; }",
+        arg=start,
+    )
+    passage = page.locator(f"#passage-{passage_id}")
+    expect(passage).to_be_in_viewport()
+    journey.step("at-the-passage")
+
+    # Cut a clip from it: a few words, starting one word later, and watch it.
+    keys.go(passage.get_by_role("link", name=re.compile("Make a clip")))
     expect(page.get_by_role("heading", name="Make a clip")).to_be_visible()
+    journey.step("clip-form")
     first = page.get_by_label("First word")
-    chosen = int(first.input_value())
-    first.select_option(str(chosen + 1))
+    chosen = int(first.input_value()) + 1
+    keys.select(first, value=str(chosen))
+    keys.select(page.get_by_label("Last word"), value=str(chosen + 10))  # a few seconds
     expect(page.locator("[data-clip-summary]")).to_contain_text("The clip runs from")
-    shot(page, "clip-bounds")
-    page.get_by_role("button", name="Play the clip").click()
+    keys.press(page.get_by_role("button", name="Play the clip"))
     page.wait_for_function(
         "() => { const m = document.querySelector('video'); return m && !m.paused; }"
     )
-    page.get_by_label("Title").fill("The volunteers came")
-    page.get_by_label("Add it to a session (optional)").select_option(label="Loneliness")
-    page.get_by_role("button", name="Save the clip").click()
+    keys.type(page.get_by_label("Title"), "The volunteers came")
+    keys.select(page.get_by_label("Add it to a session (optional)"), "Loneliness")
+    journey.step("clip-bounds")
+    keys.go(page.get_by_role("button", name="Save the clip"))
     expect(page.get_by_text("Clip saved and added to “Loneliness”.")).to_be_visible()
+    journey.step("clip-saved")
 
     # A prompt, then put it first with the keyboard (Alt + up), which saves at once.
-    page.get_by_label("A discussion prompt").fill("Who do you see from one week to the next?")
-    page.get_by_role("button", name="Add the prompt").click()
-    page.wait_for_load_state("load")  # the page's script (which saves a new order) has run
+    keys.type(page.get_by_label("A discussion prompt"), "Who do you see from one week to the next?")
+    keys.go(page.get_by_role("button", name="Add the prompt"))
+    journey.step("prompt-added")
     prompt = page.locator(".session-item", has_text="Who do you see")
-    prompt.focus()
-    page.keyboard.press("Alt+ArrowUp")
+    keys.press(prompt, "Alt+ArrowUp")
     expect(page.locator("[data-reorder-status]")).to_contain_text("is now number 1 of 2")
     page.reload()
     expect(page.locator(".session-item").first).to_contain_text("Who do you see")
-    shot(page, "session")
+    journey.step("session")
 
     # Run it: the prompt, then the clip, introduced, with captions on, stopping at its end.
-    page.get_by_role("link", name="Run this session").click()
+    keys.go(page.get_by_role("link", name="Run this session"))
     expect(page.locator("[data-position]")).to_have_text("1 of 4")  # the player is ready
+    journey.step("room")
     page.keyboard.press("ArrowRight")
     expect(page.locator(".slide-prompt")).to_be_visible()
     page.keyboard.press("ArrowRight")
@@ -109,7 +153,7 @@ def test_a_trainer_builds_runs_and_exports_a_session(
     )
     mode = page.evaluate("document.querySelector('.slide-clip video').textTracks[0].mode")
     assert mode == "showing"
-    shot(page, "playing-in-the-room")
+    journey.step("playing-in-the-room")
     page.wait_for_function(
         "() => document.querySelector('.slide-clip video').paused", timeout=60_000
     )
@@ -120,15 +164,18 @@ def test_a_trainer_builds_runs_and_exports_a_session(
     expect(page.locator(".slide-end")).to_be_visible()
 
     # Export it, with the progress bar, until the downloads are offered.
-    page.get_by_role("link", name="Leave the session").click()
-    page.get_by_label(re.compile("Put the captions into the picture")).check()
-    page.get_by_role("button", name="Export the session").click()
+    keys.go(page.get_by_role("link", name="Leave the session"))
+    journey.step("back-to-the-session")
+    keys.check(page.get_by_label(re.compile("Put the captions into the picture")))
+    keys.go(page.get_by_role("button", name="Export the session"))
     expect(page.locator("#exports progress")).to_be_visible()
-    shot(page, "exporting")
-    expect(page.get_by_role("link", name="Download the video")).to_be_visible(timeout=180_000)
-    shot(page, "exported")
+    journey.step("exporting")
+    download_link = page.get_by_role("link", name="Download the video")
+    expect(download_link).to_be_visible(timeout=180_000)
+    journey.step("exported")
     with page.expect_download() as download:
-        page.get_by_role("link", name="Download the video").click()
+        keys.press(download_link)
     assert download.value.suggested_filename.endswith("session.mp4")
+    journey.finish()
     context.close()
     assert errors == []

@@ -520,6 +520,8 @@ function setupSessionPlayer(root) {
     if (tag === "summary" && (e.key === " " || e.key === "Enter")) return;
     if (e.key === "ArrowRight" || e.key === "PageDown") { e.preventDefault(); show(current + 1); }
     else if (e.key === "ArrowLeft" || e.key === "PageUp") { e.preventDefault(); show(current - 1); }
+    else if (e.key === "Home") { e.preventDefault(); show(0); }
+    else if (e.key === "End") { e.preventDefault(); show(slides.length - 1); }
     else if (e.key === " " && tag !== "button" && tag !== "a") { e.preventDefault(); playPause(); }
     else if (e.key === "c" || e.key === "C") { captionsButton.click(); }
     else if ((e.key === "f" || e.key === "F") && document.fullscreenEnabled) {

@@ -106,6 +106,19 @@ def can_manage(user: Any, story: Story) -> bool:
     return bool(story.storyteller_id == user.id or user.role in STORY_STAFF)
 
 
+# The upload as it came, and the sound taken from it, still hold every name a curator removed
+# (the web copy and the captions are made again without them).
+UNREDACTED_MEDIA = frozenset({"original", "audio"})
+
+
+def may_fetch_media(user: Any, story: Story, media_role: str) -> bool:
+    """Whether ``user`` may fetch ``story``'s media file of ``media_role``: the web copy and its
+    picture for whoever may see the story; the unredacted files for its teller and staff only."""
+    if media_role in UNREDACTED_MEDIA:
+        return can_manage(user, story)
+    return can_view(user, story)
+
+
 def can_redact(user: Any, story: Story) -> bool:
     """Whether ``user`` may remove names or places from ``story`` (staff who look after it).
 

@@ -139,9 +139,11 @@ def request_pack(user: User, showcase: Showcase) -> ShowcasePack:
 
 @jobs.access(PACK_SHOWCASE)
 def _may_follow(user: Any, job: Job) -> bool:
-    from storyhub.showcases.services import can_build
+    """Those who may change the showcase the pack is made from."""
+    from storyhub.showcases.services import can_edit
 
-    return can_build(user)
+    pack = db.session.scalar(select(ShowcasePack).where(ShowcasePack.job_id == job.id))
+    return pack is not None and can_edit(user, pack.showcase)
 
 
 @handler(PACK_SHOWCASE)

@@ -159,7 +159,8 @@ def _details() -> dict[str, Any]:
 def showcases() -> Any:
     """Curators: every showcase, and a new one. Members: the showcases shared with them."""
     if not services.can_build(current_user):
-        if current_user.role != Role.MEMBER:
+        # Members may read their list; making a showcase is for builders only.
+        if current_user.role != Role.MEMBER or request.method == "POST":
             abort(403)
         return render_template("showcases/mine.html", showcases=services.shared_with(current_user))
     if request.method == "POST":

@@ -175,7 +175,7 @@ def may_watch(
     """Its builders, the members it is shared with, and (during the event's time window only)
     whoever entered its event code may watch a showcase; nobody else."""
     if getattr(user, "is_authenticated", False) and getattr(user, "is_active", False):
-        if showcase.owner_id == user.id or may_build_showcases(user):
+        if can_edit(user, showcase):  # curators, administrators, and the trainer who made it
             return True
         if any(m.user_id == user.id for m in showcase.members):
             return True

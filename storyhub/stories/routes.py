@@ -9,7 +9,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from consent import can_manage, can_redact, can_tag_themes, can_view, viewable_stories
+from consent import (
+    can_manage,
+    can_redact,
+    can_tag_themes,
+    can_view,
+    may_fetch_media,
+    viewable_stories,
+)
 from consent.describe import sharing, teller_name
 from consent.services import record_view
 from storyhub import audit, jobs
@@ -137,7 +144,7 @@ def show(story_id: int) -> str:
 def media(story_id: int, role: str) -> Response:
     """A story's media bytes, only for people who may see it; supports range requests."""
     story = story_or_404(story_id)
-    if role not in {r.value for r in MediaRole}:
+    if role not in {r.value for r in MediaRole} or not may_fetch_media(current_user, story, role):
         abort(404)
     stored = story.media_file(MediaRole(role))
     if stored is None:

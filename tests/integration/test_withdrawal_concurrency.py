@@ -108,7 +108,6 @@ class SharedStory:
     id: int
     job_id: int
     title: str
-    head: bytes  # the first RANGE_BYTES of the original file
 
 
 def share_a_story(site: Site, title: str) -> SharedStory:
@@ -143,7 +142,7 @@ def share_a_story(site: Site, title: str) -> SharedStory:
         ) as released:  # fmt: skip
             assert released.status_code == 200, released.text
             assert released.json()["current"]["released"], released.text
-    return SharedStory(story_id, story["job"]["id"], title, site.sample.read_bytes()[:RANGE_BYTES])
+    return SharedStory(story_id, story["job"]["id"], title)
 
 
 # --- read paths and readers ------------------------------------------------------------------
@@ -175,8 +174,9 @@ def read_paths(site: Site, story: SharedStory, channel: str) -> list[ReadPath]:
     def list_page_shows(r: requests.Response) -> bool:
         return story.title in r.text or f'href="/stories/{sid}"' in r.text
 
-    def original_shows(r: requests.Response) -> bool:
-        return len(r.content) > 0 and story.head.startswith(r.content)
+    def media_shows(r: requests.Response) -> bool:
+        kind = r.headers.get("Content-Type", "")
+        return kind.startswith(("video/", "audio/")) and len(r.content) > 0
 
     def thumbnail_shows(r: requests.Response) -> bool:
         return r.headers.get("Content-Type", "").startswith("image/") and len(r.content) > 0
@@ -201,9 +201,9 @@ def read_paths(site: Site, story: SharedStory, channel: str) -> list[ReadPath]:
             ReadPath("web page", f"{base}/stories/{sid}", False, page_shows),
             ReadPath(
                 "web media range",
-                f"{base}/stories/{sid}/media/original",
+                f"{base}/stories/{sid}/media/rendition",
                 False,
-                original_shows,
+                media_shows,
                 {"Range": f"bytes=0-{RANGE_BYTES - 1}"},
             ),
             ReadPath(

@@ -85,7 +85,9 @@ def test_the_wizard_shows_a_summary_before_anything_changes(
         viewer, _ = login_as(role)
         page = viewer.get(f"/stories/{story.id}").get_data(as_text=True)
         assert "Shared for: training, learning events · until" in page
-        assert viewer.get(f"/stories/{story.id}/media/original").status_code == 200
+        assert viewer.get(f"/stories/{story.id}/media/rendition").status_code == 200
+        # The original still holds any name a curator removed: the teller and staff only.
+        assert viewer.get(f"/stories/{story.id}/media/original").status_code == 404
         assert "The day centre" in viewer.get("/stories").get_data(as_text=True)
         assert "Stop sharing" not in page  # only the teller and staff manage consent
 

@@ -276,6 +276,9 @@ def test_a_trainer_builds_showcases_only_with_permission(
     assert services.can_edit(trainer, mine) and not services.can_edit(trainer, theirs)
     assert client.get(f"/showcases/{theirs.id}/edit").status_code == 404  # type: ignore[attr-defined]
     assert client.get(f"/showcases/{mine.id}/edit").status_code == 200  # type: ignore[attr-defined]
+    # Nor may they present another builder's showcase (it isn't shared with them).
+    assert client.get(f"/showcases/{theirs.id}/present").status_code == 404  # type: ignore[attr-defined]
+    assert client.get(f"/showcases/{mine.id}/present").status_code == 200  # type: ignore[attr-defined]
 
 
 def test_the_curator_is_told_and_the_teller_sees_the_showcase_uses(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -90,11 +91,21 @@ def setup_command(demo: bool) -> None:
 
     load_taxonomy()  # subthemes shipped since the database was made
     db.session.commit()
+    _remove_abandoned_files()
     if demo:
         from storyhub.demo import load_demo
 
         load_demo(echo=click.echo)
     _prepare_search_index()
+
+
+def _remove_abandoned_files() -> None:
+    """Delete what a crashed web or worker process left half-made (see storyhub.uploads)."""
+    from storyhub.uploads import remove_abandoned_files
+
+    removed = remove_abandoned_files()
+    if removed:
+        click.echo(f"Removed {len(removed)} file(s) left by processes that stopped: {removed}")
 
 
 def _prepare_search_index() -> None:
@@ -161,10 +172,13 @@ def _catch_up_search() -> None:
 def worker_command(threads: int | None) -> None:
     """Run the background worker: pick up interrupted jobs, then process the queue."""
     from storyhub.jobs import get_queue, recover_orphans
+    from storyhub.jobs.queue import use_private_tmp
 
     recovered = recover_orphans()
     if recovered:
         click.echo(f"Picked up {len(recovered)} interrupted job(s) again: {recovered}")
+    _remove_abandoned_files()
+    private_tmp = use_private_tmp()
     _warm_up_tagger()
     _catch_up_search()
     workers = threads or current_app.config["WORKER_THREADS"]
@@ -173,7 +187,10 @@ def worker_command(threads: int | None) -> None:
     consumer = get_queue().huey.create_consumer(
         workers=workers, worker_type="thread", max_delay=1.0
     )
-    consumer.run()
+    try:
+        consumer.run()
+    finally:
+        shutil.rmtree(private_tmp, ignore_errors=True)
 
 
 @click.command("serve")

@@ -1,26 +1,33 @@
 """Receiving a story: stream the file to disk, validate it, store it, record it, queue its job.
 
 The rules: nothing is kept unless the file is valid media AND the database commit succeeds;
-the job is sent only after that commit. A refused upload leaves no file and no row behind.
+the job is sent only after that commit. A refused upload leaves no file and no row behind, and
+neither does a web process killed half-way: what it staged is named after it, and
+``remove_abandoned_files`` deletes it once the process is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from flask import Request as FlaskRequest
 from flask import current_app
+from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from consent import services as consent_services
 from media_pipeline import MediaError, validate
 from storyhub import audit, jobs
 from storyhub.extensions import db
+from storyhub.jobs.queue import ended_here, process_tag
 from storyhub.models import (
     Language,
     MediaFile,
@@ -32,6 +39,8 @@ from storyhub.models import (
 )
 from storyhub.processing import PROCESS_STORY
 from storyhub.storage import get_storage, new_story_folder
+
+log = logging.getLogger(__name__)
 
 # What people may upload, by file name ending. The content is checked for real by validate();
 # the ending only lets us refuse an obvious wrong type (a .docx, a .jpg) straight away.
@@ -66,8 +75,11 @@ class StreamingRequest(FlaskRequest):
     ) -> IO[bytes]:
         staging = current_app.config["UPLOAD_STAGING"]
         os.makedirs(staging, exist_ok=True)
-        # Deleted when closed (at the end of the request), whether or not the story was kept.
-        staged = tempfile.NamedTemporaryFile("wb+", dir=staging, prefix="upload-")  # noqa: SIM115
+        # Deleted when closed (at the end of the request), whether or not the story was kept;
+        # named after this process, so that if it is killed the file is known to be abandoned.
+        staged = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            "wb+", dir=staging, prefix=f"upload-{process_tag()}-"
+        )
         self._staged_files.append(staged)
         return staged
 
@@ -112,7 +124,7 @@ def _staged_path(upload: FileStorage) -> tuple[Path, bool]:
         return Path(name), False
     staging = current_app.config["UPLOAD_STAGING"]
     os.makedirs(staging, exist_ok=True)
-    fd, path = tempfile.mkstemp(dir=staging, prefix="copy-")
+    fd, path = tempfile.mkstemp(dir=staging, prefix=f"copy-{process_tag()}-")
     with os.fdopen(fd, "wb") as out:
         upload.save(out)
     return Path(path), True
@@ -162,8 +174,9 @@ def store_story_file(
 
     storage = get_storage()
     key = f"{new_story_folder()}/original.{info.extension.lstrip('.')}"
-    size = storage.put_file(path, key)
+    marker = _mark_pending(key)
     try:
+        size = storage.put_file(path, key)
         story = Story(
             title=details.title,
             description=details.description,
@@ -205,4 +218,76 @@ def store_story_file(
         with contextlib.suppress(OSError):
             storage.delete(key)
         raise
+    finally:
+        marker.unlink(missing_ok=True)
     return story
+
+
+def _mark_pending(key: str) -> Path:
+    """Note ``key`` in the staging folder while its file is stored but its rows not committed.
+
+    The commit is one transaction (story, file, consent, audit, job), so a crash leaves all of
+    the rows or none; but the file is stored just before it. If the process dies in between,
+    ``remove_abandoned_files`` finds this note and deletes the file that no row records.
+    """
+    staging = current_app.config["UPLOAD_STAGING"]
+    os.makedirs(staging, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=staging, prefix=f"pending-{process_tag()}-")
+    with os.fdopen(fd, "w") as out:
+        out.write(key)
+    return Path(name)
+
+
+# Staged uploads of an older version were not named after their process: those are taken to be
+# abandoned once nothing has written to them for a day.
+UNNAMED_ABANDONED_AFTER = 24 * 3600
+
+
+def remove_abandoned_files() -> list[str]:
+    """Delete what processes that ended without tidying up left in the staging folder.
+
+    That is: uploads they were receiving (``upload-``, ``copy-``), a worker's own temporary
+    folder with its jobs' partial files (``worker-``), and a story file stored just before a
+    crash whose rows were never committed (``pending-``). Entries of processes that are still
+    running, or that belong to another machine, are left alone. Runs when the site is set up,
+    when the worker starts, and at the worker's sweep every few minutes. Returns the names.
+    """
+    staging = Path(current_app.config["UPLOAD_STAGING"])
+    if not staging.is_dir():
+        return []
+    removed = []
+    for entry in sorted(staging.iterdir()):
+        kind, _, rest = entry.name.partition("-")
+        if kind not in ("upload", "copy", "pending", "worker"):
+            continue
+        tag = rest if kind == "worker" else rest.rpartition("-")[0]
+        try:
+            if "@" in tag:
+                abandoned = ended_here(tag)
+            else:
+                abandoned = time.time() - entry.stat().st_mtime > UNNAMED_ABANDONED_AFTER
+            if not abandoned:
+                continue
+            if kind == "pending":
+                _delete_if_unrecorded(entry.read_text().strip())
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except FileNotFoundError:  # another sweep took it first
+            continue
+        except OSError:  # e.g. a program the dead process started still writes there
+            log.warning("could not remove %s yet; the next sweep tries again", entry, exc_info=True)
+            continue
+        removed.append(entry.name)
+    return removed
+
+
+@jobs.task("remove_abandoned_files")
+def _remove_abandoned_files_task() -> None:
+    remove_abandoned_files()
+
+
+def _delete_if_unrecorded(key: str) -> None:
+    if key and db.session.scalar(select(MediaFile.id).where(MediaFile.storage_key == key)) is None:
+        get_storage().delete(key)

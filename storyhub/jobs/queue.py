@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
@@ -150,6 +152,31 @@ def worker_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def process_tag() -> str:
+    """This process as "pid@host", in the names of files and folders only it may use."""
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+def ended_here(tag: str) -> bool:
+    """Whether ``tag`` (from process_tag) names a process of this host that has ended."""
+    pid, _, host = tag.partition("@")
+    return host == socket.gethostname() and pid.isdigit() and not _process_alive(int(pid))
+
+
+def use_private_tmp() -> Path:
+    """Give this worker process a temporary folder of its own, beside the media.
+
+    Every temporary file of its jobs (theirs and the libraries they call) goes there. A worker
+    killed in the middle of a job leaves its partial files in that folder only, and
+    ``storyhub.uploads.remove_abandoned_files`` deletes the folder once the process is gone.
+    """
+    folder = Path(current_app.config["UPLOAD_STAGING"]) / f"worker-{process_tag()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    tempfile.tempdir = str(folder)
+    os.environ["TMPDIR"] = str(folder)  # and the programs it runs (ffmpeg, the probe helper)
+    return folder
+
+
 def _claim(job_id: int) -> bool:
     """Mark a queued job as running by this worker; False if someone else has it or it is done.
 
@@ -255,7 +282,17 @@ def _process_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A killed process that nobody has reaped yet still has its pid, but it has ended. (Where
+    the init process doesn't reap orphans, a killed site's processes stay like that.)"""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # not Linux, or it has just gone
+        return False
+    return stat.rpartition(")")[2].split()[:1] in (["Z"], ["X"])
 
 
 class JobQueue:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from consent.models import ConsentStatus, ConsentVersion
 from media_pipeline.themes import (
@@ -174,15 +175,37 @@ def vectors_for(texts: Sequence[str]) -> Vectors:
     missing = [i for i, d in enumerate(digests) if d not in known]
     if missing:
         made = embed([texts[i] for i in missing])
+        new: dict[str, bytes] = {}
         for i, vector in zip(missing, made, strict=True):
             if digests[i] not in known:
                 known[digests[i]] = vector
-                db.session.merge(
-                    TextEmbedding(digest=digests[i], vector=vector.astype(np.float16).tobytes())
-                )
+                new[digests[i]] = vector.astype(np.float16).tobytes()
+        _keep_embeddings(new)
     if not digests:
         return np.zeros((0, 384), dtype=np.float32)
     return np.stack([known[d] for d in digests]).astype(np.float32)
+
+
+def _keep_embeddings(vectors: dict[str, bytes]) -> None:
+    """Cache new embeddings by digest, leaving any that another job stored meanwhile.
+
+    Two stories with the same words (a "Thank you for listening.") can be processed at once, by
+    two worker threads or processes: both find the digest missing, and a plain INSERT would fail
+    the second story's whole job on the primary key.
+    """
+    rows = [{"digest": d, "vector": v, "created_at": utcnow()} for d, v in vectors.items()]
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        for row in rows:
+            db.session.merge(TextEmbedding(**row))
+        return
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    for start in range(0, len(rows), 500):
+        db.session.execute(
+            insert(TextEmbedding)
+            .values(rows[start : start + 500])
+            .on_conflict_do_nothing(index_elements=["digest"])
+        )
 
 
 # -- the current tagger -------------------------------------------------------------------------

@@ -440,3 +440,40 @@ def test_cli_tags_a_file_and_measures_against_labels(
     bad.write_text('{"id": 1}\n')
     result = runner.invoke(args=["themes", "tag", str(bad), str(target)])
     assert result.exit_code != 0 and 'needs a "text"' in result.output
+
+
+def test_two_stories_with_the_same_words_processed_at_once_both_keep_their_embeddings(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two jobs (worker threads or processes) embed the same new passage at the same time: the
+    cache keeps one copy and neither job fails (the second story's job used to fail)."""
+    import threading
+
+    import numpy as np
+
+    from storyhub.themes.models import TextEmbedding
+
+    monkeypatch.setattr(
+        services, "embed", lambda texts: np.ones((len(texts), 384), dtype=np.float32)
+    )
+    words = ["Thank you for listening to my story."]
+    services.vectors_for(words)  # this job embedded them and is about to commit
+    failures: list[BaseException] = []
+
+    def other_job() -> None:
+        with app.app_context():
+            try:
+                services.vectors_for(words)
+                db.session.commit()
+            except BaseException as exc:
+                failures.append(exc)
+            finally:
+                db.session.remove()
+
+    other = threading.Thread(target=other_job)
+    other.start()
+    other.join(timeout=1)  # it stores them first (or waits for this job's commit)
+    db.session.commit()
+    other.join()
+    assert failures == []
+    assert db.session.scalar(select(func.count()).select_from(TextEmbedding)) == 1

@@ -324,3 +324,58 @@ def test_upload_reads_the_body_from_a_stream(login_as: Callable[..., Any]) -> No
     )
     assert response.status_code == 400
     assert 'role="alert"' in response.get_data(as_text=True)
+
+
+def test_what_ended_processes_left_in_staging_is_removed_and_nothing_else(
+    app: Flask, make_story: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A web or worker process killed half-way leaves files named after it; they go once it has
+    ended (a zombie nobody reaped has ended too), and so does a stored file it never recorded."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from storyhub.storage import get_storage
+    from storyhub.uploads import remove_abandoned_files
+
+    host = socket.gethostname()
+    reaped = subprocess.Popen([sys.executable, "-c", "pass"])
+    reaped.wait()
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])  # never waited for
+    while Path(f"/proc/{zombie.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+        time.sleep(0.01)
+    dead, gone, alive = f"{reaped.pid}@{host}", f"{zombie.pid}@{host}", f"{os.getpid()}@{host}"
+
+    storage = get_storage()
+    kept_story = make_story(None, "wav")
+    recorded = kept_story.media_file(MediaRole.ORIGINAL).storage_key
+    unrecorded = "stories/0123456789abcdef/original.wav"
+    storage.put_file(media_factory.make_wav(tmp_path), unrecorded)
+
+    staging = Path(app.config["UPLOAD_STAGING"])
+    left = [f"upload-{dead}-abc_12", f"copy-{gone}-x9", f"upload-{alive}-live1"]
+    left += [f"upload-{reaped.pid}@another-host-q1", "upload-oldstyle1", "upload-newstyle1"]
+    for name in [*left, "unrelated.txt"]:
+        (staging / name).write_bytes(b"partial")
+    os.utime(staging / "upload-oldstyle1", (time.time() - 2 * 86400,) * 2)
+    (staging / f"pending-{dead}-p1").write_text(unrecorded)
+    (staging / f"pending-{dead}-p2").write_text(recorded)
+    (staging / f"pending-{alive}-p3").write_text(unrecorded)
+    for owner in (dead, alive):
+        (staging / f"worker-{owner}" / "story-x").mkdir(parents=True)
+        (staging / f"worker-{owner}" / "story-x" / "web.mp4").write_bytes(b"half a video")
+
+    removed = remove_abandoned_files()
+
+    gone_now = [f"upload-{dead}-abc_12", f"copy-{gone}-x9", "upload-oldstyle1"]
+    gone_now += [f"pending-{dead}-p1", f"pending-{dead}-p2", f"worker-{dead}"]
+    assert sorted(removed) == sorted(gone_now)
+    still = [f"upload-{alive}-live1", f"upload-{reaped.pid}@another-host-q1", "upload-newstyle1"]
+    still += ["unrelated.txt", f"pending-{alive}-p3", f"worker-{alive}"]
+    assert sorted(p.name for p in staging.iterdir()) == sorted(still)
+    assert (staging / f"worker-{alive}" / "story-x" / "web.mp4").exists()
+    assert not storage.exists(unrecorded)  # stored, never committed: deleted
+    assert storage.exists(recorded)  # committed before the crash: kept
+    zombie.wait()

@@ -7,6 +7,7 @@ from typing import Any
 from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from consent import (
@@ -91,6 +92,11 @@ def upload() -> Any:
     return render_template("stories/upload.html", form=form, error=message), status
 
 
+# What a story's card shows (its picture, its sharing), read for the whole list at once: one query
+# each rather than two per card (a list of 500 made 1,000 queries, 4 s under load).
+CARD_LOADS = (selectinload(Story.media), selectinload(Story.consent))
+
+
 @bp.route("/stories/mine")
 @roles_required(Role.STORYTELLER)
 def mine() -> str:
@@ -99,6 +105,7 @@ def mine() -> str:
         select(Story)
         .where(Story.storyteller_id == current_user.id, viewable_stories(current_user))
         .order_by(Story.created_at.desc())
+        .options(*CARD_LOADS)
     ).all()
     return render_template("stories/mine.html", stories=stories)
 
@@ -108,7 +115,12 @@ def mine() -> str:
 def index() -> str:
     """Every story this person may see (curators: all of them)."""
     state = request.args.get("state", "")
-    query = select(Story).where(viewable_stories(current_user)).order_by(Story.created_at.desc())
+    query = (
+        select(Story)
+        .where(viewable_stories(current_user))
+        .order_by(Story.created_at.desc())
+        .options(*CARD_LOADS)
+    )
     if state in {s.value for s in StoryState}:
         query = query.where(Story.state == StoryState(state))
     stories = db.session.scalars(query.limit(500)).all()

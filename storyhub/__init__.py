@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, abort, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.wrappers import Response
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +28,24 @@ SECURITY_HEADERS = {
 }
 
 
+# The largest id an integer column holds (PostgreSQL's integer; SQLite's is larger still).
+MAX_ID = 2**31 - 1
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """The session cookie (HttpOnly, SameSite=Lax by config) is also Secure whenever the request
+    came over HTTPS, and always when SESSION_COOKIE_SECURE says so.
+
+    Behind a proxy that ends TLS, whether a request came over HTTPS is the server's to say:
+    gunicorn (`flask --app storyhub serve`) takes it from X-Forwarded-Proto, but only from the
+    proxies it trusts (FORWARDED_ALLOW_IPS: by default this machine). So the app trusts no
+    forwarded header itself, and needs no setting for the common case.
+    """
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app: settings, extensions, blueprints. Nothing else happens here."""
     from storyhub import cli, filters, storage
@@ -42,6 +61,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
     )
     app.request_class = StreamingRequest
+    app.session_interface = SessionCookies()
     app.config.from_mapping(load_config(Path(app.instance_path)))
     apply_derived(app.config, test_config)
 
@@ -81,6 +101,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     cli.init_app(app)
     filters.init_app(app)
+
+    @app.url_value_preprocessor
+    def _ids_in_range(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+        # A larger id names nothing: "not found" here, before it reaches the database, where
+        # SQLite overflows and PostgreSQL refuses it (a server error either way).
+        if values and any(type(v) is int and v > MAX_ID for v in values.values()):
+            abort(404)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

@@ -38,6 +38,17 @@ def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "query", "schema": schema}
 
 
+# The search and outcomes filters are the site's own forms, which send a field left empty as an
+# empty value: an empty value means "no filter", and the document says so.
+BLANK = {"type": "string", "pattern": "^\\s*$", "description": "Empty: no filter"}
+
+
+def _filter(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    if schema.get("type") == "array":
+        return _query(name, {**schema, "items": {"anyOf": [schema["items"], BLANK]}})
+    return _query(name, {"anyOf": [schema, BLANK]})
+
+
 def _list(values: list[str] | None = None) -> dict[str, Any]:
     item: dict[str, Any] = {"type": "string"}
     if values:
@@ -573,15 +584,15 @@ def training_schemas() -> dict[str, Any]:
 def outcome_paths() -> dict[str, Any]:
     """The outcomes dashboard: suppressed counts, and the passages behind one."""
     filters = [
-        _query("kind", {"type": "string", "enum": [k.value for k in ThemeKind]}),
-        _query("subtheme", {"type": "string"}),
-        _query("teller", {"type": "string", "enum": [x.value for x in TellerKind]}),
-        _query("setting", {"type": "string", "enum": [x.value for x in ServiceSetting]}),
-        _query("language", {"type": "string", "enum": [x.value for x in Language]}),
-        _query("valence", {"type": "string", "enum": [*(v.value for v in Valence), "unmarked"]}),
-        _query("from", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}),
-        _query("to", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}),
-        _query("by", {"type": "string", "enum": ["quarter", "month"]}),
+        _filter("kind", {"type": "string", "enum": [k.value for k in ThemeKind]}),
+        _filter("subtheme", {"type": "string"}),
+        _filter("teller", {"type": "string", "enum": [x.value for x in TellerKind]}),
+        _filter("setting", {"type": "string", "enum": [x.value for x in ServiceSetting]}),
+        _filter("language", {"type": "string", "enum": [x.value for x in Language]}),
+        _filter("valence", {"type": "string", "enum": [*(v.value for v in Valence), "unmarked"]}),
+        _filter("from", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}),
+        _filter("to", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}),
+        _filter("by", {"type": "string", "enum": ["quarter", "month"]}),
     ]
     return {
         "/outcomes": {
@@ -701,6 +712,51 @@ def outcome_schemas() -> dict[str, Any]:
 
 def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI document as a dict."""
+    return _nulls_as_left_out(_document())
+
+
+def _nulls_as_left_out(document: dict[str, Any]) -> dict[str, Any]:
+    """The routes read an optional field sent as null as if it were left out: the document says
+    so for every JSON request body, here in one place."""
+    schemas = document["components"]["schemas"]
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is None:
+                continue
+            ref = body["schema"].get("$ref")
+            if ref is None:
+                body["schema"] = _optional_nullable(body["schema"])
+            else:
+                name = ref.rsplit("/", 1)[1]
+                schemas[name] = _optional_nullable(schemas[name])
+    return document
+
+
+def _optional_nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    required = set(schema.get("required", ()))
+    properties = schema["properties"].items()
+    return {
+        **schema,
+        "properties": {n: p if n in required else _or_null(p) for n, p in properties},
+    }
+
+
+def _or_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """``prop``, also taking null; doing it twice changes nothing (two operations may share a
+    body's schema)."""
+    kind = prop.get("type")
+    if kind is None:  # no type of its own (a oneOf, say)
+        null = {"type": "null"}
+        return prop if null in prop.get("anyOf", []) else {"anyOf": [prop, null]}
+    kinds = [kind] if isinstance(kind, str) else list(kind)
+    nullable = {**prop, "type": kinds if "null" in kinds else [*kinds, "null"]}
+    if "enum" in prop and None not in prop["enum"]:
+        nullable["enum"] = [*prop["enum"], None]
+    return nullable
+
+
+def _document() -> dict[str, Any]:
     story_id = {"name": "story_id", "in": "path", "required": True, "schema": {"type": "integer"}}
     return {
         "openapi": "3.1.0",
@@ -726,7 +782,7 @@ def openapi_document() -> dict[str, Any]:
                         {
                             "name": "offset",
                             "in": "query",
-                            "schema": {"type": "integer", "minimum": 0},
+                            "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
                         },
                     ],
                     "responses": {
@@ -876,17 +932,23 @@ def openapi_document() -> dict[str, Any]:
                     '(by stem); "quoted words" match as a phrase; word* matches a prefix. '
                     "Filters repeat for several values (OR within a filter, AND across).",
                     "parameters": [
-                        _query("q", {"type": "string", "maxLength": 500}),
-                        _query("kind", _list(["maintenance", "process", "change"])),
-                        _query("subtheme", _list()),
-                        _query("language", _list([x.value for x in Language])),
-                        _query("teller", _list([x.value for x in TellerKind])),
-                        _query("setting", _list([x.value for x in ServiceSetting])),
-                        _query("year", _list()),
-                        _query("from", {"type": "string", "format": "date"}),
-                        _query("to", {"type": "string", "format": "date"}),
-                        _query("story", {"type": "integer"}),
-                        _query("page", {"type": "integer", "minimum": 1, "maximum": 100}),
+                        _query(
+                            "q",
+                            {
+                                "type": "string",
+                                "description": "Only its first 500 characters count",
+                            },
+                        ),
+                        _filter("kind", _list(["maintenance", "process", "change"])),
+                        _filter("subtheme", _list()),
+                        _filter("language", _list([x.value for x in Language])),
+                        _filter("teller", _list([x.value for x in TellerKind])),
+                        _filter("setting", _list([x.value for x in ServiceSetting])),
+                        _filter("year", _list()),
+                        _filter("from", {"type": "string", "format": "date"}),
+                        _filter("to", {"type": "string", "format": "date"}),
+                        _filter("story", {"type": "integer"}),
+                        _filter("page", {"type": "integer", "minimum": 1, "maximum": 100}),
                     ],
                     "responses": {
                         "200": _json({"$ref": "#/components/schemas/SearchPage"}, "A page"),

@@ -4,7 +4,7 @@ API needs no CSRF token and a page elsewhere cannot act through a signed-in brow
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import Response, g, jsonify, request, url_for
@@ -39,7 +39,7 @@ from storyhub.auth.services import user_for_api_token
 from storyhub.dashboard import services as dashboard
 from storyhub.dashboard.slices import BadSlice, Slice
 from storyhub.extensions import csrf, db
-from storyhub.models import Job, MediaRole, Role, Story, User
+from storyhub.models import Job, MediaRole, Role, Story, User, as_utc
 from storyhub.search.services import BadSearch, page_json, run_search
 from storyhub.storage import get_storage
 from storyhub.stories.forms import UploadForm
@@ -95,6 +95,12 @@ def _user() -> User:
     return user
 
 
+def _moment(when: datetime) -> str:
+    """A stored time as RFC 3339, as the document promises: times are kept in UTC, but the
+    databases hand them back without their zone."""
+    return as_utc(when).isoformat()
+
+
 def story_json(story: Story) -> dict[str, Any]:
     """A story as the API shows it."""
     job = story.latest_job
@@ -107,15 +113,16 @@ def story_json(story: Story) -> dict[str, Any]:
         "state": story.state.value,
         "kind": story.kind,
         "duration": story.duration,
-        "created_at": story.created_at.isoformat(),
+        "created_at": _moment(story.created_at),
         "failure_message": story.failure_message,
         "sharing": sharing(story).text,
         "job": job_progress(job) if job else None,
         "links": {
             "self": url_for("api.get_story", story_id=story.id, _external=True),
             "page": url_for("stories.show", story_id=story.id, _external=True),
+            # The web copy: names a curator removed are silent in it (the original keeps them).
             "media": url_for(
-                "stories.media", story_id=story.id, role=MediaRole.ORIGINAL.value, _external=True
+                "stories.media", story_id=story.id, role=MediaRole.RENDITION.value, _external=True
             ),
         },
     }
@@ -142,10 +149,13 @@ def openapi() -> Response:
 def list_stories() -> Response:
     """Stories the token's owner may see, newest first."""
     try:
-        limit = min(max(int(request.args.get("limit", 50)), 1), 200)
-        offset = max(int(request.args.get("offset", 0)), 0)
+        limit = int(request.args.get("limit", 50))
+        offset = int(request.args.get("offset", 0))
     except ValueError:
         raise ApiError(400, "bad_request", "limit and offset must be whole numbers.") from None
+    # Refused, not quietly changed, as the document says: a client must not think it has them all.
+    if not 1 <= limit <= 200 or not 0 <= offset <= MAX_ID:
+        raise ApiError(400, "bad_request", f"limit goes from 1 to 200, offset from 0 to {MAX_ID}.")
     stories = db.session.scalars(
         select(Story)
         .where(viewable_stories(_user()))
@@ -218,7 +228,7 @@ def consent_json(version: ConsentVersion | None) -> dict[str, Any] | None:
         "version": version.version,
         "action": version.action.value,
         "status": version.status.value,
-        "created_at": version.created_at.isoformat(),
+        "created_at": _moment(version.created_at),
         "recorded_by": version.recorded_by_id,
         "released": version.released,
         "audiences": sorted(a.value for a in version.audiences),
@@ -231,34 +241,57 @@ def consent_json(version: ConsentVersion | None) -> dict[str, Any] | None:
 
 
 def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes (silent covers only ValueError)
+        body = None
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "Send a JSON object.")
     return body
 
 
+TYPE_WORDS = {str: "text", bool: "true or false", int: "a whole number", list: "a list"}
+
+
+def _of_type(body: dict[str, Any], name: str, kind: type, default: Any) -> Any:
+    """``body[name]`` (``default`` when absent or null) if it is a ``kind``, else ValueError.
+
+    Nothing is converted: a number sent as a note, or true sent as a number of months, is a
+    mistake to refuse, not to store as "True" or as 1 month.
+    """
+    value = body.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ValueError(f"{name} must be {TYPE_WORDS[kind]}.")
+    return value
+
+
 def _choices_from(body: dict[str, Any]) -> Choices:
     """Parse and check choices; any unknown value is refused, never ignored."""
     try:
-        audiences = body.get("audiences", [])
-        if not isinstance(audiences, list):
-            raise ValueError("audiences must be a list")
-        others = body.get("third_parties", [])
-        if not isinstance(others, list) or not all(isinstance(p, dict) for p in others):
-            raise ValueError("third_parties must be a list of objects")
-        adult_on = body.get("adult_on")
+        others = _of_type(body, "third_parties", list, [])
+        if not all(
+            isinstance(p, dict)
+            and isinstance(p.get("name"), str)
+            and isinstance(p.get("agreed", False), bool)
+            for p in others
+        ):
+            raise ValueError("third_parties must be a list of objects with a name (text).")
+        adult_on = _of_type(body, "adult_on", str, "")
         choices = Choices(
-            audiences={Audience(a) for a in audiences},
-            clips_allowed=bool(body.get("clips_allowed", False)),
-            naming=Naming(body.get("naming", Naming.FIRST.value)),
-            review_months=int(body.get("review_months", default_review_months())),
-            recorded_for=RecordedFor(body.get("recorded_for", RecordedFor.SELF.value)),
-            proxy_name=str(body.get("proxy_name", "")),
-            proxy_relationship=str(body.get("proxy_relationship", "")),
-            best_interests_note=str(body.get("best_interests_note", "")),
+            audiences={Audience(a) for a in _of_type(body, "audiences", list, [])},
+            clips_allowed=_of_type(body, "clips_allowed", bool, False),
+            naming=Naming(_of_type(body, "naming", str, Naming.FIRST.value)),
+            review_months=_of_type(body, "review_months", int, default_review_months()),
+            recorded_for=RecordedFor(_of_type(body, "recorded_for", str, RecordedFor.SELF.value)),
+            proxy_name=_of_type(body, "proxy_name", str, ""),
+            proxy_relationship=_of_type(body, "proxy_relationship", str, ""),
+            best_interests_note=_of_type(body, "best_interests_note", str, ""),
             adult_on=date.fromisoformat(adult_on) if adult_on else None,
-            third_parties=others,
-            notes=str(body.get("notes", "")),
+            # Only what the wizard records, so a client can't store anything else with it.
+            third_parties=[{"name": p["name"], "agreed": p.get("agreed", False)} for p in others],
+            notes=_of_type(body, "notes", str, ""),
         )
         choices.check()
     except (ValueError, TypeError, ConsentError) as problem:
@@ -300,8 +333,9 @@ def renew_consent(story_id: int) -> Response:
     """Keep sharing with the same choices for "months" more (default: the configured period)."""
     story = _managed_story(story_id)
     body = _json_body()
+    months = _whole(body, "months", required=False)
     try:
-        renew(story, _user(), int(body.get("months", default_review_months())))
+        renew(story, _user(), default_review_months() if months is None else months)
     except (ConsentError, ValueError, TypeError) as problem:
         raise ApiError(409, "not_allowed", str(problem)) from None
     db.session.commit()
@@ -314,7 +348,7 @@ def withdraw_consent(story_id: int) -> Response:
     story = _managed_story(story_id)
     body = _json_body()
     try:
-        withdraw(story, _user(), str(body.get("reason", "")))
+        withdraw(story, _user(), _text(body, "reason", "") or "")
     except ConsentError as problem:
         raise ApiError(409, "not_allowed", str(problem)) from None
     db.session.commit()
@@ -460,8 +494,8 @@ def clip_json(clip: Clip, viewer: User) -> dict[str, Any]:
         # The note is its maker's own, like a session's trainer's notes.
         "note": clip.note if clip.owner_id == viewer.id else None,
         "mine": clip.owner_id == viewer.id,
-        "created_at": clip.created_at.isoformat(),
-        "updated_at": clip.updated_at.isoformat(),
+        "created_at": _moment(clip.created_at),
+        "updated_at": _moment(clip.updated_at),
         "usable": standing.usable,
         "reason": standing.reason,
         "redacted": standing.redacted,
@@ -490,8 +524,8 @@ def session_summary_json(session: TrainingSession, viewer: User) -> dict[str, An
         "owner": session.owner.display_name,
         "editable": training.can_edit(viewer, session),
         "item_count": len(session.items),
-        "created_at": session.created_at.isoformat(),
-        "updated_at": session.updated_at.isoformat(),
+        "created_at": _moment(session.created_at),
+        "updated_at": _moment(session.updated_at),
         "links": {"self": url_for("api.get_session", session_id=session.id, _external=True)},
     }
 
@@ -531,8 +565,8 @@ def export_json(export: SessionExport, viewer: User) -> dict[str, Any]:
     return {
         "id": export.id,
         "session_id": export.session_id,
-        "created_at": export.created_at.isoformat(),
-        "finished_at": export.finished_at.isoformat() if export.finished_at else None,
+        "created_at": _moment(export.created_at),
+        "finished_at": _moment(export.finished_at) if export.finished_at else None,
         "burn_captions": export.burn_captions,
         "state": state,
         "job_id": export.job_id,
@@ -802,7 +836,9 @@ def export_session(session_id: int) -> tuple[Response, int]:
     session = _session(session_id)
     body = _json_body()
     _fields(body, ("burn_captions",))
-    burn = body.get("burn_captions", False)
+    burn = body.get("burn_captions")
+    if burn is None:  # left out or null, as for every field of this API
+        burn = False
     if not isinstance(burn, bool):
         raise ApiError(400, "invalid", "burn_captions must be true or false.")
     export = training_exports.request_export(_user(), session, burn_captions=burn)

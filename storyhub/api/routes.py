@@ -32,7 +32,10 @@ from consent.services import (
     renew,
     withdraw,
 )
-from storyhub import jobs
+from storyhub import (
+    MAX_ID,  # larger ids are not found, never a 500
+    jobs,
+)
 from storyhub.api import bp
 from storyhub.api.openapi import openapi_document
 from storyhub.auth.services import user_for_api_token
@@ -126,10 +129,6 @@ def story_json(story: Story) -> dict[str, Any]:
             ),
         },
     }
-
-
-# The largest id a database integer column holds: larger ones are not found, never a 500.
-MAX_ID = 2**31 - 1
 
 
 def _viewable_story(story_id: int) -> Story:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from markupsafe import Markup
 
 from consent.models import Audience
 from storyhub.models import StoryState
@@ -47,9 +48,21 @@ def audience_order(audiences: set[Audience]) -> list[Audience]:
     return [a for a in Audience if a in audiences]
 
 
+def css_string(value: object) -> Markup:
+    """Text for inside a CSS string ("..."), as CSS escapes: any character but a letter or a
+    digit becomes ``\\HHHHHH``. Nothing typed can end the string or the <style> element (which
+    is raw text, so HTML escapes such as &#39; would show as typed). Spaces are escaped too: CSS
+    swallows one space after an escape."""
+    # Safe as markup: the result holds letters, digits and backslash escapes only.
+    return Markup(  # noqa: S704
+        "".join(ch if ch.isascii() and ch.isalnum() else f"\\{ord(ch):06X}" for ch in str(value))
+    )
+
+
 def init_app(app: Flask) -> None:
     """Register the filters."""
     app.add_template_filter(audience_order, "audience_order")
+    app.add_template_filter(css_string, "css_string")
     app.add_template_filter(timecode, "timecode")
     app.add_template_global(display_words, "display_words")
     app.add_template_filter(duration, "duration")

@@ -597,6 +597,20 @@ def test_a_session_handout_keeps_typed_text_inert_and_fetches_nothing(
     assert fetched == []
 
 
+def test_text_in_a_css_string_reads_back_as_typed_and_cannot_leave_it() -> None:
+    """The handout's footer puts the session's title in a CSS string inside <style>, where HTML
+    escapes are not decoded: an apostrophe has to arrive as an apostrophe, and nothing may end
+    the string or the element."""
+    from storyhub.filters import css_string
+
+    typed = 'Carers\' week "1"\n</style><script>alert(1)</script> \\ café 😀'
+    written = str(css_string(typed))
+    assert re.fullmatch(r"(?:[A-Za-z0-9]|\\[0-9A-F]{6})*", written), written
+    # What a CSS reader makes of it: an escape, then one space after it is swallowed.
+    read = re.sub(r"\\([0-9A-F]{1,6})[ \t\n]?", lambda m: chr(int(m.group(1), 16)), written)
+    assert read == typed
+
+
 def test_an_offline_pack_keeps_typed_text_inert(
     app: Flask,
     make_user: Callable[..., User],

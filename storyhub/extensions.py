@@ -42,6 +42,37 @@ def _wait_for_sqlite_writers(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.execute("PRAGMA busy_timeout = 30000")
 
 
+def _has_nul(values: Any) -> bool:
+    if isinstance(values, str):
+        return "\x00" in values
+    if isinstance(values, dict):
+        return any(_has_nul(value) for value in values.values())
+    if isinstance(values, list | tuple):
+        return any(_has_nul(value) for value in values)
+    return False
+
+
+def _without_nul(values: Any) -> Any:
+    """``values`` (one value, or a statement's parameters) with NUL characters taken out of text."""
+    if isinstance(values, str):
+        return values.replace("\x00", "")
+    if isinstance(values, dict):
+        return {key: _without_nul(value) for key, value in values.items()}
+    if isinstance(values, list | tuple):
+        return type(values)(_without_nul(value) for value in values)
+    return values
+
+
+@event.listens_for(Engine, "before_cursor_execute", retval=True)
+def _drop_nul_characters(
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+) -> tuple[str, Any]:
+    """PostgreSQL can't hold the NUL character in text, so a title, a search or a username typed
+    with one (only ever on purpose) would be a server error there. It is taken out of every value
+    sent to the database, on every database, so they all behave alike."""
+    return statement, _without_nul(parameters) if _has_nul(parameters) else parameters
+
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

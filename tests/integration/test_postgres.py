@@ -25,7 +25,7 @@ from consent import can_view, viewable_stories
 from consent.models import Audience
 from consent.services import Choices, release, withdraw
 from storyhub.extensions import db
-from storyhub.models import Role, Story, StoryState
+from storyhub.models import Role, Story, StoryState, User
 from tests.live_site import free_port
 
 pytestmark = pytest.mark.slow
@@ -138,6 +138,13 @@ def test_stories_and_consent_work_on_postgresql(
     db.session.commit()
     assert db.session.scalars(select(Story).where(viewable_stories(trainer))).all() == []
     assert not can_view(trainer, story)
+    # PostgreSQL can't hold a NUL in text: one typed into a field, or a lookup, loses it instead
+    # of failing with a server error.
+    story.description = "Typed\x00 with a NUL"
+    db.session.commit()
+    db.session.expire_all()
+    assert story.description == "Typed with a NUL"
+    assert db.session.scalar(select(User).where(User.username == "no\x00body")) is None
     # JSON columns round-trip: the probe's facts and the passages' words.
     db.session.expire_all()
     assert story.media_file("original").info["container"] == "wav"

@@ -138,6 +138,15 @@ def _session_clips(plan: ExportPlan) -> list[Any]:
     return clips
 
 
+def _fetch_nothing() -> Any:
+    """WeasyPrint's fetcher for the handout, which needs nothing from outside (its fonts come from
+    the system): it allows no address of any kind, so no text a trainer typed can make the worker
+    fetch one, whatever the template does with it."""
+    from weasyprint.urls import URLFetcher  # WeasyPrint is imported only where it is used
+
+    return URLFetcher(allowed_protocols=())
+
+
 @handler(EXPORT_SESSION)
 def export_session(context: JobContext) -> None:
     """Compile the video, write the captions and the handout, then store them all."""
@@ -178,7 +187,7 @@ def export_session(context: JobContext) -> None:
         context.report(0.9, "Writing the handout")
         handout = render_handout(export, plan)
         (work / "handout.html").write_text(handout, encoding="utf-8")
-        HTML(string=handout).write_pdf(work / "handout.pdf")
+        HTML(string=handout, url_fetcher=_fetch_nothing()).write_pdf(work / "handout.pdf")
         context.report(0.97, "Checking every story may still be used")
         # A story can be withdrawn while the video is made: ask consent again before storing.
         db.session.expire_all()

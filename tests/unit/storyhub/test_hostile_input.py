@@ -597,6 +597,40 @@ def test_a_session_handout_keeps_typed_text_inert_and_fetches_nothing(
     assert fetched == []
 
 
+def test_the_handout_printer_fetches_no_address_at_all(tmp_path: Path) -> None:
+    """Whatever reaches the handout's HTML, the worker's PDF printer fetches nothing: a local
+    server sees a request from WeasyPrint's own fetcher, and none from the handout's."""
+    import http.server
+    import threading
+
+    from weasyprint import HTML
+
+    from storyhub.training.exports import _fetch_nothing
+
+    asked: list[str] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page = f'<img src="http://127.0.0.1:{server.server_port}/fetched">'
+        HTML(string=page).write_pdf(tmp_path / "default.pdf")
+        assert asked == ["/fetched"]  # the default fetcher goes out
+        HTML(string=page, url_fetcher=_fetch_nothing()).write_pdf(tmp_path / "handout.pdf")
+        assert asked == ["/fetched"]  # the handout's does not
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_text_in_a_css_string_reads_back_as_typed_and_cannot_leave_it() -> None:
     """The handout's footer puts the session's title in a CSS string inside <style>, where HTML
     escapes are not decoded: an apostrophe has to arrive as an apostrophe, and nothing may end

@@ -455,7 +455,7 @@ def dashboard(slice_: Slice, limit: int | None = None) -> Dashboard:
             note="Good or bad is counted where a curator marked it.",
         ),
         "time": build_table(
-            "time", "Over time", slice_, facts, "kind", (time_axis, period_codes), limit
+            "time", "Outcomes over time", slice_, facts, "kind", (time_axis, period_codes), limit
         ),
         "setting": build_table(
             "setting",

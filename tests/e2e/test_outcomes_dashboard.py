@@ -23,6 +23,7 @@ from playwright.sync_api import expect
 from consent.models import Audience
 from storyhub.models import Role, ServiceSetting
 from tests.e2e.conftest import ARTIFACTS, E2E_PASSWORD, LiveSite, in_site, sign_in
+from tests.e2e.quality import Journey
 from tests.live_site import flask, running_site, site_env
 
 pytestmark = pytest.mark.e2e
@@ -66,15 +67,17 @@ def test_a_member_reads_the_dashboard_with_the_keyboard(
     dashboard_site: LiveSite, desktop: Any, shot: Any
 ) -> None:
     page = desktop
-    sign_in(page, dashboard_site, "e2e-member")
+    journey = Journey(page, shot)  # axe-core on every page (tests/e2e/quality.py)
+    sign_in(page, dashboard_site, "e2e-member", journey)
     page.get_by_role("link", name="Outcomes").click()
     expect(page.locator(".headline")).to_contain_text("9 passages with confirmed outcomes")
+    journey.step("dashboard")
     # Each month has 3 stories: under 5, so hidden; the whole quarter has 9.
     expect(page.locator("#time-table")).to_contain_text("9")
     page.get_by_label("Show time").select_option("month")
     page.get_by_role("button", name="Show these counts").click()
     expect(page.locator("#time-table")).to_contain_text("fewer than 5")
-    shot(page, "dashboard-by-month")
+    journey.step("dashboard-by-month")
 
     # Keyboard only: Tab until a bar of the outcomes chart has focus, then Enter.
     page.goto(dashboard_site.url + "/dashboard")
@@ -98,7 +101,7 @@ def test_a_member_reads_the_dashboard_with_the_keyboard(
     for title in listed.all_inner_texts():
         assert title.startswith("Shared"), title  # never a story not shared with members
     expect(page.locator("main")).to_contain_text("counted, never shown")
-    shot(page, "passages-behind")
+    journey.step("passages-behind")
 
     # The numbers as CSV: counts only, suppression applied.
     page.goto(dashboard_site.url + "/dashboard")
@@ -113,6 +116,7 @@ def test_a_member_reads_the_dashboard_with_the_keyboard(
     # The printable page prints: no site navigation, the tables kept.
     page.get_by_role("link", name="Printable page").click()
     expect(page.get_by_role("button", name="Print or save as PDF")).to_be_visible()
+    journey.step("printable-on-screen")
     page.emulate_media(media="print")
     expect(page.locator(".site-header")).to_be_hidden()
     expect(page.get_by_role("button", name="Print or save as PDF")).to_be_hidden()
@@ -120,3 +124,4 @@ def test_a_member_reads_the_dashboard_with_the_keyboard(
     pdf = page.pdf(path=str(folder / "outcomes.pdf"), format="A4")
     assert pdf.startswith(b"%PDF")
     shot(page, "printable")
+    journey.finish()

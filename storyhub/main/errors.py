@@ -22,7 +22,11 @@ def _wants_json() -> bool:
 
 
 def _error(status: int, code: str, title: str, message: str) -> Any:
-    if _wants_json():
+    if request.path.startswith("/api/"):
+        # The API's one shape of error (storyhub.api.routes.error_response), also for what
+        # Flask itself refuses there (an unknown address, a method, an id out of range).
+        return jsonify(error={"code": code, "message": message}), status
+    if _wants_json():  # the upload page's script
         return jsonify(ok=False, error={"code": code, "message": message}), status
     return render_template("errors/error.html", title=title, message=message), status
 

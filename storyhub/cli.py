@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -202,7 +203,9 @@ def serve_command(host: str, port: int, web_workers: int) -> None:
     env = dict(os.environ)
     flask = [sys.executable, "-m", "flask", "--app", "storyhub"]
     procs: list[subprocess.Popen[Any]] = [
-        subprocess.Popen([*flask, "worker"], env=env),
+        # Each in a process group of its own, which holds what it starts (gunicorn's workers):
+        # stopping one that won't stop leaves none of them behind.
+        subprocess.Popen([*flask, "worker"], env=env, process_group=0),
         subprocess.Popen(
             [
                 sys.executable,
@@ -227,6 +230,7 @@ def serve_command(host: str, port: int, web_workers: int) -> None:
                 "storyhub.wsgi:app",
             ],
             env=env,
+            process_group=0,
         ),
     ]
     click.echo(f"storyhub is running on http://{host}:{port}  (Ctrl+C to stop)")
@@ -237,10 +241,13 @@ def serve_command(host: str, port: int, web_workers: int) -> None:
                 proc.send_signal(signal.SIGINT)
         deadline = time.monotonic() + 15
         for proc in procs:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            # Then whatever is left of its group: a gunicorn worker stuck in a request would
+            # outlive its master, and hold the port.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
     def stop_and_exit(*_: Any) -> None:
         stop()

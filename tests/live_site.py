@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +21,25 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.002) -> bool:
+    """Ask ``predicate`` until it holds (True) or ``timeout`` seconds have gone (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def answering(url: str) -> bool:
+    """Whether the site at ``url`` answers its health check."""
+    try:
+        with requests.get(f"{url}/healthz", timeout=2) as health:
+            return health.ok
+    except requests.RequestException:  # not listening yet, or still starting
+        return False
 
 
 def site_env(instance: Path, **settings: str) -> dict[str, str]:
@@ -58,17 +77,9 @@ def running_site(env: dict[str, str], *, web_workers: int = 1) -> Iterator[str]:
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with requests.get(f"{url}/healthz", timeout=2) as health:
-                        if health.ok:
-                            break
-                except requests.RequestException:  # not listening yet, or still starting
-                    pass
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(log_path.read_text(errors="replace"))
-                time.sleep(0.3)
+            wait_for(lambda: answering(url) or proc.poll() is not None, 60, interval=0.3)
+            if proc.poll() is not None or not answering(url):
+                raise RuntimeError(log_path.read_text(errors="replace"))
             yield url
         finally:
             proc.send_signal(signal.SIGTERM)  # `serve` stops gunicorn and the worker it started

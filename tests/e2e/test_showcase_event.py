@@ -28,6 +28,14 @@ pytestmark = pytest.mark.e2e
 
 expect.set_options(timeout=20_000)
 
+# The slide's video plays, with its captions on screen (a cue shows once the speech starts).
+PLAYING_WITH_CAPTIONS = (
+    "() => { const v = document.querySelector('.slide-clip:not([hidden]) video');"
+    " const t = v && v.textTracks[0];"
+    " return v && !v.paused && t.mode === 'showing' && t.activeCues"
+    " && t.activeCues.length > 0; }"
+)
+
 
 @pytest.fixture(scope="module")
 def council_stories(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
@@ -97,12 +105,7 @@ def test_a_member_and_a_guest_present_a_showcase_with_the_keyboard(
     story = member.locator(".slide-clip:not([hidden])")
     expect(story).to_contain_text("Going home")
     member.keyboard.press("Space")
-    member.wait_for_function(
-        "() => { const v = document.querySelector('.slide-clip:not([hidden]) video');"
-        " const t = v && v.textTracks[0];"
-        " return v && !v.paused && t.mode === 'showing' && t.activeCues"
-        " && t.activeCues.length > 0; }"
-    )
+    member.wait_for_function(PLAYING_WITH_CAPTIONS)
     journey.step("member-playing-with-captions")
     member.keyboard.press("Space")  # pause
     member.wait_for_function(
@@ -130,13 +133,7 @@ def test_a_member_and_a_guest_present_a_showcase_with_the_keyboard(
     expect(first).to_contain_text("Going home")
     expect(first).to_contain_text("Shared by its storyteller for: learning events")
     guest.keyboard.press("Space")
-    # It plays, with its captions on screen (a cue is shown once the speech starts).
-    guest.wait_for_function(
-        "() => { const v = document.querySelector('.slide-clip:not([hidden]) video');"
-        " const t = v && v.textTracks[0];"
-        " return v && !v.paused && t.mode === 'showing' && t.activeCues"
-        " && t.activeCues.length > 0; }"
-    )
+    guest.wait_for_function(PLAYING_WITH_CAPTIONS)
     shot(guest, "presenting")
     guest.keyboard.press("PageDown")
     expect(guest.locator(".slide-clip:not([hidden])")).to_contain_text("The choir")

@@ -7,14 +7,12 @@ import contextlib
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
 import pytest
-import requests
 
-from tests.live_site import flask, free_port, site_env
+from tests.live_site import answering, flask, free_port, site_env, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -32,15 +30,9 @@ def test_stopping_the_site_leaves_no_process_behind_even_a_stuck_one(tmp_path: P
     )
     started: list[psutil.Process] = []
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok:
-                    break
-            except requests.RequestException:  # not listening yet
-                pass
-            assert time.monotonic() < deadline and serve.poll() is None, "the site didn't start"
-            time.sleep(0.3)
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: answering(url) or serve.poll() is not None, 60, interval=0.3)
+        assert serve.poll() is None and answering(url), "the site didn't start"
         started = psutil.Process(serve.pid).children(recursive=True)
         web = [p for p in started if "gunicorn" in " ".join(p.cmdline())]
         assert len(web) == 3  # the master and its 2 workers

@@ -34,7 +34,7 @@ import psutil
 import pytest
 import requests
 
-from tests.live_site import flask, running_site, site_env
+from tests.live_site import flask, running_site, site_env, wait_for
 from tests.media_factory import make_large_wav, make_wav
 
 pytestmark = pytest.mark.slow
@@ -144,15 +144,6 @@ def kill_web_server(master: psutil.Process, workers: list[psutil.Process]) -> No
     for proc in (master, *workers):
         proc.kill()
     psutil.wait_procs([master, *workers], timeout=10)
-
-
-def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.002) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
 
 
 def rows(db_path: Path) -> dict[str, int]:

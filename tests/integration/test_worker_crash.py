@@ -16,7 +16,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ import pytest
 from flask import Flask
 
 from storyhub.models import Role
+from tests.live_site import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -99,15 +99,6 @@ def spoken(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "Now I help at the library myself, and people say hello to me in the shop.",
         ],
     )
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.002) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
 
 
 def crash(worker: subprocess.Popen[bytes]) -> None:

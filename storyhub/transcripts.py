@@ -9,6 +9,7 @@ words it replaces.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from typing import Any
 
@@ -312,6 +313,17 @@ def redacted_spans(story: Story) -> list[tuple[float, float]]:
                 else:
                     spans.append((start, end))
     return spans
+
+
+def redaction_state(story: Story) -> str:
+    """A short fingerprint of everything removed from ``story``'s words, sound and picture.
+
+    Every copy made from a story (the web copy, clip files, exports, packs) records the state it
+    was made under; a copy whose state is no longer the story's current one still holds something
+    that has since been removed, and must not be handed out.
+    """
+    removed = [f"{start:.3f}-{end:.3f}" for start, end in redacted_spans(story)]
+    return hashlib.sha256(";".join(removed).encode()).hexdigest()[:16]
 
 
 def approve(story: Story, author: User) -> None:

@@ -7,7 +7,7 @@ from markupsafe import Markup
 
 from consent.models import Audience
 from storyhub.models import StoryState
-from storyhub.transcripts import display_words
+from storyhub.transcripts import display_words, redactions_in
 
 STATE_LABELS = {
     StoryState.UPLOADED: "Waiting to be prepared",
@@ -65,5 +65,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(css_string, "css_string")
     app.add_template_filter(timecode, "timecode")
     app.add_template_global(display_words, "display_words")
+    app.add_template_global(redactions_in, "redactions_in")
     app.add_template_filter(duration, "duration")
     app.add_template_filter(state_label, "state_label")

@@ -383,6 +383,27 @@ class TranscriptRevision(db.Model):  # type: ignore[name-defined]
     passages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 
+class Redaction(db.Model):  # type: ignore[name-defined]
+    """Words a curator removed (a name, a place): a span of the story's time, hidden and silent.
+
+    The record, not the words' flags, is what holds: edits, splits, joins and a new machine
+    transcript re-mark the words inside it, and only a curator's audited undo ends it. It keeps
+    times and who, never the removed words themselves.
+    """
+
+    __tablename__ = "redactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+    start: Mapped[float]
+    end: Mapped[float]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None]
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    undo_reason: Mapped[str] = mapped_column(Text, default="")
+
+
 class AuditEvent(db.Model):  # type: ignore[name-defined]
     """Who did what kind of thing to which object, and when. Never the content itself."""
 

@@ -13,18 +13,44 @@ import hashlib
 import re
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
+from consent.policy import can_redact
 from media_pipeline.captions import make_webvtt
 from media_pipeline.passages import Passage as CutPassage
 from media_pipeline.transcribe import Transcript as MachineTranscript
 from media_pipeline.transcribe import Word
 from storyhub import audit
 from storyhub.extensions import db
-from storyhub.models import Passage, Story, Transcript, TranscriptRevision, User, utcnow
+from storyhub.models import (
+    Passage,
+    Redaction,
+    Story,
+    Transcript,
+    TranscriptRevision,
+    User,
+    utcnow,
+)
 from storyhub.themes import services as themes
 
 REDACTED_TEXT = "[name removed]"
+
+# One edit is one short write: an empty line splits a passage, and each split is a new row, so a
+# text with hundreds of empty lines would hold the database's write lock for seconds.
+MAX_SPLITS_PER_EDIT = 20
+# A passage is 15 to 60 seconds of speech (a few hundred words); comparing a far longer text
+# with the old words would take long, and no correction needs it.
+MAX_EDIT_CHARS = 20_000
+MAX_UNDO_REASON = 500
+# Words at most this far apart (in seconds) are one silenced span.
+_JOIN_GAP = 0.05
+# A word counts as inside a removed span when it overlaps it by more than this (seconds).
+_OVERLAP = 0.001
+
+KEPT_REDACTION = (
+    "“[name removed]” stays where a curator took out a name or a place, so we kept it there. "
+    "Only a curator can bring those words back."
+)
 
 
 class TranscriptError(ValueError):
@@ -92,14 +118,19 @@ def save_machine_transcript(
         )
     db.session.flush()
     db.session.refresh(story)
+    # Words a curator removed stay removed in new machine words too (their times still hold).
+    _hold_redactions(story)
     _snapshot(story, "machine", None)
     return transcript
 
 
-def _next_revision(story: Story, kind: str, author: User) -> None:
+def _next_revision(story: Story, kind: str, author: User, *, undoing: bool = False) -> None:
     transcript = story.transcript
     if transcript is None:
         raise TranscriptError("This story has no transcript yet.")
+    _hold_redactions(story)
+    if not undoing:
+        _check_nothing_unhidden(story, transcript.revision)
     transcript.revision += 1
     transcript.approved_at = None  # the teller approves the words as they now stand
     transcript.approved_by_id = None
@@ -112,6 +143,82 @@ def _next_revision(story: Story, kind: str, author: User) -> None:
         object_id=story.id,
         revision=transcript.revision,
     )
+
+
+def active_redactions(story: Story) -> list[Redaction]:
+    """The story's redactions in force (not undone), earliest first."""
+    return list(
+        db.session.scalars(
+            select(Redaction)
+            .where(Redaction.story_id == story.id, Redaction.undone_at.is_(None))
+            .order_by(Redaction.start, Redaction.id)
+        )
+    )
+
+
+def redactions_in(passage: Passage) -> list[Redaction]:
+    """The redactions in force over words of ``passage`` (for a curator's undo buttons)."""
+    return [
+        r
+        for r in active_redactions(passage.story)
+        if any(w.get("redacted") and _overlaps(w, r.start, r.end) for w in passage.words)
+    ]
+
+
+def _overlaps(word: dict[str, Any], start: float, end: float) -> bool:
+    """Whether a word lies (even partly, or as a zero-length word) inside ``start``-``end``."""
+    return float(word["start"]) < end - _OVERLAP and float(word["end"]) > start + _OVERLAP
+
+
+def _hold_redactions(story: Story) -> None:
+    """Mark every word inside a redaction as removed: the records hold, whatever the words say.
+
+    New words typed into a removed span (or machine words heard there) are hidden with it.
+    """
+    spans = [(r.start, r.end) for r in active_redactions(story)]
+    if not spans:
+        return
+    for passage in story.passages:
+        if not any(
+            not w.get("redacted") and any(_overlaps(w, s, e) for s, e in spans)
+            for w in passage.words
+        ):
+            continue
+        words = [dict(w) for w in passage.words]
+        for word in words:
+            if any(_overlaps(word, s, e) for s, e in spans):
+                word["redacted"] = True
+        passage.words = words
+        passage.text = _text_of(words)
+
+
+def _removed_words(passages: list[dict[str, Any]] | list[Passage]) -> set[tuple[float, float]]:
+    found: set[tuple[float, float]] = set()
+    for passage in passages:
+        words = passage["words"] if isinstance(passage, dict) else passage.words
+        for word in words:
+            if word.get("redacted"):
+                found.add((round(float(word["start"]), 3), round(float(word["end"]), 3)))
+    return found
+
+
+def _check_nothing_unhidden(story: Story, revision: int) -> None:
+    """Refuse any change after which a word that was removed is no longer removed, at its time.
+
+    Edits keep removed words by design; this is the last line, should a future change forget.
+    """
+    before = db.session.scalar(
+        select(TranscriptRevision.passages).where(
+            TranscriptRevision.story_id == story.id, TranscriptRevision.revision == revision
+        )
+    )
+    if before is None:
+        return
+    if not _removed_words(before) <= _removed_words(list(story.passages)):
+        raise TranscriptError(
+            "We couldn't save that without bringing back words a curator removed, "
+            "so nothing was changed."
+        )
 
 
 def _renumber(story: Story) -> None:
@@ -157,7 +264,8 @@ def retime(old: list[dict[str, Any]], new_text: str) -> list[dict[str, Any]]:
 
     Unchanged words keep their times; a replaced run of words shares out the time of the run it
     replaces; inserted words take a sliver of time at the point they go in. Removed words (shown
-    as "[name removed]") stay removed and silent, wherever the placeholder is left in place.
+    as "[name removed]") stay removed and silent at their own times, whatever the new text does
+    with the placeholder (left, moved, deleted or typed elsewhere).
     """
     tokens = _EDIT_TOKEN.findall(new_text)
     if not tokens:
@@ -179,13 +287,24 @@ def retime(old: list[dict[str, Any]], new_text: str) -> list[dict[str, Any]]:
                     words.append(kept)
             continue
         if op == "delete":
+            # Removed words stay removed, at their own times, even if their placeholder was
+            # deleted from the text: only a curator's undo can bring them back.
+            words.extend(dict(w) for unit in units[a0:a1] if unit[0].get("redacted") for w in unit)
             continue
         new_tokens = [t for t in tokens[b0:b1] if t != REDACTED_TEXT]
         replaced = [w for unit in units[a0:a1] for w in unit]
         if any(w.get("redacted") for w in replaced):
-            # Editing across a removed name must not bring it back: keep it removed and silent.
+            # Editing across a removed name must not bring it back: keep it removed and silent,
+            # and give the new words the time of the first run of ordinary words replaced, so
+            # they never take (or widen) the removed name's time.
             words.extend(dict(w) for w in replaced if w.get("redacted"))
-            replaced = [w for w in replaced if not w.get("redacted")]
+            run: list[dict[str, Any]] = []
+            for w in replaced:
+                if not w.get("redacted"):
+                    run.append(w)
+                elif run:
+                    break
+            replaced = run
         if not new_tokens:
             continue
         if replaced:
@@ -239,6 +358,13 @@ def edit_passage(passage: Passage, new_text: str, author: User) -> Passage:
 
 def split_passage(passage: Passage, before_word: int, author: User) -> Passage:
     """Split a passage in two before word number ``before_word``; return the new second part."""
+    new = _split(passage, before_word)
+    themes.schedule_suggestions(passage.story)
+    _next_revision(passage.story, "split", author)
+    return new
+
+
+def _split(passage: Passage, before_word: int) -> Passage:
     if not 0 < before_word < len(passage.words):
         raise TranscriptError("Choose a word inside the passage to split it there.")
     first, second = passage.words[:before_word], passage.words[before_word:]
@@ -256,8 +382,6 @@ def split_passage(passage: Passage, before_word: int, author: User) -> Passage:
     db.session.add(new)
     db.session.flush()
     themes.after_split(passage, new)
-    themes.schedule_suggestions(story)
-    _next_revision(story, "split", author)
     return new
 
 
@@ -290,28 +414,95 @@ def set_speaker(passage: Passage, speaker: str, author: User) -> Passage:
 
 def redact(passage: Passage, first_word: int, last_word: int, author: User) -> Passage:
     """Hide words (a name, a place): "[name removed]" in text and captions, silence in media."""
-    if not 0 <= first_word <= last_word < len(passage.words):
+    return redact_places(passage, [(first_word, last_word)], author)
+
+
+def redact_places(passage: Passage, places: list[tuple[int, int]], author: User) -> Passage:
+    """Hide several runs of words in one change (one revision, however often a name occurs)."""
+    if not places or not all(0 <= a <= b < len(passage.words) for a, b in places):
         raise TranscriptError("Choose the words to remove from within the passage.")
     words = [dict(w) for w in passage.words]
-    for word in words[first_word : last_word + 1]:
-        word["redacted"] = True
+    for first_word, last_word in places:
+        for word in words[first_word : last_word + 1]:
+            word["redacted"] = True
+        # The record is what holds: word edits can't lose it, only a curator's undo ends it.
+        db.session.add(
+            Redaction(
+                story_id=passage.story_id,
+                start=float(words[first_word]["start"]),
+                end=float(words[last_word]["end"]),
+                created_by_id=author.id,
+            )
+        )
     passage.words = words
     passage.text = _text_of(words)
     _next_revision(passage.story, "redact", author)
     return passage
 
 
+def undo_redaction(story: Story, redaction_id: int, author: User, reason: str) -> Redaction:
+    """A curator brings back words they removed, saying why; recorded in the audit trail.
+
+    The caller makes the web copy again (as after a redaction), so the words are heard again.
+    """
+    if not can_redact(author, story):
+        raise TranscriptError("Only a curator can bring back words that were removed.")
+    redaction = db.session.get(Redaction, redaction_id)
+    if redaction is None or redaction.story_id != story.id or redaction.undone_at is not None:
+        raise TranscriptError("Those words aren't removed any more, or we couldn't find them.")
+    why = " ".join(reason.split())
+    if not why:
+        raise TranscriptError("Please say why these words should come back.")
+    if len(why) > MAX_UNDO_REASON:
+        raise TranscriptError(f"Please say why in fewer than {MAX_UNDO_REASON} characters.")
+    redaction.undone_at = utcnow()
+    redaction.undone_by_id = author.id
+    redaction.undo_reason = why
+    db.session.flush()
+    still = [(r.start, r.end) for r in active_redactions(story)]
+    for passage in story.passages:
+        words = [dict(w) for w in passage.words]
+        for word in words:
+            if (
+                word.get("redacted")
+                and _overlaps(word, redaction.start, redaction.end)
+                and not any(_overlaps(word, s, e) for s, e in still)
+            ):
+                word.pop("redacted")
+        if words != passage.words:
+            passage.words = words
+            passage.text = _text_of(words)
+    _next_revision(story, "unredact", author, undoing=True)
+    audit.record(
+        "transcript.redaction_undone",
+        actor=author,
+        object_type="story",
+        object_id=story.id,
+        redaction=redaction.id,
+        start=redaction.start,
+        end=redaction.end,
+        reason=why,
+    )
+    return redaction
+
+
 def redacted_spans(story: Story) -> list[tuple[float, float]]:
-    """The time spans to silence in the web copy (and anything cut from it later)."""
-    spans: list[tuple[float, float]] = []
+    """The time spans to silence in the web copy (and anything cut from it later).
+
+    Both the redaction records and the words marked removed count, so neither alone can let a
+    removed name be heard.
+    """
+    found = [(float(r.start), float(r.end)) for r in active_redactions(story)]
     for passage in story.passages:
         for word in passage.words:
             if word.get("redacted"):
-                start, end = float(word["start"]), float(word["end"])
-                if spans and start - spans[-1][1] < 0.05:
-                    spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
-                else:
-                    spans.append((start, end))
+                found.append((float(word["start"]), float(word["end"])))
+    spans: list[tuple[float, float]] = []
+    for start, end in sorted(found):
+        if spans and start - spans[-1][1] < _JOIN_GAP:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
     return spans
 
 
@@ -381,24 +572,55 @@ def split_text(text: str) -> list[str]:
     return [part.strip() for part in re.split(r"\n\s*\n", text) if part.strip()]
 
 
-def correct_passage(passage: Passage, text: str, speaker: str | None, author: User) -> None:
+def _placeholders(tokens: list[str]) -> list[int]:
+    return [i for i, token in enumerate(tokens) if token == REDACTED_TEXT]
+
+
+def correct_passage(passage: Passage, text: str, speaker: str | None, author: User) -> list[str]:
     """Save a corrected passage from the editor: new words, speaker, and splits.
 
-    An empty line in the text splits the passage there (the parts keep their words' times).
+    An empty line in the text splits the passage there (the parts keep their words' times), up
+    to MAX_SPLITS_PER_EDIT at a time. Returns notes to show the person (e.g. that a removed name
+    was kept removed although the text left out its "[name removed]").
     """
+    if len(text) > MAX_EDIT_CHARS:
+        raise TranscriptError(
+            "That is too long for one passage. Please split it into smaller parts first."
+        )
     parts = split_text(text)
     if not parts:
         raise TranscriptError("A passage can't be empty. To hide words, ask a curator.")
+    if len(parts) > MAX_SPLITS_PER_EDIT + 1:
+        raise TranscriptError(
+            f"You can split a passage at up to {MAX_SPLITS_PER_EDIT} empty lines at a time. "
+            "Please take out some empty lines and save again; nothing was changed."
+        )
+    notes: list[str] = []
     joined = " ".join(parts)
     if joined != passage.text or len(parts) > 1:
         edit_passage(passage, joined, author)
+    submitted = _EDIT_TOKEN.findall(joined)
+    saved = _EDIT_TOKEN.findall(passage.text)
+    if _placeholders(submitted) != _placeholders(saved):
+        notes.append(KEPT_REDACTION)
     if speaker is not None and speaker.strip() != passage.speaker:
         set_speaker(passage, speaker, author)
-    # Split from the last boundary backwards, so earlier word numbers stay right.
+    if len(parts) == 1:
+        return notes
     unit_counts = [len(_EDIT_TOKEN.findall(part)) for part in parts]
     units = _units(passage.words)
+    if len(units) != sum(unit_counts):
+        # The saved words differ from the text (a removed name was kept): the empty lines no
+        # longer say where to split, so the person splits again on the saved words.
+        notes.append("We saved the words but didn't split the passage. Please split it again.")
+        return notes
     boundaries = []
     for cut in (sum(unit_counts[: i + 1]) for i in range(len(parts) - 1)):
         boundaries.append(sum(len(unit) for unit in units[:cut]))
+    # Split from the last boundary backwards, so earlier word numbers stay right; one revision
+    # and one request for suggestions for all of them.
     for boundary in reversed(boundaries):
-        split_passage(passage, boundary, author)
+        _split(passage, boundary)
+    themes.schedule_suggestions(passage.story)
+    _next_revision(passage.story, "split", author)
+    return notes

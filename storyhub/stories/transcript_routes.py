@@ -1,4 +1,5 @@
-"""Transcript views: captions, corrections, splits and joins, speakers, redaction, approval.
+"""Transcript views: captions, corrections, splits and joins, speakers, redaction (and its
+audited undo), approval.
 
 Who may see the words is asked of consent/ (through story_or_404); who may change them too.
 """
@@ -22,7 +23,8 @@ from storyhub.transcripts import (
     correct_passage,
     find_phrase,
     merge_with_next,
-    redact,
+    redact_places,
+    undo_redaction,
     webvtt,
 )
 
@@ -49,7 +51,7 @@ def edit_passage_view(story_id: int, passage_id: int) -> WerkzeugResponse:
     story = story_or_404(story_id, manage=True)
     passage = passage_or_404(story, passage_id)
     try:
-        correct_passage(
+        notes = correct_passage(
             passage, request.form.get("text", ""), request.form.get("speaker"), current_user
         )
     except TranscriptError as problem:
@@ -58,6 +60,8 @@ def edit_passage_view(story_id: int, passage_id: int) -> WerkzeugResponse:
         return _back(story, passage_id)
     db.session.commit()
     flash("Saved. The captions now follow your corrections.", "success")
+    for note in notes:
+        flash(note, "info")
     return _back(story, passage_id)
 
 
@@ -90,8 +94,7 @@ def redact_view(story_id: int, passage_id: int) -> WerkzeugResponse:
     if not places:
         flash(f"“{phrase.strip()}” isn't in this passage. Type it as it appears.", "error")
         return _back(story, passage_id)
-    for first, last in places:
-        redact(passage, first, last, current_user)
+    redact_places(passage, places, current_user)
     # The web copy is made again with the removed words silenced.
     jobs.submit(RENDER_STORY, story, message="Silencing the removed words")
     db.session.commit()
@@ -100,6 +103,25 @@ def redact_view(story_id: int, passage_id: int) -> WerkzeugResponse:
         "success",
     )
     return _back(story, passage_id)
+
+
+@bp.route("/stories/<int:story_id>/redactions/<int:redaction_id>/undo", methods=["POST"])
+@login_required
+def undo_redaction_view(story_id: int, redaction_id: int) -> WerkzeugResponse:
+    """A curator brings back removed words, saying why (audited); the web copy is made again."""
+    story = story_or_404(story_id, manage=True)
+    if not can_redact(current_user, story):
+        abort(403)
+    try:
+        undo_redaction(story, redaction_id, current_user, request.form.get("reason", ""))
+    except TranscriptError as problem:
+        db.session.rollback()
+        flash(str(problem), "error")
+        return _back(story)
+    jobs.submit(RENDER_STORY, story, message="Making the video again with the words back")
+    db.session.commit()
+    flash("The words are back in the transcript and captions, and will be heard again.", "success")
+    return _back(story)
 
 
 @bp.route("/stories/<int:story_id>/transcript/approve", methods=["POST"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+from collections import Counter
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -344,9 +345,29 @@ def display_words(passage: Passage) -> list[dict[str, Any]]:
     return shown
 
 
+def _check_not_typed_back(passage: Passage, words: list[dict[str, Any]]) -> None:
+    """Refuse a correction that types a removed word (a name, a place) back into the words."""
+    removed = {
+        _compare_key(str(w["text"]))
+        for p in passage.story.passages
+        for w in p.words
+        if w.get("redacted")
+    }
+    if not removed:
+        return
+    before = Counter(_compare_key(str(w["text"])) for w in passage.words if not w.get("redacted"))
+    after = Counter(_compare_key(str(w["text"])) for w in words if not w.get("redacted"))
+    if any(after[key] > before[key] for key in removed):
+        raise TranscriptError(
+            "That puts back words a curator removed, so nothing was changed. "
+            "If they should come back, please ask a curator."
+        )
+
+
 def edit_passage(passage: Passage, new_text: str, author: User) -> Passage:
     """Correct the words of one passage; the other passages are untouched."""
     words = retime(passage.words, new_text.strip())
+    _check_not_typed_back(passage, words)
     changed = _text_of(words) != passage.text
     passage.words = words
     passage.text = _text_of(words)

@@ -105,23 +105,27 @@ def redact_view(story_id: int, passage_id: int) -> WerkzeugResponse:
     return _back(story, passage_id)
 
 
-@bp.route("/stories/<int:story_id>/redactions/<int:redaction_id>/undo", methods=["POST"])
+@bp.route("/stories/<int:story_id>/passages/<int:passage_id>/unredact", methods=["POST"])
 @login_required
-def undo_redaction_view(story_id: int, redaction_id: int) -> WerkzeugResponse:
+def unredact_view(story_id: int, passage_id: int) -> WerkzeugResponse:
     """A curator brings back removed words, saying why (audited); the web copy is made again."""
     story = story_or_404(story_id, manage=True)
     if not can_redact(current_user, story):
         abort(403)
+    passage_or_404(story, passage_id)
+    chosen = request.form.get("redaction", "")
     try:
-        undo_redaction(story, redaction_id, current_user, request.form.get("reason", ""))
+        if not chosen.isdigit() or len(chosen) > 12:
+            raise TranscriptError("Please choose the removed words to bring back.")
+        undo_redaction(story, int(chosen), current_user, request.form.get("reason", ""))
     except TranscriptError as problem:
         db.session.rollback()
         flash(str(problem), "error")
-        return _back(story)
+        return _back(story, passage_id)
     jobs.submit(RENDER_STORY, story, message="Making the video again with the words back")
     db.session.commit()
     flash("The words are back in the transcript and captions, and will be heard again.", "success")
-    return _back(story)
+    return _back(story, passage_id)
 
 
 @bp.route("/stories/<int:story_id>/transcript/approve", methods=["POST"])

@@ -158,6 +158,11 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
         why="deciding what identifies someone is a curator's job: the teller gets 403",
         not_found=(TRAINER, MEMBER),
     ),
+    "stories.unredact_view": only(
+        *STAFF,
+        why="only a curator's audited undo brings removed words back: the teller gets 403",
+        not_found=(TRAINER, MEMBER),
+    ),
     # Themes.
     "themes.confirm": EDIT_THEMES,
     "themes.reject": EDIT_THEMES,

@@ -107,9 +107,9 @@ def test_a_teller_cannot_edit_a_removed_name_back(app: Flask, story: Story) -> N
     assert REDACTED_TEXT in passage.text
     # The placeholder simply left out of the corrected text (the attack in issue 18).
     page = _post_text(client, story, passage.id, passage.text.replace(f" {REDACTED_TEXT}", ""))
-    assert "we kept it there" in page  # told plainly, in the same page
     assert_still_removed(story, before, spans)
     assert redaction_state(story) == state
+    assert "we kept it there" in page  # and told so plainly, on the page they come back to
     # Moved to the start, and then the whole passage typed again without it: still in place.
     moved = REDACTED_TEXT + " " + passage.text.replace(f" {REDACTED_TEXT}", "")
     _post_text(client, story, passage.id, moved)
@@ -117,6 +117,18 @@ def test_a_teller_cannot_edit_a_removed_name_back(app: Flask, story: Story) -> N
     _post_text(client, story, passage.id, "Something else entirely")
     assert_still_removed(story, before, spans)
     assert redaction_state(story) == state
+
+
+def test_a_removed_name_cannot_be_typed_back_in(app: Flask, story: Story) -> None:
+    client = app.test_client()
+    login(client, story.storyteller.username)
+    passage = story.passages[0]
+    before, spans = removed_words(story), redacted_spans(story)
+    text = passage.text
+    page = _post_text(client, story, passage.id, text.replace(REDACTED_TEXT, f"{NAME}."))
+    assert_still_removed(story, before, spans)
+    assert story.passages[0].text == text
+    assert "puts back words a curator removed" in page
 
 
 def test_a_curator_cannot_edit_a_removed_name_back_either(login_as: SignIn, story: Story) -> None:
@@ -176,7 +188,7 @@ def test_a_new_machine_transcript_keeps_the_name_removed(story: Story) -> None:
 
 # --- the property: random edits, splits and joins never unhide a removed word -----------------
 
-VOCAB = ["I", "was", "lonely", "the", "club", "tea", "Tuesday", REDACTED_TEXT, REDACTED_TEXT]
+VOCAB = ["I", "was", "lonely", "the", "club", "Tuesday", NAME, REDACTED_TEXT, REDACTED_TEXT]
 text_edits = st.lists(
     st.one_of(st.sampled_from(VOCAB), st.just("\n\n")), min_size=0, max_size=14
 ).map(lambda tokens: " ".join(tokens))
@@ -238,38 +250,46 @@ def test_no_edit_split_or_join_unhides_a_removed_word(
 def test_only_a_curator_can_undo_a_redaction_and_it_is_audited(
     app: Flask, story: Story, login_as: SignIn
 ) -> None:
-    before, spans, state = removed_words(story), redacted_spans(story), redaction_state(story)
     client, curator = login_as(Role.CURATOR)
     # The curator sees a button by the removed words.
     page = client.get(f"/stories/{story.id}").get_data(as_text=True)
-    found = re.search(rf"/stories/{story.id}/redactions/(\d+)/undo", page)
+    found = re.search(
+        rf'action="(/stories/{story.id}/passages/\d+/unredact)"[^>]*>\s*'
+        r'<input[^>]*name="csrf_token"[^>]*>\s*<input type="hidden" name="redaction" value="(\d+)"',
+        page,
+    )
     assert found, "no undo button by the removed words"
-    path = found.group(0)
+    path, chosen = found.group(1), found.group(2)
+    before, spans, state = removed_words(story), redacted_spans(story), redaction_state(story)
 
     teller_client = app.test_client()
     login(teller_client, story.storyteller.username)
     token = csrf_token(teller_client, "/")
-    assert teller_client.post(path, data={"reason": "x", "csrf_token": token}).status_code == 403
+    tried = {"redaction": chosen, "reason": "x", "csrf_token": token}
+    assert teller_client.post(path, data=tried).status_code == 403
     trainer, _ = login_as(Role.TRAINER)
-    answer = trainer.post(path, data={"reason": "x", "csrf_token": csrf_token(trainer, "/")})
+    answer = trainer.post(path, data={**tried, "csrf_token": csrf_token(trainer, "/")})
     assert answer.status_code in (403, 404)
     assert_still_removed(story, before, spans)
 
     token = csrf_token(client, "/")
-    page = client.post(path, data={"reason": "  ", "csrf_token": token}, follow_redirects=True)
+    asked = {"redaction": chosen, "csrf_token": token}
+    page = client.post(path, data={**asked, "reason": "  "}, follow_redirects=True)
     assert "Please say why" in page.get_data(as_text=True)
+    page = client.post(path, data={**asked, "redaction": "x"}, follow_redirects=True)
+    assert "Please choose the removed words" in page.get_data(as_text=True)
     assert_still_removed(story, before, spans)
 
     renders = len(db.session.scalars(select(Job).where(Job.kind == RENDER_STORY)).all())
     reason = "She told us Bronwen agreed to be named"
-    response = client.post(path, data={"reason": reason, "csrf_token": token})
+    response = client.post(path, data={**asked, "reason": reason})
     assert response.status_code == 302
     db.session.expire_all()
     assert NAME in story.passages[0].text and NAME in webvtt(story)
     assert redacted_spans(story) == [] and redaction_state(story) != state
     from storyhub.models import Redaction
 
-    done = db.session.get(Redaction, int(found.group(1)))
+    done = db.session.get(Redaction, int(chosen))
     assert done is not None and done.undone_at is not None
     assert done.undone_by_id == curator.id and done.undo_reason == reason
     event = db.session.scalars(
@@ -284,7 +304,7 @@ def test_only_a_curator_can_undo_a_redaction_and_it_is_audited(
     ).all()
     assert kinds[-1] == "unredact"
     # Undone once: a second undo is a plain message, not an error page.
-    again = client.post(path, data={"reason": reason, "csrf_token": token}, follow_redirects=True)
+    again = client.post(path, data={**asked, "reason": reason}, follow_redirects=True)
     assert again.status_code == 200 and "removed any more" in again.get_data(as_text=True)
 
 

@@ -40,7 +40,8 @@ REDACTED_TEXT = "[name removed]"
 # text with hundreds of empty lines would hold the database's write lock for seconds.
 MAX_SPLITS_PER_EDIT = 20
 # A passage is 15 to 60 seconds of speech (a few hundred words); comparing a far longer text
-# with the old words would take long, and no correction needs it.
+# with the old words would take long, and no correction needs it (a passage made long by joins
+# may be sent back at up to twice its length, so it can always be split again).
 MAX_EDIT_CHARS = 20_000
 MAX_UNDO_REASON = 500
 # Words at most this far apart (in seconds) are one silenced span.
@@ -443,6 +444,10 @@ def redact_places(passage: Passage, places: list[tuple[int, int]], author: User)
     if not places or not all(0 <= a <= b < len(passage.words) for a, b in places):
         raise TranscriptError("Choose the words to remove from within the passage.")
     words = [dict(w) for w in passage.words]
+    # Words already removed keep their one record, so a single undo brings them back.
+    places = [(a, b) for a, b in places if not all(w.get("redacted") for w in words[a : b + 1])]
+    if not places:
+        raise TranscriptError("Those words are already removed.")
     for first_word, last_word in places:
         for word in words[first_word : last_word + 1]:
             word["redacted"] = True
@@ -604,7 +609,7 @@ def correct_passage(passage: Passage, text: str, speaker: str | None, author: Us
     to MAX_SPLITS_PER_EDIT at a time. Returns notes to show the person (e.g. that a removed name
     was kept removed although the text left out its "[name removed]").
     """
-    if len(text) > MAX_EDIT_CHARS:
+    if len(text) > max(MAX_EDIT_CHARS, 2 * len(passage.text)):
         raise TranscriptError(
             "That is too long for one passage. Please split it into smaller parts first."
         )

@@ -94,7 +94,12 @@ def redact_view(story_id: int, passage_id: int) -> WerkzeugResponse:
     if not places:
         flash(f"“{phrase.strip()}” isn't in this passage. Type it as it appears.", "error")
         return _back(story, passage_id)
-    redact_places(passage, places, current_user)
+    try:
+        redact_places(passage, places, current_user)
+    except TranscriptError as problem:
+        db.session.rollback()
+        flash(str(problem), "error")
+        return _back(story, passage_id)
     # The web copy is made again with the removed words silenced.
     jobs.submit(RENDER_STORY, story, message="Silencing the removed words")
     db.session.commit()

@@ -30,7 +30,7 @@ from storyhub import PROJECT_ROOT, SECURITY_HEADERS
 from storyhub.api.openapi import openapi_document
 from storyhub.auth.services import issue_api_token
 from storyhub.extensions import db
-from storyhub.models import Job, MediaFile, MediaRole, Passage, Role, Story, User
+from storyhub.models import Job, MediaFile, MediaRole, Passage, Redaction, Role, Story, User
 from storyhub.search.indexing import sync_pending
 from storyhub.showcases import pack
 from storyhub.showcases import services as showcase_services
@@ -90,6 +90,7 @@ FIELDS: dict[str, tuple[bool, str]] = {
     "stories/show.html:text": (SHOWN, "a passage's words: pages, captions, search, clips"),
     "stories/show.html:speaker": (SHOWN, "the story page"),
     "stories/show.html:phrase": (SHOWN, "the message when the phrase isn't found"),
+    "stories/show.html:reason": (NOT_SHOWN, "why a redaction was undone: its record, the audit"),
     "themes/_panel.html:words": (SHOWN, "the message when the words aren't found"),
     "themes/taxonomy.html:label": (SHOWN, "theme lists, panels, dashboard, search, CSV"),
     "themes/taxonomy.html:description": (SHOWN, "the list of themes"),
@@ -391,6 +392,13 @@ def _fill_every_field(
     words = f"{payload('stories/show.html:text')} --> and then"
     post(curator, edit, {"text": words, "speaker": payload("stories/show.html:speaker")})
     post(curator, f"{edit}/redact", {"phrase": payload("stories/show.html:phrase")})
+    # A word removed and brought back again, saying why (kept, never shown).
+    post(curator, f"{edit}/redact", {"phrase": "and"})
+    removed = db.session.scalars(select(Redaction)).one()
+    reason = payload("stories/show.html:reason")
+    post(curator, f"{edit}/unredact", {"redaction": str(removed.id), "reason": reason})
+    db.session.expire_all()
+    assert removed.undo_reason == reason
     captions = curator.get(f"/stories/{story.id}/captions.vtt")
     seen.check("captions", captions)
     cues = captions.get_data(as_text=True)

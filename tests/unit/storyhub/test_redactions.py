@@ -340,10 +340,13 @@ def test_a_name_found_many_times_is_removed_in_one_change(
     story = clip_story(teller, [" ".join(["Bronwen said hello"] * 40)])
     client, _ = login_as(Role.CURATOR)
     revisions = len(db.session.scalars(select(TranscriptRevision)).all())
-    client.post(
-        f"/stories/{story.id}/passages/{story.passages[0].id}/redact",
-        data={"phrase": NAME, "csrf_token": csrf_token(client, "/")},
-    )
+    path = f"/stories/{story.id}/passages/{story.passages[0].id}/redact"
+    token = csrf_token(client, "/")
+    client.post(path, data={"phrase": NAME, "csrf_token": token})
     db.session.expire_all()
     assert NAME not in story.passages[0].text
+    assert len(db.session.scalars(select(TranscriptRevision)).all()) == revisions + 1
+    # Asked again: said plainly, and no second record (one undo must bring each back).
+    again = client.post(path, data={"phrase": NAME, "csrf_token": token}, follow_redirects=True)
+    assert "already removed" in again.get_data(as_text=True)
     assert len(db.session.scalars(select(TranscriptRevision)).all()) == revisions + 1

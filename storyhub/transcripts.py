@@ -611,7 +611,8 @@ def correct_passage(passage: Passage, text: str, speaker: str | None, author: Us
     """
     if len(text) > max(MAX_EDIT_CHARS, 2 * len(passage.text)):
         raise TranscriptError(
-            "That is too long for one passage. Please split it into smaller parts first."
+            "That is too much text for one passage. Please shorten it and save again; "
+            "nothing was changed."
         )
     parts = split_text(text)
     if not parts:

@@ -321,8 +321,11 @@ def test_an_edit_splits_at_most_twenty_times(app: Flask, teller: User) -> None:
     # Hundreds of empty lines: refused at once, with a clear message, and nothing changes.
     page = _post_text(client, story, passage_id, "\n\n".join(long.split()) + "\n\n" * 300)
     assert f"up to {MAX_SPLITS_PER_EDIT} empty lines" in page
+    # A text far longer than any passage (each word compared with the old ones): refused too.
+    page = _post_text(client, story, passage_id, "word " * 10_000)
+    assert "too much text for one passage" in page
     db.session.expire_all()
-    assert len(story.passages) == 1
+    assert len(story.passages) == 1 and story.passages[0].text == long
     assert len(db.session.scalars(select(TranscriptRevision)).all()) == revisions
     # Twenty splits are fine, and are saved as one change (not one write per split).
     words = long.split()

@@ -353,3 +353,22 @@ def test_a_name_found_many_times_is_removed_in_one_change(
     again = client.post(path, data={"phrase": NAME, "csrf_token": token}, follow_redirects=True)
     assert "already removed" in again.get_data(as_text=True)
     assert len(db.session.scalars(select(TranscriptRevision)).all()) == revisions + 1
+
+
+def test_the_migration_records_redactions_made_before_it(app: Flask, story: Story) -> None:
+    """Redactions made before records existed (flags on words) become records when upgrading."""
+    from flask_migrate import downgrade, upgrade
+
+    from storyhub.models import Redaction
+
+    spans, state = redacted_spans(story), redaction_state(story)
+    story_id = story.id
+    directory = app.extensions["migrate"].directory
+    db.session.remove()
+    downgrade(directory=directory, revision="0009")  # the words keep their flags
+    upgrade(directory=directory)
+    story = db.session.get(Story, story_id)
+    assert story is not None
+    records = db.session.scalars(select(Redaction)).all()
+    assert [(r.story_id, r.start, r.end) for r in records] == [(story_id, *spans[0])]
+    assert redacted_spans(story) == spans and redaction_state(story) == state

@@ -327,9 +327,9 @@ def transcribe_command(file: Path, language: str, model: str | None) -> None:
 
     config = current_app.config
     try:
-        validate(file)
+        info = validate(file)
         with tempfile.TemporaryDirectory(prefix="transcribe-") as scratch:
-            wav = extract_audio(file, Path(scratch) / "audio.wav", timeout=1800)
+            wav = extract_audio(file, Path(scratch) / "audio.wav", info=info, timeout=1800)
             machine = transcribe(
                 wav,
                 language=language,

@@ -70,20 +70,23 @@ def _store(story: Story, role: MediaRole, made: Path, key: str, content_type: st
 
 
 def _media_info(original: MediaFile, source: Path) -> MediaInfo:
-    """What validation found in the upload, kept since; probed (and kept) only if missing.
+    """The upload as validation found it, confirmed on the file as it is now.
 
-    Every later step reads the upload as this format and nothing else, so a file changed
-    after validation can't make ffmpeg guess again (and pick a playlist demuxer).
+    Every later step reads the upload as this format only (and local files only), so a file
+    changed after validation can't make ffmpeg guess again (and pick a playlist demuxer). The
+    probe never guesses either: it reads the signature, then opens only that format. A file
+    that is now something else is "damaged", with the friendly message that goes with it.
     """
-    if original.info:
-        try:
-            return MediaInfo.from_dict(original.info)
-        except (KeyError, TypeError, ValueError):
-            pass  # written by an older version, or damaged: probe again (safely) below
-    info = probe(source)
-    original.info = info.to_dict()
+    found = probe(source)
+    try:
+        kept = MediaInfo.from_dict(original.info) if original.info else None
+    except (KeyError, TypeError, ValueError):
+        kept = None  # written by an older version: the probe above is all we have
+    if kept is not None and kept.demuxer != found.demuxer:
+        raise MediaError("damaged", detail=f"was {kept.container}, now {found.container}")
+    original.info = found.to_dict()
     db.session.commit()
-    return info
+    return found
 
 
 def _have(story: Story, role: MediaRole) -> bool:

@@ -105,6 +105,7 @@ def test_the_worker_reads_a_story_only_as_the_format_found_at_upload(
     # asked for (as after a redaction). It fails, and the old copy is left as it was.
     source = get_storage().local_path(original.storage_key)
     hostile_file(source.parent, "ffconcat list naming a file beside it", valid_media["mov"])
+    source.unlink()  # stored files may be hard links to the shared samples
     shutil.move(source.parent / "story.mp4", source)
     job = jobs.submit(RENDER_STORY, story, message="Making a copy that plays everywhere")
     db.session.commit()
@@ -113,3 +114,19 @@ def test_the_worker_reads_a_story_only_as_the_format_found_at_upload(
     db.session.refresh(story)
     web = story.media_file(MediaRole.RENDITION)
     assert web is not None and (web.storage_key, web.size_bytes) == before
+
+
+def test_the_worker_refuses_an_upload_that_is_now_another_format(
+    make_story: Callable[..., Any], valid_media: dict[str, Path]
+) -> None:
+    # Validated as an MP4, then swapped in storage for a (real) WAV: read as neither.
+    story = make_story(fmt="mp4")
+    original = story.media_file(MediaRole.ORIGINAL)
+    assert original is not None
+    source = get_storage().local_path(original.storage_key)
+    source.unlink()  # stored files may be hard links to the shared samples
+    shutil.copyfile(valid_media["wav"], source)
+    job = jobs.submit(RENDER_STORY, story, message="Making a copy that plays everywhere")
+    db.session.commit()
+    db.session.refresh(job)
+    assert job.state == JobState.FAILED and job.error_code == "damaged"

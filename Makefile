@@ -29,7 +29,10 @@ $(VENV)/.installed: pyproject.toml
 setup: install
 	$(BIN)/flask --app storyhub setup
 
-run: setup
+# `make run` is the demo: it asks for it explicitly (public demo accounts, a banner on every
+# page), and setup refuses if this instance already holds real stories.
+run: install
+	$(BIN)/flask --app storyhub setup --demo
 	$(BIN)/flask --app storyhub serve
 
 test-packages:

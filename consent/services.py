@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask import current_app
@@ -275,9 +275,15 @@ def erase(story: Story, by: User, reason: str = "") -> ConsentVersion:
     return version
 
 
-def reviews_due(within_days: int = 30) -> list[Story]:
-    """Shared stories whose review date falls within ``within_days`` (or has passed)."""
-    horizon = today() + timedelta(days=within_days)
+# Staff are asked to review a story from one calendar month before its review date. Counted in
+# calendar months by add_months, the same sum that set the date (not a fixed 30 days), so a
+# release for one month is listed from the day it is made, whatever the month's length.
+REVIEW_NOTICE_MONTHS = 1
+
+
+def reviews_due(within_months: int = REVIEW_NOTICE_MONTHS) -> list[Story]:
+    """Shared stories whose review date falls within ``within_months`` months (or has passed)."""
+    horizon = add_months(today(), within_months)
     return list(
         db.session.scalars(
             select(Story)

@@ -16,6 +16,7 @@ from typing import Final
 
 from .errors import ErrorCode, MediaError
 from .ffmpeg import ffmpeg_exe, file_url, run_ffmpeg, run_process
+from .probe import MediaInfo, probe
 from .thumbnail import ProgressCallback
 
 SAMPLE_RATE: Final = 16000
@@ -48,26 +49,32 @@ def extract_audio(
     src: Path | str,
     dest_wav: Path | str,
     *,
+    info: MediaInfo | None = None,
     timeout: float = 300,
     progress: ProgressCallback | None = None,
 ) -> Path:
     """Write `src`'s first audio track to `dest_wav` as 16 kHz mono 16-bit PCM WAV.
 
-    The file appears atomically (a temporary file in the same folder, then renamed), so a
-    reader never sees half a WAV, and running it again simply replaces the result.
-    Raises MediaError: "missing" if `src` doesn't exist, "no_audio" if it has no sound,
-    "timeout", or "failed".
+    `info` is what validation found (its container is the only format read); without it the
+    file is probed first. The file appears atomically (a temporary file in the same folder,
+    then renamed), so a reader never sees half a WAV, and running it again simply replaces the
+    result. Raises MediaError: "missing" if `src` doesn't exist, "no_audio" if it has no sound,
+    "timeout", or "failed" (also when the file is not that format after all).
     """
     src, dest = Path(src), Path(dest_wav)
     report = progress or (lambda _fraction, _stage: None)
     if not src.is_file():
         raise MediaError("missing", detail=f"{src} does not exist")
+    if info is None:
+        info = probe(src)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp.wav")
     try:
         report(0.0, "extracting sound")
         args = [
-            "-i", file_url(src),
+            # Never let ffmpeg guess the format: a text file posing as a story could name a
+            # playlist demuxer (concat, hls) and have ffmpeg read other files or URLs.
+            "-protocol_whitelist", "file", "-f", info.demuxer, "-i", file_url(src),
             "-map", "0:a:0?", "-vn", "-sn", "-dn",
             # Down-mix to mono before resampling; then a proper anti-aliased resampler.
             "-ac", "1", "-af", resample_filter(),

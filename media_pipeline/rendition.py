@@ -93,7 +93,10 @@ def make_rendition(
     tmp = dest.with_name(f".{dest.stem}-{uuid.uuid4().hex}{dest.suffix}")
     video = info.kind == "video"
     copy_audio = info.audio_codec == "aac" and not silence
-    args: list[str] = ["-i", file_url(src), "-map", "0:a:0"]
+    # The format validation found, and local files only: never a guess that could open a
+    # playlist (concat, hls) naming other files or URLs.
+    args: list[str] = ["-protocol_whitelist", "file", "-f", info.demuxer, "-i", file_url(src)]
+    args += ["-map", "0:a:0"]
     if video:
         args += [
             "-map", "0:v:0", *WEB_X264_ARGS,

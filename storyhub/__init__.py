@@ -122,4 +122,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
         return {"Role": Role, "max_upload_mb": app.config["MAX_UPLOAD_MB"], "sharing_of": sharing}
 
+    from storyhub import instance  # its table, and whether this is a demonstration site
+
+    # Every page of a demonstration site says so (templates/_demo_banner.html). A global, not a
+    # context variable, so the room's macro (imported without context) sees it too.
+    app.jinja_env.globals["demo_instance"] = instance.is_demo
+
     return app

@@ -83,10 +83,16 @@ def showcases_command(username: str, allow: bool) -> None:
 
 
 @click.command("setup")
-@click.option("--demo/--no-demo", default=True, help="Add demo accounts and stories if empty.")
+@click.option(
+    "--demo/--no-demo",
+    default=False,
+    envvar="STORYHUB_DEMO",
+    help="Make this a demonstration site: demo accounts with a public password, and demo "
+    "stories if empty. Refused on an archive with real stories. (Also: STORYHUB_DEMO=1.)",
+)
 @with_appcontext
 def setup_command(demo: bool) -> None:
-    """Create or upgrade the database, then add the demo data when the archive is empty."""
+    """Create or upgrade the database; with --demo, make it a demonstration site."""
     upgrade(directory=current_app.extensions["migrate"].directory)
     from storyhub.themes.services import load_taxonomy
 
@@ -94,10 +100,41 @@ def setup_command(demo: bool) -> None:
     db.session.commit()
     _remove_abandoned_files()
     if demo:
-        from storyhub.demo import load_demo
-
-        load_demo(echo=click.echo)
+        _load_demo()
+    else:
+        _warn_about_public_passwords()
     _prepare_search_index()
+
+
+def _load_demo() -> None:
+    """Make this instance a demo (refused if it holds real stories) and add the demo data."""
+    from storyhub.demo import load_demo
+    from storyhub.instance import DemoRefused, make_demo
+
+    try:
+        make_demo()
+    except DemoRefused as refused:
+        raise click.ClickException(str(refused)) from refused
+    load_demo(echo=click.echo)
+    click.echo("This is a demonstration site: every page says so.")
+
+
+def _warn_about_public_passwords() -> None:
+    """Name any account still signing in with the published demo password (made before setup
+    stopped adding them by default), so a real archive doesn't keep them unnoticed."""
+    from storyhub.demo import accounts_with_public_password
+    from storyhub.instance import is_demo
+
+    if is_demo():
+        click.echo("This is a demonstration site (made with `setup --demo`): no real stories.")
+        return
+    public = accounts_with_public_password()
+    if public:
+        click.echo(
+            f"Warning: these accounts still have the public demo password: {', '.join(public)}. "
+            "Anyone can sign in as them. Please remove them or give them a new password.",
+            err=True,
+        )
 
 
 def _remove_abandoned_files() -> None:
@@ -129,10 +166,8 @@ def _prepare_search_index() -> None:
 @click.command("demo")
 @with_appcontext
 def demo_command() -> None:
-    """Add the demo accounts and stories (skips what exists)."""
-    from storyhub.demo import load_demo
-
-    load_demo(echo=click.echo)
+    """Make this a demonstration site and add its accounts and stories (skips what exists)."""
+    _load_demo()
 
 
 def _warm_up_tagger() -> None:
@@ -327,9 +362,9 @@ def transcribe_command(file: Path, language: str, model: str | None) -> None:
 
     config = current_app.config
     try:
-        validate(file)
+        info = validate(file)
         with tempfile.TemporaryDirectory(prefix="transcribe-") as scratch:
-            wav = extract_audio(file, Path(scratch) / "audio.wav", timeout=1800)
+            wav = extract_audio(file, Path(scratch) / "audio.wav", info=info, timeout=1800)
             machine = transcribe(
                 wav,
                 language=language,

@@ -129,6 +129,23 @@ DEMO_STORIES = [
 VOICES = {Language.ENGLISH: "en-gb", Language.WELSH: "cy"}
 
 
+def accounts_with_public_password() -> list[str]:
+    """Usernames of demo accounts that still sign in with the published DEMO_PASSWORD."""
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    hasher = PasswordHasher()
+    found = []
+    names = [username for username, _name, _role in DEMO_ACCOUNTS]
+    for user in db.session.scalars(select(User).where(User.username.in_(names))):
+        try:
+            if user.password_hash and hasher.verify(user.password_hash, DEMO_PASSWORD):
+                found.append(user.username)
+        except (VerificationError, InvalidHashError):
+            continue
+    return sorted(found)
+
+
 def ensure_accounts(echo: Callable[[str], None]) -> dict[str, User]:
     """Create any missing demo account; return them all by username."""
     accounts: dict[str, User] = {}
@@ -188,7 +205,14 @@ def _demo_session(trainer: User, echo: Callable[[str], None]) -> None:
 
 
 def load_demo(echo: Callable[[str], None] = print) -> None:
-    """Add the demo accounts and, if the archive has no stories yet, the demo stories."""
+    """Add the demo accounts and, if the archive has no stories yet, the demo stories.
+
+    Only on a demonstration site (storyhub.instance.make_demo): the password is public.
+    """
+    from storyhub.instance import is_demo
+
+    if not is_demo():
+        raise RuntimeError("Demo accounts are only made on a demonstration site (setup --demo).")
     echo("Preparing demo data...")
     accounts = ensure_accounts(echo)
     if db.session.scalar(select(func.count()).select_from(Story)):

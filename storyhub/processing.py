@@ -69,6 +69,26 @@ def _store(story: Story, role: MediaRole, made: Path, key: str, content_type: st
     db.session.commit()
 
 
+def _media_info(original: MediaFile, source: Path) -> MediaInfo:
+    """The upload as validation found it, confirmed on the file as it is now.
+
+    Every later step reads the upload as this format only (and local files only), so a file
+    changed after validation can't make ffmpeg guess again (and pick a playlist demuxer). The
+    probe never guesses either: it reads the signature, then opens only that format. A file
+    that is now something else is "damaged", with the friendly message that goes with it.
+    """
+    found = probe(source)
+    try:
+        kept = MediaInfo.from_dict(original.info) if original.info else None
+    except (KeyError, TypeError, ValueError):
+        kept = None  # written by an older version: the probe above is all we have
+    if kept is not None and kept.demuxer != found.demuxer:
+        raise MediaError("damaged", detail=f"was {kept.container}, now {found.container}")
+    original.info = found.to_dict()
+    db.session.commit()
+    return found
+
+
 def _have(story: Story, role: MediaRole) -> bool:
     existing = story.media_file(role)
     return existing is not None and get_storage().exists(existing.storage_key)
@@ -104,9 +124,7 @@ def process_story(context: JobContext) -> None:
 
     context.report(0.02, "Checking your file")
     try:
-        info = probe(source)
-        original.info = info.to_dict()
-        db.session.commit()
+        info = _media_info(original, source)
 
         with tempfile.TemporaryDirectory(prefix="story-") as scratch_dir:
             scratch = Path(scratch_dir)
@@ -118,7 +136,7 @@ def process_story(context: JobContext) -> None:
                 )
 
             if story.transcript is None:
-                _transcribe(context, story, source, folder, scratch)
+                _transcribe(context, story, source, info, folder, scratch)
             elif any(p.themes_suggested_at is None for p in story.passages):
                 _suggest_themes(context, story)  # resumed after a crash between the two
 
@@ -159,12 +177,12 @@ def _release_imported_consent(story: Story) -> None:
 
 
 def _transcribe(
-    context: JobContext, story: Story, source: Path, folder: Path, scratch: Path
+    context: JobContext, story: Story, source: Path, info: MediaInfo, folder: Path, scratch: Path
 ) -> None:
     config = current_app.config
     if not _have(story, MediaRole.AUDIO):
         context.report(0.08, "Getting the sound ready")
-        wav = extract_audio(source, scratch / "audio16k.wav", timeout=1800)
+        wav = extract_audio(source, scratch / "audio16k.wav", info=info, timeout=1800)
         _store(story, MediaRole.AUDIO, wav, str(folder / "audio16k.wav"), "audio/wav")
     audio = story.media_file(MediaRole.AUDIO)
     assert audio is not None
@@ -225,7 +243,7 @@ def render_story(context: JobContext) -> None:
         raise JobFailed("missing", "The uploaded file is missing.")
     source = get_storage().local_path(original.storage_key)
     try:
-        info = probe(source)
+        info = _media_info(original, source)
         with tempfile.TemporaryDirectory(prefix="render-") as scratch:
             _render(context, story, source, info, _folder(story), Path(scratch), 0.05)
     except MediaError as err:

@@ -158,5 +158,5 @@ def story_uses(story_id: int) -> str:
 @bp.route("/consent/reviews")
 @roles_required(*STORY_STAFF)
 def reviews() -> str:
-    """Shared stories whose review date is within 30 days, or has passed."""
-    return render_template("consent/reviews.html", stories=reviews_due(30), today=today())
+    """Shared stories whose review date is within the next month, or has passed."""
+    return render_template("consent/reviews.html", stories=reviews_due(), today=today())

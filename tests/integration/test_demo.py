@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow
 def test_setup_adds_demo_accounts_and_spoken_stories_once(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
-    result = runner.invoke(args=["setup"])
+    # `make run` asks for the demo explicitly; plain `setup` never makes these accounts.
+    result = runner.invoke(args=["setup", "--demo"])
     assert result.exit_code == 0, result.output
     assert f"password for each: {DEMO_PASSWORD}" in result.output
 
@@ -37,6 +38,6 @@ def test_setup_adds_demo_accounts_and_spoken_stories_once(
         assert login(client, username, DEMO_PASSWORD).status_code == 302, username
 
     # Running it again (every `make run` does) adds nothing twice.
-    again = runner.invoke(args=["setup"])
+    again = runner.invoke(args=["setup", "--demo"])
     assert again.exit_code == 0, again.output
     assert len(db.session.scalars(select(Story)).all()) == len(DEMO_STORIES)

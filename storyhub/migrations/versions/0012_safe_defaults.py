@@ -17,8 +17,14 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # Facts about the instance itself, kept with its data: "demo" marks a demonstration site
+    # (storyhub.instance), the only kind on which accounts with a published password are made.
+    op.create_table('instance_settings',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('value', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_instance_settings'))
+    )
 
 
 def downgrade():
-    pass
+    op.drop_table('instance_settings')

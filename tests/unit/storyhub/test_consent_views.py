@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
@@ -279,16 +280,39 @@ def test_where_my_story_has_been_used_counts_views_by_audience(
     assert trainer.get(f"/stories/{story.id}/used").status_code == 404
 
 
+# Month ends, a leap day, and the day a fixed 30-day window first failed (31 days to 7 January).
+@pytest.mark.parametrize(
+    "on",
+    [
+        date(2026, 1, 31),
+        date(2026, 2, 28),
+        date(2028, 2, 29),
+        date(2026, 7, 31),
+        date(2026, 12, 7),
+        date(2026, 12, 31),
+    ],
+    ids=str,
+)
 def test_curators_see_reviews_due(
-    login_as: Callable[..., Any], make_story: Callable[..., Any], make_user: Callable[..., Any]
+    on: date,
+    login_as: Callable[..., Any],
+    make_story: Callable[..., Any],
+    make_user: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The one clock every consent rule reads (consent.policy.today()), moved to ``on``.
+    monkeypatch.setattr("consent.policy.utcnow", lambda: datetime.combine(on, time(12), tzinfo=UTC))
     teller = make_user(Role.STORYTELLER)
-    story = make_story(teller, "wav", title="Due soon")
-    release(story, teller, Choices(audiences={Audience.TRAINING}, review_months=1), watched=True)
+    soon = make_story(teller, "wav", title="Due soon")
+    later = make_story(teller, "wav", title="Due later")
+    release(soon, teller, Choices(audiences={Audience.TRAINING}, review_months=1), watched=True)
+    release(later, teller, Choices(audiences={Audience.TRAINING}, review_months=2), watched=True)
     db.session.commit()
     curator, _ = login_as(Role.CURATOR)
     page = curator.get("/consent/reviews").get_data(as_text=True)
-    assert "Due soon" in page
+    # A one-month release is due within the next month on every day of the year; two is not yet.
+    assert "Due soon" in page, soon.consent.review_date
+    assert "Due later" not in page, later.consent.review_date
 
 
 def test_consent_api_release_change_renew_withdraw(

@@ -80,11 +80,18 @@ def _silence_filter(spans: Sequence[tuple[float, float]]) -> str:
     )
 
 
+# A frame shows from its own time until the next one's, so a cover starts this much early (a
+# frame that began just before the span and is still on screen in it is covered too) and ends
+# this much late (times read off a player are rounded): enough at 10 frames a second and up.
+COVER_MARGIN: Final = 0.1
+
+
 def _cover_filter(spans: Sequence[tuple[float, float]]) -> str:
     # A black box over the whole picture while each span plays (nothing of it shows through,
     # unlike a blur); "" when nothing is covered, so the filter chain is as it always was.
     return "".join(
-        f"drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='between(t,{start:.3f},{end:.3f})',"
+        "drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:"
+        f"enable='between(t,{max(start - COVER_MARGIN, 0):.3f},{end + COVER_MARGIN:.3f})',"
         for start, end in spans
     )
 
@@ -102,7 +109,8 @@ def make_rendition(
     """Write the web-playable copy of ``src`` to ``dest`` (atomically); return ``dest``.
 
     ``silence``: time spans whose sound is silenced; ``cover``: time spans whose picture is
-    blanked (black), e.g. where someone who did not agree to be in the story can be seen.
+    blanked (black, from COVER_MARGIN before to COVER_MARGIN after), e.g. where someone who did
+    not agree to be in the story can be seen.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.stem}-{uuid.uuid4().hex}{dest.suffix}")

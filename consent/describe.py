@@ -49,15 +49,16 @@ def sharing(story: Story, viewer_is_teller: bool = False) -> Sharing:
             f"only {who} and curators can see it.",
             renewal_due=True,
         )
+    due = until is not None and until - today() <= RENEWAL_WINDOW
     if people_to_remove(consent):
         # The choices stand, but nobody else sees the story until the person is removed.
         return Sharing(
             "held",
             f"Held back: someone in it has not agreed to be in it. Only {who} and curators can "
             f"see it until a curator removes them (then: {audiences}).",
+            renewal_due=due,
         )
     suffix = f" · until {until.strftime('%B %Y')}" if until else ""
-    due = until is not None and until - today() <= RENEWAL_WINDOW
     return Sharing("shared", f"Shared for: {audiences}{suffix}", renewal_due=due)
 
 

@@ -24,10 +24,14 @@ def _back(story_id: int) -> Response:
     return redirect(url_for("stories.people", story_id=story_id))
 
 
-def _name(story: Any, index: int) -> str:
+NOBODY = "We couldn't find that person in this story. Please try again."
+
+
+def _name(story: Any, index: int) -> str | None:
+    """The name of other person ``index`` in the story, or None if there is no such person."""
     people = story.consent.third_parties if story.consent is not None else []
     if not 0 <= index < len(people):
-        abort(404)
+        return None
     return str(people[index].get("name", ""))
 
 
@@ -61,6 +65,9 @@ def person_agreed_view(story_id: int, index: int) -> Response:
     """The teller (or a curator for them) records that this person has now agreed."""
     story = story_or_404(story_id, manage=True)
     name = _name(story, index)
+    if name is None:
+        flash(NOBODY, "error")
+        return _back(story_id)
     try:
         person_agreed(story, current_user, index)
     except ConsentError as problem:
@@ -80,6 +87,9 @@ def remove_name_view(story_id: int, index: int) -> Response:
     if not can_redact(current_user, story):
         abort(403)
     name = _name(story, index)
+    if name is None:
+        flash(NOBODY, "error")
+        return _back(story_id)
     removed = remove_name(story, name, current_user)
     db.session.commit()
     if removed:
@@ -120,6 +130,9 @@ def person_removed_view(story_id: int, index: int) -> Response:
     if not can_redact(current_user, story):
         abort(403)
     name = _name(story, index)
+    if name is None:
+        flash(NOBODY, "error")
+        return _back(story_id)
     try:
         record_removed(story, current_user, index, request.form.get("picture"))
     except ConsentError as problem:

@@ -91,6 +91,8 @@ FIELDS: dict[str, tuple[bool, str]] = {
     "stories/show.html:speaker": (SHOWN, "the story page"),
     "stories/show.html:phrase": (SHOWN, "the message when the phrase isn't found"),
     "themes/_panel.html:words": (SHOWN, "the message when the words aren't found"),
+    "people/story.html:start": (NOT_SHOWN, "refused unless a time, never repeated"),
+    "people/story.html:end": (NOT_SHOWN, "refused unless a time, never repeated"),
     "themes/taxonomy.html:label": (SHOWN, "theme lists, panels, dashboard, search, CSV"),
     "themes/taxonomy.html:description": (SHOWN, "the list of themes"),
     "training/clip_form.html:title": (SHOWN, "clips, sessions, the room"),
@@ -391,6 +393,8 @@ def _fill_every_field(
     words = f"{payload('stories/show.html:text')} --> and then"
     post(curator, edit, {"text": words, "speaker": payload("stories/show.html:speaker")})
     post(curator, f"{edit}/redact", {"phrase": payload("stories/show.html:phrase")})
+    times = {name: payload(f"people/story.html:{name}") for name in ("start", "end")}
+    post(curator, f"/stories/{story.id}/covers", times)
     captions = curator.get(f"/stories/{story.id}/captions.vtt")
     seen.check("captions", captions)
     cues = captions.get_data(as_text=True)
@@ -776,6 +780,7 @@ def test_form_posts_sent_as_json_get_the_sites_own_answer(
         "tag_id": tag.id,
         "showcase_id": showcase.id,
         "token": "not-a-token",
+        "index": 0,  # another person in the story (there is none: a friendly message)
     }
     token = csrf_token(client, "/")
     posts = sorted(

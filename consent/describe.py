@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from consent.models import Audience, ConsentStatus, ConsentVersion
-from consent.policy import today
+from consent.policy import people_to_remove, today
 from storyhub.models import Story
 
 # Offer renewal from this long before the review date.
@@ -15,7 +15,7 @@ RENEWAL_WINDOW = timedelta(days=60)
 
 @dataclass(frozen=True)
 class Sharing:
-    state: str  # "private", "shared", "expired", "withdrawn", "erased"
+    state: str  # "private", "shared", "held", "expired", "withdrawn", "erased"
     text: str
     renewal_due: bool = False  # the review date has passed or is near: offer to renew
 
@@ -49,8 +49,16 @@ def sharing(story: Story, viewer_is_teller: bool = False) -> Sharing:
             f"only {who} and curators can see it.",
             renewal_due=True,
         )
-    suffix = f" · until {until.strftime('%B %Y')}" if until else ""
     due = until is not None and until - today() <= RENEWAL_WINDOW
+    if people_to_remove(consent):
+        # The choices stand, but nobody else sees the story until the person is removed.
+        return Sharing(
+            "held",
+            f"Held back: someone in it has not agreed to be in it. Only {who} and curators can "
+            f"see it until a curator removes them (then: {audiences}).",
+            renewal_due=due,
+        )
+    suffix = f" · until {until.strftime('%B %Y')}" if until else ""
     return Sharing("shared", f"Shared for: {audiences}{suffix}", renewal_due=due)
 
 

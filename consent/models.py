@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from storyhub.extensions import db
 from storyhub.models import User, str_enum, utcnow
@@ -98,6 +98,11 @@ class ConsentAction(enum.StrEnum):
     ERASE = "erase"
 
 
+def waiting(person: dict[str, Any]) -> bool:
+    """Whether this other person in a story holds it back: not agreed, and not yet removed."""
+    return not person.get("agreed") and not person.get("removed")
+
+
 class ConsentVersion(db.Model):  # type: ignore[name-defined]
     __tablename__ = "consent_versions"
     __table_args__ = (UniqueConstraint("story_id", "version"),)
@@ -130,12 +135,21 @@ class ConsentVersion(db.Model):  # type: ignore[name-defined]
     best_interests_note: Mapped[str] = mapped_column(Text, default="")
     # For a child's story: the day they turn 18, when their own consent must be asked.
     adult_on: Mapped[date | None]
-    # [{"name": "...", "agreed": true|false}] — anyone not agreed must be redacted.
+    # [{"name": "...", "agreed": true|false}] — anyone not agreed must be redacted. A curator who
+    # has removed someone adds "removed": true and, for a video, "picture": "covered"|"absent".
     third_parties: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # True while someone in third_parties has not agreed and has not been removed: the story then
+    # reaches nobody but its teller and staff. Kept with the list (see _hold) so SQL can filter.
+    people_held: Mapped[bool] = mapped_column(default=False, server_default="0")
     notes: Mapped[str] = mapped_column(Text, default="")
     reason: Mapped[str] = mapped_column(Text, default="")  # e.g. why a curator withdrew it
 
     recorded_by: Mapped[User] = relationship()
+
+    @validates("third_parties")
+    def _hold(self, _key: str, people: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        self.people_held = any(waiting(p) for p in people or ())
+        return people
 
     @property
     def audiences(self) -> set[Audience]:

@@ -7,7 +7,9 @@ results, clips, sessions, showcases, exports and the dashboard):
 - the teller always sees their own story, and staff (curators, administrators) see every story
   they look after, so they can help, review and act on withdrawals;
 - anyone else sees a story only when its current consent is active, released (step 2), not past
-  its review date, and includes the audience that this person's purpose belongs to.
+  its review date, and includes the audience that this person's purpose belongs to, and nobody
+  else in the story is waiting to be removed (someone the teller marked as not agreeing, whose
+  name and picture a curator has not yet taken out): the release wizard promises that.
 
 ``can_view`` answers for one story; ``viewable_stories`` is the same rule as a SQL condition for
 lists, and a test checks the two always agree.
@@ -21,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_
 
-from consent.models import Audience, ConsentStatus, ConsentVersion
+from consent.models import Audience, ConsentStatus, ConsentVersion, waiting
 from search.query import Scope, day_number
 from storyhub.models import Role, Story, utcnow
 
@@ -78,7 +80,16 @@ def shared_for(consent: ConsentVersion | None, purpose: Purpose, on: date | None
         return False
     if consent.review_date is not None and consent.review_date < (on or today()):
         return False
+    if people_to_remove(consent):
+        return False  # the wizard promised their name goes before anyone else sees the story
     return audience in consent.audiences
+
+
+def people_to_remove(consent: ConsentVersion | None) -> list[tuple[int, dict[str, Any]]]:
+    """(index, person) for each other person in the story who has not agreed and is not removed."""
+    if consent is None:
+        return []
+    return [(i, dict(p)) for i, p in enumerate(consent.third_parties or ()) if waiting(p)]
 
 
 def can_view(user: Any, story: Story, purpose: Purpose | None = None) -> bool:
@@ -163,6 +174,7 @@ def shared_with(audience: Audience) -> ColumnElement[bool]:
             ConsentVersion.status == ConsentStatus.ACTIVE,
             ConsentVersion.released_at.is_not(None),
             or_(ConsentVersion.review_date.is_(None), ConsentVersion.review_date >= today()),
+            ConsentVersion.people_held.is_(False),
             getattr(ConsentVersion, f"audience_{audience.value}").is_(True),
         )
     )
@@ -186,6 +198,8 @@ def listed_in_search(story: Story) -> bool:
 def shared_audiences(consent: ConsentVersion | None) -> tuple[str, ...]:
     """The audiences the index may offer ``consent``'s story to: none until it is released."""
     if consent is None or consent.status != ConsentStatus.ACTIVE or consent.released_at is None:
+        return ()
+    if people_to_remove(consent):
         return ()
     return tuple(sorted(a.value for a in consent.audiences))
 
@@ -224,6 +238,11 @@ def _sharing_refusal(story: Story, audience: Audience, on: date | None) -> str |
         return (
             f"Its sharing ended on {consent.review_date.strftime('%-d %B %Y')} "
             "and has not been renewed."
+        )
+    if people_to_remove(consent):
+        return (
+            "Someone in it has not agreed to be in it, and a curator has not removed them "
+            "from it yet."
         )
     if audience not in consent.audiences:
         return {

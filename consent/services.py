@@ -94,6 +94,9 @@ class Choices:
                 raise ConsentError("Please give a name for each other person in the story.")
 
 
+# What a curator records on a person who has been removed from a story (see person_removed).
+_REMOVAL_KEYS = ("removed", "picture")
+
 Hook = Callable[[Story, ConsentVersion], None]
 _WITHDRAWAL_HOOKS: list[Hook] = []
 _RELEASE_HOOKS: list[Hook] = []
@@ -130,6 +133,8 @@ def _new_version(story: Story, by: User, action: ConsentAction, **changes: Any) 
     if previous is not None:
         values = {name: getattr(previous, name) for name in _CARRIED}
         values["third_parties"] = [dict(p) for p in previous.third_parties]
+        if "third_parties" in changes:
+            changes["third_parties"] = _keep_removals(previous.third_parties, changes)
     values.update(changes)
     number = (previous.version if previous else 0) + 1
     version = ConsentVersion(
@@ -146,6 +151,20 @@ def _new_version(story: Story, by: User, action: ConsentAction, **changes: Any) 
         version=number,
     )
     return version
+
+
+def _keep_removals(before: list[dict[str, Any]], changes: dict[str, Any]) -> list[dict[str, Any]]:
+    """The wizard's list of people, keeping what a curator recorded about each (by name):
+    changing who may see a story must not put back a person who was already removed."""
+    done = {str(p.get("name", "")).strip().casefold(): p for p in before if p.get("removed")}
+    people = []
+    for person in changes["third_parties"]:
+        person = dict(person)
+        earlier = done.get(str(person.get("name", "")).strip().casefold())
+        if earlier is not None and not person.get("removed"):
+            person.update({k: v for k, v in earlier.items() if k in _REMOVAL_KEYS})
+        people.append(person)
+    return people
 
 
 def _choice_fields(choices: Choices) -> dict[str, Any]:
@@ -261,7 +280,7 @@ def erase(story: Story, by: User, reason: str = "") -> ConsentVersion:
         raise ConsentError("Please say why you are erasing this story for its teller.")
     for old in story.consent_history:
         old.third_parties = [
-            {"name": "", "agreed": p.get("agreed", False)} for p in old.third_parties
+            {**p, "name": "", "agreed": p.get("agreed", False)} for p in old.third_parties
         ]
         old.notes = ""
         old.best_interests_note = ""
@@ -333,3 +352,55 @@ def uses_by_audience(story: Story) -> dict[tuple[str, str], int]:
 def default_review_months() -> int:
     """The review period offered first (``CONSENT_REVIEW_MONTHS``, default 12)."""
     return int(current_app.config.get("CONSENT_REVIEW_MONTHS", 12))
+
+
+# --- other people in the story ------------------------------------------------------------
+# Someone the teller marked as not agreeing holds the story back from every audience until a
+# curator has removed them (consent.policy.people_to_remove), or until they agree. Either is a
+# new version, so the history shows who recorded what, and when.
+
+
+def _person(consent: ConsentVersion, index: int) -> dict[str, Any]:
+    if not 0 <= index < len(consent.third_parties or ()):
+        raise ConsentError("We couldn't find that person in this story. Please try again.")
+    return dict(consent.third_parties[index])
+
+
+def person_agreed(story: Story, by: User, index: int) -> ConsentVersion:
+    """Record that person ``index`` in the story has now agreed to be in it (a new version)."""
+    consent = _require_open(story)
+    person = _person(consent, index)
+    if person.get("agreed"):
+        raise ConsentError(f"We already have a note that {person['name']} agreed.")
+    people = [dict(p) for p in consent.third_parties]
+    people[index]["agreed"] = True
+    version = _new_version(
+        story, by, ConsentAction.CHANGE, third_parties=people,
+        reason=f"Recorded that {person['name']} agreed to be in the story.",
+    )  # fmt: skip
+    audit.record("consent.person_agreed", actor=by, object_type="story", object_id=story.id,
+                 version=version.version, person=index)  # fmt: skip
+    return version
+
+
+def person_removed(story: Story, by: User, index: int, picture: str | None) -> ConsentVersion:
+    """Record that a curator took person ``index`` out of the story: their name out of the words
+    and sound, and for a video, the picture covered where they appear ("covered") or checked
+    that they don't appear ("absent"). The caller checks the story; this records it."""
+    consent = _require_open(story)
+    if by.role not in STORY_STAFF:
+        raise ConsentError("Only a curator can record that someone was removed from a story.")
+    person = _person(consent, index)
+    if person.get("agreed") or person.get("removed"):
+        raise ConsentError(f"{person['name']} doesn't need removing from this story.")
+    people = [dict(p) for p in consent.third_parties]
+    people[index]["removed"] = True
+    if picture is not None:
+        people[index]["picture"] = picture
+    version = _new_version(
+        story, by, ConsentAction.CHANGE, third_parties=people,
+        reason=f"Recorded that {person['name']} was removed from the story.",
+    )  # fmt: skip
+    audit.record("consent.person_removed", actor=by, object_type="story", object_id=story.id,
+                 version=version.version, person=index, picture=picture or "")  # fmt: skip
+    return version

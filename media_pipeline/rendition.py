@@ -21,8 +21,9 @@ Why not simply remux a phone's own H.264, as this module once did:
   flatter than on the phone.)
 
 Encoding costs time once, at upload (bench/clips.py measures it), instead of at every clip.
-Redacted spans are silenced, which needs the sound encoded again. Rotated phone videos stay
-upright: the encode applies the display rotation to the pixels, so the copy has none.
+Redacted spans are silenced, which needs the sound encoded again; covered spans are blanked
+(black). Rotated phone videos stay upright: the encode applies the display rotation to the
+pixels, so the copy has none.
 """
 
 from __future__ import annotations
@@ -79,16 +80,38 @@ def _silence_filter(spans: Sequence[tuple[float, float]]) -> str:
     )
 
 
+# A frame shows from its own time until the next one's, so a cover starts this much early (a
+# frame that began just before the span and is still on screen in it is covered too) and ends
+# this much late (times read off a player are rounded): enough at 10 frames a second and up.
+COVER_MARGIN: Final = 0.1
+
+
+def _cover_filter(spans: Sequence[tuple[float, float]]) -> str:
+    # A black box over the whole picture while each span plays (nothing of it shows through,
+    # unlike a blur); "" when nothing is covered, so the filter chain is as it always was.
+    return "".join(
+        "drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:"
+        f"enable='between(t,{max(start - COVER_MARGIN, 0):.3f},{end + COVER_MARGIN:.3f})',"
+        for start, end in spans
+    )
+
+
 def make_rendition(
     src: Path,
     dest: Path,
     info: MediaInfo,
     *,
     silence: Sequence[tuple[float, float]] = (),
+    cover: Sequence[tuple[float, float]] = (),
     timeout: float = 3600,
     progress: ProgressCallback | None = None,
 ) -> Path:
-    """Write the web-playable copy of ``src`` to ``dest`` (atomically); return ``dest``."""
+    """Write the web-playable copy of ``src`` to ``dest`` (atomically); return ``dest``.
+
+    ``silence``: time spans whose sound is silenced; ``cover``: time spans whose picture is
+    blanked (black, from COVER_MARGIN before to COVER_MARGIN after), e.g. where someone who did
+    not agree to be in the story can be seen.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.stem}-{uuid.uuid4().hex}{dest.suffix}")
     video = info.kind == "video"
@@ -104,7 +127,7 @@ def make_rendition(
             # the pixels converted to the BT.709 matrix and limited range COLOUR_TAGS says.
             # (ffmpeg applies any display rotation before these filters.)
             "-vf", f"scale='min({MAX_WIDTH},iw)':-2:out_color_matrix=bt709:out_range=tv,"
-                   f"{COLOUR_TAGS}",
+                   f"{_cover_filter(cover)}{COLOUR_TAGS}",
         ]  # fmt: skip
     else:
         args += ["-vn"]

@@ -24,6 +24,7 @@ from media_pipeline.rendition import make_rendition, rendition_extension
 from media_pipeline.thumbnail import make_thumbnail
 from media_pipeline.transcribe import transcribe
 from storyhub import audit
+from storyhub.covers import picture_covers
 from storyhub.extensions import db
 from storyhub.jobs import JobContext, JobFailed, handler
 from storyhub.jobs.queue import FAILURE_HOOKS
@@ -229,6 +230,7 @@ def _render(
         scratch / f"web{extension}",
         info,
         silence=redacted_spans(story),
+        cover=picture_covers(story) if info.kind == "video" else (),
         progress=_step(context, start, 0.98),
     )
     _store(story, MediaRole.RENDITION, made, key, CONTENT_TYPES[extension])

@@ -22,6 +22,7 @@ from media_pipeline.passages import Passage as CutPassage
 from media_pipeline.transcribe import Transcript as MachineTranscript
 from media_pipeline.transcribe import Word
 from storyhub import audit
+from storyhub.covers import picture_covers
 from storyhub.extensions import db
 from storyhub.models import (
     Passage,
@@ -540,6 +541,9 @@ def redaction_state(story: Story) -> str:
     that has since been removed, and must not be handed out.
     """
     removed = [f"{start:.3f}-{end:.3f}" for start, end in redacted_spans(story)]
+    # Covered picture (people who didn't agree, where they can be seen). Only added when there
+    # is some, so a story without covers keeps the fingerprint its copies recorded.
+    removed += [f"picture:{start:.3f}-{end:.3f}" for start, end in picture_covers(story)]
     return hashlib.sha256(";".join(removed).encode()).hexdigest()[:16]
 
 

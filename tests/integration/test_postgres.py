@@ -148,3 +148,25 @@ def test_stories_and_consent_work_on_postgresql(
     # JSON columns round-trip: the probe's facts and the passages' words.
     db.session.expire_all()
     assert story.media_file("original").info["container"] == "wav"
+
+
+def test_the_people_hold_migrates_on_postgresql(
+    pg_database: str, app: Flask, make_user: Callable[..., Any]
+) -> None:
+    """Migration 0009 works out which current versions hold a story back, on PostgreSQL too."""
+    from flask_migrate import downgrade, upgrade
+
+    from tests.unit.consent.test_people import held_story
+
+    held = held_story(make_user(Role.STORYTELLER)).id
+    fine = held_story(make_user(Role.STORYTELLER), agreed=True).id
+    directory = app.extensions["migrate"].directory
+    db.session.remove()
+    downgrade(directory=directory, revision="0008")
+    upgrade(directory=directory)
+    trainer = make_user(Role.TRAINER)
+    assert set(db.session.scalars(select(Story.id).where(viewable_stories(trainer)))) == {fine}
+    for story_id, wanted in ((held, True), (fine, False)):
+        story = db.session.get(Story, story_id)
+        assert story is not None and story.consent is not None
+        assert story.consent.people_held is wanted

@@ -2,7 +2,9 @@
 
 Hypothesis generates consent histories for a few real stories (release, change, renew, withdraw
 and erase, by the teller or by staff with or without a reason, re-release after a withdrawal,
-refused choices, and time passing, up to, onto and past review dates) and applies them through
+refused choices, and time passing, up to, onto and past review dates; another person named in the
+story who agreed or not, a curator recording them removed, the teller recording they agreed
+later) and applies them through
 ``consent.services``, committing after each. A small model written here, not the policy, tracks
 each story's current consent and says who may see and manage it; it also predicts which actions
 the services must refuse. After every action the model is compared with the current consent
@@ -44,7 +46,18 @@ from sqlalchemy import func, select
 
 import consent.policy
 from consent import Audience, ConsentStatus, Purpose, can_manage, can_view, viewable_stories
-from consent.services import Choices, ConsentError, change, erase, release, renew, withdraw
+from consent.policy import people_to_remove
+from consent.services import (
+    Choices,
+    ConsentError,
+    change,
+    erase,
+    person_agreed,
+    person_removed,
+    release,
+    renew,
+    withdraw,
+)
 from storyhub.auth.services import issue_api_token
 from storyhub.extensions import db
 from storyhub.models import Job, MediaFile, MediaRole, Role, Story, StoryState, User
@@ -106,7 +119,16 @@ class StoryModel:
     released: bool = False
     audiences: frozenset[Audience] = frozenset()
     review: date | None = None
+    # Another person named in the story ("Alun"): there at all, agreed, removed by a curator.
+    other: bool = False
+    other_agreed: bool = False
+    other_removed: bool = False
     history: list[str] = field(default_factory=list)
+
+    @property
+    def held(self) -> bool:
+        """Someone in it hasn't agreed and hasn't been removed: nobody else may see it."""
+        return self.other and not self.other_agreed and not self.other_removed
 
     @property
     def erased(self) -> bool:
@@ -117,6 +139,7 @@ class StoryModel:
             self.status == ConsentStatus.ACTIVE
             and self.released
             and (self.review is None or today <= self.review)
+            and not self.held
             and audience in self.audiences
         )
 
@@ -147,11 +170,15 @@ class StoryModel:
             return "not released"
         if self.review is not None and self.review < today:
             return "shared, review passed"
+        if self.held:
+            return "held back: someone in it hasn't agreed"
         return "shared, review due today" if self.review == today else "shared"
 
     def signature(self, today: date) -> tuple[Any, ...]:
         """Everything its read paths' answers depend on, today."""
-        return (self.status, self.released, self.audiences, self.review, self.kind(today))
+        return (
+            self.status, self.released, self.audiences, self.review, self.held, self.kind(today)
+        )  # fmt: skip
 
     def manageable_by(self, person: Person) -> bool:
         return not self.erased and (person.id == self.teller_id or person.role in STAFF)
@@ -160,7 +187,8 @@ class StoryModel:
         shared = ",".join(sorted(a.value for a in self.audiences)) or "-"
         return (
             f"story {self.id} (teller {self.teller_id}, {self.status.value}, "
-            f"released={self.released}, audiences={shared}, review={self.review}; "
+            f"released={self.released}, audiences={shared}, review={self.review}, "
+            f"other={self.other}/agreed={self.other_agreed}/removed={self.other_removed}; "
             f"last: {'; '.join(self.history[-3:]) or 'uploaded'})"
         )
 
@@ -174,6 +202,7 @@ class Release:
     audiences: frozenset[Audience]
     months: int
     watched: bool
+    other: str = "nobody"  # another person named in the wizard: "nobody", "agreed", "not agreed"
 
 
 @dataclass(frozen=True)
@@ -181,6 +210,23 @@ class Change:
     slot: int
     audiences: frozenset[Audience]
     months: int
+    other: str = "nobody"
+
+
+@dataclass(frozen=True)
+class PersonRemoved:
+    """A curator (or someone who may not) records the other person removed from the story."""
+
+    slot: int
+    actor: str
+
+
+@dataclass(frozen=True)
+class PersonAgreed:
+    """The teller (or staff for them) records that the other person agreed."""
+
+    slot: int
+    actor: str
 
 
 @dataclass(frozen=True)
@@ -216,7 +262,10 @@ class UntilReview:
     offset: int
 
 
-Action = Release | Change | Renew | Withdraw | Erase | TimePasses | UntilReview
+Action = (
+    Release | Change | Renew | Withdraw | Erase | TimePasses | UntilReview
+    | PersonRemoved | PersonAgreed
+)  # fmt: skip
 
 slots = st.integers(0, STORIES - 1)
 # Months outside 1..36 are refused by the services; they are generated now and then on purpose.
@@ -224,9 +273,15 @@ months = st.one_of(st.integers(1, 36), st.sampled_from([0, 37]))
 chosen = st.frozensets(st.sampled_from(list(Audience)))
 actors = st.sampled_from(["teller", "curator", "admin"])
 reasons = st.sampled_from(["", "  ", "The teller asked us by phone"])
+# Mostly someone who hasn't agreed: that is the state that must hold a story back.
+others = st.sampled_from(["nobody", "agreed", "not agreed", "not agreed", "not agreed"])
 by_kind: dict[str, st.SearchStrategy[Any]] = {
-    "release": st.builds(Release, slots, chosen, months, st.sampled_from([True, True, False])),
-    "change": st.builds(Change, slots, chosen, months),
+    "release": st.builds(
+        Release, slots, chosen, months, st.sampled_from([True, True, False]), others
+    ),
+    "change": st.builds(Change, slots, chosen, months, others),
+    "person removed": st.builds(PersonRemoved, slots, actors),
+    "person agreed": st.builds(PersonAgreed, slots, actors),
     "renew": st.builds(Renew, slots, months),
     "withdraw": st.builds(Withdraw, slots, actors, reasons),
     "time passes": st.builds(TimePasses, st.sampled_from([1, 27, 95, 200, 400, 1200])),
@@ -235,7 +290,7 @@ by_kind: dict[str, st.SearchStrategy[Any]] = {
 }
 # How often each kind is drawn: releases most, as most states worth asking about need one.
 weights = {"release": 4, "change": 2, "renew": 2, "withdraw": 3, "time passes": 2}
-weights |= {"until review": 2, "erase": 2}
+weights |= {"until review": 2, "erase": 2, "person removed": 1, "person agreed": 1}
 actions: st.SearchStrategy[Action] = st.sampled_from(
     [kind for kind, weight in weights.items() for _ in range(weight)]
 ).flatmap(by_kind.__getitem__)
@@ -301,11 +356,35 @@ def world(
 # --- applying actions through the real services --------------------------------------------
 
 
+def named(model: StoryModel, other: str) -> dict[str, Any]:
+    """The other person after the wizard names them (or not): a curator's removal of the same
+    name stays recorded; naming nobody forgets it."""
+    there = other != "nobody"
+    return {
+        "other": there,
+        "other_agreed": other == "agreed",
+        "other_removed": there and model.other and model.other_removed,
+    }
+
+
+def people(other: str) -> list[dict[str, Any]]:
+    return [] if other == "nobody" else [{"name": "Alun", "agreed": other == "agreed"}]
+
+
 def predict(model: StoryModel, action: Action, actor: Person, today: date) -> dict[str, Any] | None:
     """The model's new fields after ``action``, or None if the services must refuse it."""
     if model.erased:
         return None
     acting_for_teller = actor.id != model.teller_id
+    if isinstance(action, PersonRemoved):
+        staff = actor.role in STAFF
+        if not staff or not model.other or model.other_agreed or model.other_removed:
+            return None
+        return {"other_removed": True}
+    if isinstance(action, PersonAgreed):
+        if not model.other or model.other_agreed:
+            return None
+        return {"other_agreed": True}
     if isinstance(action, Release):
         if not action.watched or not 1 <= action.months <= 36:
             return None
@@ -314,6 +393,7 @@ def predict(model: StoryModel, action: Action, actor: Person, today: date) -> di
             "released": True,
             "audiences": action.audiences,
             "review": months_later(today, action.months),
+            **named(model, action.other),
         }
     if isinstance(action, Change | Renew):
         if model.status != ConsentStatus.ACTIVE or not model.released:
@@ -323,6 +403,7 @@ def predict(model: StoryModel, action: Action, actor: Person, today: date) -> di
         new: dict[str, Any] = {"review": months_later(today, action.months)}
         if isinstance(action, Change):
             new["audiences"] = action.audiences
+            new.update(named(model, action.other))
         return new
     if isinstance(action, Withdraw):
         if model.status == ConsentStatus.WITHDRAWN:
@@ -339,10 +420,23 @@ def predict(model: StoryModel, action: Action, actor: Person, today: date) -> di
 
 def call_service(story: Story, action: Action, by: User) -> None:
     if isinstance(action, Release):
-        choices = Choices(audiences=set(action.audiences), review_months=action.months)
+        choices = Choices(
+            audiences=set(action.audiences),
+            review_months=action.months,
+            third_parties=people(action.other),
+        )
         release(story, by, choices, watched=action.watched)
     elif isinstance(action, Change):
-        change(story, by, Choices(audiences=set(action.audiences), review_months=action.months))
+        choices = Choices(
+            audiences=set(action.audiences),
+            review_months=action.months,
+            third_parties=people(action.other),
+        )
+        change(story, by, choices)
+    elif isinstance(action, PersonRemoved):
+        person_removed(story, by, 0, None)
+    elif isinstance(action, PersonAgreed):
+        person_agreed(story, by, 0)
     elif isinstance(action, Renew):
         renew(story, by, action.months)
     elif isinstance(action, Withdraw):
@@ -401,8 +495,14 @@ def check_records(world: World) -> None:
         story = db.session.get(Story, model.id)
         assert story is not None and story.consent is not None
         current = story.consent
-        actual = (current.status, current.released, current.audiences, current.review_date)
-        wanted = (model.status, model.released, set(model.audiences), model.review)
+        actual = (
+            current.status, current.released, current.audiences, current.review_date,
+            bool(people_to_remove(current)), current.people_held,
+        )  # fmt: skip
+        wanted = (
+            model.status, model.released, set(model.audiences), model.review, model.held,
+            model.held,
+        )  # fmt: skip
         assert actual == wanted, f"{model}: the current consent version holds {actual}"
 
 

@@ -163,6 +163,26 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
         why="only a curator's audited undo brings removed words back: the teller gets 403",
         not_found=(TRAINER, MEMBER),
     ),
+    # Other people in a story: the teller records that someone agreed; removing them (name,
+    # picture) and saying it is done is a curator's job, like redaction.
+    "stories.people": MANAGE_STORY,
+    "stories.person_agreed_view": MANAGE_STORY,
+    "stories.remove_name_view": only(
+        *STAFF,
+        why="removing a person is a curator's job: the teller gets 403",
+        not_found=(TRAINER, MEMBER),
+    ),
+    "stories.cover_view": only(
+        *STAFF,
+        why="covering the picture is a curator's job: the teller gets 403",
+        not_found=(TRAINER, MEMBER),
+    ),
+    "stories.person_removed_view": only(
+        *STAFF,
+        why="saying a person is removed is a curator's job: the teller gets 403",
+        not_found=(TRAINER, MEMBER),
+    ),
+    "stories.people_to_remove_view": only(*STAFF, why="staff remove people before sharing"),
     # Themes.
     "themes.confirm": EDIT_THEMES,
     "themes.reject": EDIT_THEMES,
@@ -278,7 +298,7 @@ JSON: dict[str, dict[str, Any]] = {
 
 
 # The route arguments World.values can fill with a real object's id (or a real word).
-STORY_ARGUMENTS = {"story_id", "passage_id", "tag_id", "job_id", "role", "subtheme_id"}
+STORY_ARGUMENTS = {"story_id", "passage_id", "tag_id", "job_id", "role", "subtheme_id", "index"}
 TRAINING_ARGUMENTS = {"clip_id", "session_id", "item_id", "export_id", "kind"}
 OTHER_ARGUMENTS = {"showcase_id", "pack_id", "filename", "token"}
 ROUTE_ARGUMENTS = frozenset(STORY_ARGUMENTS | TRAINING_ARGUMENTS | OTHER_ARGUMENTS)
@@ -472,6 +492,7 @@ class World:
             "job_id": lambda: parts.job,
             "role": lambda: MediaRole.RENDITION.value,
             "subtheme_id": lambda: db.session.scalar(select(func.min(Subtheme.id))),
+            "index": lambda: 0,  # the first other person in the story (there may be none)
             "filename": lambda: "css/storyhub.css",
             "token": self.new_invitation,
             "clip_id": lambda: self.new_clip(owner) if fresh(FRESH_CLIP) else self.clips[owner],

@@ -28,7 +28,9 @@ WIZARD = {
     "review_months": "12",
     "recorded_for": "self",
     "others-0-name": "Gwen",
-    "others-0-agreed": "no",
+    # Gwen agreed: these tests are about audiences; someone who hasn't agreed holds a story back
+    # (the first test, and tests/unit/consent/test_people.py).
+    "others-0-agreed": "yes",
 }
 
 
@@ -66,20 +68,39 @@ def test_the_wizard_shows_a_summary_before_anything_changes(
     for audience in Audience:
         assert f'value="{audience.value}"' in page
 
-    summary = submit_wizard(client, story)
+    summary = submit_wizard(client, story, **{"others-0-agreed": "no"})
     assert summary.status_code == 200
     text = summary.get_data(as_text=True)
     assert "Check your answers" in text and "Training, Learning events" in text
     assert "Gwen (name will be removed)" in text
     assert versions(story) == 1  # nothing saved yet
 
-    confirmed = submit_wizard(client, story, confirm="1")
+    confirmed = submit_wizard(client, story, confirm="1", **{"others-0-agreed": "no"})
     assert confirmed.status_code == 302
     db.session.expire_all()
     consent = story.consent
     assert consent.version == 2 and consent.released
     assert consent.audiences == {Audience.TRAINING, Audience.LEARNING_EVENTS}
     assert consent.clips_allowed and consent.third_parties == [{"name": "Gwen", "agreed": False}]
+
+    # Gwen hasn't agreed: the wizard promised she is removed before anyone else sees the story,
+    # so a trainer and a member can't find it yet (this is what once leaked).
+    audience = [login_as(role)[0] for role in (Role.TRAINER, Role.MEMBER)]
+    for viewer in audience:
+        assert viewer.get(f"/stories/{story.id}").status_code == 404
+        assert viewer.get(f"/stories/{story.id}/media/rendition").status_code == 404
+        assert "The day centre" not in viewer.get("/stories").get_data(as_text=True)
+    assert "Held back" in client.get(f"/stories/{story.id}").get_data(as_text=True)
+
+    # The teller records later that Gwen agreed: a new version, and the story is shared.
+    agreed = client.post(
+        f"/stories/{story.id}/people/0/agreed",
+        data={"csrf_token": csrf_token(client, f"/stories/{story.id}/people")},
+    )
+    assert agreed.status_code == 302
+    db.session.expire_all()
+    assert story.consent.version == 3
+    assert story.consent.third_parties == [{"name": "Gwen", "agreed": True}]
 
     # Now a trainer and a member find it, and see who it is shared with, where it plays.
     for role in (Role.TRAINER, Role.MEMBER):

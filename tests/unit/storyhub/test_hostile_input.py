@@ -92,6 +92,8 @@ FIELDS: dict[str, tuple[bool, str]] = {
     "stories/show.html:phrase": (SHOWN, "the message when the phrase isn't found"),
     "stories/show.html:reason": (NOT_SHOWN, "why a redaction was undone: its record, the audit"),
     "themes/_panel.html:words": (SHOWN, "the message when the words aren't found"),
+    "people/story.html:start": (NOT_SHOWN, "refused unless a time, never repeated"),
+    "people/story.html:end": (NOT_SHOWN, "refused unless a time, never repeated"),
     "themes/taxonomy.html:label": (SHOWN, "theme lists, panels, dashboard, search, CSV"),
     "themes/taxonomy.html:description": (SHOWN, "the list of themes"),
     "training/clip_form.html:title": (SHOWN, "clips, sessions, the room"),
@@ -399,6 +401,8 @@ def _fill_every_field(
     post(curator, f"{edit}/unredact", {"redaction": str(removed.id), "reason": reason})
     db.session.expire_all()
     assert removed.undo_reason == reason
+    times = {name: payload(f"people/story.html:{name}") for name in ("start", "end")}
+    post(curator, f"/stories/{story.id}/covers", times)
     captions = curator.get(f"/stories/{story.id}/captions.vtt")
     seen.check("captions", captions)
     cues = captions.get_data(as_text=True)
@@ -784,6 +788,7 @@ def test_form_posts_sent_as_json_get_the_sites_own_answer(
         "tag_id": tag.id,
         "showcase_id": showcase.id,
         "token": "not-a-token",
+        "index": 0,  # another person in the story (there is none: a friendly message)
     }
     token = csrf_token(client, "/")
     posts = sorted(

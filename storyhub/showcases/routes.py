@@ -46,7 +46,18 @@ def _watchable(showcase_id: int) -> Showcase:
     if code_id is None and not getattr(current_user, "is_authenticated", False):
         # Neither signed in nor holding an event code: members sign in, as everywhere else.
         abort(current_app.login_manager.unauthorized())  # type: ignore[attr-defined]
-    if showcase is None or not services.may_watch(current_user, showcase, code_id):
+    grant = session.get(services.GRANT_SESSION_KEY)
+    if showcase is None or not services.may_watch(current_user, showcase, code_id, grant=grant):
+        if code_id is not None and not getattr(current_user, "is_authenticated", False):
+            # The code was changed or the event's time moved since it was entered: ask again.
+            session.pop(services.CODE_SESSION_KEY, None)
+            session.pop(services.GRANT_SESSION_KEY, None)
+            flash(
+                "This event code no longer opens the showcase: the code or the event's time "
+                "has changed. Please enter the code you have been given now.",
+                "info",
+            )
+            abort(redirect(url_for("showcases.event")))
         abort(404)
     return showcase
 
@@ -68,6 +79,7 @@ def event() -> Any:
         if showcase is not None:
             session.clear()  # a code opens this one showcase and nothing else
             session[services.CODE_SESSION_KEY] = showcase.id
+            session[services.GRANT_SESSION_KEY] = services.event_grant(showcase)
             return redirect(url_for("showcases.present", showcase_id=showcase.id))
         problem = (
             "That code doesn't open a showcase now. Codes work only during their event: "

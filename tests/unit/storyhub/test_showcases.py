@@ -332,3 +332,42 @@ def test_a_clip_can_be_an_item(
     assert "Listened to" in present and "From “Heard”, told by" in present
     clip = showcase.items[0].clip
     assert clip is not None and f'data-start="{clip.start}" data-end="{clip.end}"' in present
+
+
+def _enter_code(app: Flask, code: str) -> object:
+    guest = app.test_client()
+    token_page = guest.get("/event").get_data(as_text=True)
+    token = token_page.split('name="csrf_token" value="')[1].split('"')[0]
+    assert guest.post("/event", data={"code": code, "csrf_token": token}).status_code == 302
+    return guest
+
+
+def test_a_changed_code_ends_the_access_it_gave(app: Flask, people: tuple[User, User]) -> None:
+    showcase, code, _ = _event_showcase(*people)
+    guest = _enter_code(app, code)
+    present = f"/showcases/{showcase.id}/present"  # type: ignore[attr-defined]
+    assert guest.get(present).status_code == 200  # type: ignore[attr-defined]
+    new_code = services.new_code(showcase)  # type: ignore[arg-type]
+    db.session.commit()
+    gone = guest.get(present)  # type: ignore[attr-defined]
+    assert gone.status_code == 302 and gone.headers["Location"].endswith("/event")
+    page = guest.get("/event").get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "no longer opens the showcase" in page
+    # Asked again, the visitor can't come back in without the new code...
+    assert guest.get(present).status_code == 302  # type: ignore[attr-defined]
+    # ...and with it, they can.
+    assert _enter_code(app, new_code).get(present).status_code == 200  # type: ignore[attr-defined]
+
+
+def test_a_moved_window_ends_the_access_it_gave(app: Flask, people: tuple[User, User]) -> None:
+    showcase, code, _ = _event_showcase(*people)
+    guest = _enter_code(app, code)
+    present = f"/showcases/{showcase.id}/present"  # type: ignore[attr-defined]
+    assert guest.get(present).status_code == 200  # type: ignore[attr-defined]
+    # The organiser moves the event (it still covers now): access given for the old time ends.
+    showcase.closes_at = datetime.now(UTC) + timedelta(hours=5)  # type: ignore[attr-defined]
+    db.session.commit()
+    item = showcase.items[0]  # type: ignore[attr-defined]
+    for path in (present, f"/showcases/{showcase.id}/items/{item.id}/captions.vtt"):  # type: ignore[attr-defined]
+        assert guest.get(path).status_code == 302, path  # type: ignore[attr-defined]
+    assert _enter_code(app, code).get(present).status_code == 200  # type: ignore[attr-defined]

@@ -95,10 +95,6 @@ def present(showcase_id: int) -> str:
     audiences they chose; items whose consent no longer allows them are simply not there."""
     showcase = _watchable(showcase_id)
     items = [s.item for s in services.items_now(showcase) if s.refusal is None]
-    viewer = current_user if getattr(current_user, "is_authenticated", False) else None
-    for story in {item.story for item in items}:
-        record_use(story, viewer, kind="showcase", audience=Audience.LEARNING_EVENTS)
-    db.session.commit()
     slides = [
         {
             "item": item,
@@ -112,6 +108,17 @@ def present(showcase_id: int) -> str:
         for item in items
     ]
     return render_template("showcases/present.html", showcase=showcase, slides=slides)
+
+
+@bp.route("/showcases/<int:showcase_id>/items/<int:item_id>/played", methods=["POST"])
+def played(showcase_id: int, item_id: int) -> tuple[str, int]:
+    """Record a use of the item's story when it really plays (a POST the presenter's page
+    sends): opening the showcase records nothing, so a link elsewhere can't forge a use."""
+    item = _shown_item(_watchable(showcase_id), item_id)
+    viewer = current_user if getattr(current_user, "is_authenticated", False) else None
+    record_use(item.story, viewer, kind="showcase", audience=Audience.LEARNING_EVENTS)
+    db.session.commit()
+    return "", 204
 
 
 @bp.route("/showcases/<int:showcase_id>/items/<int:item_id>/media")

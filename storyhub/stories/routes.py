@@ -132,8 +132,6 @@ def index() -> str:
 def show(story_id: int) -> str:
     """The story page: player, details and processing progress."""
     story = story_or_404(story_id)
-    record_view(story, current_user)
-    db.session.commit()
     is_teller = story.storyteller_id == current_user.id
     can_tag = can_tag_themes(current_user, story)
     return render_template(
@@ -149,6 +147,17 @@ def show(story_id: int) -> str:
         teller_name=teller_name(story, current_user),
         has_thumbnail=story.media_file(MediaRole.THUMBNAIL) is not None,
     )
+
+
+@bp.route("/stories/<int:story_id>/played", methods=["POST"])
+@login_required
+def played(story_id: int) -> tuple[str, int]:
+    """Count a view when the player really starts (a POST with the form token, sent by the page's
+    script): opening the page records nothing, so a link elsewhere can't forge a use."""
+    story = story_or_404(story_id)
+    record_view(story, current_user)
+    db.session.commit()
+    return "", 204
 
 
 @bp.route("/stories/<int:story_id>/media/<role>")

@@ -90,8 +90,17 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         # Dashboard: counts under this are shown as "fewer than N", in the page and its exports.
         "DASHBOARD_MIN_COUNT": max(1, _env_int("DASHBOARD_MIN_COUNT", 5)),
         # Accounts.
+        # Sign-in throttling (storyhub.auth.throttle): failures allowed per (name, address) pair,
+        # per address over all names, and per name over all addresses (never holding back an
+        # address the owner has signed in from), each within LOGIN_LOCK_MINUTES, which is also
+        # how long a throttled attempt waits.
         "LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 5),
+        "LOGIN_ADDRESS_MAX_FAILURES": _env_int("LOGIN_ADDRESS_MAX_FAILURES", 30),
+        "LOGIN_ACCOUNT_MAX_FAILURES": _env_int("LOGIN_ACCOUNT_MAX_FAILURES", 50),
         "LOGIN_LOCK_MINUTES": _env_int("LOGIN_LOCK_MINUTES", 15),
+        # How many proxies in front of the site add X-Forwarded-For (0: none, the address is the
+        # connection's). Throttling counts the address this gives, so set it behind a proxy.
+        "PROXY_HOPS": _env_int("PROXY_HOPS", 0),
         "INVITE_VALID_DAYS": _env_int("INVITE_VALID_DAYS", 14),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

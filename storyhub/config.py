@@ -60,6 +60,9 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         # Media: originals, thumbnails and later renditions, behind the storage interface.
         "MEDIA_ROOT": str(media_root),
         "MAX_UPLOAD_MB": _env_int("MAX_UPLOAD_MB", 2048),
+        # Every request but an upload: its body may be at most this big (a form, a JSON body).
+        # Werkzeug refuses a larger one before reading it, so nobody can make us hold gigabytes.
+        "MAX_REQUEST_KB": _env_int("MAX_REQUEST_KB", 1024),
         "MIN_DURATION_SECONDS": float(_env("MIN_DURATION_SECONDS", "1")),
         "MAX_DURATION_SECONDS": float(_env("MAX_DURATION_SECONDS", str(4 * 3600))),
         "VALIDATION_TIMEOUT_SECONDS": float(_env("VALIDATION_TIMEOUT_SECONDS", "300")),
@@ -116,9 +119,11 @@ def apply_derived(config: dict[str, Any], overrides: Mapping[str, Any] | None = 
     """Apply test or instance overrides, then settings derived from others."""
     if overrides:
         config.update(overrides)
-    # Werkzeug refuses bodies above this before reading them; our handler turns that into a page.
-    # Headroom above the file limit covers the form's other fields and multipart framing.
-    config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_MB"] * MB + MB
+    # Werkzeug refuses bodies above these before reading them; our handler turns that into a
+    # page. Only the upload routes (storyhub.uploads.accepts_uploads) take the large one, its
+    # headroom above the file limit covering the form's other fields and multipart framing.
+    config["MAX_UPLOAD_CONTENT_LENGTH"] = config["MAX_UPLOAD_MB"] * MB + MB
+    config["MAX_CONTENT_LENGTH"] = config["MAX_REQUEST_KB"] * 1024
     # Uploads stream into a folder beside the media, so a finished upload is moved (linked), not
     # copied, into place.
     config.setdefault("UPLOAD_STAGING", str(Path(config["MEDIA_ROOT"]) / ".staging"))

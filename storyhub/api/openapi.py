@@ -712,7 +712,19 @@ def outcome_schemas() -> dict[str, Any]:
 
 def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI document as a dict."""
-    return _nulls_as_left_out(_document())
+    return _bodies_bounded(_nulls_as_left_out(_document()))
+
+
+def _bodies_bounded(document: dict[str, Any]) -> dict[str, Any]:
+    """Every operation that takes a body may answer 413 (too large to read): the upload past
+    MAX_UPLOAD_MB, any other past MAX_REQUEST_KB. Said here in one place."""
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            if "requestBody" in operation:
+                operation["responses"].setdefault(
+                    "413", _json(ERROR, "The request is larger than this operation takes")
+                )
+    return document
 
 
 def _nulls_as_left_out(document: dict[str, Any]) -> dict[str, Any]:

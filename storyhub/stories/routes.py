@@ -29,7 +29,7 @@ from storyhub.storage import get_storage
 from storyhub.stories import bp
 from storyhub.stories.forms import UploadForm
 from storyhub.themes.services import subthemes_by_kind
-from storyhub.uploads import UploadRejected, receive_upload
+from storyhub.uploads import UploadRejected, accepts_uploads, receive_upload
 
 UPLOADER_ROLES = (Role.STORYTELLER, Role.CURATOR, Role.ADMIN)
 
@@ -60,6 +60,7 @@ def passage_or_404(story: Story, passage_id: int) -> Passage:
 
 
 @bp.route("/stories/new", methods=["GET", "POST"])
+@accepts_uploads
 @roles_required(*UPLOADER_ROLES)
 def upload() -> Any:
     """Upload a story: the file, a title, the language and who is telling it."""

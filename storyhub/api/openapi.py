@@ -9,6 +9,7 @@ from typing import Any
 
 from consent.models import Audience, ConsentStatus, Naming, RecordedFor
 from storyhub.models import Language, ServiceSetting, StoryState, TellerKind
+from storyhub.search.services import MAX_FILTER_VALUES
 from storyhub.themes.models import ThemeKind, Valence
 from storyhub.training.models import ItemKind
 
@@ -53,7 +54,7 @@ def _list(values: list[str] | None = None) -> dict[str, Any]:
     item: dict[str, Any] = {"type": "string"}
     if values:
         item["enum"] = values
-    return {"type": "array", "items": item}
+    return {"type": "array", "items": item, "maxItems": MAX_FILTER_VALUES}
 
 
 def _ref(name: str) -> dict[str, Any]:

@@ -30,6 +30,8 @@ from storyhub.training.models import Clip
 
 MAX_TITLE = 200
 MAX_TEXT = 2000
+# A showcase is a short set for one event; the cap keeps every page and pack of it bounded.
+MAX_ITEMS = 50
 # Codes are read out or written on a slide: no 0/O, 1/I/L, in groups of four.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
@@ -116,6 +118,11 @@ def add_item(
     showcase: Showcase, story: Story, *, clip: Clip | None = None, note: Any = None
 ) -> ShowcaseItem:
     """Add a whole story (or one clip of it), if its teller shares it for learning events."""
+    if len(showcase.items) >= MAX_ITEMS:
+        raise ShowcaseError(
+            f"A showcase can hold up to {MAX_ITEMS} items. Please take one out first, or make "
+            "another showcase."
+        )
     refusal = showcase_refusal(story)
     if refusal is not None:
         raise ShowcaseError(f"“{story.title}” can't be shown at a learning event. {refusal}")

@@ -96,6 +96,8 @@ def upload() -> Any:
 # What a story's card shows (its picture, its sharing), read for the whole list at once: one query
 # each rather than two per card (a list of 500 made 1,000 queries, 4 s under load).
 CARD_LOADS = (selectinload(Story.media), selectinload(Story.consent))
+# The most stories one page of the list shows (the newest); search finds the others.
+STORY_LIST_LIMIT = 500
 
 
 @bp.route("/stories/mine")
@@ -124,8 +126,16 @@ def index() -> str:
     )
     if state in {s.value for s in StoryState}:
         query = query.where(Story.state == StoryState(state))
-    stories = db.session.scalars(query.limit(500)).all()
-    return render_template("stories/index.html", stories=stories, state=state, states=StoryState)
+    stories = db.session.scalars(query.limit(STORY_LIST_LIMIT + 1)).all()
+    more = len(stories) > STORY_LIST_LIMIT  # said on the page, so nobody thinks that is all
+    return render_template(
+        "stories/index.html",
+        stories=stories[:STORY_LIST_LIMIT],
+        more=more,
+        limit=STORY_LIST_LIMIT,
+        state=state,
+        states=StoryState,
+    )
 
 
 @bp.route("/stories/<int:story_id>")

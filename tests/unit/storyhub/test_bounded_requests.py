@@ -127,3 +127,76 @@ def test_uploads_still_take_large_files(
         content_type="application/x-www-form-urlencoded",
     )
     assert refused.status_code == 413 and "up to 16 KB" in refused.get_data(as_text=True)
+
+
+# --- lists a request can make long are capped, with a clear message ------------------------------
+
+PASSAGES = ["Nobody asked me what I wanted", "Then a social worker listened to me"]
+
+
+def test_a_search_takes_a_bounded_number_of_filter_values(app: Flask, login_as: SignIn) -> None:
+    client, trainer = login_as(Role.TRAINER)
+    years = "&".join(f"year={y}" for y in range(1950, 2011))  # 61 years at once
+    page = client.get(f"/search?q=club&{years}")
+    assert page.status_code == 400
+    assert "Please choose up to 50 of “Year added” at a time." in page.get_data(as_text=True)
+    token = issue_api_token(trainer, "bounds")
+    db.session.commit()
+    api = app.test_client().get(
+        f"/api/v1/search?q=club&{years}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert api.status_code == 400 and "up to 50" in api.get_json()["error"]["message"]
+    # Fifty is fine.
+    fifty = "&".join(f"year={y}" for y in range(1950, 2000))
+    assert client.get(f"/search?q=club&{fifty}").status_code == 200
+
+
+def test_a_showcase_holds_a_bounded_number_of_items(
+    app: Flask, make_user: Callable[..., User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from consent.models import Audience
+    from storyhub.showcases import services
+    from tests.training_factory import clip_story
+
+    monkeypatch.setattr(services, "MAX_ITEMS", 2, raising=False)
+    curator, teller = make_user(Role.CURATOR), make_user(Role.STORYTELLER)
+    story = clip_story(teller, PASSAGES, audiences={Audience.LEARNING_EVENTS})
+    showcase = services.create_showcase(curator, "Council learning day")
+    services.add_item(showcase, story)
+    services.add_item(showcase, story)
+    with pytest.raises(services.ShowcaseError, match="can hold up to 2 items"):
+        services.add_item(showcase, story)
+    assert len(showcase.items) == 2
+
+
+def test_clips_and_sessions_per_person_are_bounded(
+    app: Flask, make_user: Callable[..., User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storyhub.training import services
+    from tests.training_factory import clip_story
+
+    monkeypatch.setattr(services, "MAX_CLIPS_PER_PERSON", 1, raising=False)
+    monkeypatch.setattr(services, "MAX_SESSIONS_PER_PERSON", 1, raising=False)
+    trainer, teller = make_user(Role.TRAINER), make_user(Role.STORYTELLER)
+    story = clip_story(teller, PASSAGES)
+    services.create_clip(trainer, story, 0, 2, "First")
+    with pytest.raises(services.TrainingError, match="keep up to 1 clips"):
+        services.create_clip(trainer, story, 0, 2, "Second")
+    services.create_session(trainer, "Loneliness")
+    with pytest.raises(services.TrainingError, match="keep up to 1 sessions"):
+        services.create_session(trainer, "Another")
+
+
+def test_the_story_list_says_when_it_shows_only_the_newest(
+    app: Flask, login_as: SignIn, make_user: Callable[..., User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storyhub.stories import routes
+    from tests.search_factory import make_story
+
+    monkeypatch.setattr(routes, "STORY_LIST_LIMIT", 2, raising=False)
+    client, curator = login_as(Role.CURATOR)
+    for title in ("Oldest", "Middle", "Newest"):
+        make_story(curator, PASSAGES, title=title)
+    page = client.get("/stories").get_data(as_text=True)
+    assert "These are the newest 2 stories" in page
+    assert "Newest" in page and "Middle" in page and "Oldest" not in page

@@ -48,7 +48,8 @@ def _watchable(showcase_id: int) -> Showcase:
         abort(current_app.login_manager.unauthorized())  # type: ignore[attr-defined]
     grant = session.get(services.GRANT_SESSION_KEY)
     if showcase is None or not services.may_watch(current_user, showcase, code_id, grant=grant):
-        if code_id is not None and not getattr(current_user, "is_authenticated", False):
+        stale = showcase is not None and code_id == showcase.id
+        if stale and not getattr(current_user, "is_authenticated", False):
             # The code was changed or the event's time moved since it was entered: ask again.
             session.pop(services.CODE_SESSION_KEY, None)
             session.pop(services.GRANT_SESSION_KEY, None)

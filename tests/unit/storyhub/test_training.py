@@ -248,7 +248,7 @@ def test_the_player_introduces_clips_and_skips_a_withdrawn_story(
     assert [u.story_id for u in uses] == [story.id]
     # The withdrawn story's clip can't be recorded as played.
     skipped = next(i.clip for i in session.items if i.clip and i.clip.story_id == other.id)
-    url = f"/sessions/{session.id}/clips/{skipped.id}/played"
+    url = f"/sessions/{session.id}/played?clip={skipped.id}"
     assert client.post(url, data={"csrf_token": token}).status_code == 404
 
 

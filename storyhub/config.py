@@ -60,6 +60,9 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         # Media: originals, thumbnails and later renditions, behind the storage interface.
         "MEDIA_ROOT": str(media_root),
         "MAX_UPLOAD_MB": _env_int("MAX_UPLOAD_MB", 2048),
+        # Every request but an upload: its body may be at most this big (a form, a JSON body).
+        # Werkzeug refuses a larger one before reading it, so nobody can make us hold gigabytes.
+        "MAX_REQUEST_KB": _env_int("MAX_REQUEST_KB", 1024),
         "MIN_DURATION_SECONDS": float(_env("MIN_DURATION_SECONDS", "1")),
         "MAX_DURATION_SECONDS": float(_env("MAX_DURATION_SECONDS", str(4 * 3600))),
         "VALIDATION_TIMEOUT_SECONDS": float(_env("VALIDATION_TIMEOUT_SECONDS", "300")),
@@ -90,8 +93,17 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         # Dashboard: counts under this are shown as "fewer than N", in the page and its exports.
         "DASHBOARD_MIN_COUNT": max(1, _env_int("DASHBOARD_MIN_COUNT", 5)),
         # Accounts.
+        # Sign-in throttling (storyhub.auth.throttle): failures allowed per (name, address) pair,
+        # per address over all names, and per name over all addresses (never holding back an
+        # address the owner has signed in from), each within LOGIN_LOCK_MINUTES, which is also
+        # how long a throttled attempt waits.
         "LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 5),
+        "LOGIN_ADDRESS_MAX_FAILURES": _env_int("LOGIN_ADDRESS_MAX_FAILURES", 30),
+        "LOGIN_ACCOUNT_MAX_FAILURES": _env_int("LOGIN_ACCOUNT_MAX_FAILURES", 50),
         "LOGIN_LOCK_MINUTES": _env_int("LOGIN_LOCK_MINUTES", 15),
+        # How many proxies in front of the site add X-Forwarded-For (0: none, the address is the
+        # connection's). Throttling counts the address this gives, so set it behind a proxy.
+        "PROXY_HOPS": _env_int("PROXY_HOPS", 0),
         "INVITE_VALID_DAYS": _env_int("INVITE_VALID_DAYS", 14),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -107,9 +119,11 @@ def apply_derived(config: dict[str, Any], overrides: Mapping[str, Any] | None = 
     """Apply test or instance overrides, then settings derived from others."""
     if overrides:
         config.update(overrides)
-    # Werkzeug refuses bodies above this before reading them; our handler turns that into a page.
-    # Headroom above the file limit covers the form's other fields and multipart framing.
-    config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_MB"] * MB + MB
+    # Werkzeug refuses bodies above these before reading them; our handler turns that into a
+    # page. Only the upload routes (storyhub.uploads.accepts_uploads) take the large one, its
+    # headroom above the file limit covering the form's other fields and multipart framing.
+    config["MAX_UPLOAD_CONTENT_LENGTH"] = config["MAX_UPLOAD_MB"] * MB + MB
+    config["MAX_CONTENT_LENGTH"] = config["MAX_REQUEST_KB"] * 1024
     # Uploads stream into a folder beside the media, so a finished upload is moved (linked), not
     # copied, into place.
     config.setdefault("UPLOAD_STAGING", str(Path(config["MEDIA_ROOT"]) / ".staging"))

@@ -155,9 +155,6 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
-    # Login throttling: consecutive failures and the time until which sign-in is refused.
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # A trainer an administrator lets build showcases for learning events (curators always may).
     builds_showcases: Mapped[bool] = mapped_column(default=False, server_default="0")

@@ -59,6 +59,18 @@ class UploadRejected(Exception):
         self.code = code
 
 
+def accepts_uploads(view: Any) -> Any:
+    """Mark a view that receives story files: only these take a body up to MAX_UPLOAD_MB."""
+    view.accepts_uploads = True
+    return view
+
+
+def is_upload_route(endpoint: str | None) -> bool:
+    """Whether the view at ``endpoint`` receives story files (and so a large body)."""
+    view = current_app.view_functions.get(endpoint or "")
+    return bool(getattr(view, "accepts_uploads", False))
+
+
 class StreamingRequest(FlaskRequest):
     """Writes uploaded files straight to the staging folder instead of memory or /tmp.
 
@@ -82,6 +94,20 @@ class StreamingRequest(FlaskRequest):
         )
         self._staged_files.append(staged)
         return staged
+
+    @property
+    def max_content_length(self) -> int | None:
+        """Small (MAX_REQUEST_KB) everywhere but the upload routes, which take a story's file.
+
+        Decided by the route matched, before anything (the CSRF check included) reads the body.
+        """
+        if self._max_content_length is None and current_app and is_upload_route(self.endpoint):
+            return int(current_app.config["MAX_UPLOAD_CONTENT_LENGTH"])
+        return super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
 
     @property
     def _staged_files(self) -> list[IO[bytes]]:

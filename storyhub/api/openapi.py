@@ -9,6 +9,7 @@ from typing import Any
 
 from consent.models import Audience, ConsentStatus, Naming, RecordedFor
 from storyhub.models import Language, ServiceSetting, StoryState, TellerKind
+from storyhub.search.services import MAX_FILTER_VALUES
 from storyhub.themes.models import ThemeKind, Valence
 from storyhub.training.models import ItemKind
 
@@ -53,7 +54,7 @@ def _list(values: list[str] | None = None) -> dict[str, Any]:
     item: dict[str, Any] = {"type": "string"}
     if values:
         item["enum"] = values
-    return {"type": "array", "items": item}
+    return {"type": "array", "items": item, "maxItems": MAX_FILTER_VALUES}
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -712,7 +713,19 @@ def outcome_schemas() -> dict[str, Any]:
 
 def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI document as a dict."""
-    return _nulls_as_left_out(_document())
+    return _bodies_bounded(_nulls_as_left_out(_document()))
+
+
+def _bodies_bounded(document: dict[str, Any]) -> dict[str, Any]:
+    """Every operation that takes a body may answer 413 (too large to read): the upload past
+    MAX_UPLOAD_MB, any other past MAX_REQUEST_KB. Said here in one place."""
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            if "requestBody" in operation:
+                operation["responses"].setdefault(
+                    "413", _json(ERROR, "The request is larger than this operation takes")
+                )
+    return document
 
 
 def _nulls_as_left_out(document: dict[str, Any]) -> dict[str, Any]:

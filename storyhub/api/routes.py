@@ -52,7 +52,7 @@ from storyhub.training import exports as training_exports
 from storyhub.training import services as training
 from storyhub.training.models import Clip, SessionExport, SessionItem, TrainingSession
 from storyhub.training.services import TrainingError
-from storyhub.uploads import UploadRejected, receive_upload
+from storyhub.uploads import UploadRejected, accepts_uploads, receive_upload
 
 csrf.exempt(bp)
 
@@ -166,6 +166,7 @@ def list_stories() -> Response:
 
 
 @bp.post("/stories")
+@accepts_uploads
 def create_story() -> tuple[Response, int]:
     """Upload a story (multipart/form-data: media, title, description, language, teller_kind)."""
     user = _user()

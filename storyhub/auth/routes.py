@@ -19,6 +19,7 @@ from storyhub.auth.services import (
     SignInLocked,
     accept_invitation,
     authenticate,
+    client_address,
     create_invitation,
     find_invitation,
 )
@@ -45,10 +46,13 @@ def login() -> str | Response:
     error = None
     if form.validate_on_submit():
         try:
-            user = authenticate(form.username.data or "", form.password.data or "")
+            user = authenticate(
+                form.username.data or "", form.password.data or "", client_address()
+            )
         except SignInLocked as locked:
+            # The same words whether or not the name is an account's (nothing to learn here).
             error = (
-                "Too many attempts to sign in to this account. For safety, please wait "
+                "Too many attempts to sign in from here. For safety, please wait "
                 f"{locked.minutes} minutes and try again, or ask a curator for help."
             )
         else:

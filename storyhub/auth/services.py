@@ -16,10 +16,11 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+from flask import current_app, request
 from sqlalchemy import func, select
 
 from storyhub import audit
+from storyhub.auth import throttle
 from storyhub.extensions import db
 from storyhub.models import ApiToken, Invitation, Role, User, as_utc, utcnow
 
@@ -98,39 +99,53 @@ def create_user(
     return user
 
 
-def authenticate(username: str, password: str) -> User | None:
+def authenticate(username: str, password: str, address: str | None = None) -> User | None:
     """The user these credentials belong to, or None; raises SignInLocked while throttled.
 
-    Repeated failures lock the account for a while (``LOGIN_MAX_FAILURES``, ``LOGIN_LOCK_MINUTES``)
-    which stops password guessing without locking anyone out for long.
+    Failures are counted per (name, address), per address and per name (storyhub.auth.throttle):
+    a short wait stops password guessing, without letting a stranger lock the owner out. The
+    name typed is counted and checked whether or not such an account exists, and a wait is
+    decided before any password is checked, so the answers can't tell who has an account.
     """
-    user = db.session.scalar(select(User).where(User.username == normalise_username(username)))
+    name = normalise_username(username)
+    keys = throttle.keys_for(name, address)
+    minutes = throttle.wait_minutes(keys)
+    if minutes is not None:
+        raise SignInLocked(minutes)
+    user = db.session.scalar(select(User).where(User.username == name))
     if user is None or user.password_hash is None or not user.active:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
+        throttle.count_failure(keys)
         return None
-    now = utcnow()
-    if user.locked_until is not None and as_utc(user.locked_until) > now:
-        remaining = as_utc(user.locked_until) - now
-        raise SignInLocked(max(1, int(remaining.total_seconds() // 60) + 1))
     try:
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
-            user.failed_logins = 0
-            audit.record("user.locked", object_type="user", object_id=user.id)
-        db.session.commit()
+        throttle.count_failure(keys)
         return None
+    now = utcnow()
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    throttle.count_success(keys, now)
     user.last_login_at = now
     audit.record("user.signed_in", actor=user, object_type="user", object_id=user.id)
     db.session.commit()
     return user
+
+
+def client_address() -> str | None:
+    """The address a request came from, as sign-in throttling counts it.
+
+    The connection's address, unless ``PROXY_HOPS`` proxies in front of the site each add one to
+    X-Forwarded-For: then the one the nearest of them saw (never a value the client could
+    write, so nobody can pick the address they are counted under).
+    """
+    hops = int(current_app.config.get("PROXY_HOPS", 0))
+    if hops > 0:
+        forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",")]
+        if len(forwarded) >= hops and forwarded[-hops]:
+            return forwarded[-hops]
+    return request.remote_addr
 
 
 def _token_hash(token: str) -> str:

@@ -33,9 +33,21 @@ def _error(status: int, code: str, title: str, message: str) -> Any:
 
 @bp.app_errorhandler(RequestEntityTooLarge)
 def too_large(_err: Exception) -> Any:
-    """An upload over the size limit."""
+    """An upload over the size limit, or any other request over the small one."""
     from flask import current_app
 
+    from storyhub.uploads import is_upload_route
+
+    if not is_upload_route(request.endpoint):
+        limit_kb = current_app.config["MAX_REQUEST_KB"]
+        size = f"{limit_kb // 1024} MB" if limit_kb >= 1024 else f"{limit_kb} KB"
+        return _error(
+            413,
+            "too_large",
+            "That was too much to send at once",
+            f"This page can take up to {size} at a time. Please send less, for example a "
+            "shorter text, and try again. Nothing was changed.",
+        )
     limit_gb = current_app.config["MAX_UPLOAD_MB"] / 1024
     size = f"{limit_gb:.0f} GB" if limit_gb >= 1 else f"{current_app.config['MAX_UPLOAD_MB']} MB"
     return _error(

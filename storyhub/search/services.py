@@ -36,6 +36,8 @@ FACET_LABELS = {
     "year": "Year added",
 }
 MAX_PAGE = 100
+# Values one filter may hold at once (the page offers checkboxes; more would only be work).
+MAX_FILTER_VALUES = 50
 
 
 class BadSearch(ValueError):
@@ -121,7 +123,11 @@ def build_request(
 
     filters: dict[str, tuple[str, ...]] = {}
     for facet in FACET_FIELDS:
-        chosen = values(facet)
+        chosen = list(dict.fromkeys(values(facet)))
+        if len(chosen) > MAX_FILTER_VALUES:
+            raise BadSearch(
+                f"Please choose up to {MAX_FILTER_VALUES} of “{FACET_LABELS[facet]}” at a time."
+            )
         known = labels.get(facet)
         for value in chosen:
             if known is not None and value not in known:

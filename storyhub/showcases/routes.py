@@ -46,7 +46,19 @@ def _watchable(showcase_id: int) -> Showcase:
     if code_id is None and not getattr(current_user, "is_authenticated", False):
         # Neither signed in nor holding an event code: members sign in, as everywhere else.
         abort(current_app.login_manager.unauthorized())  # type: ignore[attr-defined]
-    if showcase is None or not services.may_watch(current_user, showcase, code_id):
+    grant = session.get(services.GRANT_SESSION_KEY)
+    if showcase is None or not services.may_watch(current_user, showcase, code_id, grant=grant):
+        stale = showcase is not None and code_id == showcase.id
+        if stale and not getattr(current_user, "is_authenticated", False):
+            # The code was changed or the event's time moved since it was entered: ask again.
+            session.pop(services.CODE_SESSION_KEY, None)
+            session.pop(services.GRANT_SESSION_KEY, None)
+            flash(
+                "This event code no longer opens the showcase: the code or the event's time "
+                "has changed. Please enter the code you have been given now.",
+                "info",
+            )
+            abort(redirect(url_for("showcases.event")))
         abort(404)
     return showcase
 
@@ -68,6 +80,7 @@ def event() -> Any:
         if showcase is not None:
             session.clear()  # a code opens this one showcase and nothing else
             session[services.CODE_SESSION_KEY] = showcase.id
+            session[services.GRANT_SESSION_KEY] = services.event_grant(showcase)
             return redirect(url_for("showcases.present", showcase_id=showcase.id))
         problem = (
             "That code doesn't open a showcase now. Codes work only during their event: "
@@ -83,10 +96,6 @@ def present(showcase_id: int) -> str:
     audiences they chose; items whose consent no longer allows them are simply not there."""
     showcase = _watchable(showcase_id)
     items = [s.item for s in services.items_now(showcase) if s.refusal is None]
-    viewer = current_user if getattr(current_user, "is_authenticated", False) else None
-    for story in {item.story for item in items}:
-        record_use(story, viewer, kind="showcase", audience=Audience.LEARNING_EVENTS)
-    db.session.commit()
     slides = [
         {
             "item": item,
@@ -100,6 +109,17 @@ def present(showcase_id: int) -> str:
         for item in items
     ]
     return render_template("showcases/present.html", showcase=showcase, slides=slides)
+
+
+@bp.route("/showcases/<int:showcase_id>/items/<int:item_id>/played", methods=["POST"])
+def played(showcase_id: int, item_id: int) -> tuple[str, int]:
+    """Record a use of the item's story when it really plays (a POST the presenter's page
+    sends): opening the showcase records nothing, so a link elsewhere can't forge a use."""
+    item = _shown_item(_watchable(showcase_id), item_id)
+    viewer = current_user if getattr(current_user, "is_authenticated", False) else None
+    record_use(item.story, viewer, kind="showcase", audience=Audience.LEARNING_EVENTS)
+    db.session.commit()
+    return "", 204
 
 
 @bp.route("/showcases/<int:showcase_id>/items/<int:item_id>/media")

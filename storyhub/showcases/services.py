@@ -7,6 +7,7 @@ withdrawn during an event is gone at the next navigation. The caller commits.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,6 +30,8 @@ from storyhub.training.models import Clip
 
 MAX_TITLE = 200
 MAX_TEXT = 2000
+# A showcase is a short set for one event; the cap keeps every page and pack of it bounded.
+MAX_ITEMS = 50
 # Codes are read out or written on a slide: no 0/O, 1/I/L, in groups of four.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
@@ -115,6 +118,11 @@ def add_item(
     showcase: Showcase, story: Story, *, clip: Clip | None = None, note: Any = None
 ) -> ShowcaseItem:
     """Add a whole story (or one clip of it), if its teller shares it for learning events."""
+    if len(showcase.items) >= MAX_ITEMS:
+        raise ShowcaseError(
+            f"A showcase can hold up to {MAX_ITEMS} items. Please take one out first, or make "
+            "another showcase."
+        )
     refusal = showcase_refusal(story)
     if refusal is not None:
         raise ShowcaseError(f"“{story.title}” can't be shown at a learning event. {refusal}")
@@ -167,13 +175,38 @@ def showcase_for_code(code: Any, now: datetime | None = None) -> Showcase | None
 # --- who may watch ------------------------------------------------------------------------------
 
 CODE_SESSION_KEY = "event_showcase"
+# The grant a visitor's session holds beside the showcase id: a keyed fingerprint of the code and
+# the time window it was given for, so changing the code or moving the window ends it.
+GRANT_SESSION_KEY = "event_grant"
+
+
+def event_grant(showcase: Showcase) -> str:
+    """A fingerprint of the showcase's current code and window, keyed with the app's secret.
+
+    Kept in the visitor's session when they enter the code and compared on every request: the
+    session holds no hash of the code itself (keyed, so it can't be guessed back offline).
+    """
+    from flask import current_app
+
+    opens = as_utc(showcase.opens_at).isoformat() if showcase.opens_at else ""
+    closes = as_utc(showcase.closes_at).isoformat() if showcase.closes_at else ""
+    message = f"{showcase.id}|{showcase.code_hash or ''}|{opens}|{closes}".encode()
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def may_watch(
-    user: Any, showcase: Showcase, code_showcase_id: Any, now: datetime | None = None
+    user: Any,
+    showcase: Showcase,
+    code_showcase_id: Any,
+    now: datetime | None = None,
+    grant: Any = None,
 ) -> bool:
     """Its builders, the members it is shared with, and (during the event's time window only)
-    whoever entered its event code may watch a showcase; nobody else."""
+    whoever entered its event code may watch a showcase; nobody else.
+
+    A code's grant holds only while the code and the window are the ones it was given for.
+    """
     if getattr(user, "is_authenticated", False) and getattr(user, "is_active", False):
         if can_edit(user, showcase):  # curators, administrators, and the trainer who made it
             return True
@@ -181,6 +214,10 @@ def may_watch(
             return True
     if code_showcase_id != showcase.id or showcase.opens_at is None or showcase.closes_at is None:
         return False
+    if showcase.code_hash is None or not isinstance(grant, str):
+        return False
+    if not hmac.compare_digest(grant, event_grant(showcase)):
+        return False  # the code was changed or taken away, or the window moved
     moment = now or utcnow()
     return as_utc(showcase.opens_at) <= moment <= as_utc(showcase.closes_at)
 

@@ -29,7 +29,7 @@ from storyhub.storage import get_storage
 from storyhub.stories import bp
 from storyhub.stories.forms import UploadForm
 from storyhub.themes.services import subthemes_by_kind
-from storyhub.uploads import UploadRejected, receive_upload
+from storyhub.uploads import UploadRejected, accepts_uploads, receive_upload
 
 UPLOADER_ROLES = (Role.STORYTELLER, Role.CURATOR, Role.ADMIN)
 
@@ -60,6 +60,7 @@ def passage_or_404(story: Story, passage_id: int) -> Passage:
 
 
 @bp.route("/stories/new", methods=["GET", "POST"])
+@accepts_uploads
 @roles_required(*UPLOADER_ROLES)
 def upload() -> Any:
     """Upload a story: the file, a title, the language and who is telling it."""
@@ -95,6 +96,8 @@ def upload() -> Any:
 # What a story's card shows (its picture, its sharing), read for the whole list at once: one query
 # each rather than two per card (a list of 500 made 1,000 queries, 4 s under load).
 CARD_LOADS = (selectinload(Story.media), selectinload(Story.consent))
+# The most stories one page of the list shows (the newest); search finds the others.
+STORY_LIST_LIMIT = 500
 
 
 @bp.route("/stories/mine")
@@ -123,8 +126,16 @@ def index() -> str:
     )
     if state in {s.value for s in StoryState}:
         query = query.where(Story.state == StoryState(state))
-    stories = db.session.scalars(query.limit(500)).all()
-    return render_template("stories/index.html", stories=stories, state=state, states=StoryState)
+    stories = db.session.scalars(query.limit(STORY_LIST_LIMIT + 1)).all()
+    more = len(stories) > STORY_LIST_LIMIT  # said on the page, so nobody thinks that is all
+    return render_template(
+        "stories/index.html",
+        stories=stories[:STORY_LIST_LIMIT],
+        more=more,
+        limit=STORY_LIST_LIMIT,
+        state=state,
+        states=StoryState,
+    )
 
 
 @bp.route("/stories/<int:story_id>")
@@ -132,8 +143,6 @@ def index() -> str:
 def show(story_id: int) -> str:
     """The story page: player, details and processing progress."""
     story = story_or_404(story_id)
-    record_view(story, current_user)
-    db.session.commit()
     is_teller = story.storyteller_id == current_user.id
     can_tag = can_tag_themes(current_user, story)
     return render_template(
@@ -149,6 +158,17 @@ def show(story_id: int) -> str:
         teller_name=teller_name(story, current_user),
         has_thumbnail=story.media_file(MediaRole.THUMBNAIL) is not None,
     )
+
+
+@bp.route("/stories/<int:story_id>/played", methods=["POST"])
+@login_required
+def played(story_id: int) -> tuple[str, int]:
+    """Count a view when the player really starts (a POST with the form token, sent by the page's
+    script): opening the page records nothing, so a link elsewhere can't forge a use."""
+    story = story_or_404(story_id)
+    record_view(story, current_user)
+    db.session.commit()
+    return "", 204
 
 
 @bp.route("/stories/<int:story_id>/media/<role>")

@@ -405,10 +405,26 @@ def play(session_id: int) -> str:
     """The session player for the room: one slide at a time, large captions, keyboard control."""
     training_session = _session_or_404(session_id)
     slides = services.slides_for(current_user, training_session)
-    for story in {s.clip.story for s in slides if s.kind == "clip" and s.clip is not None}:
-        record_use(story, current_user, kind="session", audience=Audience.TRAINING)
-    db.session.commit()
     return render_template("training/play.html", session=training_session, slides=slides)
+
+
+@bp.route("/sessions/<int:session_id>/played", methods=["POST"])
+@roles_required(*CLIP_ROLES)
+def played(session_id: int) -> tuple[str, int]:
+    """Record a use of a clip's story (``?clip=``) when it really plays in the room (a POST the
+    player sends): opening the player records nothing, so a link elsewhere can't forge a use."""
+    training_session = _session_or_404(session_id)
+    clip_id = request.args.get("clip", type=int)
+    if clip_id is None:
+        abort(400, "Please say which clip is playing.")
+    slides = services.slides_for(current_user, training_session)
+    shown = [s.clip for s in slides if s.kind == "clip" and s.clip is not None]
+    clip = next((c for c in shown if c.id == clip_id), None)
+    if clip is None:
+        abort(404)
+    record_use(clip.story, current_user, kind="session", audience=Audience.TRAINING)
+    db.session.commit()
+    return "", 204
 
 
 @bp.route("/sessions/<int:session_id>/exports", methods=["POST"])

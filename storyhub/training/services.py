@@ -6,11 +6,12 @@ Views and the API call these; consent rules are asked of consent/ (``can_clip``,
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from consent import CLIP_ROLES, can_clip, can_view, clip_refusal
 from consent.describe import audience_list, name_as_consented
@@ -31,6 +32,10 @@ MAX_CLIP_SECONDS = 5 * 60
 MAX_TITLE = 200
 MAX_TEXT = 2000
 MAX_ITEMS = 200
+# What one person may keep, so that every list of them (a page, the API) stays a bounded piece
+# of work; far more than anyone uses (a busy trainer keeps a few hundred clips).
+MAX_CLIPS_PER_PERSON = 2000
+MAX_SESSIONS_PER_PERSON = 500
 
 
 class TrainingError(ValueError):
@@ -146,6 +151,7 @@ def create_clip(
     if story.state != StoryState.READY:
         raise TrainingError("This story is still being prepared. Please try again soon.")
     start, end = bounds_for(story, start_word, end_word)
+    _room_for_clips(user, 1)
     clip = Clip(
         owner=user,
         story=story,
@@ -288,9 +294,25 @@ def sessions_of(user: User) -> tuple[list[TrainingSession], list[TrainingSession
     return list(owned), list(shared)
 
 
+def _room_for_clips(user: User, more: int) -> None:
+    """Refuse, in plain words, ``more`` clips past what one person may keep."""
+    have = db.session.scalar(select(func.count()).where(Clip.owner_id == user.id)) or 0
+    if have + more > MAX_CLIPS_PER_PERSON:
+        raise TrainingError(
+            f"You can keep up to {MAX_CLIPS_PER_PERSON} clips. Please delete some you no longer "
+            "use, then try again."
+        )
+
+
 def create_session(user: User, title: Any, summary: Any = "") -> TrainingSession:
     if user.role not in CLIP_ROLES:
         raise TrainingError("Only trainers and curators can make training sessions.")
+    owned = db.session.scalar(select(func.count()).where(TrainingSession.owner_id == user.id))
+    if (owned or 0) >= MAX_SESSIONS_PER_PERSON:
+        raise TrainingError(
+            f"You can keep up to {MAX_SESSIONS_PER_PERSON} sessions. Please delete some you no "
+            "longer use, then try again."
+        )
     session = TrainingSession(
         owner=user,
         title=_clean(title, MAX_TITLE, "session a title", required=True),
@@ -399,6 +421,8 @@ def reorder(session: TrainingSession, item_ids: Iterable[Any]) -> None:
     The list must name every item exactly once, so a stale page can't drop or duplicate one.
     """
     by_id = {item.id: item for item in session.items}
+    # Read no more of the list than a session can hold: a longer one can't be this session's.
+    item_ids = list(itertools.islice(item_ids, MAX_ITEMS + 1))
     try:
         wanted = [int(i) for i in item_ids]
     except (TypeError, ValueError):
@@ -418,6 +442,7 @@ def _apply_order(session: TrainingSession, items: list[SessionItem]) -> None:
 def duplicate_session(user: User, session: TrainingSession) -> TrainingSession:
     """A copy owned by ``user``, with copies of the clips that ``user`` may still use."""
     copy = create_session(user, f"Copy of {session.title}"[:MAX_TITLE], session.summary)
+    _room_for_clips(user, sum(1 for i in session.items if i.clip and i.clip.owner_id != user.id))
     clip_copies: dict[int, Clip] = {}
     for item in session.items:
         clip: Clip | None = None

@@ -104,7 +104,12 @@ def test_a_member_and_a_guest_present_a_showcase_with_the_keyboard(
     member.keyboard.press("ArrowRight")
     story = member.locator(".slide-clip:not([hidden])")
     expect(story).to_contain_text("Going home")
-    member.keyboard.press("Space")
+    # Playback really starting (not opening the page) records the use, by a POST with the token.
+    with member.expect_response(
+        lambda r: r.url.endswith("/played") and r.request.method == "POST"
+    ) as played:
+        member.keyboard.press("Space")
+    assert played.value.status == 204
     member.wait_for_function(PLAYING_WITH_CAPTIONS)
     journey.step("member-playing-with-captions")
     member.keyboard.press("Space")  # pause

@@ -170,3 +170,36 @@ def test_the_people_hold_migrates_on_postgresql(
         story = db.session.get(Story, story_id)
         assert story is not None and story.consent is not None
         assert story.consent.people_held is wanted
+
+
+def test_sign_in_throttling_counts_every_failure_on_postgresql(
+    pg_database: str, app: Flask, make_user: Callable[..., Any]
+) -> None:
+    """The throttle's INSERT … ON CONFLICT and its one-statement counting, on PostgreSQL, with
+    failures sent at the same moment (threads, each with its own connection)."""
+    import threading
+
+    from storyhub.auth.services import SignInLocked, authenticate
+    from tests.conftest import PASSWORD
+
+    user = make_user(Role.TRAINER)
+    name, attempts = user.username, 8
+    app.config["LOGIN_MAX_FAILURES"] = attempts
+    start = threading.Barrier(attempts)
+    results: list[object] = []
+
+    def fail() -> None:
+        with app.app_context():
+            start.wait()
+            results.append(authenticate(name, "a wrong guess", "198.51.100.7"))
+            db.session.remove()
+
+    threads = [threading.Thread(target=fail) for _ in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [None] * attempts
+    with pytest.raises(SignInLocked):  # all eight counted: this address waits now
+        authenticate(name, PASSWORD, "198.51.100.7")
+    assert authenticate(name, PASSWORD, "192.0.2.1") is not None  # the owner elsewhere: fine

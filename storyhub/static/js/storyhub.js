@@ -547,3 +547,21 @@ document.addEventListener("DOMContentLoaded", function () {
     button.addEventListener("click", function () { window.print(); });
   });
 });
+
+// "Where my story has been used": a use is recorded when playback really starts, once per page,
+// by a POST with the form token. Opening a page records nothing, so a link can't forge a use.
+function setupPlayedReport(media) {
+  let sent = false;
+  media.addEventListener("playing", function () {
+    if (sent) return;
+    sent = true;
+    const body = new FormData();
+    body.append("csrf_token", media.dataset.csrf || "");
+    fetch(media.dataset.playedUrl, { method: "POST", body: body, credentials: "same-origin", keepalive: true })
+      .catch(function () { /* a use not counted is better than a player that stops */ });
+  });
+}
+
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-played-url]").forEach(setupPlayedReport);
+});

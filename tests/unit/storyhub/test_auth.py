@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from storyhub.auth.services import authenticate, user_for_api_token
+from storyhub.auth.services import SignInLocked, authenticate, user_for_api_token
+from storyhub.auth.throttle import SignInThrottle
 from storyhub.extensions import db
 from storyhub.models import ApiToken, Invitation, Role, User, utcnow
 from tests.conftest import PASSWORD, csrf_token, login
@@ -48,23 +49,20 @@ def test_wrong_password_gets_a_plain_message(app: Flask, make_user: Callable[...
     assert "don&#39;t match" in response.get_data(as_text=True)
 
 
-def test_repeated_failures_lock_the_account_for_a_while(
+def test_repeated_failures_make_that_address_wait_a_while(
     app: Flask, make_user: Callable[..., User]
 ) -> None:
     user = make_user(Role.TRAINER)
     client = app.test_client()
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         assert login(client, user.username, "guess").status_code == 400
-    # Now even the right password is refused, with a reason and a wait time.
+    # Now even the right password is refused from here, with a reason and a wait time.
     response = login(client, user.username, PASSWORD)
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "Too many attempts" in page and "15 minutes" in page
-    # Once the lock has passed, the right password works again.
-    db.session.expire_all()
-    locked = db.session.get(User, user.id)
-    assert locked is not None and locked.locked_until is not None
-    locked.locked_until = utcnow() - timedelta(seconds=1)
+    # Once the wait has passed, the right password works again.
+    db.session.execute(update(SignInThrottle).values(blocked_until=utcnow() - timedelta(seconds=1)))
     db.session.commit()
     assert login(client, user.username, PASSWORD).status_code == 302
 
@@ -271,3 +269,98 @@ def test_cli_refuses_bad_input_clearly(
         ]
     )
     assert result.exit_code != 0
+
+
+# --- throttling: atomic, per (name, address) and per address, telling nothing -----------------
+
+
+def _from(app: Flask, address: str) -> Any:
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def _without_token(page: str) -> str:
+    return re.sub(r'name="csrf_token"[^>]*value="[^"]+"', "", page)
+
+
+def test_failures_sent_at_the_same_moment_are_all_counted(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    """Threads against the file SQLite database: every failure is counted, none overwritten."""
+    import threading
+
+    user = make_user(Role.TRAINER)
+    attempts = 8
+    app.config["LOGIN_MAX_FAILURES"] = attempts
+    clients = [_from(app, "198.51.100.7") for _ in range(attempts)]
+    tokens = [csrf_token(c) for c in clients]
+    start = threading.Barrier(attempts)
+    statuses: list[int] = []
+
+    name = user.username
+
+    def fail(client: Any, token: str) -> None:
+        data = {"username": name, "password": "a wrong guess", "csrf_token": token}
+        start.wait()
+        statuses.append(client.post("/login", data=data).status_code)
+
+    pairs = zip(clients, tokens, strict=True)
+    threads = [threading.Thread(target=fail, args=pair) for pair in pairs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [400] * attempts
+    # All eight failures were counted, so the eighth made this address wait: even the right
+    # password is refused now (a lost count would have let it in).
+    refused = login(_from(app, "198.51.100.7"), user.username)
+    assert refused.status_code == 400 and "Too many attempts" in refused.get_data(as_text=True)
+    with pytest.raises(SignInLocked):
+        authenticate(user.username, PASSWORD, "198.51.100.7")
+
+
+def test_a_stranger_elsewhere_cannot_lock_the_owner_out(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    owner = make_user(Role.CURATOR)
+    home, stranger = _from(app, "192.0.2.10"), _from(app, "203.0.113.66")
+    assert login(home, owner.username).status_code == 302  # the owner has signed in from home
+    for _ in range(app.config["LOGIN_MAX_FAILURES"] * 3):
+        login(stranger, owner.username, "guess")
+    # The stranger now waits...
+    refused = login(stranger, owner.username, PASSWORD)
+    assert refused.status_code == 400 and "Too many attempts" in refused.get_data(as_text=True)
+    # ...but the owner signs in from home, and from a new place too.
+    assert login(_from(app, "192.0.2.10"), owner.username).status_code == 302
+    assert login(_from(app, "2001:db8:5::1"), owner.username).status_code == 302
+
+
+def test_one_address_cannot_try_many_accounts(app: Flask, make_user: Callable[..., User]) -> None:
+    app.config["LOGIN_ADDRESS_MAX_FAILURES"] = 6
+    people = [make_user(Role.TRAINER) for _ in range(4)]
+    sprayer = _from(app, "2001:db8:7::1")
+    for person in people[:3]:
+        for _ in range(2):
+            login(sprayer, person.username, "Summer2026!")
+    # Six failures from this address over three names: the fourth name waits too, also from
+    # elsewhere in the same IPv6 network (one household or phone holds a whole /64)...
+    refused = login(_from(app, "2001:db8:7::2:99"), people[3].username, PASSWORD)
+    assert refused.status_code == 400 and "Too many attempts" in refused.get_data(as_text=True)
+    # ...but not from another address.
+    assert login(_from(app, "192.0.2.44"), people[3].username).status_code == 302
+
+
+def test_unknown_and_known_names_get_the_same_answers(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    user = make_user(Role.TRAINER)
+    known, unknown = _from(app, "198.51.100.20"), _from(app, "198.51.100.21")
+    for attempt in range(app.config["LOGIN_MAX_FAILURES"] + 2):
+        a = login(known, user.username, "guess")
+        b = login(unknown, "nobody-here", "guess")
+        assert a.status_code == b.status_code == 400, attempt
+        page_a = _without_token(a.get_data(as_text=True)).replace(user.username, "NAME")
+        page_b = _without_token(b.get_data(as_text=True)).replace("nobody-here", "NAME")
+        assert page_a == page_b, attempt
+    assert "Too many attempts" in page_a

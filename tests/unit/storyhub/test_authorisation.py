@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -142,6 +142,7 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "stories.show": READ_STORY,
     "stories.media": READ_STORY,  # the web copy; the unredacted original: see the test below
     "stories.captions": READ_STORY,
+    "stories.played": READ_STORY,  # the player's POST when playback starts (a view counted)
     "stories.job_status": READ_STORY,
     "stories.retry": MANAGE_STORY,
     "stories.consent_wizard": MANAGE_STORY,
@@ -218,6 +219,7 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "training.duplicate": TRAINING,
     "training.delete_session": TRAINING,
     "training.play": TRAINING,
+    "training.played": TRAINING,  # the room's POST when a clip starts playing (a use)
     "training.export": TRAINING,
     "training.download": TRAINING,
     # Showcases.
@@ -236,6 +238,7 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "showcases.present": WATCH_SHOWCASE,
     "showcases.media": WATCH_SHOWCASE,
     "showcases.captions": WATCH_SHOWCASE,
+    "showcases.played": WATCH_SHOWCASE,  # the presenter's POST when an item starts playing
     # The API: stories, jobs and consent.
     "api.list_stories": READ_STORY,
     "api.get_story": READ_STORY,
@@ -872,6 +875,7 @@ SHARED_SESSION_OPENS = frozenset(
     {
         "training.session",
         "training.play",
+        "training.played",
         "training.export",
         "training.download",
         "training.duplicate",
@@ -929,6 +933,8 @@ def test_a_showcase_is_not_found_by_a_member_it_is_not_shared_with_nor_by_anothe
     db.session.commit()
     entered = guest.client.post("/event", data={"code": code, "csrf_token": guest.csrf})
     assert entered.status_code == 302
+    # A code starts the visitor's session afresh, with a new form token (as its pages carry).
+    guest = replace(guest, csrf=csrf_token(guest.client, "/event"))
     failures = []
     for endpoint, method, rule_path, arguments in object_routes(app, "showcase_id"):
         path = fill(rule_path, world.values(endpoint, arguments, TRAINER))

@@ -20,7 +20,9 @@ def test_defaults_are_embedded_in_the_instance_folder(
     assert app.config["MEDIA_ROOT"] == str(tmp_path / "media")
     assert app.config["QUEUE_URL"] == f"sqlite:///{tmp_path / 'queue.sqlite3'}"
     assert app.config["MAX_UPLOAD_MB"] == 2048
-    assert app.config["MAX_CONTENT_LENGTH"] > 2048 * 1024 * 1024
+    # Only the upload routes take a large body; every other request, a small one.
+    assert app.config["MAX_UPLOAD_CONTENT_LENGTH"] > 2048 * 1024 * 1024
+    assert app.config["MAX_CONTENT_LENGTH"] == 1024 * 1024
     # A secret key is made once and kept, so sessions survive restarts and several workers.
     key = app.config["SECRET_KEY"]
     assert len(key) >= 32 and (tmp_path / "secret_key").read_text().strip() == key

@@ -283,10 +283,16 @@ def test_where_my_story_has_been_used_counts_views_by_audience(
     submit_wizard(client, story, confirm="1")
     trainer, _ = login_as(Role.TRAINER)
     member, _ = login_as(Role.MEMBER)
+    # A view is counted when the player really starts (the page POSTs it); opening the page
+    # records nothing, so a link on another site can't forge one.
+    for viewer in (trainer, member, client):
+        assert viewer.get(f"/stories/{story.id}").status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(StoryUse)) == 0
+    played = f"/stories/{story.id}/played"
     for _ in range(3):
-        trainer.get(f"/stories/{story.id}")
-    member.get(f"/stories/{story.id}")
-    client.get(f"/stories/{story.id}")  # the teller's own looking is not counted
+        trainer.post(played, data={"csrf_token": csrf_token(trainer, "/")})
+    member.post(played, data={"csrf_token": csrf_token(member, "/")})
+    client.post(played, data={"csrf_token": csrf_token(client, "/")})  # the teller's: not counted
     counts = dict(
         db.session.execute(
             select(StoryUse.audience, func.count()).group_by(StoryUse.audience)

@@ -3,6 +3,7 @@ once, and an event code opens its showcase only inside the event's time window."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from storyhub.extensions import db
 from storyhub.models import Role, User
 from storyhub.showcases import services
 from storyhub.showcases.services import ShowcaseError
+from tests.conftest import csrf_token
 from tests.training_factory import clip_story
 
 PASSAGES = ["Nobody asked me what I wanted", "Then a social worker listened to me"]
@@ -295,7 +297,19 @@ def test_the_curator_is_told_and_the_teller_sees_the_showcase_uses(
     member_client, member = login_as(Role.MEMBER)
     services.set_members(showcase, [member.id])
     db.session.commit()
-    assert member_client.get(f"/showcases/{showcase.id}/present").status_code == 200  # type: ignore[attr-defined]
+    present = member_client.get(f"/showcases/{showcase.id}/present").get_data(as_text=True)  # type: ignore[attr-defined]
+    # Presenting records nothing until an item really plays (the presenter's page POSTs it).
+    played = re.findall(r'data-played-url="([^"]+)"', present)
+    assert len(played) == 1
+    from sqlalchemy import func, select
+
+    from consent.models import StoryUse
+
+    assert db.session.scalar(select(func.count()).select_from(StoryUse)) == 0
+    # A page elsewhere can't send it: without the form token it is refused.
+    assert member_client.post(played[0]).status_code == 400  # type: ignore[attr-defined]
+    token = csrf_token(member_client, "/")  # type: ignore[arg-type]
+    assert member_client.post(played[0], data={"csrf_token": token}).status_code == 204  # type: ignore[attr-defined]
     teller_client = app.test_client()
     login(teller_client, teller.username)
     used = teller_client.get(f"/stories/{story.id}/used").get_data(as_text=True)
@@ -332,3 +346,62 @@ def test_a_clip_can_be_an_item(
     assert "Listened to" in present and "From “Heard”, told by" in present
     clip = showcase.items[0].clip
     assert clip is not None and f'data-start="{clip.start}" data-end="{clip.end}"' in present
+
+
+def _enter_code(app: Flask, code: str) -> object:
+    guest = app.test_client()
+    token_page = guest.get("/event").get_data(as_text=True)
+    token = token_page.split('name="csrf_token" value="')[1].split('"')[0]
+    assert guest.post("/event", data={"code": code, "csrf_token": token}).status_code == 302
+    return guest
+
+
+def test_a_changed_code_ends_the_access_it_gave(app: Flask, people: tuple[User, User]) -> None:
+    showcase, code, _ = _event_showcase(*people)
+    guest = _enter_code(app, code)
+    present = f"/showcases/{showcase.id}/present"  # type: ignore[attr-defined]
+    assert guest.get(present).status_code == 200  # type: ignore[attr-defined]
+    new_code = services.new_code(showcase)  # type: ignore[arg-type]
+    db.session.commit()
+    gone = guest.get(present)  # type: ignore[attr-defined]
+    assert gone.status_code == 302 and gone.headers["Location"].endswith("/event")
+    page = guest.get("/event").get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "no longer opens the showcase" in page
+    # Asked again, the visitor can't come back in without the new code...
+    assert guest.get(present).status_code == 302  # type: ignore[attr-defined]
+    # ...and with it, they can.
+    assert _enter_code(app, new_code).get(present).status_code == 200  # type: ignore[attr-defined]
+
+
+def test_a_moved_window_ends_the_access_it_gave(app: Flask, people: tuple[User, User]) -> None:
+    showcase, code, _ = _event_showcase(*people)
+    guest = _enter_code(app, code)
+    present = f"/showcases/{showcase.id}/present"  # type: ignore[attr-defined]
+    assert guest.get(present).status_code == 200  # type: ignore[attr-defined]
+    # The organiser moves the event (it still covers now): access given for the old time ends.
+    showcase.closes_at = datetime.now(UTC) + timedelta(hours=5)  # type: ignore[attr-defined]
+    db.session.commit()
+    item = showcase.items[0]  # type: ignore[attr-defined]
+    for path in (present, f"/showcases/{showcase.id}/items/{item.id}/captions.vtt"):  # type: ignore[attr-defined]
+        assert guest.get(path).status_code == 302, path  # type: ignore[attr-defined]
+    assert _enter_code(app, code).get(present).status_code == 200  # type: ignore[attr-defined]
+
+
+def test_opening_a_showcase_records_no_use_until_an_item_plays(
+    app: Flask, people: tuple[User, User]
+) -> None:
+    from sqlalchemy import select
+
+    from consent.models import StoryUse
+
+    showcase, code, stories = _event_showcase(*people)
+    guest = _enter_code(app, code)
+    page = guest.get(f"/showcases/{showcase.id}/present").get_data(as_text=True)  # type: ignore[attr-defined]
+    # A GET (a link on another site could make one) writes nothing.
+    assert db.session.scalars(select(StoryUse)).all() == []
+    played = re.findall(r'data-played-url="([^"]+)"', page)
+    assert len(played) == 2
+    token = csrf_token(guest, "/event")  # type: ignore[arg-type]
+    assert guest.post(played[0], data={"csrf_token": token}).status_code == 204  # type: ignore[attr-defined]
+    uses = db.session.scalars(select(StoryUse)).all()
+    assert [(u.story_id, u.kind, u.user_id) for u in uses] == [(stories[0].id, "showcase", None)]  # type: ignore[attr-defined]

@@ -236,9 +236,20 @@ def test_the_player_introduces_clips_and_skips_a_withdrawn_story(
     assert f"/stories/{other.id}/media" not in html
     editor = client.get(f"/sessions/{session.id}").get_data(as_text=True)
     assert "This clip will be skipped." in editor
-    # Playing a session is a use of each story shown, for "where my story has been used".
+    # Opening the player records nothing (a link elsewhere can't forge a use); a clip that really
+    # plays is a use of its story, for "where my story has been used" (the player POSTs it).
+    assert not db.session.scalars(select(StoryUse).where(StoryUse.kind == "session")).all()
+    played = re.findall(r'data-played-url="([^"]+)"', html)
+    assert len(played) == 1
+    token = csrf_token(client, "/")
+    for url in played:
+        assert client.post(url, data={"csrf_token": token}).status_code == 204
     uses = db.session.scalars(select(StoryUse).where(StoryUse.kind == "session")).all()
-    assert sorted(u.story_id for u in uses) == sorted([story.id, other.id, story.id])
+    assert [u.story_id for u in uses] == [story.id]
+    # The withdrawn story's clip can't be recorded as played.
+    skipped = next(i.clip for i in session.items if i.clip and i.clip.story_id == other.id)
+    url = f"/sessions/{session.id}/played?clip={skipped.id}"
+    assert client.post(url, data={"csrf_token": token}).status_code == 404
 
 
 def test_forged_ids_and_kinds_are_refused(login_as: SignIn, story: Story) -> None:

@@ -7,7 +7,9 @@ results, clips, sessions, showcases, exports and the dashboard):
 - the teller always sees their own story, and staff (curators, administrators) see every story
   they look after, so they can help, review and act on withdrawals;
 - anyone else sees a story only when its current consent is active, released (step 2), not past
-  its review date, and includes the audience that this person's purpose belongs to.
+  its review date, and includes the audience that this person's purpose belongs to;
+- and not while it is held back (``StoryState.FAILED``: e.g. its web copy could not be made again
+  without words a curator removed), until staff have it prepared again.
 
 ``can_view`` answers for one story; ``viewable_stories`` is the same rule as a SQL condition for
 lists, and a test checks the two always agree.
@@ -23,7 +25,7 @@ from sqlalchemy import ColumnElement, and_, false, or_
 
 from consent.models import Audience, ConsentStatus, ConsentVersion
 from search.query import Scope, day_number
-from storyhub.models import Role, Story, utcnow
+from storyhub.models import Role, Story, StoryState, utcnow
 
 # Staff who support storytellers: they may see and manage every story that is not erased.
 STORY_STAFF = (Role.CURATOR, Role.ADMIN)
@@ -93,6 +95,8 @@ def can_view(user: Any, story: Story, purpose: Purpose | None = None) -> bool:
     purpose = purpose or purpose_for(user)
     if ROLE_PURPOSE.get(user.role) != purpose:
         return False  # a trainer reads for training, a member for learning events; no other
+    if story.state == StoryState.FAILED:
+        return False  # held back: its only web copy may still hold words that were removed
     return shared_for(consent, purpose)
 
 
@@ -153,7 +157,8 @@ def viewable_stories(user: Any, purpose: Purpose | None = None) -> ColumnElement
     audience = PURPOSE_AUDIENCE.get(purpose)
     if ROLE_PURPOSE.get(user.role) != purpose or audience is None:
         return and_(not_erased, own)
-    return and_(not_erased, or_(own, shared_with(audience)))
+    held_back = Story.state == StoryState.FAILED
+    return and_(not_erased, or_(own, and_(~held_back, shared_with(audience))))
 
 
 def shared_with(audience: Audience) -> ColumnElement[bool]:
@@ -225,6 +230,8 @@ def _sharing_refusal(story: Story, audience: Audience, on: date | None) -> str |
             f"Its sharing ended on {consent.review_date.strftime('%-d %B %Y')} "
             "and has not been renewed."
         )
+    if story.state == StoryState.FAILED:
+        return "It is held back until its video is ready again."
     if audience not in consent.audiences:
         return {
             Audience.TRAINING: "Its storyteller no longer shares it for training.",

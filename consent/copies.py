@@ -188,6 +188,14 @@ def web_copy_refusal(story: Story) -> str | None:
     return None
 
 
+def before_removal(story: Story) -> None:
+    """Call just before something is removed from ``story``: a web copy made before copies were
+    recorded is recorded now, as made under the state before the removal, so it is stale after."""
+    rendition = story.media_file(MediaRole.RENDITION)
+    if rendition is not None and copy_of(CopyKind.WEB_COPY, story.id) is None:
+        record(CopyKind.WEB_COPY, story.id, None, [made_from(story)], [rendition.storage_key])
+
+
 # --- deleting copies that may no longer be handed out ---------------------------------------
 
 PURGE_COPIES = "purge_copies"

@@ -90,6 +90,7 @@ def redact_view(story_id: int, passage_id: int) -> WerkzeugResponse:
     if not places:
         flash(f"“{phrase.strip()}” isn't in this passage. Type it as it appears.", "error")
         return _back(story, passage_id)
+    copies.before_removal(story)
     for first, last in places:
         redact(passage, first, last, current_user)
     copies.story_changed(story)  # copies made before it (exports, packs, clips) are deleted

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from consent import CLIP_ROLES, can_clip, can_view, clip_refusal
-from consent.copies import web_copy_refusal
+from consent.copies import CopyKind, copy_of, web_copy_refusal
 from consent.describe import audience_list, name_as_consented
 from consent.models import ConsentStatus, ConsentVersion
 from consent.services import on_withdrawal
@@ -189,7 +189,17 @@ def delete_clip(user: User, clip: Clip) -> None:
         session.items.remove(item)
         _renumber(session)
     audit.record("clip.deleted", actor=user, object_type="clip", object_id=clip.id)
+    _forget_copy_records(CopyKind.CLIP_FILE, [clip.id])
     db.session.delete(clip)
+
+
+def _forget_copy_records(kind: str, subject_ids: list[int]) -> None:
+    """A deleted clip or session takes the records of its copies with it (the caller deletes
+    their files after the commit)."""
+    for subject_id in subject_ids:
+        made = copy_of(kind, subject_id)
+        if made is not None:
+            db.session.delete(made)
 
 
 @dataclass(frozen=True)
@@ -520,6 +530,7 @@ def delete_session(user: User, session: TrainingSession) -> None:
     if session.owner_id != user.id:
         raise TrainingError("Only the trainer who made this session can delete it.")
     audit.record("session.deleted", actor=user, object_type="session", object_id=session.id)
+    _forget_copy_records(CopyKind.EXPORT, [export.id for export in session.exports])
     db.session.delete(session)
 
 

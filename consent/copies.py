@@ -272,8 +272,9 @@ def purge_copies(context: JobContext) -> None:
     if consent is not None and consent.status == ConsentStatus.ERASED:
         for held in db.session.scalars(
             select(CopyStory).where(CopyStory.story_id == consent.story_id)
-        ):
-            db.session.delete(held)
+        ).all():
+            alone = all(other.story_id == held.story_id for other in held.copy.stories)
+            db.session.delete(held.copy if alone else held)
     db.session.commit()
 
 

@@ -217,14 +217,9 @@ def on_forget(kind: str) -> Callable[[Forget], Forget]:
 
 def holding(story_id: int) -> list[Copy]:
     """Every copy (its files not yet deleted) that holds the story."""
-    return list(
-        db.session.scalars(
-            select(Copy)
-            .join(CopyStory)
-            .where(CopyStory.story_id == story_id, Copy.gone_at.is_(None))
-            .distinct()
-        )
-    )
+    held = select(CopyStory.copy_id).where(CopyStory.story_id == story_id)
+    # A subquery, not a DISTINCT join: PostgreSQL can't compare the JSON column for DISTINCT.
+    return list(db.session.scalars(select(Copy).where(Copy.id.in_(held), Copy.gone_at.is_(None))))
 
 
 def story_changed(story: Story) -> None:

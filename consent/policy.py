@@ -9,7 +9,9 @@ results, clips, sessions, showcases, exports and the dashboard):
 - anyone else sees a story only when its current consent is active, released (step 2), not past
   its review date, and includes the audience that this person's purpose belongs to, and nobody
   else in the story is waiting to be removed (someone the teller marked as not agreeing, whose
-  name and picture a curator has not yet taken out): the release wizard promises that.
+  name and picture a curator has not yet taken out): the release wizard promises that;
+- and not while it is held back (``StoryState.FAILED``: e.g. its web copy could not be made again
+  without words a curator removed), until staff have it prepared again.
 
 ``can_view`` answers for one story; ``viewable_stories`` is the same rule as a SQL condition for
 lists, and a test checks the two always agree.
@@ -25,7 +27,7 @@ from sqlalchemy import ColumnElement, and_, false, or_
 
 from consent.models import Audience, ConsentStatus, ConsentVersion, waiting
 from search.query import Scope, day_number
-from storyhub.models import Role, Story, utcnow
+from storyhub.models import Role, Story, StoryState, utcnow
 
 # Staff who support storytellers: they may see and manage every story that is not erased.
 STORY_STAFF = (Role.CURATOR, Role.ADMIN)
@@ -104,6 +106,8 @@ def can_view(user: Any, story: Story, purpose: Purpose | None = None) -> bool:
     purpose = purpose or purpose_for(user)
     if ROLE_PURPOSE.get(user.role) != purpose:
         return False  # a trainer reads for training, a member for learning events; no other
+    if story.state == StoryState.FAILED:
+        return False  # held back: its only web copy may still hold words that were removed
     return shared_for(consent, purpose)
 
 
@@ -164,7 +168,8 @@ def viewable_stories(user: Any, purpose: Purpose | None = None) -> ColumnElement
     audience = PURPOSE_AUDIENCE.get(purpose)
     if ROLE_PURPOSE.get(user.role) != purpose or audience is None:
         return and_(not_erased, own)
-    return and_(not_erased, or_(own, shared_with(audience)))
+    held_back = Story.state == StoryState.FAILED
+    return and_(not_erased, or_(own, and_(~held_back, shared_with(audience))))
 
 
 def shared_with(audience: Audience) -> ColumnElement[bool]:
@@ -239,6 +244,8 @@ def _sharing_refusal(story: Story, audience: Audience, on: date | None) -> str |
             f"Its sharing ended on {consent.review_date.strftime('%-d %B %Y')} "
             "and has not been renewed."
         )
+    if story.state == StoryState.FAILED:
+        return "It is held back until its video is ready again."
     if people_to_remove(consent):
         return (
             "Someone in it has not agreed to be in it, and a curator has not removed them "

@@ -100,6 +100,7 @@ _REMOVAL_KEYS = ("removed", "picture")
 Hook = Callable[[Story, ConsentVersion], None]
 _WITHDRAWAL_HOOKS: list[Hook] = []
 _RELEASE_HOOKS: list[Hook] = []
+_CHANGE_HOOKS: list[Hook] = []
 
 
 def on_withdrawal(hook: Hook) -> Hook:
@@ -111,6 +112,12 @@ def on_withdrawal(hook: Hook) -> Hook:
 def on_release(hook: Hook) -> Hook:
     """Register something that must happen when a story is (re)released to audiences."""
     _RELEASE_HOOKS.append(hook)
+    return hook
+
+
+def on_change(hook: Hook) -> Hook:
+    """Register something that must happen when a shared story's choices change."""
+    _CHANGE_HOOKS.append(hook)
     return hook
 
 
@@ -233,13 +240,16 @@ def change(story: Story, by: User, choices: Choices) -> ConsentVersion:
     if consent.status != ConsentStatus.ACTIVE or consent.released_at is None:
         raise ConsentError("This story isn't being shared, so there is nothing to change.")
     choices.check()
-    return _new_version(
+    version = _new_version(
         story,
         by,
         ConsentAction.CHANGE,
         review_date=_review_date(choices.review_months, choices.adult_on),
         **_choice_fields(choices),
     )
+    for hook in _CHANGE_HOOKS:
+        hook(story, version)
+    return version
 
 
 def renew(story: Story, by: User, months: int = 12) -> ConsentVersion:

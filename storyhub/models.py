@@ -420,6 +420,7 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
 
 # Consent's tables refer to these models and these to them; importing consent's models here (after
 # ours are defined) makes sure both are mapped whoever imports first.
+import consent.copies  # noqa: E402
 import consent.models  # noqa: E402,F401
 import storyhub.covers  # noqa: E402
 import storyhub.search.models  # noqa: E402

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from consent import copies
 from consent.models import ConsentStatus, ConsentVersion
 from consent.policy import people_to_remove
 from consent.services import ConsentError, person_removed
@@ -113,6 +114,7 @@ def cover_picture(story: Story, start: str, end: str, by: User) -> PictureCover:
         raise ConsentError("The end time must come after the start time.")
     if begin >= story.duration:
         raise ConsentError("That time is after the end of the story.")
+    copies.before_removal(story)  # the web copy playing now still shows this stretch
     cover = PictureCover(
         story_id=story.id, start=begin, end=min(finish, story.duration), created_by_id=by.id
     )

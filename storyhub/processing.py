@@ -15,6 +15,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from consent import copies
 from consent.models import Audience, Naming
 from consent.services import Choices, ConsentError, release
 from media_pipeline import MediaError, MediaInfo, probe
@@ -141,7 +142,7 @@ def process_story(context: JobContext) -> None:
             elif any(p.themes_suggested_at is None for p in story.passages):
                 _suggest_themes(context, story)  # resumed after a crash between the two
 
-            if not _have(story, MediaRole.RENDITION):
+            if not _have(story, MediaRole.RENDITION) or copies.web_copy_refusal(story):
                 _render(context, story, source, info, folder, scratch, 0.8)
     except MediaError as err:
         raise JobFailed(err.code, err.message) from err
@@ -225,6 +226,8 @@ def _render(
     # A new name each time, so a browser never mixes bytes of an old copy with a new one.
     revision = story.transcript.revision if story.transcript else 0
     key = str(folder / f"web-r{revision}{extension}")
+    # What it is made under is taken before it is made: a redaction saved meanwhile makes it stale.
+    made_under = copies.made_from(story)
     made = make_rendition(
         source,
         scratch / f"web{extension}",
@@ -234,12 +237,17 @@ def _render(
         progress=_step(context, start, 0.98),
     )
     _store(story, MediaRole.RENDITION, made, key, CONTENT_TYPES[extension])
+    copies.record(copies.CopyKind.WEB_COPY, story.id, None, [made_under], [key])
+    db.session.commit()
 
 
 @handler(RENDER_STORY)
 def render_story(context: JobContext) -> None:
     """Make the web copy again (after a redaction), so removed words are silent in it."""
     story = _story(context)
+    # Whatever was removed, copies made before it (the old web copy too) are deleted first.
+    copies.forget_refused(copies.holding(story.id))
+    db.session.commit()
     original = story.media_file(MediaRole.ORIGINAL)
     if original is None:
         raise JobFailed("missing", "The uploaded file is missing.")
@@ -250,6 +258,9 @@ def render_story(context: JobContext) -> None:
             _render(context, story, source, info, _folder(story), Path(scratch), 0.05)
     except MediaError as err:
         raise JobFailed(err.code, err.message) from err
+    if story.state == StoryState.FAILED:  # held back after an earlier failure: shared again
+        story.state, story.failure_message = StoryState.READY, None
+        db.session.commit()
 
 
 def _mark_story_failed(context: JobContext, failure: JobFailed) -> None:
@@ -262,3 +273,19 @@ def _mark_story_failed(context: JobContext, failure: JobFailed) -> None:
 
 
 FAILURE_HOOKS[PROCESS_STORY] = _mark_story_failed
+
+
+def _hold_back(context: JobContext, failure: JobFailed) -> None:
+    """The web copy could not be made again (after a redaction): the story is held back from
+    audiences (``consent.policy``) and its page and the curators' list show it as failed."""
+    _mark_story_failed(
+        context,
+        JobFailed(
+            failure.code,
+            "We couldn't make the video again without the words that were removed, so only "
+            "its storyteller and staff can see the story for now. Please try again.",
+        ),
+    )
+
+
+FAILURE_HOOKS[RENDER_STORY] = _hold_back

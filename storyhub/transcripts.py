@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from consent import copies
 from consent.policy import can_redact
 from media_pipeline.captions import make_webvtt
 from media_pipeline.passages import Passage as CutPassage
@@ -449,6 +450,7 @@ def redact_places(passage: Passage, places: list[tuple[int, int]], author: User)
     places = [(a, b) for a, b in places if not all(w.get("redacted") for w in words[a : b + 1])]
     if not places:
         raise TranscriptError("Those words are already removed.")
+    copies.before_removal(passage.story)  # the web copy playing now still has these words
     for first_word, last_word in places:
         for word in words[first_word : last_word + 1]:
             word["redacted"] = True
@@ -482,6 +484,7 @@ def undo_redaction(story: Story, redaction_id: int, author: User, reason: str) -
         raise TranscriptError("Please say why these words should come back.")
     if len(why) > MAX_UNDO_REASON:
         raise TranscriptError(f"Please say why in fewer than {MAX_UNDO_REASON} characters.")
+    copies.before_removal(story)  # the web copy playing now was made with these words silent
     redaction.undone_at = utcnow()
     redaction.undone_by_id = author.id
     redaction.undo_reason = why

@@ -3,7 +3,9 @@
 It holds an HTML page, each item as an MP4 (or M4A) cut exactly from the story's web copy, and
 each item's captions as a WebVTT file beside it (side-car captions, on by default). A copy handed
 out can't be called back, so a pack is made only while every item's consent allows it, and each
-one is recorded against every story in it, with who took it.
+one is recorded against every story in it, with who took it. A pack kept here is a copy
+(``consent.copies``) bound to the stories it holds as they were when it was made, not to the
+showcase's items now: it is handed out, and deleted, by that one mechanism.
 
 """
 
@@ -20,16 +22,18 @@ from flask import render_template, send_file
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from consent import copies
+from consent.copies import Copy, CopyKind, copy_of, copy_refusal, on_forget, web_copy_refusal
 from consent.describe import audience_list, name_as_consented
-from consent.models import Audience, ConsentVersion
-from consent.policy import showcase_refusal
-from consent.services import on_withdrawal, record_use
+from consent.models import Audience
+from consent.policy import Purpose, showcase_refusal
+from consent.services import record_use
 from media_pipeline.captions import clip_words, make_cues, make_webvtt_window
 from media_pipeline.errors import MediaError
 from storyhub import audit, jobs
 from storyhub.extensions import db
 from storyhub.jobs import JobContext, JobFailed, handler
-from storyhub.models import Job, MediaRole, Story, User
+from storyhub.models import Job, MediaRole, User
 from storyhub.showcases.models import Showcase, ShowcaseItem, ShowcasePack
 from storyhub.storage import get_storage
 from storyhub.transcripts import caption_words
@@ -59,7 +63,7 @@ def pack_refusal(showcase: Showcase) -> str | None:
         refusal = showcase_refusal(item.story)
         if refusal is not None:
             return f"“{item.story.title}” can't be handed out: {refusal}"
-        if item.story.media_file(MediaRole.RENDITION) is None:
+        if web_copy_refusal(item.story) is not None:
             return f"“{item.story.title}” is being prepared again. Please try later."
     return None
 
@@ -152,6 +156,7 @@ def make_pack(context: JobContext) -> None:
     if pack is None:
         raise JobFailed("missing", "This pack was removed.")
     context.report(0.05, "Cutting the stories")
+    made_under = [copies.made_from(story) for story in {i.story for i in pack.showcase.items}]
     with tempfile.TemporaryDirectory(prefix="storyhub-pack-") as workdir:
         work = Path(workdir)
         try:
@@ -163,22 +168,31 @@ def make_pack(context: JobContext) -> None:
         db.session.expire_all()
         pack = db.session.get(ShowcasePack, pack.id)
         assert pack is not None
-        refusal = pack_refusal(pack.showcase)  # consent may have changed meanwhile
+        key = f"packs/{pack.id}-{uuid.uuid4().hex[:8]}.zip"
+        made = copies.record(CopyKind.PACK, pack.id, Purpose.LEARNING_EVENT, made_under, [key])
+        refusal = copy_refusal(made)  # a story may have changed meanwhile
         if refusal is not None:
             raise JobFailed("changed", refusal)
-        key = f"packs/{pack.id}-{uuid.uuid4().hex[:8]}.zip"
         get_storage().put_file(work / "pack.zip", key)
     pack.file_key = key
     db.session.commit()
 
 
+def handed_out_refusal(pack: ShowcasePack) -> str | None:
+    """Why this kept pack may not be handed out now (the stories it holds, as they were made)."""
+    if pack.file_key is None:
+        return "This pack isn't ready."
+    return copy_refusal(copy_of(CopyKind.PACK, pack.id))
+
+
 def hand_out(pack: ShowcasePack, user: User) -> Response:
     """Give the pack to ``user``, recorded on every story in it as a copy handed out to them."""
-    refusal = pack_refusal(pack.showcase)
-    if refusal is not None or pack.file_key is None:
+    refusal = handed_out_refusal(pack)
+    made = copy_of(CopyKind.PACK, pack.id)
+    if refusal is not None or made is None or pack.file_key is None:
         raise PackRefused(refusal or "This pack isn't ready.")
-    for story in {item.story for item in pack.showcase.items}:
-        record_use(story, user, kind="copy", audience=Audience.LEARNING_EVENTS)
+    for held in made.stories:
+        record_use(held.story, user, kind="copy", audience=Audience.LEARNING_EVENTS)
     audit.record(
         "showcase.pack_taken", actor=user, object_type="showcase", object_id=pack.showcase_id
     )
@@ -194,40 +208,10 @@ def hand_out(pack: ShowcasePack, user: User) -> Response:
     return response
 
 
-PURGE_PACKS = "purge_packs"
-
-
-@on_withdrawal
-def _forget_packs(story: Story, version: ConsentVersion) -> None:
-    """A withdrawal deletes every kept pack that holds the story (copies already handed out
-    can't be called back; the teller's page says so)."""
-    showcase_ids = {
-        item.showcase_id
-        for item in db.session.scalars(
-            select(ShowcaseItem).where(ShowcaseItem.story_id == story.id)
-        )
-    }
-    if not showcase_ids:
-        return
-    kept = db.session.scalars(
-        select(ShowcasePack).where(
-            ShowcasePack.showcase_id.in_(showcase_ids), ShowcasePack.file_key.is_not(None)
-        )
-    ).all()
-    if kept:
-        jobs.submit(PURGE_PACKS, story, message="Deleting offline packs that hold this story")
-
-
-@handler(PURGE_PACKS)
-def purge_packs(context: JobContext) -> None:
-    """Delete the kept packs of every showcase holding the story (safe to run again)."""
-    showcase_ids = select(ShowcaseItem.showcase_id).where(ShowcaseItem.story_id == context.story_id)
-    for pack in db.session.scalars(
-        select(ShowcasePack).where(
-            ShowcasePack.showcase_id.in_(showcase_ids), ShowcasePack.file_key.is_not(None)
-        )
-    ):
-        assert pack.file_key is not None
-        get_storage().delete(pack.file_key)
+@on_forget(CopyKind.PACK)
+def _forget(made: Copy) -> None:
+    """Its file was deleted: the pack can't be downloaded (copies handed out can't be called
+    back; the teller's page says so)."""
+    pack = db.session.get(ShowcasePack, made.subject_id)
+    if pack is not None and pack.file_key in made.file_keys:
         pack.file_key = None
-    db.session.commit()

@@ -23,6 +23,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from consent.copies import web_copy_refusal
 from consent.describe import audience_list, name_as_consented
 from consent.models import Audience
 from consent.policy import showcase_refusal, showcase_stories
@@ -127,7 +128,7 @@ def media(showcase_id: int, item_id: int) -> Response:
     """An item's web copy, for whoever may watch the showcase; supports range requests."""
     item = _shown_item(_watchable(showcase_id), item_id)
     rendition = item.story.media_file(MediaRole.RENDITION)
-    if rendition is None:
+    if rendition is None or web_copy_refusal(item.story) is not None:
         abort(404)
     response = send_file(
         get_storage().local_path(rendition.storage_key),
@@ -237,6 +238,7 @@ def edit(showcase_id: int) -> str:
             .limit(5)
         ).all(),
         pack_refusal=offline.pack_refusal(showcase),
+        offline_refusal=offline.handed_out_refusal,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from consent.copies import web_copy_refusal
 from consent.policy import (
     SHOWCASE_BUILDERS,
     may_build_showcases,
@@ -145,7 +146,11 @@ class ShownItem:
 def items_now(showcase: Showcase) -> list[ShownItem]:
     """Every item with whether its consent still allows it: hidden ones vanish for the audience
     at once, and the curator sees why."""
-    return [ShownItem(item, showcase_refusal(item.story)) for item in showcase.items]
+    return [
+        # A story whose web copy is being made again (after a redaction) waits for it.
+        ShownItem(item, showcase_refusal(item.story) or web_copy_refusal(item.story))
+        for item in showcase.items
+    ]
 
 
 def _hash(code: str) -> str:

@@ -15,6 +15,7 @@ from consent import (
     can_redact,
     can_tag_themes,
     can_view,
+    copies,
     may_fetch_media,
     viewable_stories,
 )
@@ -157,6 +158,8 @@ def show(story_id: int) -> str:
         sharing=sharing(story, viewer_is_teller=is_teller),
         teller_name=teller_name(story, current_user),
         has_thumbnail=story.media_file(MediaRole.THUMBNAIL) is not None,
+        # None while a web copy without the words removed since is being made.
+        web_copy=None if copies.web_copy_refusal(story) else story.media_file(MediaRole.RENDITION),
     )
 
 
@@ -178,6 +181,8 @@ def media(story_id: int, role: str) -> Response:
     story = story_or_404(story_id)
     if role not in {r.value for r in MediaRole} or not may_fetch_media(current_user, story, role):
         abort(404)
+    if role == MediaRole.RENDITION and copies.web_copy_refusal(story) is not None:
+        abort(404)  # it may still hold words removed since; the story page says it is coming
     stored = story.media_file(MediaRole(role))
     if stored is None:
         abort(404)

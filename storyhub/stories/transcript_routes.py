@@ -10,7 +10,7 @@ from flask import Response, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from consent import can_redact
+from consent import can_redact, copies
 from storyhub import jobs
 from storyhub.extensions import db
 from storyhub.models import Story
@@ -100,6 +100,7 @@ def redact_view(story_id: int, passage_id: int) -> WerkzeugResponse:
         db.session.rollback()
         flash(str(problem), "error")
         return _back(story, passage_id)
+    copies.story_changed(story)  # copies made before it (exports, packs, clips) are deleted
     # The web copy is made again with the removed words silenced.
     jobs.submit(RENDER_STORY, story, message="Silencing the removed words")
     db.session.commit()

@@ -2,8 +2,8 @@
 
 The file is cut exactly on the clip's words from the story's current web copy
 (``media_pipeline.clips.cut_clip``). It is served only while the clip may be used and only if it
-was cut from the web copy and bounds the clip has now; a withdrawal deletes it with the story's
-other shared copies.
+was cut from the web copy and bounds the clip has now; it is a copy (``consent.copies``), bound to
+the story's consent, naming and redaction state, and deleted by that one mechanism.
 """
 
 from __future__ import annotations
@@ -17,20 +17,19 @@ from flask import send_file
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from consent import clip_refusal
-from consent.models import ConsentVersion
-from consent.services import on_withdrawal
+from consent import clip_refusal, copies
+from consent.copies import Copy, CopyKind, copy_of, copy_refusal, on_forget, web_copy_refusal
+from consent.policy import Purpose
 from media_pipeline.errors import MediaError
 from storyhub import audit, jobs
 from storyhub.extensions import db
 from storyhub.jobs import JobContext, JobFailed, handler
-from storyhub.models import Job, MediaRole, Story
+from storyhub.models import Job, MediaRole
 from storyhub.storage import get_storage
 from storyhub.training.models import Clip
 from storyhub.training.services import TrainingError, clip_standing
 
 CUT_CLIP = "cut_clip"
-PURGE_CLIP_FILES = "purge_clip_files"
 
 
 def made_from(clip: Clip) -> str:
@@ -44,7 +43,9 @@ def made_from(clip: Clip) -> str:
 def file_ready(clip: Clip) -> bool:
     """Whether the clip's file is there and was cut from what the clip is now."""
     current = made_from(clip)
-    return bool(clip.file_key) and current != "" and clip.file_made_from == current
+    if not clip.file_key or current == "" or clip.file_made_from != current:
+        return False
+    return copy_refusal(copy_of(CopyKind.CLIP_FILE, clip.id)) is None
 
 
 def file_job(clip: Clip) -> Job | None:
@@ -99,10 +100,11 @@ def cut_clip_file(context: JobContext) -> None:
         raise JobFailed("missing", "This clip was deleted.")
     story = clip.story
     rendition = story.media_file(MediaRole.RENDITION)
-    if clip_refusal(story) is not None or rendition is None:
+    if clip_refusal(story) is not None or rendition is None or web_copy_refusal(story):
         raise JobFailed("refused", "This clip can't be used now.")
     source = get_storage().local_path(rendition.storage_key)
     source_made = made_from(clip)
+    made_under = copies.made_from(story)
     suffix = ".mp4" if story.kind == "video" else ".m4a"
     with tempfile.TemporaryDirectory(prefix="storyhub-clip-") as workdir:
         out = Path(workdir) / f"clip{suffix}"
@@ -118,9 +120,12 @@ def cut_clip_file(context: JobContext) -> None:
         # Consent may have changed while it was cut: ask again before keeping the file.
         db.session.expire_all()
         clip = db.session.get(Clip, clip.id)
-        if clip is None or clip_refusal(clip.story) is not None or made_from(clip) != source_made:
+        if clip is None or made_from(clip) != source_made:
             raise JobFailed("changed", "The clip or its story changed meanwhile. Please ask again.")
         key = f"clips/{clip.id}-{uuid.uuid4().hex[:8]}{suffix}"
+        made = copies.record(CopyKind.CLIP_FILE, clip.id, Purpose.TRAINING, [made_under], [key])
+        if copy_refusal(made) is not None:
+            raise JobFailed("changed", "The clip or its story changed meanwhile. Please ask again.")
         get_storage().put_file(out, key)
     old = clip.file_key
     clip.file_key, clip.file_made_from = key, source_made
@@ -130,26 +135,9 @@ def cut_clip_file(context: JobContext) -> None:
         get_storage().delete(old)
 
 
-@on_withdrawal
-def _forget_clip_files(story: Story, version: ConsentVersion) -> None:
-    """A withdrawal reaches every clip file of the story: never served again, then deleted."""
-    clips = db.session.scalars(
-        select(Clip).where(Clip.story_id == story.id, Clip.file_key.is_not(None))
-    ).all()
-    for clip in clips:
-        clip.file_made_from = ""
-    if clips:
-        jobs.submit(PURGE_CLIP_FILES, story, message="Deleting clips cut from this story")
-
-
-@handler(PURGE_CLIP_FILES)
-def purge_clip_files(context: JobContext) -> None:
-    """Delete the clip files of the story that are no longer to be served (safe to run again)."""
-    for clip in db.session.scalars(
-        select(Clip).where(Clip.story_id == context.story_id, Clip.file_key.is_not(None))
-    ):
-        if clip.file_made_from == "":
-            assert clip.file_key is not None
-            get_storage().delete(clip.file_key)
-            clip.file_key = None
-    db.session.commit()
+@on_forget(CopyKind.CLIP_FILE)
+def _forget(made: Copy) -> None:
+    """Its file was deleted: the clip no longer has one (it can be cut again when allowed)."""
+    clip = db.session.get(Clip, made.subject_id)
+    if clip is not None and clip.file_key in made.file_keys:
+        clip.file_key, clip.file_made_from = None, ""

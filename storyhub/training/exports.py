@@ -1,10 +1,10 @@
 """Exporting a session: one compiled video with captions, and a printable handout, made by a job.
 
 Only clips whose stories still allow it go in; the others are left out and the export says so.
-Consent is asked again when the files are done (a story can be withdrawn while the video is
-made), and again at every download. A withdrawal revokes every export holding the story and
-deletes its files; each export is recorded against each story in it ("where my story has been
-used").
+Each export is a copy (``consent.copies``) bound to the consent, naming and redaction state of
+every story in it: asked again when the files are done (a story can change while the video is
+made) and at every download, and deleted by that one mechanism when any of them changes. Each
+export is recorded against each story in it ("where my story has been used").
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from flask import render_template, send_file
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from consent import can_view, clip_refusal
-from consent.models import Audience, ConsentVersion
-from consent.services import on_withdrawal, record_use
+from consent import can_view, copies
+from consent.copies import Copy, CopyKind, copy_of, copy_refusal, on_forget
+from consent.models import Audience
+from consent.policy import Purpose
+from consent.services import record_use
 from media_pipeline.errors import MediaError
 from storyhub import audit, jobs
 from storyhub.extensions import db
@@ -38,7 +40,6 @@ from storyhub.training.services import (
 from storyhub.transcripts import caption_words
 
 EXPORT_SESSION = "export_session"
-PURGE_EXPORTS = "purge_exports"
 
 # What an export holds, as (file kind, file name, content type).
 EXPORT_FILES = {
@@ -79,7 +80,7 @@ class ExportPlan:
     """What an export will hold: the slides to show, and the clips left out (with why)."""
 
     slides: list[Slide]
-    left_out: list[dict[str, str]]
+    left_out: list[dict[str, Any]]
 
     @property
     def clips(self) -> list[Slide]:
@@ -89,11 +90,18 @@ class ExportPlan:
 def plan_export(viewer: Any, session: TrainingSession) -> ExportPlan:
     """The session as it can be exported today, for ``viewer``."""
     slides: list[Slide] = []
-    left_out: list[dict[str, str]] = []
+    left_out: list[dict[str, Any]] = []
     for slide in slides_for(viewer, session):
         if slide.kind == "skipped":
             assert slide.clip is not None and slide.standing is not None
-            left_out.append({"title": slide.clip.title, "reason": slide.standing.reason or ""})
+            # The story too, so erasing it can take its clip's title out of the record.
+            left_out.append(
+                {
+                    "title": slide.clip.title,
+                    "reason": slide.standing.reason or "",
+                    "story_id": slide.clip.story_id,
+                }
+            )
         else:
             slides.append(slide)
     return ExportPlan(slides=slides, left_out=left_out)
@@ -165,6 +173,8 @@ def export_session(context: JobContext) -> None:
         )
     clips = _session_clips(plan)
     story_ids = sorted({s.clip.story_id for s in plan.clips if s.clip is not None})
+    stories = db.session.scalars(select(Story).where(Story.id.in_(story_ids))).all()
+    made_under = [copies.made_from(story) for story in stories]
     context.report(0.02, "Getting the clips ready")
     with tempfile.TemporaryDirectory(prefix="storyhub-export-") as workdir:
         work = Path(workdir)
@@ -189,28 +199,24 @@ def export_session(context: JobContext) -> None:
         (work / "handout.html").write_text(handout, encoding="utf-8")
         HTML(string=handout, url_fetcher=_fetch_nothing()).write_pdf(work / "handout.pdf")
         context.report(0.97, "Checking every story may still be used")
-        # A story can be withdrawn while the video is made: ask consent again before storing.
+        # A story can change while the video is made: ask again, of the copy, before storing.
         db.session.expire_all()
         export = db.session.get(SessionExport, export.id)
         assert export is not None
-        changed = [
-            story
-            for story in db.session.scalars(select(Story).where(Story.id.in_(story_ids)))
-            if clip_refusal(story) is not None or not can_view(export.requested_by, story)
-        ]
-        if changed:
+        folder = f"exports/{export.id}-{uuid.uuid4().hex[:8]}"
+        files = {kind: f"{folder}/{name}" for kind, (name, _type) in EXPORT_FILES.items()}
+        made = copies.record(
+            CopyKind.EXPORT, export.id, Purpose.TRAINING, made_under, list(files.values())
+        )
+        if _refusal(export.requested_by, made) is not None:
             raise JobFailed(
                 "changed",
-                "A story in this session stopped being shared while we made the export. "
-                "Please export it again: the new export will leave that story out.",
+                "A story in this session changed while we made the export. "
+                "Please export it again: the new export will follow the stories as they are now.",
             )
         storage = get_storage()
-        folder = f"exports/{export.id}-{uuid.uuid4().hex[:8]}"
-        files: dict[str, str] = {}
         for kind, (name, _type) in EXPORT_FILES.items():
-            key = f"{folder}/{name}"
-            storage.put_file(work / name, key)
-            files[kind] = key
+            storage.put_file(work / name, files[kind])
     export.files = files
     export.story_ids = story_ids
     export.left_out = plan.left_out
@@ -231,16 +237,19 @@ def export_refusal(user: Any, export: SessionExport) -> str | None:
         return export.revoked_reason or "This export was withdrawn."
     if not export.files:
         return "This export isn't ready."
-    stories = db.session.scalars(select(Story).where(Story.id.in_(export.story_ids))).all()
-    if len(stories) != len(export.story_ids):
-        return "A story in this export was removed. Please export the session again."
-    for story in stories:
-        if clip_refusal(story) is not None or not can_view(user, story):
-            return (
-                "A story in this export is no longer shared for training. "
-                "Please export the session again: the new export will leave it out."
-            )
-    return None
+    return _refusal(user, copy_of(CopyKind.EXPORT, export.id))
+
+
+def _refusal(user: Any, made: Copy | None) -> str | None:
+    """The copy's own refusal, then whether ``user`` may see every story in it."""
+    refusal = copy_refusal(made)
+    if (
+        refusal is None
+        and made is not None
+        and not all(can_view(user, h.story) for h in made.stories)
+    ):
+        return "You may not see a story in this export."
+    return refusal
 
 
 # The handout is a page of its own (it must open from a download too), so its style is inline:
@@ -265,35 +274,11 @@ def send_export_file(export: SessionExport, kind: str, *, attachment: bool) -> R
     return response
 
 
-@on_withdrawal
-def _revoke_exports(story: Story, version: ConsentVersion) -> None:
-    """A withdrawal reaches every export holding the story: revoked now, files deleted by a job."""
-    revoked = False
-    for export in db.session.scalars(
-        select(SessionExport).where(SessionExport.revoked_at.is_(None))
-    ):
-        if story.id in (export.story_ids or []):
-            export.revoked_at = utcnow()
-            export.revoked_reason = (
-                "A story in this export was withdrawn by its storyteller, so the export was "
-                "deleted. Export the session again to make one without it."
-            )
-            revoked = True
-    if revoked:
-        jobs.submit(PURGE_EXPORTS, story, message="Deleting exports that hold this story")
-
-
-@handler(PURGE_EXPORTS)
-def purge_exports(context: JobContext) -> None:
-    """Delete the files of every revoked export (safe to run again)."""
-    storage = get_storage()
-    for export in db.session.scalars(
-        select(SessionExport).where(SessionExport.revoked_at.is_not(None))
-    ):
-        if not export.files:
-            continue
-        for key in export.files.values():
-            storage.delete(key)
+@on_forget(CopyKind.EXPORT)
+def _revoke(made: Copy) -> None:
+    """Its files were deleted: the export says why, and offers to be made again."""
+    export = db.session.get(SessionExport, made.subject_id)
+    if export is not None:
         export.files = {}
-        audit.record("session.export_deleted", object_type="session", object_id=export.session_id)
-    db.session.commit()
+        export.revoked_at = utcnow()
+        export.revoked_reason = made.gone_reason

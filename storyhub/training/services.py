@@ -14,13 +14,17 @@ from typing import Any
 from sqlalchemy import func, select
 
 from consent import CLIP_ROLES, can_clip, can_view, clip_refusal
+from consent.copies import CopyKind, copy_of, web_copy_refusal
 from consent.describe import audience_list, name_as_consented
+from consent.models import ConsentStatus, ConsentVersion
+from consent.services import on_withdrawal
 from storyhub import audit
 from storyhub.extensions import db
-from storyhub.models import MediaRole, Passage, Story, StoryState, User
+from storyhub.models import Passage, Story, StoryState, User
 from storyhub.training.models import (
     Clip,
     ItemKind,
+    SessionExport,
     SessionItem,
     SessionShare,
     TrainingSession,
@@ -191,7 +195,17 @@ def delete_clip(user: User, clip: Clip) -> None:
         session.items.remove(item)
         _renumber(session)
     audit.record("clip.deleted", actor=user, object_type="clip", object_id=clip.id)
+    _forget_copy_records(CopyKind.CLIP_FILE, [clip.id])
     db.session.delete(clip)
+
+
+def _forget_copy_records(kind: str, subject_ids: list[int]) -> None:
+    """A deleted clip or session takes the records of its copies with it (the caller deletes
+    their files after the commit)."""
+    for subject_id in subject_ids:
+        made = copy_of(kind, subject_id)
+        if made is not None:
+            db.session.delete(made)
 
 
 @dataclass(frozen=True)
@@ -214,8 +228,8 @@ def clip_standing(clip: Clip, viewer: Any) -> ClipStanding:
     reason = clip_refusal(story)
     if reason is None and not can_view(viewer, story):
         reason = "You may not see this story."
-    if reason is None and story.media_file(MediaRole.RENDITION) is None:
-        reason = "Its video is being prepared again. Please try later."
+    if reason is None:
+        reason = web_copy_refusal(story)
     words = tuple(words_between(story_words(story), clip.start, clip.end)) if reason is None else ()
     return ClipStanding(
         usable=reason is None,
@@ -248,6 +262,29 @@ def clip_for(user: Any, clip_id: Any) -> Clip | None:
         select(TrainingSession).join(SessionItem).where(SessionItem.clip_id == clip.id)
     )
     return clip if any(can_open(user, s) for s in holding) else None
+
+
+ERASED_TITLE = "(erased story)"
+
+
+@on_withdrawal
+def _forget_erased_titles(story: Story, version: ConsentVersion) -> None:
+    """Erasure takes the story's title and words out of its clips' records (titles often start
+    with the story's) and out of export records that name those clips as left out."""
+    if version.status != ConsentStatus.ERASED:
+        return
+    titles = set()
+    for clip in db.session.scalars(select(Clip).where(Clip.story_id == story.id)):
+        titles.add(clip.title)
+        clip.title, clip.note = ERASED_TITLE, ""
+    for export in db.session.scalars(select(SessionExport)):
+        if any(e.get("story_id") == story.id or e.get("title") in titles for e in export.left_out):
+            export.left_out = [
+                {**e, "title": ERASED_TITLE}
+                if e.get("story_id") == story.id or e.get("title") in titles
+                else e
+                for e in export.left_out
+            ]
 
 
 # --- sessions -------------------------------------------------------------------------------
@@ -518,6 +555,7 @@ def delete_session(user: User, session: TrainingSession) -> None:
     if session.owner_id != user.id:
         raise TrainingError("Only the trainer who made this session can delete it.")
     audit.record("session.deleted", actor=user, object_type="session", object_id=session.id)
+    _forget_copy_records(CopyKind.EXPORT, [export.id for export in session.exports])
     db.session.delete(session)
 
 

@@ -192,7 +192,8 @@ def test_withdrawing_a_story_deletes_its_exports_and_the_next_leaves_it_out(
     assert not any(path.exists() for path in first_files)
     refused = client.get(f"/sessions/{session.id}/exports/{first.id}/video")
     assert refused.status_code == 410
-    assert "withdrawn by its storyteller" in refused.get_data(as_text=True)
+    assert "Its storyteller withdrew it." in refused.get_data(as_text=True)
+    assert "Make a new export" in refused.get_data(as_text=True)  # and it can be made again
 
     # The player skips it with a notice, and a new export leaves it out and says so.
     player = client.get(f"/sessions/{session.id}/play").get_data(as_text=True)
@@ -200,7 +201,7 @@ def test_withdrawing_a_story_deletes_its_exports_and_the_next_leaves_it_out(
     second = _export(client, session, burn=False)
     assert second.story_ids == sorted([stories[0].id, stories[2].id])
     assert second.left_out == [
-        {"title": "About Going home", "reason": "Its storyteller withdrew it."}
+        {"title": "About Going home", "reason": "Its storyteller withdrew it.", "story_id": gone.id}
     ]
     kept = [c for c in db.session.scalars(select(Clip)) if c.story_id != gone.id]
     expected = sum(c.duration for c in kept) + CARD_SECONDS * len(kept)

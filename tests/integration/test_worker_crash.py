@@ -392,7 +392,10 @@ def test_purge_jobs_left_running_by_a_dead_worker_run_again_and_again_harmlessly
     make_user: Callable[..., Any],
     start_worker: Callable[[], subprocess.Popen[bytes]],
 ) -> None:
+    from consent import copies
+    from consent.copies import PURGE_COPIES, CopyKind
     from consent.models import Audience
+    from consent.policy import Purpose
     from consent.services import withdraw
     from storyhub import jobs
     from storyhub.extensions import db
@@ -400,11 +403,9 @@ def test_purge_jobs_left_running_by_a_dead_worker_run_again_and_again_harmlessly
     from storyhub.models import Job, JobState, MediaRole
     from storyhub.retention import PURGE_MEDIA
     from storyhub.showcases.models import ShowcasePack
-    from storyhub.showcases.pack import PURGE_PACKS
     from storyhub.showcases.services import add_item, create_showcase
     from storyhub.storage import get_storage
-    from storyhub.training.clip_files import PURGE_CLIP_FILES
-    from storyhub.training.exports import EXPORT_FILES, PURGE_EXPORTS
+    from storyhub.training.exports import EXPORT_FILES
     from storyhub.training.models import SessionExport, TrainingSession
     from tests.training_factory import clip_story
 
@@ -438,13 +439,21 @@ def test_purge_jobs_left_running_by_a_dead_worker_run_again_and_again_harmlessly
         showcase=showcase, requested_by=curator, file_key=stored("packs/1-cafe.zip")
     )
     db.session.add_all([session, export, pack])
+    db.session.flush()
+    # Each as its job records it: a copy holding the story.
+    for kind, subject, purpose, keys in [
+        (CopyKind.CLIP_FILE, clip.id, Purpose.TRAINING, [clip.file_key]),
+        (CopyKind.EXPORT, export.id, Purpose.TRAINING, list(export.files.values())),
+        (CopyKind.PACK, pack.id, Purpose.LEARNING_EVENT, [pack.file_key]),
+    ]:
+        copies.record(kind, subject, purpose, [copies.made_from(story)], keys)
     db.session.commit()
     before = [p for p in Path(worker_env["STORYHUB_MEDIA_ROOT"]).rglob("*") if p.is_file()]
     assert len(before) == 7
 
     withdraw(story, teller)
     db.session.commit()
-    kinds = [PURGE_MEDIA, PURGE_CLIP_FILES, PURGE_EXPORTS, PURGE_PACKS]
+    kinds = [PURGE_MEDIA, PURGE_COPIES]  # the web copy, and every other copy holding the story
     purges = db.session.scalars(db.select(Job).where(Job.kind.in_(kinds))).all()
     assert sorted(j.kind for j in purges) == sorted(kinds)
 

@@ -123,6 +123,8 @@ class StoryModel:
     other: bool = False
     other_agreed: bool = False
     other_removed: bool = False
+    # Its web copy could not be made again after a redaction: held back from audiences.
+    held_back: bool = False
     history: list[str] = field(default_factory=list)
 
     @property
@@ -148,6 +150,8 @@ class StoryModel:
             return False
         if person.id == self.teller_id or person.role in STAFF:
             return True
+        if self.held_back:
+            return False
         reads_for = READS_FOR.get(person.role)
         if reads_for is None or (purpose is not None and purpose != reads_for):
             return False
@@ -170,6 +174,8 @@ class StoryModel:
             return "not released"
         if self.review is not None and self.review < today:
             return "shared, review passed"
+        if self.held_back:
+            return "shared, held back"
         if self.held:
             return "held back: someone in it hasn't agreed"
         return "shared, review due today" if self.review == today else "shared"
@@ -177,8 +183,14 @@ class StoryModel:
     def signature(self, today: date) -> tuple[Any, ...]:
         """Everything its read paths' answers depend on, today."""
         return (
-            self.status, self.released, self.audiences, self.review, self.held, self.kind(today)
-        )  # fmt: skip
+            self.status,
+            self.released,
+            self.audiences,
+            self.review,
+            self.held,
+            self.held_back,
+            self.kind(today),
+        )
 
     def manageable_by(self, person: Person) -> bool:
         return not self.erased and (person.id == self.teller_id or person.role in STAFF)
@@ -189,6 +201,7 @@ class StoryModel:
             f"story {self.id} (teller {self.teller_id}, {self.status.value}, "
             f"released={self.released}, audiences={shared}, review={self.review}, "
             f"other={self.other}/agreed={self.other_agreed}/removed={self.other_removed}; "
+            f"held back={self.held_back}; "
             f"last: {'; '.join(self.history[-3:]) or 'uploaded'})"
         )
 
@@ -262,9 +275,17 @@ class UntilReview:
     offset: int
 
 
+@dataclass(frozen=True)
+class HoldBack:
+    """Making the story's web copy again fails (held) or, later, succeeds (shared again)."""
+
+    slot: int
+    held: bool
+
+
 Action = (
     Release | Change | Renew | Withdraw | Erase | TimePasses | UntilReview
-    | PersonRemoved | PersonAgreed
+    | PersonRemoved | PersonAgreed | HoldBack
 )  # fmt: skip
 
 slots = st.integers(0, STORIES - 1)
@@ -287,10 +308,12 @@ by_kind: dict[str, st.SearchStrategy[Any]] = {
     "time passes": st.builds(TimePasses, st.sampled_from([1, 27, 95, 200, 400, 1200])),
     "until review": st.builds(UntilReview, slots, st.integers(-1, 1)),
     "erase": st.builds(Erase, slots, actors, reasons),
+    "hold back": st.builds(HoldBack, slots, st.booleans()),
 }
 # How often each kind is drawn: releases most, as most states worth asking about need one.
 weights = {"release": 4, "change": 2, "renew": 2, "withdraw": 3, "time passes": 2}
 weights |= {"until review": 2, "erase": 2, "person removed": 1, "person agreed": 1}
+weights |= {"hold back": 2}
 actions: st.SearchStrategy[Action] = st.sampled_from(
     [kind for kind, weight in weights.items() for _ in range(weight)]
 ).flatmap(by_kind.__getitem__)
@@ -386,7 +409,8 @@ def predict(model: StoryModel, action: Action, actor: Person, today: date) -> di
             return None
         return {"other_agreed": True}
     if isinstance(action, Release):
-        if not action.watched or not 1 <= action.months <= 36:
+        # A held-back story is released again once its video is ready again.
+        if not action.watched or not 1 <= action.months <= 36 or model.held_back:
             return None
         return {
             "status": ConsentStatus.ACTIVE,
@@ -456,6 +480,9 @@ def apply(world: World, action: Action) -> None:
         if model.review is not None and model.review + timedelta(days=action.offset) > today:
             world.calendar.day = model.review + timedelta(days=action.offset)  # time only passes
         return
+    if isinstance(action, HoldBack):
+        hold_back(model, action.held)
+        return
     actor_name = getattr(action, "actor", "teller")
     actor = (
         next(p for p in world.people if p.id == model.teller_id)
@@ -483,6 +510,24 @@ def apply(world: World, action: Action) -> None:
         for name, value in expected.items():
             setattr(model, name, value)
         model.history.append(f"{type(action).__name__} by {actor.role.value} on {today}")
+
+
+def hold_back(model: StoryModel, held: bool) -> None:
+    """A failed re-render goes through the real failure hook; a later success does what the
+    render job does then (making a real web copy here would cost seconds per example)."""
+    from storyhub.jobs import JobContext, JobFailed
+    from storyhub.processing import FAILURE_HOOKS, RENDER_STORY
+
+    story = db.session.get(Story, model.id)
+    if model.erased or story is None:
+        return
+    if held:
+        FAILURE_HOOKS[RENDER_STORY](JobContext(0, story.id), JobFailed("media", "failed"))
+    else:
+        story.state, story.failure_message = StoryState.READY, None
+        db.session.commit()
+    model.held_back = held
+    model.history.append("re-render failed" if held else "re-rendered")
 
 
 # --- checks --------------------------------------------------------------------------------
@@ -628,6 +673,8 @@ def check_read_paths(world: World) -> None:
                 response = get(path, **({"Range": "bytes=0-15"} if ranged else {}))
                 got = response.status_code
                 wanted = wanted_status(endpoint, sees, manages, (model.id, role) in kept, role)
+                if model.held_back and endpoint == "stories.consent_wizard":
+                    wanted = None  # the wizard waits (a redirect) until the video is ready again
                 if wanted == 200 and ranged:
                     wanted = 206
                 if wanted is None:

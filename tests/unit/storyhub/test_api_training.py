@@ -578,7 +578,7 @@ def test_a_finished_export_links_its_files_until_a_story_is_withdrawn(
     db.session.commit()
     gone = client.get(path, headers=headers).get_json()["exports"][0]
     assert gone["state"] == "revoked" and gone["files"] is None
-    assert "withdrawn" in gone["refusal"]
+    assert "withdrew" in gone["refusal"]  # the reason, now in the one copy rule's words
     refused = client.get(entry["files"]["video"], headers=headers)
     _error(refused, 410, "gone")
 

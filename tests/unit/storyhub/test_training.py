@@ -11,10 +11,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from consent import copies
 from consent.models import Audience, StoryUse
 from consent.services import withdraw
 from storyhub.extensions import db
-from storyhub.models import Role, Story, User
+from storyhub.models import MediaRole, Role, Story, User
 from storyhub.training.models import Clip, ItemKind, TrainingSession
 from storyhub.transcripts import redact
 from tests.conftest import csrf_token
@@ -294,6 +295,17 @@ def test_a_redaction_reaches_every_clip_at_once(
     session = _session_with_clips(client, [story])  # words 0-4: "I was lonely after the"
     curator = make_user(Role.CURATOR)
     redact(story.passages[0], 2, 2, curator)  # "lonely"
+    db.session.commit()
+    # Until the web copy is made again without the word, no clip of it is offered or played.
+    listing = client.get("/clips").get_data(as_text=True)
+    assert "being made again" in listing and "lonely" not in listing
+    editor = client.get(f"/sessions/{session.id}").get_data(as_text=True)
+    assert "will be skipped" in editor and "lonely" not in editor
+    # The new web copy is recorded as the render job records it (test_web_copy runs the render).
+    rendition = story.media_file(MediaRole.RENDITION)
+    assert rendition is not None
+    made = [copies.made_from(story)]
+    copies.record(copies.CopyKind.WEB_COPY, story.id, None, made, [rendition.storage_key])
     db.session.commit()
     listing = client.get("/clips").get_data(as_text=True)
     assert "I was [name removed] after the" in listing

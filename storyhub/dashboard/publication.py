@@ -193,7 +193,7 @@ class Publication:
                 (shape[f], row[f]) for f in range(6)
             )
             self.tallies[key] = Tally(int(passages[i]), int(stories[i]))
-            self.sample[key] = tuple(samples[i])  # type: ignore[assignment]
+            self.sample[key] = tuple(samples[i])
 
     def key_at(self, atom: Atom, shape: Shape) -> Key:
         """The cell of ``shape`` that ``atom`` falls in."""

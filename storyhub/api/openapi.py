@@ -591,9 +591,10 @@ def outcome_paths() -> dict[str, Any]:
         _filter("setting", {"type": "string", "enum": [x.value for x in ServiceSetting]}),
         _filter("language", {"type": "string", "enum": [x.value for x in Language]}),
         _filter("valence", {"type": "string", "enum": [*(v.value for v in Valence), "unmarked"]}),
+        _filter("year", {"type": "string", "pattern": "^[0-9]{4}$"}),
         _filter("from", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}),
         _filter("to", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}),
-        _filter("by", {"type": "string", "enum": ["quarter", "month"]}),
+        _filter("by", {"type": "string", "enum": ["quarter", "year"]}),
     ]
     return {
         "/outcomes": {
@@ -603,7 +604,14 @@ def outcome_paths() -> dict[str, Any]:
                 "description": "Counts only stories whose tellers chose anonymous statistics. "
                 "A count under the threshold (and any count that would give one away) has "
                 "null numbers and the text 'fewer than N'. Each cell's filters open its "
-                "passages at /outcomes/passages.",
+                "passages at /outcomes/passages. Counts are given for every year or one whole "
+                "year (year=2025, or from=2025-01&to=2025-12), narrowed one way at a time "
+                "(one of teller, setting, language, valence, year; kind or subtheme may be "
+                "added): anything else is refused with 400 bad_filter. Which counts are hidden "
+                "is decided once for every answer this endpoint, the site and its CSV can "
+                "give, so that no hidden count can be worked out by adding or subtracting "
+                "shown ones, across tables, filters and years; the same cell has the same "
+                "answer everywhere.",
                 "parameters": filters,
                 "responses": {
                     "200": _json(_ref("Outcomes"), "The tables"),

@@ -370,11 +370,11 @@ def search() -> Response:
 # --- the outcomes dashboard ------------------------------------------------------------------
 
 
-def _dashboard_slice() -> Slice:
+def _dashboard_slice(counting: bool = False) -> Slice:
     if not may_see_dashboard(_user()):
         raise ApiError(403, "forbidden", "Your role can't see the outcomes dashboard.")
     try:
-        return Slice.parse(request.args, dashboard.subtheme_kinds())
+        return Slice.parse(request.args, dashboard.subtheme_kinds(), counting)
     except BadSlice as err:
         raise ApiError(400, "bad_filter", str(err)) from err
 
@@ -382,7 +382,11 @@ def _dashboard_slice() -> Slice:
 @bp.route("/outcomes")
 def outcomes() -> Response:
     """The dashboard's tables: counts of confirmed themes, small numbers hidden as on the site."""
-    return jsonify(dashboard.dashboard_json(dashboard.dashboard(_dashboard_slice())))
+    try:
+        board = dashboard.dashboard(_dashboard_slice(counting=True))
+    except BadSlice as err:
+        raise ApiError(400, "bad_filter", str(err)) from err
+    return jsonify(dashboard.dashboard_json(board))
 
 
 @bp.route("/outcomes/passages")

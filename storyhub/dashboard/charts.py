@@ -101,7 +101,7 @@ def time_chart(board: Dashboard) -> TimeChart | None:
         panels.append(_panel_bars(row, top + 24, PANEL, scale, columns))
         top += PANEL + 48
     slot = (WIDTH - LEFT - 8) / len(columns)
-    every = 1 if len(columns) <= 24 else (3 if board.slice.by == "month" else 2)
+    every = 1 if len(columns) <= 24 else 2
     ticks = [
         Tick(LEFT + i * slot + slot / 2, board.periods[i].short)
         for i in range(len(columns))

@@ -20,11 +20,22 @@ bp.add_app_template_global(charts.heat_top, "heat_top")
 bp.add_app_template_global(charts.heat_level, "heat_level")
 
 
-def _slice_or_problem() -> tuple[Slice | None, str | None]:
+def _slice_or_problem(counting: bool = True) -> tuple[Slice | None, str | None]:
     if not may_see_dashboard(current_user):
         abort(403)
     try:
-        return Slice.parse(request.args, services.subtheme_kinds()), None
+        return Slice.parse(request.args, services.subtheme_kinds(), counting), None
+    except BadSlice as err:
+        return None, str(err)
+
+
+def _board() -> tuple[services.Dashboard | None, str | None]:
+    """The counts the request asks for, or why they can't be given (in plain words)."""
+    slice_, problem = _slice_or_problem()
+    if slice_ is None:
+        return None, problem
+    try:
+        return services.dashboard(slice_), None
     except BadSlice as err:
         return None, str(err)
 
@@ -39,13 +50,13 @@ def _choices() -> dict[str, Any]:
         "languages": list(Language),
         "valences": [(v, VALENCE_LABELS[v]) for v in VALENCE_CHOICES],
         "groupings": GROUPINGS,
-        "months": services.months_offered(),
+        "years": services.years_offered(),
     }
 
 
 def _page(template: str, **extra: Any) -> Any:
-    slice_, problem = _slice_or_problem()
-    board = services.dashboard(slice_) if slice_ is not None else None
+    board, problem = _board()
+    slice_ = board.slice if board else None
     html = render_template(
         template,
         board=board,
@@ -78,7 +89,7 @@ def printable() -> Any:
 @login_required
 def passages() -> Any:
     """The passages behind one number, as far as this person may see them."""
-    slice_, problem = _slice_or_problem()
+    slice_, problem = _slice_or_problem(counting=False)
     page_arg = request.args.get("page", "1")
     if not page_arg.isdigit() or not 1 <= int(page_arg) <= 10_000:
         problem = problem or "That page number is not one we can show."
@@ -104,10 +115,10 @@ def _inert(text: str) -> str:
 @login_required
 def export_csv() -> Any:
     """The aggregates as CSV: counts only, no names, no words; small counts hidden as on screen."""
-    slice_, _problem = _slice_or_problem()
-    if slice_ is None:
+    board, _problem = _board()
+    if board is None:
         return _page("dashboard/dashboard.html")
-    board = services.dashboard(slice_)
+    slice_ = board.slice
     filters = "; ".join(services.describe(slice_, services.taxonomy())) or "everything"
     out = io.StringIO()
     writer = csv.writer(out)

@@ -8,9 +8,10 @@ beside it the number of stories they come from.
 
 How: one query fetches the counted themes with their story's facts; numpy then counts every
 table from the same arrays (``np.bincount`` for passages, ``np.unique`` for distinct stories), so
-the cost grows with the number of themes, once, whatever the number of tables. The tables go
-through ``suppression.protect`` before anything is shown: a page or a file never gets a number
-that was hidden.
+the cost grows with the number of themes, once, whatever the number of tables. Every cell
+any request can show is counted and protected at once (``publication``: made once per state
+of the archive); a table only looks its cells up there, so a page or a file never gets a
+number that was hidden, and no request's answers can be set against another's.
 """
 
 from __future__ import annotations
@@ -28,17 +29,31 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, String, and_, case, func, select, type_coerce
 
 from consent.policy import STORY_STAFF, can_view, counted_stories, viewable_stories
+from storyhub.dashboard.publication import (
+    E,
+    L,
+    Pin,
+    Publication,
+    Q,
+    S,
+    T,
+    V,
+    merge,
+    pins,
+    publication,
+)
 from storyhub.dashboard.slices import (
+    GROUPINGS,
     UNMARKED,
     VALENCE_CHOICES,
     VALENCE_LABELS,
+    BadSlice,
     Period,
     Slice,
-    month_key,
     month_label,
     month_number,
 )
-from storyhub.dashboard.suppression import Count, Tally, protect
+from storyhub.dashboard.suppression import Count
 from storyhub.extensions import db
 from storyhub.models import Language, Passage, ServiceSetting, Story, TellerKind, utcnow
 from storyhub.themes.models import PassageTheme, Subtheme, TagStatus, ThemeKind
@@ -66,12 +81,12 @@ def taxonomy() -> list[Subtheme]:
     return sorted(subs, key=lambda s: KINDS.index(s.kind))
 
 
-def months_offered() -> list[tuple[str, str]]:
-    """(key, label) of every month from the first counted story's to this one, newest first."""
+def years_offered() -> list[tuple[str, str]]:
+    """(key, label) of every year from the first counted story's to this one, newest first."""
     first = db.session.scalar(select(func.min(Story.created_at)).where(counted_stories()))
-    now = month_number(utcnow().date())
-    start = month_number(first.date()) if first is not None else now - 11
-    return [(month_key(m), month_label(m)) for m in range(now, min(start, now) - 1, -1)]
+    now = utcnow().year
+    start = first.year if first is not None else now
+    return [(str(y), str(y)) for y in range(now, max(min(start, now), now - 100) - 1, -1)]
 
 
 # -- the facts: one row per counted theme ------------------------------------------------------
@@ -246,34 +261,6 @@ def _story_conditions(slice_: Slice) -> list[ColumnElement[bool]]:
 # -- counting ----------------------------------------------------------------------------------
 
 
-def _tally(
-    rows: np.ndarray[Any, Any],
-    cols: np.ndarray[Any, Any],
-    facts: Facts,
-    shape: tuple[int, int],
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Passages and distinct stories per (row, column), with totals in an extra row and column."""
-    nrows, ncols = shape
-    passages = np.zeros((nrows + 1, ncols + 1), dtype=np.int64)
-    stories = np.zeros((nrows + 1, ncols + 1), dtype=np.int64)
-    if not len(facts):
-        return passages, stories
-    cells = np.bincount(rows * ncols + cols, minlength=nrows * ncols).reshape(nrows, ncols)
-    passages[:nrows, :ncols] = cells
-    passages[:nrows, ncols] = cells.sum(axis=1)
-    passages[nrows, :ncols] = cells.sum(axis=0)
-    passages[nrows, ncols] = cells.sum()
-    # Which stories appear in which cell: one pass to mark, then distinct stories for cells,
-    # rows, columns and the whole table are sums over the marks (cells x stories booleans).
-    seen = np.zeros((nrows, ncols, facts.stories), dtype=bool)
-    seen[rows, cols, facts.story] = True
-    stories[:nrows, :ncols] = seen.sum(axis=2)
-    stories[:nrows, ncols] = seen.any(axis=1).sum(axis=1)
-    stories[nrows, :ncols] = seen.any(axis=0).sum(axis=1)
-    stories[nrows, ncols] = seen.any(axis=(0, 1)).sum()
-    return passages, stories
-
-
 @dataclass
 class Column:
     label: str
@@ -315,42 +302,58 @@ class Table:
 
 @dataclass
 class Axis:
-    """One side of a table: each entry's label, code in the facts and slice narrowing."""
+    """One side of a table: each entry's label, cell pin and slice narrowing."""
 
     labels: list[str]
+    pins: list[list[Pin]]  # the cell each entry pins (a partial key)
     narrow: list[dict[str, Any]]  # Slice field changes for each entry
 
 
-def _axis_for(name: str, facts: Facts) -> tuple[Axis, np.ndarray[Any, Any]]:
-    if name == "kind":
-        return Axis([k.label for k in KINDS], [{"kind": k} for k in KINDS]), facts.kind
+def _axis_for(name: str) -> Axis:
     if name == "teller":
-        return Axis([t.label for t in TELLERS], [{"teller": t} for t in TELLERS]), facts.teller
-    if name == "setting":
-        labels = [s.label for s in SETTINGS]
-        return Axis(labels, [{"setting": s} for s in SETTINGS]), facts.setting
-    if name == "language":
-        labels = [lang.label for lang in LANGUAGES]
-        return Axis(labels, [{"language": lang} for lang in LANGUAGES]), facts.language
-    if name == "valence":
+        values: list[Any] = TELLERS
+        field, labels = T, [t.label for t in TELLERS]
+    elif name == "setting":
+        values, field, labels = SETTINGS, E, [s.label for s in SETTINGS]
+    elif name == "language":
+        values, field, labels = LANGUAGES, L, [lang.label for lang in LANGUAGES]
+    elif name == "valence":
+        values, field = list(VALENCE_CHOICES), V
         labels = [VALENCE_LABELS[v] for v in VALENCE_CHOICES]
-        return Axis(labels, [{"valence": v} for v in VALENCE_CHOICES]), facts.valence
-    raise ValueError(name)
+    else:
+        raise ValueError(name)
+    return Axis(
+        labels,
+        [pins([(field, (1, i))]) for i in range(len(values))],
+        [{name: value} for value in values],
+    )
 
 
-def _periods(slice_: Slice, facts: Facts) -> tuple[list[Period], np.ndarray[Any, Any]]:
-    """The time axis: every period from the first to the last (within the slice's range)."""
+MAX_PERIODS = 60  # columns of the time table: 15 years by quarter, 60 years by year
+
+
+def _periods(slice_: Slice, facts: Facts) -> list[Period]:
+    """The time axis: every period from the first to the last (within the slice's year)."""
     if slice_.start is not None and slice_.end is not None:
         first, last = slice_.start, slice_.end
     elif len(facts):
-        first = slice_.start if slice_.start is not None else int(facts.month.min())
-        last = slice_.end if slice_.end is not None else int(facts.month.max())
+        first, last = int(facts.month.min()), int(facts.month.max())
     else:
-        return [], np.empty(0, dtype=np.int64)
+        return []
     lo, hi = slice_.period(first), slice_.period(last)
-    periods = [slice_.period_bounds(i) for i in range(lo, hi + 1)]
-    codes = (facts.month // 3 if slice_.by == "quarter" else facts.month) - lo
-    return periods, codes
+    if hi - lo + 1 > MAX_PERIODS:
+        raise BadSlice(
+            f"Over time {GROUPINGS[slice_.by].lower()} would need more than {MAX_PERIODS} "
+            "columns. Please choose a year, or show time by year."
+        )
+    return [slice_.period_bounds(i) for i in range(lo, hi + 1)]
+
+
+def _period_pin(period: Period) -> list[Pin]:
+    quarter = period.first // 3
+    if period.last - period.first == 11:
+        return pins([(Q, (1, quarter // 4))])
+    return pins([(Q, (2, quarter))])
 
 
 def _period_narrowing(slice_: Slice, period: Period) -> dict[str, Any]:
@@ -367,62 +370,76 @@ def _link(slice_: Slice, *changes: dict[str, Any]) -> dict[str, str]:
     return slice_.narrowed(**merged).args()
 
 
+def context_pins(slice_: Slice, subthemes: Sequence[Subtheme]) -> list[Pin]:
+    """The cell a slice's filters pin (every field it doesn't narrow left "any")."""
+    chosen: list[tuple[int, Pin]] = []
+    if slice_.subtheme is not None:
+        index = next(i for i, s in enumerate(subthemes) if s.key == slice_.subtheme)
+        chosen.append((S, (2, index)))
+    elif slice_.kind is not None:
+        chosen.append((S, (1, KINDS.index(slice_.kind))))
+    if slice_.valence is not None:
+        chosen.append((V, (1, VALENCE_CHOICES.index(slice_.valence))))
+    if slice_.teller is not None:
+        chosen.append((T, (1, TELLERS.index(slice_.teller))))
+    if slice_.setting is not None:
+        chosen.append((E, (1, SETTINGS.index(slice_.setting))))
+    if slice_.language is not None:
+        chosen.append((L, (1, LANGUAGES.index(slice_.language))))
+    if slice_.year is not None:
+        chosen.append((Q, (1, slice_.year)))
+    return pins(chosen)
+
+
 def build_table(
     key: str,
     title: str,
     slice_: Slice,
-    facts: Facts,
+    pub: Publication,
+    subthemes: Sequence[Subtheme],
     rows_by: str,
-    cols: tuple[Axis, np.ndarray[Any, Any]],
-    limit: int,
+    cols: Axis,
     row_heading: str = "Kind of outcome",
     note: str = "",
 ) -> Table:
-    """A table of ``rows_by`` (kind, or kind with its subthemes) against ``cols``."""
-    col_axis, col_codes = cols
-    ncols = len(col_axis.labels)
-    kinds_axis, kind_codes = _axis_for("kind", facts)
-    kind_p, kind_s = _tally(kind_codes, col_codes, facts, (len(KINDS), ncols))
-    tallies: dict[Any, Tally] = {}
-    for r in range(len(KINDS) + 1):
-        for c in range(ncols + 1):
-            tallies[("k", r, c)] = Tally(int(kind_p[r, c]), int(kind_s[r, c]))
-    sums: list[tuple[Any, list[Any]]] = []
-    for r in range(len(KINDS) + 1):  # each kind's row, and the total row
-        sums.append((("k", r, ncols), [("k", r, c) for c in range(ncols)]))
-    for c in range(ncols + 1):  # each column: the kinds add up to its total
-        sums.append((("k", len(KINDS), c), [("k", r, c) for r in range(len(KINDS))]))
-    subs = facts.subthemes if rows_by == "subtheme" else []
-    if subs:
-        sub_p, sub_s = _tally(facts.subtheme, col_codes, facts, (len(subs), ncols))
-        for r in range(len(subs)):
-            for c in range(ncols + 1):
-                tallies[("s", r, c)] = Tally(int(sub_p[r, c]), int(sub_s[r, c]))
-            sums.append((("s", r, ncols), [("s", r, c) for c in range(ncols)]))
-        for k, kind in enumerate(KINDS):  # a kind's subthemes add up to the kind, per column
-            members = [r for r, s in enumerate(subs) if s.kind == kind]
-            for c in range(ncols + 1):
-                sums.append((("k", k, c), [("s", r, c) for r in members]))
-    counts = protect(tallies, sums, limit)
+    """A table of ``rows_by`` (kind, or kind with its subthemes) against ``cols``.
 
-    def row(label: str, level: int, prefix: str, r: int, narrow: dict[str, Any]) -> Row:
+    Every number is looked up in the publication, never counted here: the same cell has the
+    same answer (shown or hidden) in every table, filter, file and API answer.
+    """
+    context = context_pins(slice_, subthemes)
+    kind_of = pub.kind_of
+    # A column the filters rule out (good experiences, when only bad ones are asked for) would
+    # be empty, and its link would open passages the filters don't ask for: left out.
+    shown = [c for c in range(len(cols.labels)) if merge(context, cols.pins[c], kind_of=kind_of)]
+
+    def row(label: str, level: int, row_pin: list[Pin], narrow: dict[str, Any]) -> Row:
         cells = [
-            Cell(counts[(prefix, r, c)], _link(slice_, narrow, col_axis.narrow[c]))
-            for c in range(ncols)
+            Cell(
+                pub.count(merge(context, row_pin, cols.pins[c], kind_of=kind_of)),
+                _link(slice_, narrow, cols.narrow[c]),
+            )
+            for c in shown
         ]
-        cells.append(Cell(counts[(prefix, r, ncols)], _link(slice_, narrow)))
+        cells.append(
+            Cell(pub.count(merge(context, row_pin, kind_of=kind_of)), _link(slice_, narrow))
+        )
         return Row(label, cells, level)
 
     rows: list[Row] = []
     for k, kind in enumerate(KINDS):
-        if slice_.kind not in (None, kind):
+        kind_pin = pins([(S, (1, k))])
+        if slice_.kind not in (None, kind) or merge(context, kind_pin, kind_of=kind_of) is None:
             continue
-        rows.append(row(kinds_axis.labels[k], 0, "k", k, {"kind": kind}))
-        for r, sub in enumerate(subs):
+        rows.append(row(kind.label, 0, kind_pin, {"kind": kind}))
+        if rows_by != "subtheme":
+            continue
+        for r, sub in enumerate(subthemes):
             if sub.kind == kind and slice_.subtheme in (None, sub.key):
-                rows.append(row(sub.label, 1, "s", r, {"kind": kind, "subtheme": sub.key}))
-    totals = row("All outcomes", 0, "k", len(KINDS), {})
-    columns = [Column(label) for label in col_axis.labels]
+                narrow = {"kind": kind, "subtheme": sub.key}
+                rows.append(row(sub.label, 1, pins([(S, (2, r))]), narrow))
+    totals = row("All outcomes", 0, pins([]), {})
+    columns = [Column(cols.labels[c]) for c in shown]
     return Table(key, title, row_heading, columns, rows, totals, note)
 
 
@@ -436,58 +453,71 @@ class Dashboard:
     empty: bool
 
 
+def publication_for(facts: Facts, limit: int) -> Publication:
+    """Every count the dashboard can show for these facts, with the hidden ones decided."""
+    atoms = np.stack(
+        [facts.subtheme, facts.valence, facts.teller, facts.setting, facts.language,
+         facts.month // 3],
+        axis=1,
+    ) if len(facts) else np.empty((0, 6), dtype=np.int64)  # fmt: skip
+    kind_of = [KINDS.index(s.kind) for s in facts.subthemes]
+    sizes = [len(facts.subthemes), len(VALENCE_CHOICES), len(TELLERS), len(SETTINGS),
+             len(LANGUAGES), 0]  # fmt: skip
+    return publication(atoms, facts.story, kind_of, sizes, limit)
+
+
 def dashboard(slice_: Slice, limit: int | None = None) -> Dashboard:
-    """Every table of the dashboard for ``slice_``, suppressed and ready to show or export."""
+    """Every table of the dashboard for ``slice_``, protected and ready to show or export.
+
+    ``BadSlice`` when counts can't be given for the slice (see ``Slice.counting_problem``).
+    """
+    problem = slice_.counting_problem()
+    if problem:
+        raise BadSlice(problem)
     limit = limit or threshold()
-    facts = load_facts(slice_)
-    periods, period_codes = _periods(slice_, facts)
-    time_axis = Axis([p.label for p in periods], [_period_narrowing(slice_, p) for p in periods])
+    # Everything counted, whatever the filters: the publication is one for every request.
+    facts = load_facts(Slice())
+    periods = _periods(slice_, facts)
+    pub = publication_for(facts, limit)
+    subs = facts.subthemes
+    time_axis = Axis(
+        [p.label for p in periods],
+        [_period_pin(p) for p in periods],
+        [_period_narrowing(slice_, p) for p in periods],
+    )
     tables = {
         "themes": build_table(
             "themes",
             "Outcomes, and whether the experience was good or bad",
             slice_,
-            facts,
+            pub,
+            subs,
             "subtheme",
-            _axis_for("valence", facts),
-            limit,
+            _axis_for("valence"),
             row_heading="Outcome",
             note="Good or bad is counted where a curator marked it.",
         ),
-        "time": build_table(
-            "time", "Outcomes over time", slice_, facts, "kind", (time_axis, period_codes), limit
-        ),
+        "time": build_table("time", "Outcomes over time", slice_, pub, subs, "kind", time_axis),
         "setting": build_table(
             "setting",
             "Outcomes by service setting",
             slice_,
-            facts,
+            pub,
+            subs,
             "subtheme",
-            _axis_for("setting", facts),
-            limit,
+            _axis_for("setting"),
             row_heading="Outcome",
         ),
         "teller": build_table(
-            "teller",
-            "By who tells the story",
-            slice_,
-            facts,
-            "kind",
-            _axis_for("teller", facts),
-            limit,
+            "teller", "By who tells the story", slice_, pub, subs, "kind", _axis_for("teller")
         ),
         "language": build_table(
-            "language",
-            "By language",
-            slice_,
-            facts,
-            "kind",
-            _axis_for("language", facts),
-            limit,
+            "language", "By language", slice_, pub, subs, "kind", _axis_for("language")
         ),
     }
     total = tables["themes"].totals.total.count
-    return Dashboard(slice_, limit, total, tables, periods, empty=len(facts) == 0)
+    everything = pub.tally(merge(context_pins(slice_, subs), kind_of=pub.kind_of))
+    return Dashboard(slice_, limit, total, tables, periods, empty=everything.passages == 0)
 
 
 # -- the passages behind a count ---------------------------------------------------------------
@@ -548,7 +578,9 @@ def describe(slice_: Slice, subthemes: Sequence[Subtheme]) -> list[str]:
         words.append(slice_.setting.label)
     if slice_.language is not None:
         words.append(slice_.language.label)
-    if slice_.start is not None or slice_.end is not None:
+    if slice_.year is not None:
+        words.append(f"added in {slice_.year}")
+    elif slice_.start is not None or slice_.end is not None:
         if slice_.start is not None and slice_.end is not None:
             if slice_.start == slice_.end:
                 words.append(f"added in {month_label(slice_.start)}")

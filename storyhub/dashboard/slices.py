@@ -4,6 +4,11 @@ A ``Slice`` is the dashboard's filters (kind, subtheme, who tells the story, set
 good or bad experience, a range of months) plus how time is grouped. Every number on the
 dashboard links to the passages behind it with the same slice narrowed to that number's cell,
 so ``Slice.args`` and ``Slice.parse`` must round-trip exactly.
+
+Counts are given for fixed, aligned periods only (every year, or one whole calendar year; the
+time table by quarter or by year) and narrowed one way at a time (``counting_problem``): any
+finer or freer choice would let answers be subtracted from each other to reveal hidden counts.
+The passages behind a number may be narrowed further (to a quarter, and a filter and a cell).
 """
 
 from __future__ import annotations
@@ -20,9 +25,19 @@ from storyhub.themes.models import ThemeKind, Valence
 UNMARKED = "unmarked"  # a confirmed theme the curator has not marked good or bad
 VALENCE_CHOICES = (*(v.value for v in Valence), UNMARKED)
 VALENCE_LABELS = {**{v.value: v.label for v in Valence}, UNMARKED: "Not marked"}
-GROUPINGS = {"quarter": "By quarter", "month": "By month"}
+GROUPINGS = {"quarter": "By quarter", "year": "By year"}
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_YEAR = re.compile(r"^(\d{4})$")
+ONE_WAY = (
+    "To keep storytellers from being recognised, counts can be narrowed one way at a time: "
+    "by who tells the story, where, language, good or bad, or one year. "
+    "Please choose just one of these."
+)
+WHOLE_YEARS = (
+    "Counts are given for every year or for one whole year, so that no one can be picked out "
+    "by comparing dates. Please choose a year."
+)
 
 
 class BadSlice(ValueError):
@@ -53,6 +68,8 @@ class Period:
     def label(self) -> str:
         if self.first == self.last:
             return month_label(self.first)
+        if self.last - self.first == 11:
+            return str(self.first // 12)
         first, last = MONTH_NAMES[self.first % 12], MONTH_NAMES[self.last % 12]
         return f"{first}\N{EN DASH}{last} {self.last // 12}"
 
@@ -61,6 +78,8 @@ class Period:
         """Two short lines for a chart's axis: ("Q1", "2025") or ("Jan", "2025")."""
         if self.first == self.last:
             return MONTH_NAMES[self.first % 12], str(self.first // 12)
+        if self.last - self.first == 11:
+            return str(self.first // 12), ""
         return f"Q{self.first % 12 // 3 + 1}", str(self.first // 12)
 
 
@@ -77,8 +96,13 @@ class Slice:
     by: str = "quarter"  # how the time axis groups months
 
     @classmethod
-    def parse(cls, args: Mapping[str, str], subthemes: Mapping[str, ThemeKind]) -> Slice:
-        """The slice that URL arguments ask for; ``BadSlice`` for anything not offered."""
+    def parse(
+        cls, args: Mapping[str, str], subthemes: Mapping[str, ThemeKind], counting: bool = False
+    ) -> Slice:
+        """The slice that URL arguments ask for; ``BadSlice`` for anything not offered.
+
+        ``counting``: the slice is for counts (page, CSV, API), not for the passages behind one.
+        """
 
         def choice(name: str, options: Any, what: str) -> Any:
             raw = (args.get(name) or "").strip()
@@ -97,7 +121,19 @@ class Slice:
             raise BadSlice("Good or bad experience must be one of the choices offered.")
         by = (args.get("by") or "quarter").strip()
         if by not in GROUPINGS:
-            raise BadSlice("Time can be grouped by quarter or by month.")
+            raise BadSlice("Time can be grouped by quarter or by year.")
+        start, end = _month_arg(args.get("from"), "From"), _month_arg(args.get("to"), "To")
+        year = (args.get("year") or "").strip()
+        if year:
+            found_year = _YEAR.match(year)
+            if not found_year or not 1900 < int(year) < 3000:
+                raise BadSlice("“Year” must be a year written like 2025.")
+            if start is not None or end is not None:
+                raise BadSlice("Please choose a year, or a start and an end, not both.")
+            start, end = int(year) * 12, int(year) * 12 + 11
+        # Whole quarters only: a month on its own, or a range cut mid-quarter, is never offered.
+        if (start is not None and start % 3) or (end is not None and end % 3 != 2):
+            raise BadSlice(WHOLE_YEARS)
         found = cls(
             kind=choice("kind", ThemeKind, "kind of outcome"),
             subtheme=subtheme,
@@ -105,15 +141,39 @@ class Slice:
             setting=choice("setting", ServiceSetting, "service setting"),
             language=choice("language", Language, "language"),
             valence=valence,
-            start=_month_arg(args.get("from"), "From"),
-            end=_month_arg(args.get("to"), "To"),
+            start=start,
+            end=end,
             by=by,
         )
         if found.subtheme is not None and found.kind not in (None, subthemes[found.subtheme]):
             raise BadSlice("That theme belongs to another kind of outcome.")
         if found.start is not None and found.end is not None and found.start > found.end:
             raise BadSlice("The “From” month must come before the “To” month.")
+        if counting:
+            problem = found.counting_problem()
+            if problem:
+                raise BadSlice(problem)
         return found
+
+    @property
+    def year(self) -> int | None:
+        """The calendar year this slice is narrowed to, if it is exactly one whole year."""
+        if self.start is not None and self.start % 12 == 0 and self.end == self.start + 11:
+            return self.start // 12
+        return None
+
+    def counting_problem(self) -> str | None:
+        """Why counts can't be given for this slice (None: they can), in words for anyone.
+
+        Counts are for fixed periods (every year, or one whole year) and one split at a time
+        (a kind or an outcome may be picked as well: that only chooses rows).
+        """
+        if (self.start is not None or self.end is not None) and self.year is None:
+            return WHOLE_YEARS
+        splits = [self.teller, self.setting, self.language, self.valence, self.year]
+        if sum(1 for split in splits if split is not None) > 1:
+            return ONE_WAY
+        return None
 
     def narrowed(self, **changes: Any) -> Slice:
         return replace(self, **changes)
@@ -127,6 +187,9 @@ class Slice:
                 continue
             name = {"start": "from", "end": "to"}.get(field.name, field.name)
             out[name] = month_key(value) if field.name in ("start", "end") else str(value)
+        if self.year is not None:
+            del out["from"], out["to"]
+            out["year"] = str(self.year)
         return out
 
     @property
@@ -135,12 +198,12 @@ class Slice:
 
     def period(self, month: int) -> int:
         """The index of the period ``month`` falls in, for this slice's grouping."""
-        return month // 3 if self.by == "quarter" else month
+        return month // 3 if self.by == "quarter" else month // 12
 
     def period_bounds(self, index: int) -> Period:
         if self.by == "quarter":
             return Period(index * 3, index * 3 + 2)
-        return Period(index, index)
+        return Period(index * 12, index * 12 + 11)
 
 
 def _month_arg(raw: str | None, what: str) -> int | None:

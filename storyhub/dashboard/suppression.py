@@ -10,6 +10,9 @@ Two rules, as statistical offices apply them to published tables:
   until no table line gives a hidden number away. A hidden zero needs no such cover: knowing that
   nobody said something identifies nobody.
 
+The dashboard itself applies the primary rule, and a stronger secondary one across every
+table and request at once, in ``publication.py``; ``protect`` is for a single table.
+
 The rules see the true numbers; what leaves this module for a page or a file is a ``Count``,
 which carries no number at all once hidden.
 """

@@ -22,25 +22,47 @@ member (a manager or councillor), it warms up and times ``--requests`` requests 
 Every answer must be 200 (the script exits 1 otherwise). It also times
 ``storyhub.dashboard.services.dashboard(Slice())`` and ``load_facts(Slice())`` alone, in an app
 context, to separate counting from rendering. It reports p50 and p95 per kind per size, and how
-much each p95 grew against the growth in stories. No timing is asserted: this measures; the
-figures go to bench/README.md. The instance folders are removed at the end, even on Ctrl+C.
+much each p95 grew against the growth in stories.
+
+Those are warm: the publication (storyhub/dashboard/publication.py: every cell any request can
+show, and which are hidden) is made once per state of the archive and kept. The first request
+after the archive changes makes it again. So it also measures, ``--cold`` times each (p50 and
+max), with ``publication._cache`` emptied before each one (what a changed theme or consent does):
+
+- ``GET /dashboard`` with no filters, cold;
+- ``services.publication_for(facts, threshold)`` alone, cold, split into counting every cell
+  (``Publication._count``, once per shape) and choosing the hidden cells (``_protect``); and
+  warm (the fingerprint of the counted passages, which every request computes);
+- the memory of making one publication: the peak and what stays allocated (tracemalloc, which
+  sees numpy's arrays too), and the growth of the process's peak resident memory (VmHWM, reset
+  through /proc/self/clear_refs on Linux);
+- the size of the publication: cells, cells hidden by the threshold, cells hidden in all, moves,
+  distinct atoms, and atoms whose cells it keeps listed (``_cells_cache``, kept with it).
+
+``--profile`` prints cProfile's top functions for one cold ``publication_for`` at each size.
+No timing is asserted: this measures; the figures go to bench/README.md. The instance folders
+are removed at the end, even on Ctrl+C.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import csv
 import datetime as dt
+import gc
 import importlib.util
 import io
 import os
 import platform
+import pstats
 import random
 import shutil
 import signal
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -70,6 +92,13 @@ KINDS = [
     "outcomes.csv",
 ]
 DIRECT = ["services.dashboard(Slice()) alone", "load_facts(Slice()) alone"]
+COLD = [
+    "dashboard, no filters, cold",
+    "publication_for alone, cold",
+    "of which counting every cell (_count)",
+    "of which choosing hidden cells (_protect)",
+    "publication_for alone, warm (fingerprint)",
+]
 WARM_UP = 5
 FIRST_MONTH, LAST_MONTH = 2023 * 12, 2026 * 12 + 11  # the corpus's story dates (month numbers)
 
@@ -228,7 +257,128 @@ def time_calls(call: Callable[[], object], n: int) -> list[float]:
     return timings
 
 
-def bench_size(stories: int, requests: int, seed: int, problems: list[str]) -> dict[str, Any]:
+def _memory_kb(field: str) -> int | None:
+    """A ``/proc/self/status`` figure (VmRSS, VmHWM) in kB; None off Linux."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current VmRSS
+        return True
+    except OSError:
+        return False
+
+
+class PhaseTimer:
+    """Times ``Publication._count`` and ``Publication._protect`` while installed."""
+
+    def __init__(self) -> None:
+        from storyhub.dashboard.publication import Publication
+
+        self.cls = Publication
+        self.seconds = {"_count": 0.0, "_protect": 0.0}
+        self.originals = {name: getattr(Publication, name) for name in self.seconds}
+
+    def __enter__(self) -> PhaseTimer:
+        for name, original in self.originals.items():
+            setattr(self.cls, name, self._timed(name, original))
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for name, original in self.originals.items():
+            setattr(self.cls, name, original)
+
+    def _timed(self, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[name] += time.perf_counter() - started
+
+        return timed
+
+
+def bench_cold(app: Any, cold_request: Callable[[], None], repeats: int, profile: bool
+               ) -> tuple[dict[str, list[float]], dict[str, Any]]:  # fmt: skip
+    """The first request after the archive changed, and the making of the publication alone."""
+    from storyhub.dashboard import publication as publication_module
+    from storyhub.dashboard import services
+    from storyhub.dashboard.slices import Slice
+
+    def forget() -> None:
+        publication_module._cache.clear()  # as when the counted passages change
+
+    results: dict[str, list[float]] = {kind: [] for kind in COLD}
+    for _ in range(repeats):
+        forget()
+        started = time.perf_counter()
+        cold_request()
+        results[COLD[0]].append((time.perf_counter() - started) * 1000)
+    extra: dict[str, Any] = {}
+    with app.app_context():
+        facts = services.load_facts(Slice())
+        limit = services.threshold()
+        for _ in range(repeats):
+            forget()
+            with PhaseTimer() as phases:
+                started = time.perf_counter()
+                services.publication_for(facts, limit)
+                results[COLD[1]].append((time.perf_counter() - started) * 1000)
+            results[COLD[2]].append(phases.seconds["_count"] * 1000)
+            results[COLD[3]].append(phases.seconds["_protect"] * 1000)
+        results[COLD[4]] = time_calls(lambda: services.publication_for(facts, limit), repeats)
+
+        # Memory: one more publication, made under tracemalloc (slower, so not timed) ...
+        forget()
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        pub = services.publication_for(facts, limit)
+        current, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        extra["traced peak MB"] = (peak - before) / 2**20
+        extra["traced kept MB"] = (current - before) / 2**20
+        extra["cells"] = len(pub.tallies)
+        extra["primary hidden"] = sum(
+            1 for t in pub.tallies.values() if 0 < t.passages < limit or 0 < t.stories < limit
+        )
+        extra["hidden"] = len(pub.hidden)
+        extra["moves"] = len(pub.moves)
+        extra["distinct atoms"] = len(pub.atom_count)
+        extra["atoms with their cells listed"] = len(pub._cells_cache)  # kept with it
+        del pub
+        # ... and one more with the process's peak resident memory reset just before.
+        forget()
+        gc.collect()
+        rss_before = _memory_kb("VmRSS")
+        if rss_before is not None and _reset_peak_rss():
+            services.publication_for(facts, limit)
+            peak_kb = _memory_kb("VmHWM")
+            if peak_kb is not None:
+                extra["RSS peak growth MB"] = (peak_kb - rss_before) / 1024
+
+        if profile:
+            forget()
+            profiler = cProfile.Profile()
+            profiler.enable()
+            services.publication_for(facts, limit)
+            profiler.disable()
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
+            extra["profile"] = out.getvalue()
+    return results, extra
+
+
+def bench_size(stories: int, requests: int, seed: int, problems: list[str], cold: int = 5,
+               profile: bool = False) -> dict[str, Any]:  # fmt: skip
     started = time.perf_counter()
     docs, _words = bench_search.make_corpus(stories)
     print(f"\n{stories:,} stories: {len(docs):,} passages "
@@ -293,7 +443,18 @@ def bench_size(stories: int, requests: int, seed: int, problems: list[str]) -> d
                 results[kind] = time_calls(direct, requests)
                 print(f"  {kind:34} p50 {percentile(results[kind], 50):8.1f} ms  "
                       f"p95 {percentile(results[kind], 95):8.1f} ms", flush=True)  # fmt: skip
-        return {"facts": facts, "load": load_seconds, "timings": results}
+
+        cold_results, extra = bench_cold(app, get(curator, "/dashboard"), cold, profile)
+        for kind, timings in cold_results.items():
+            results[kind] = timings
+            print(f"  {kind:42} p50 {percentile(timings, 50):8.1f} ms  "
+                  f"max {max(timings):8.1f} ms", flush=True)  # fmt: skip
+        shown = [f"{k} {v:,.1f}" if isinstance(v, float) else f"{k} {v:,}"
+                 for k, v in extra.items() if k != "profile"]  # fmt: skip
+        print("  " + ", ".join(shown), flush=True)
+        if "profile" in extra:
+            print(extra["profile"], flush=True)
+        return {"facts": facts, "load": load_seconds, "timings": results, "cold": extra}
     finally:
         if app is not None:
             from storyhub.extensions import db
@@ -315,6 +476,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stories", default="1000,10000", help="corpus sizes, comma-separated")
     parser.add_argument("--requests", type=int, default=50, help="timed requests of each kind")
     parser.add_argument("--seed", type=int, default=5, help="for the random filters")
+    parser.add_argument(
+        "--cold",
+        type=int,
+        default=5,
+        help="timed cold requests (publication made again) of each kind",
+    )
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile one cold publication_for at each size")  # fmt: skip
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.stories.split(",") if s.strip()]
     for signum in (signal.SIGTERM, signal.SIGHUP):
@@ -323,7 +492,8 @@ def main(argv: list[str] | None = None) -> int:
     load_start = os.getloadavg()
     started = time.perf_counter()
     problems: list[str] = []
-    runs = {n: bench_size(n, args.requests, args.seed, problems) for n in sizes}
+    runs = {n: bench_size(n, args.requests, args.seed, problems, args.cold, args.profile)
+            for n in sizes}  # fmt: skip
     load_end = os.getloadavg()
 
     first = sizes[0]
@@ -334,7 +504,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{' '.join(f'{x:.2f}' for x in load_start)} at the start, "
           f"{' '.join(f'{x:.2f}' for x in load_end)} at the end; "
           f"whole run {time.perf_counter() - started:.0f} s; "
-          f"{args.requests} timed requests of each kind after {WARM_UP} to warm up.\n")  # fmt: skip
+          f"{args.requests} timed requests of each kind after {WARM_UP} to warm up; "
+          f"{args.cold} cold ones.\n")  # fmt: skip
 
     heads = [f"{n:,} stories" for n in sizes]
     growth = [f"{n:,} ÷ {first:,}" for n in sizes[1:]]
@@ -364,6 +535,27 @@ def main(argv: list[str] | None = None) -> int:
                   for n in sizes[1:]]  # fmt: skip
         label = f"`{kind}`" if kind in DIRECT else kind
         print(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    print()
+    print("| cold: publication made again | " + " | ".join(f"{h}: p50 / max" for h in heads)
+          + " | " + " | ".join(f"growth of p50 ({g})" for g in growth) + " |")  # fmt: skip
+    print("|---" * (1 + len(sizes) + len(growth)) + "|")
+    for kind in COLD:
+        cells = []
+        for n in sizes:
+            timings = runs[n]["timings"][kind]
+            cells.append(f"{percentile(timings, 50):,.1f} / {max(timings):,.1f} ms")
+        cold_base = percentile(runs[first]["timings"][kind], 50)
+        ratios = [f"{percentile(runs[n]['timings'][kind], 50) / cold_base:.1f}x"
+                  if cold_base else "-" for n in sizes[1:]]  # fmt: skip
+        print(f"| {kind} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    for name, unit in (("traced peak MB", "MB"), ("traced kept MB", "MB"),
+                       ("RSS peak growth MB", "MB"), ("cells", ""), ("primary hidden", ""),
+                       ("hidden", ""), ("moves", ""), ("distinct atoms", ""),
+                       ("atoms with their cells listed", "")):  # fmt: skip
+        values = [runs[n]["cold"].get(name) for n in sizes]
+        cells = [("-" if v is None else f"{v:,.0f} MB" if unit else f"{v:,}") for v in values]
+        ratios = [f"{v / values[0]:.1f}x" if v and values[0] else "-" for v in values[1:]]
+        print(f"| publication: {name} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     print()
     for problem in problems[:20]:
         print(problem, file=sys.stderr)

@@ -37,7 +37,8 @@ max), with ``publication._cache`` emptied before each one (what a changed theme 
   sees numpy's arrays too), and the growth of the process's peak resident memory (VmHWM, reset
   through /proc/self/clear_refs on Linux);
 - the size of the publication: cells, cells hidden by the threshold, cells hidden in all, moves,
-  distinct atoms, and atoms whose cells it keeps listed (``_cells_cache``, kept with it).
+  distinct atoms, and atoms whose cells were listed while choosing (``atoms_listed``: the
+  working tables are dropped when the build ends).
 
 ``--profile`` prints cProfile's top functions for one cold ``publication_for`` at each size.
 No timing is asserted: this measures; the figures go to bench/README.md. The instance folders
@@ -353,7 +354,7 @@ def bench_cold(app: Any, cold_request: Callable[[], None], repeats: int, profile
         extra["hidden"] = len(pub.hidden)
         extra["moves"] = len(pub.moves)
         extra["distinct atoms"] = len(pub.atom_count)
-        extra["atoms with their cells listed"] = len(pub._cells_cache)  # kept with it
+        extra["atoms with their cells listed"] = pub.atoms_listed  # while choosing, then dropped
         del pub
         # ... and one more with the process's peak resident memory reset just before.
         forget()

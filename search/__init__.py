@@ -3,7 +3,7 @@
 ``make_backend`` picks the engine from configuration: the embedded tantivy index (the default,
 no server) or an Elasticsearch cluster. Query building is pure (``search.query`` and
 ``search.elastic.search_body``); nothing here imports Flask or the database models: the
-application (``storyhub.search``) turns stories into ``PassageDocument``s and results back into
+application (``storyhub.finder``) turns stories into ``PassageDocument``s and results back into
 stories, and asks ``consent`` who may find what.
 """
 

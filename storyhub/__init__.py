@@ -73,7 +73,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
     storage.init_app(app)
-    from storyhub.search import indexing  # noqa: F401  (its task must exist before the queue)
+    from storyhub.finder import indexing  # noqa: F401  (its task must exist before the queue)
 
     init_jobs(app)
 
@@ -81,8 +81,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from storyhub.api import bp as api_bp
     from storyhub.auth import bp as auth_bp
     from storyhub.dashboard.routes import bp as dashboard_bp
+    from storyhub.finder.routes import bp as search_bp
     from storyhub.main import bp as main_bp
-    from storyhub.search.routes import bp as search_bp
     from storyhub.showcases import pack  # noqa: F401  (its job handler)
     from storyhub.showcases.routes import bp as showcases_bp
     from storyhub.stories import bp as stories_bp

@@ -149,8 +149,8 @@ def _remove_abandoned_files() -> None:
 def _prepare_search_index() -> None:
     """Create the search index; fill it from the database if it is new (e.g. after upgrading)."""
     from search import SearchUnavailable
+    from storyhub.finder.indexing import get_backend, reindex
     from storyhub.models import Passage
-    from storyhub.search.indexing import get_backend, reindex
 
     try:
         backend = get_backend()
@@ -175,7 +175,7 @@ def _warm_up_tagger() -> None:
     import threading
 
     def load() -> None:
-        from media_pipeline.themes import embed, shipped_model
+        from media_pipeline.tagger import embed, shipped_model
 
         try:
             shipped_model()
@@ -189,7 +189,7 @@ def _warm_up_tagger() -> None:
 def _catch_up_search() -> None:
     """Index changes committed while no worker was running."""
     from search import SearchUnavailable
-    from storyhub.search.indexing import get_backend, reindex, sync_pending
+    from storyhub.finder.indexing import get_backend, reindex, sync_pending
 
     try:
         if get_backend().needs_rebuild():
@@ -310,7 +310,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(serve_command)
     app.cli.add_command(import_command)
     app.cli.add_command(transcribe_command)
-    from storyhub.search.cli import search_cli
+    from storyhub.finder.cli import search_cli
     from storyhub.themes.cli import themes
 
     app.cli.add_command(themes)

@@ -423,7 +423,7 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
 import consent.copies  # noqa: E402
 import consent.models  # noqa: E402,F401
 import storyhub.covers  # noqa: E402
-import storyhub.search.models  # noqa: E402
+import storyhub.finder.models  # noqa: E402
 import storyhub.showcases.models  # noqa: E402
 import storyhub.themes.models  # noqa: E402
 import storyhub.training.models  # noqa: E402,F401

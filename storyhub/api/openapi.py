@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from consent.models import Audience, ConsentStatus, Naming, RecordedFor
+from storyhub.finder.services import MAX_FILTER_VALUES
 from storyhub.models import Language, ServiceSetting, StoryState, TellerKind
-from storyhub.search.services import MAX_FILTER_VALUES
 from storyhub.themes.models import ThemeKind, Valence
 from storyhub.training.models import ItemKind
 
@@ -253,7 +253,7 @@ def training_paths() -> dict[str, Any]:
                 "parameters": [session_id],
                 "requestBody": _body(_ref("SessionItemCreate")),
                 "responses": {
-                    "201": _json(_ref("SessionItem"), "The new item"),
+                    "201": _json(_ref("LessonItem"), "The new item"),
                     **_errors(400, 401, 403, 404),
                 },
             }
@@ -274,7 +274,7 @@ def training_paths() -> dict[str, Any]:
                     }
                 ),
                 "responses": {
-                    "200": _json(_ref("SessionItem"), "The item"),
+                    "200": _json(_ref("LessonItem"), "The item"),
                     **_errors(400, 401, 403, 404),
                 },
             },
@@ -510,7 +510,7 @@ def training_schemas() -> dict[str, Any]:
                 {
                     "type": "object",
                     "required": ["items"],
-                    "properties": {"items": {"type": "array", "items": _ref("SessionItem")}},
+                    "properties": {"items": {"type": "array", "items": _ref("LessonItem")}},
                 },
             ]
         },
@@ -519,7 +519,7 @@ def training_schemas() -> dict[str, Any]:
             "additionalProperties": False,
             "properties": {"title": {"type": "string", "maxLength": 200}, "summary": text},
         },
-        "SessionItem": {
+        "LessonItem": {
             "type": "object",
             "required": ["id", "position", "kind", "text", "notes", "clip"],
             "properties": {

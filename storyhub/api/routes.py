@@ -42,15 +42,15 @@ from storyhub.auth.services import user_for_api_token
 from storyhub.dashboard import services as dashboard
 from storyhub.dashboard.slices import BadSlice, Slice
 from storyhub.extensions import csrf, db
+from storyhub.finder.services import BadSearch, page_json, run_search
 from storyhub.models import Job, MediaRole, Role, Story, User, as_utc
-from storyhub.search.services import BadSearch, page_json, run_search
 from storyhub.storage import get_storage
 from storyhub.stories.forms import UploadForm
 from storyhub.stories.routes import job_progress
 from storyhub.training import clip_files
 from storyhub.training import exports as training_exports
 from storyhub.training import services as training
-from storyhub.training.models import Clip, SessionExport, SessionItem, TrainingSession
+from storyhub.training.models import Clip, Lesson, LessonExport, LessonItem
 from storyhub.training.services import TrainingError
 from storyhub.uploads import UploadRejected, accepts_uploads, receive_upload
 
@@ -462,7 +462,7 @@ def _clip(clip_id: int, *, own: bool = False) -> Clip:
     return clip
 
 
-def _session(session_id: int, *, edit: bool = False) -> TrainingSession:
+def _session(session_id: int, *, edit: bool = False) -> Lesson:
     user = _trainer()
     found = training.session_for(user, session_id, edit=edit) if 0 < session_id <= MAX_ID else None
     if found is None:
@@ -470,7 +470,7 @@ def _session(session_id: int, *, edit: bool = False) -> TrainingSession:
     return found
 
 
-def _item(session: TrainingSession, item_id: int) -> SessionItem:
+def _item(session: Lesson, item_id: int) -> LessonItem:
     item = training.item_of(session, item_id)
     if item is None:
         raise ApiError(404, "not_found", "No item with that id is in this session.")
@@ -508,7 +508,7 @@ def clip_json(clip: Clip, viewer: User) -> dict[str, Any]:
     }
 
 
-def item_json(item: SessionItem, viewer: User) -> dict[str, Any]:
+def item_json(item: LessonItem, viewer: User) -> dict[str, Any]:
     return {
         "id": item.id,
         "position": item.position,
@@ -520,7 +520,7 @@ def item_json(item: SessionItem, viewer: User) -> dict[str, Any]:
     }
 
 
-def session_summary_json(session: TrainingSession, viewer: User) -> dict[str, Any]:
+def session_summary_json(session: Lesson, viewer: User) -> dict[str, Any]:
     return {
         "id": session.id,
         "title": session.title,
@@ -534,14 +534,14 @@ def session_summary_json(session: TrainingSession, viewer: User) -> dict[str, An
     }
 
 
-def session_json(session: TrainingSession, viewer: User) -> dict[str, Any]:
+def session_json(session: Lesson, viewer: User) -> dict[str, Any]:
     return {
         **session_summary_json(session, viewer),
         "items": [item_json(item, viewer) for item in session.items],
     }
 
 
-def export_json(export: SessionExport, viewer: User) -> dict[str, Any]:
+def export_json(export: LessonExport, viewer: User) -> dict[str, Any]:
     """An export: links to its files only while every story in it may still be used."""
     job = export.job
     if export.revoked_at is not None:
@@ -858,7 +858,7 @@ def export_session(session_id: int) -> tuple[Response, int]:
 def download_export(session_id: int, export_id: int, kind: str) -> WerkzeugResponse:
     """One file of an export, only while every story in it may still be used (else 410)."""
     session = _session(session_id)
-    export = db.session.get(SessionExport, export_id)
+    export = db.session.get(LessonExport, export_id)
     if (
         export is None
         or export.session_id != session.id

@@ -1,4 +1,4 @@
-"""`flask themes ...`: tag and measure with the shipped tagger; retrain and re-suggest in place."""
+"""`flask themes ...`: tag and measure with the shipped tagger; refit and re-suggest in place."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from media_pipeline.themes import KINDS, embed, evaluate, shipped_model
+from media_pipeline.tagger import KINDS, embed, evaluate, shipped_model
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -46,7 +46,7 @@ def themes() -> None:
 def tag_command(source: Path, target: str) -> None:
     """Tag lines {"id", "text"} of SOURCE; write {"id", "labels", "subthemes", "scores"} to TARGET.
 
-    Uses the shipped tagger only (trained on the seed set), never an organisation's own.
+    Uses the shipped tagger only (fitted to the seed set), never an organisation's own.
     """
     rows = _read_jsonl(source)
     started = time.perf_counter()
@@ -92,19 +92,19 @@ def evaluate_command(source: Path) -> None:
     )
 
 
-@themes.command("retrain")
+@themes.command("refit")
 @with_appcontext
-def retrain_command() -> None:
-    """Retrain the tagger now from the seed set and every curator decision."""
+def refit_command() -> None:
+    """Refit the tagger now from the seed set and every curator decision."""
     from storyhub.extensions import db
-    from storyhub.themes.services import retrain
+    from storyhub.themes.services import refit
 
-    row = retrain()
+    row = refit()
     db.session.commit()
     if row is None:
         click.echo("No curator decisions yet: the shipped tagger is used.")
     else:
-        click.echo(f"Retrained on {row.examples} examples ({row.curator_examples} from curators).")
+        click.echo(f"Refitted on {row.examples} examples ({row.curator_examples} from curators).")
 
 
 @themes.command("suggest")

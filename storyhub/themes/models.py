@@ -105,7 +105,7 @@ class PassageTheme(db.Model):  # type: ignore[name-defined]
 
 
 class TaggerModel(db.Model):  # type: ignore[name-defined]
-    """A tagger retrained with this organisation's confirmed tags; the newest one is used."""
+    """A tagger refitted with this organisation's confirmed tags; the newest one is used."""
 
     __tablename__ = "tagger_models"
 
@@ -117,7 +117,7 @@ class TaggerModel(db.Model):  # type: ignore[name-defined]
 
 
 class TextEmbedding(db.Model):  # type: ignore[name-defined]
-    """Embeddings already computed, by a digest of model and text (retraining reuses them)."""
+    """Embeddings already computed, by a digest of model and text (refitting reuses them)."""
 
     __tablename__ = "text_embeddings"
 

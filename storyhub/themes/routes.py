@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from consent import can_tag_themes
-from media_pipeline.themes import shipped_taxonomy
+from media_pipeline.tagger import shipped_taxonomy
 from storyhub.auth.decorators import roles_required
 from storyhub.extensions import db
 from storyhub.models import Passage, Role, Story

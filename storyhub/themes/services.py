@@ -1,12 +1,12 @@
 """Outcome themes in the archive: the live taxonomy, suggestions, curators' decisions, learning.
 
-- The taxonomy is loaded from the project's copy (media_pipeline/themes/taxonomy.json) on set-up;
+- The taxonomy is loaded from the project's copy (media_pipeline/tagger/taxonomy.json) on set-up;
   administrators add and rename subthemes. A subtheme's ``key`` never changes, so renaming keeps
   every tag and every trained tagger valid.
 - The pipeline asks for suggestions for each new passage (English passages: the embedding model
   is English-only, and a wrong suggestion costs a curator more than none).
 - Curators confirm, reject or add themes, on whole passages or spans of words; each decision
-  records who and when, and schedules a retrain: the tagger learns from the organisation's own
+  records who and when, and schedules a refit: the tagger learns from the organisation's own
   confirmed and rejected tags on top of the shipped seed set.
 
 Who may tag is asked of consent/ (``can_curate``); this module trusts its callers on that.
@@ -25,18 +25,18 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from consent.models import ConsentStatus, ConsentVersion
-from media_pipeline.themes import (
+from media_pipeline.tagger import (
     KINDS,
     MODEL_NAME,
     Example,
     ThemeModel,
     embed,
+    fit,
+    fitting_set,
     shipped_model,
     shipped_taxonomy,
-    train,
-    training_set,
 )
-from media_pipeline.themes.embed import Vectors
+from media_pipeline.tagger.embed import Vectors
 from storyhub import audit, jobs
 from storyhub.extensions import db
 from storyhub.models import Job, JobState, Passage, Story, User, utcnow
@@ -50,7 +50,7 @@ from storyhub.themes.models import (
     Valence,
 )
 
-RETRAIN_TAGGER = "retrain_tagger"
+REFIT_TAGGER = "refit_tagger"
 SUGGEST_THEMES = "suggest_themes"
 # A curator's decision counts for more than a seed passage: it is this organisation's judgement.
 CURATOR_WEIGHT = 3.0
@@ -215,7 +215,7 @@ _loaded: dict[int, ThemeModel] = {}
 
 
 def current_tagger() -> tuple[ThemeModel, int | None]:
-    """The newest retrained tagger and its id, or the shipped one (id None) before any."""
+    """The newest refitted tagger and its id, or the shipped one (id None) before any."""
     newest = db.session.scalar(select(TaggerModel.id).order_by(TaggerModel.id.desc()).limit(1))
     if newest is None:
         return shipped_model(), None
@@ -313,7 +313,7 @@ def _decide(tag: PassageTheme, status: TagStatus, by: User) -> PassageTheme:
         object_id=tag.passage_id,
         subtheme=tag.subtheme.key,
     )
-    schedule_retrain()
+    schedule_refit()
     return tag
 
 
@@ -496,7 +496,7 @@ def forget_story_words(story: Story) -> None:
     """Delete a story's words and everything learnt from them (on erasure).
 
     Its passages go (and their themes with them), then its transcript and revisions; cached
-    embeddings of its text are deleted, and the tagger is retrained without its examples.
+    embeddings of its text are deleted, and the tagger is refitted without its examples.
     """
     from storyhub.models import TranscriptRevision
 
@@ -520,37 +520,37 @@ def forget_story_words(story: Story) -> None:
     if learnt_from:
         # Older taggers remember its examples: drop them now, then learn again without them.
         db.session.execute(delete(TaggerModel))
-        schedule_retrain()
+        schedule_refit()
 
 
-def schedule_retrain() -> None:
-    """Queue one retrain (decisions made while one is waiting are picked up by it)."""
+def schedule_refit() -> None:
+    """Queue one refit (decisions made while one is waiting are picked up by it)."""
     waiting = db.session.scalar(
-        select(Job.id).where(Job.kind == RETRAIN_TAGGER, Job.state == JobState.QUEUED).limit(1)
+        select(Job.id).where(Job.kind == REFIT_TAGGER, Job.state == JobState.QUEUED).limit(1)
     )
     if waiting is None:
-        jobs.submit(RETRAIN_TAGGER, message="Learning from confirmed themes")
+        jobs.submit(REFIT_TAGGER, message="Learning from confirmed themes")
 
 
-def retrain() -> TaggerModel | None:
+def refit() -> TaggerModel | None:
     """Train a tagger on the seed set plus every curator decision; keep the newest few.
 
     Commits what came before it (it runs as a job of its own, or from the CLI).
 
-    With no curator decisions left (all erased, say), the retrained taggers are dropped and the
+    With no curator decisions left (all erased, say), the refitted taggers are dropped and the
     shipped one is used again.
     """
     curated = curator_examples()
     if not curated:
         db.session.execute(delete(TaggerModel))
         return None
-    seed, seed_vectors = training_set()
+    seed, seed_vectors = fitting_set()
     vectors = np.concatenate([seed_vectors, vectors_for([e.text for e in curated])])
     kinds = kind_map()
     # Training takes seconds: end the transaction first (it may hold the cache's new rows), so
     # the site's writes don't wait behind it on SQLite.
     db.session.commit()
-    model = train(seed + curated, vectors, kinds, meta={"source": "organisation"})
+    model = fit(seed + curated, vectors, kinds, meta={"source": "organisation"})
     row = TaggerModel(
         examples=len(seed) + len(curated), curator_examples=len(curated), data=model.to_bytes()
     )
@@ -566,8 +566,8 @@ def retrain() -> TaggerModel | None:
     return row
 
 
-@jobs.handler(RETRAIN_TAGGER)
-def _retrain_job(context: jobs.JobContext) -> None:
+@jobs.handler(REFIT_TAGGER)
+def _refit_job(context: jobs.JobContext) -> None:
     context.report(0.1, "Learning from confirmed themes")
-    retrain()
+    refit()
     db.session.commit()

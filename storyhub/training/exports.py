@@ -30,7 +30,7 @@ from storyhub.extensions import db
 from storyhub.jobs import JobContext, JobFailed, handler
 from storyhub.models import Job, MediaRole, Story, User, utcnow
 from storyhub.storage import get_storage
-from storyhub.training.models import SessionExport, TrainingSession
+from storyhub.training.models import Lesson, LessonExport
 from storyhub.training.services import (
     Slide,
     TrainingError,
@@ -50,7 +50,7 @@ EXPORT_FILES = {
 }
 
 
-def request_export(user: User, session: TrainingSession, *, burn_captions: bool) -> SessionExport:
+def request_export(user: User, session: Lesson, *, burn_captions: bool) -> LessonExport:
     """Ask the worker for an export of ``session`` (sent after the caller commits)."""
     if not can_open(user, session):
         raise TrainingError("You can't export this session.")
@@ -58,7 +58,7 @@ def request_export(user: User, session: TrainingSession, *, burn_captions: bool)
         raise TrainingError(
             "None of this session's clips can be used now, so there is nothing to export."
         )
-    export = SessionExport(session=session, requested_by=user, burn_captions=bool(burn_captions))
+    export = LessonExport(session=session, requested_by=user, burn_captions=bool(burn_captions))
     db.session.add(export)
     export.job = jobs.submit(EXPORT_SESSION, None, message="Waiting to start")
     db.session.flush()
@@ -71,7 +71,7 @@ def request_export(user: User, session: TrainingSession, *, burn_captions: bool)
 
 @jobs.access(EXPORT_SESSION)
 def _may_follow_export(user: Any, job: Job) -> bool:
-    export = db.session.scalar(select(SessionExport).where(SessionExport.job_id == job.id))
+    export = db.session.scalar(select(LessonExport).where(LessonExport.job_id == job.id))
     return export is not None and can_open(user, export.session)
 
 
@@ -87,7 +87,7 @@ class ExportPlan:
         return [s for s in self.slides if s.kind == "clip"]
 
 
-def plan_export(viewer: Any, session: TrainingSession) -> ExportPlan:
+def plan_export(viewer: Any, session: Lesson) -> ExportPlan:
     """The session as it can be exported today, for ``viewer``."""
     slides: list[Slide] = []
     left_out: list[dict[str, Any]] = []
@@ -107,7 +107,7 @@ def plan_export(viewer: Any, session: TrainingSession) -> ExportPlan:
     return ExportPlan(slides=slides, left_out=left_out)
 
 
-def render_handout(export: SessionExport, plan: ExportPlan) -> str:
+def render_handout(export: LessonExport, plan: ExportPlan) -> str:
     """The printable handout: each clip's words and the prompts (the trainer's notes stay out)."""
     return render_template(
         "training/handout.html",
@@ -162,7 +162,7 @@ def export_session(context: JobContext) -> None:
 
     from media_pipeline.compile import compile_session
 
-    export = db.session.scalar(select(SessionExport).where(SessionExport.job_id == context.job_id))
+    export = db.session.scalar(select(LessonExport).where(LessonExport.job_id == context.job_id))
     if export is None:
         raise JobFailed("missing", "This export was removed.")
     viewer = export.requested_by
@@ -201,7 +201,7 @@ def export_session(context: JobContext) -> None:
         context.report(0.97, "Checking every story may still be used")
         # A story can change while the video is made: ask again, of the copy, before storing.
         db.session.expire_all()
-        export = db.session.get(SessionExport, export.id)
+        export = db.session.get(LessonExport, export.id)
         assert export is not None
         folder = f"exports/{export.id}-{uuid.uuid4().hex[:8]}"
         files = {kind: f"{folder}/{name}" for kind, (name, _type) in EXPORT_FILES.items()}
@@ -231,7 +231,7 @@ def export_session(context: JobContext) -> None:
     db.session.commit()
 
 
-def export_refusal(user: Any, export: SessionExport) -> str | None:
+def export_refusal(user: Any, export: LessonExport) -> str | None:
     """Why ``export``'s files may not be downloaded now by ``user``; None when they may."""
     if export.revoked_at is not None:
         return export.revoked_reason or "This export was withdrawn."
@@ -257,7 +257,7 @@ def _refusal(user: Any, made: Copy | None) -> str | None:
 HANDOUT_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
-def send_export_file(export: SessionExport, kind: str, *, attachment: bool) -> Response:
+def send_export_file(export: LessonExport, kind: str, *, attachment: bool) -> Response:
     """One of an export's files (range requests answered), never kept in a browser's cache."""
     name, content_type = EXPORT_FILES[kind]
     response = send_file(
@@ -277,7 +277,7 @@ def send_export_file(export: SessionExport, kind: str, *, attachment: bool) -> R
 @on_forget(CopyKind.EXPORT)
 def _revoke(made: Copy) -> None:
     """Its files were deleted: the export says why, and offers to be made again."""
-    export = db.session.get(SessionExport, made.subject_id)
+    export = db.session.get(LessonExport, made.subject_id)
     if export is not None:
         export.files = {}
         export.revoked_at = utcnow()

@@ -56,8 +56,10 @@ class ItemKind(enum.StrEnum):
     PROMPT = "prompt"  # a discussion prompt, shown to the room between clips
 
 
-class TrainingSession(db.Model):  # type: ignore[name-defined]
-    """An ordered list of headings, clips and prompts that a trainer runs in a room."""
+class Lesson(db.Model):  # type: ignore[name-defined]
+    """A lesson: what trainers call a training session, an ordered list of headings, clips and
+    prompts that a trainer runs in a room. (Named so it is never confused with ``db.session``; the
+    table keeps its first name.)"""
 
     __tablename__ = "training_sessions"
     __table_args__ = (Index("ix_training_sessions_owner", "owner_id", "updated_at"),)
@@ -70,20 +72,20 @@ class TrainingSession(db.Model):  # type: ignore[name-defined]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     owner: Mapped[User] = relationship()
-    items: Mapped[list[SessionItem]] = relationship(
-        back_populates="session", order_by="SessionItem.position", cascade="all, delete-orphan"
+    items: Mapped[list[LessonItem]] = relationship(
+        back_populates="session", order_by="LessonItem.position", cascade="all, delete-orphan"
     )
-    shares: Mapped[list[SessionShare]] = relationship(
+    shares: Mapped[list[LessonShare]] = relationship(
         back_populates="session", cascade="all, delete-orphan"
     )
-    exports: Mapped[list[SessionExport]] = relationship(
+    exports: Mapped[list[LessonExport]] = relationship(
         back_populates="session",
-        order_by="SessionExport.id.desc()",
+        order_by="LessonExport.id.desc()",
         cascade="all, delete-orphan",
     )
 
 
-class SessionItem(db.Model):  # type: ignore[name-defined]
+class LessonItem(db.Model):  # type: ignore[name-defined]
     __tablename__ = "session_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,11 +97,11 @@ class SessionItem(db.Model):  # type: ignore[name-defined]
     # For the trainer only: never shown to the room or printed in the handout.
     notes: Mapped[str] = mapped_column(Text, default="")
 
-    session: Mapped[TrainingSession] = relationship(back_populates="items")
+    session: Mapped[Lesson] = relationship(back_populates="items")
     clip: Mapped[Clip | None] = relationship()
 
 
-class SessionShare(db.Model):  # type: ignore[name-defined]
+class LessonShare(db.Model):  # type: ignore[name-defined]
     """Another trainer who may open, run, export and copy a session (only its owner edits it)."""
 
     __tablename__ = "session_shares"
@@ -110,11 +112,11 @@ class SessionShare(db.Model):  # type: ignore[name-defined]
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    session: Mapped[TrainingSession] = relationship(back_populates="shares")
+    session: Mapped[Lesson] = relationship(back_populates="shares")
     user: Mapped[User] = relationship()
 
 
-class SessionExport(db.Model):  # type: ignore[name-defined]
+class LessonExport(db.Model):  # type: ignore[name-defined]
     """One export of a session: a compiled video, its captions and a handout, made by a job."""
 
     __tablename__ = "session_exports"
@@ -137,6 +139,6 @@ class SessionExport(db.Model):  # type: ignore[name-defined]
     revoked_at: Mapped[datetime | None]
     revoked_reason: Mapped[str] = mapped_column(Text, default="")
 
-    session: Mapped[TrainingSession] = relationship(back_populates="exports")
+    session: Mapped[Lesson] = relationship(back_populates="exports")
     requested_by: Mapped[User] = relationship()
     job: Mapped[Job | None] = relationship()

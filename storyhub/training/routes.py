@@ -26,7 +26,7 @@ from storyhub.models import MediaRole, Passage, Story
 from storyhub.storage import get_storage
 from storyhub.stories.routes import story_or_404
 from storyhub.training import clip_files, exports, services
-from storyhub.training.models import Clip, SessionExport, TrainingSession
+from storyhub.training.models import Clip, Lesson, LessonExport
 from storyhub.training.services import TrainingError
 
 bp = Blueprint("training", __name__)
@@ -52,7 +52,7 @@ def _clip_or_404(clip_id: int, *, own: bool = False) -> Clip:
     return clip
 
 
-def _session_or_404(session_id: int, *, edit: bool = False) -> TrainingSession:
+def _session_or_404(session_id: int, *, edit: bool = False) -> Lesson:
     session = services.session_for(current_user, session_id, edit=edit)
     if session is None:
         abort(404)
@@ -145,7 +145,7 @@ def _save_clip(story: Story, clip: Clip | None, passage: Passage | None) -> Any:
     return redirect(url_for("training.clips"))
 
 
-def _add_to_chosen_session(clip: Clip) -> TrainingSession | None:
+def _add_to_chosen_session(clip: Clip) -> Lesson | None:
     """The clip form can put the new clip straight into one of the trainer's sessions."""
     chosen = request.form.get("session", "")
     if not chosen:
@@ -251,7 +251,7 @@ def session(session_id: int) -> str:
     )
 
 
-def _back(session: TrainingSession, anchor: str = "") -> Response:
+def _back(session: Lesson, anchor: str = "") -> Response:
     return redirect(url_for("training.session", session_id=session.id) + anchor)
 
 
@@ -309,7 +309,7 @@ def add_item(session_id: int) -> Response:
 
 
 def _item_change(session_id: int, item_id: int, change: Any, done: str) -> Response:
-    def run(training_session: TrainingSession) -> None:
+    def run(training_session: Lesson) -> None:
         item = services.item_of(training_session, item_id)
         if item is None:
             raise TrainingError("That item is no longer in this session. Please reload.")
@@ -449,7 +449,7 @@ def export(session_id: int) -> Response:
 def download(session_id: int, export_id: int, kind: str) -> Any:
     """An export's file, only while every story in it may still be used."""
     training_session = _session_or_404(session_id)
-    export = db.session.get(SessionExport, export_id)
+    export = db.session.get(LessonExport, export_id)
     if export is None or export.session_id != training_session.id:
         abort(404)
     if kind not in exports.EXPORT_FILES:

@@ -24,10 +24,10 @@ from storyhub.models import Passage, Story, StoryState, User
 from storyhub.training.models import (
     Clip,
     ItemKind,
-    SessionExport,
-    SessionItem,
-    SessionShare,
-    TrainingSession,
+    Lesson,
+    LessonExport,
+    LessonItem,
+    LessonShare,
 )
 from storyhub.transcripts import display_words
 
@@ -190,7 +190,7 @@ def delete_clip(user: User, clip: Clip) -> None:
     """Delete a clip, and take it out of the owner's sessions."""
     if clip.owner_id != user.id:
         raise TrainingError("Only the trainer who made this clip can delete it.")
-    for item in db.session.scalars(select(SessionItem).where(SessionItem.clip_id == clip.id)):
+    for item in db.session.scalars(select(LessonItem).where(LessonItem.clip_id == clip.id)):
         session = item.session
         session.items.remove(item)
         _renumber(session)
@@ -259,7 +259,7 @@ def clip_for(user: Any, clip_id: Any) -> Clip | None:
     if clip.owner_id == user.id:
         return clip
     holding = db.session.scalars(
-        select(TrainingSession).join(SessionItem).where(SessionItem.clip_id == clip.id)
+        select(Lesson).join(LessonItem).where(LessonItem.clip_id == clip.id)
     )
     return clip if any(can_open(user, s) for s in holding) else None
 
@@ -277,7 +277,7 @@ def _forget_erased_titles(story: Story, version: ConsentVersion) -> None:
     for clip in db.session.scalars(select(Clip).where(Clip.story_id == story.id)):
         titles.add(clip.title)
         clip.title, clip.note = ERASED_TITLE, ""
-    for export in db.session.scalars(select(SessionExport)):
+    for export in db.session.scalars(select(LessonExport)):
         if any(e.get("story_id") == story.id or e.get("title") in titles for e in export.left_out):
             export.left_out = [
                 {**e, "title": ERASED_TITLE}
@@ -290,7 +290,7 @@ def _forget_erased_titles(story: Story, version: ConsentVersion) -> None:
 # --- sessions -------------------------------------------------------------------------------
 
 
-def can_open(user: Any, session: TrainingSession) -> bool:
+def can_open(user: Any, session: Lesson) -> bool:
     """Its owner, and trainers it is shared with, may open, run, export and copy a session."""
     if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
         return False
@@ -299,15 +299,15 @@ def can_open(user: Any, session: TrainingSession) -> bool:
     return session.owner_id == user.id or any(s.user_id == user.id for s in session.shares)
 
 
-def can_edit(user: Any, session: TrainingSession) -> bool:
+def can_edit(user: Any, session: Lesson) -> bool:
     """Only a session's owner changes it; others copy it to make their own."""
     return can_open(user, session) and session.owner_id == user.id
 
 
-def session_for(user: Any, session_id: Any, *, edit: bool = False) -> TrainingSession | None:
+def session_for(user: Any, session_id: Any, *, edit: bool = False) -> Lesson | None:
     """The session, if ``user`` may open (or edit) it; else None (a view answers 404)."""
     try:
-        session = db.session.get(TrainingSession, int(session_id))
+        session = db.session.get(Lesson, int(session_id))
     except (TypeError, ValueError, OverflowError):
         return None
     if session is None or not (can_edit if edit else can_open)(user, session):
@@ -315,18 +315,16 @@ def session_for(user: Any, session_id: Any, *, edit: bool = False) -> TrainingSe
     return session
 
 
-def sessions_of(user: User) -> tuple[list[TrainingSession], list[TrainingSession]]:
+def sessions_of(user: User) -> tuple[list[Lesson], list[Lesson]]:
     """The sessions ``user`` owns, and those shared with them, most recently changed first."""
     owned = db.session.scalars(
-        select(TrainingSession)
-        .where(TrainingSession.owner_id == user.id)
-        .order_by(TrainingSession.updated_at.desc())
+        select(Lesson).where(Lesson.owner_id == user.id).order_by(Lesson.updated_at.desc())
     ).all()
     shared = db.session.scalars(
-        select(TrainingSession)
-        .join(SessionShare)
-        .where(SessionShare.user_id == user.id)
-        .order_by(TrainingSession.updated_at.desc())
+        select(Lesson)
+        .join(LessonShare)
+        .where(LessonShare.user_id == user.id)
+        .order_by(Lesson.updated_at.desc())
     ).all()
     return list(owned), list(shared)
 
@@ -341,16 +339,16 @@ def _room_for_clips(user: User, more: int) -> None:
         )
 
 
-def create_session(user: User, title: Any, summary: Any = "") -> TrainingSession:
+def create_session(user: User, title: Any, summary: Any = "") -> Lesson:
     if user.role not in CLIP_ROLES:
         raise TrainingError("Only trainers and curators can make training sessions.")
-    owned = db.session.scalar(select(func.count()).where(TrainingSession.owner_id == user.id))
+    owned = db.session.scalar(select(func.count()).where(Lesson.owner_id == user.id))
     if (owned or 0) >= MAX_SESSIONS_PER_PERSON:
         raise TrainingError(
             f"You can keep up to {MAX_SESSIONS_PER_PERSON} sessions. Please delete some you no "
             "longer use, then try again."
         )
-    session = TrainingSession(
+    session = Lesson(
         owner=user,
         title=_clean(title, MAX_TITLE, "session a title", required=True),
         summary=_clean(summary, MAX_TEXT, "summary"),
@@ -361,17 +359,17 @@ def create_session(user: User, title: Any, summary: Any = "") -> TrainingSession
     return session
 
 
-def update_session(session: TrainingSession, title: Any, summary: Any) -> None:
+def update_session(session: Lesson, title: Any, summary: Any) -> None:
     session.title = _clean(title, MAX_TITLE, "session a title", required=True)
     session.summary = _clean(summary, MAX_TEXT, "summary")
 
 
-def _renumber(session: TrainingSession) -> None:
+def _renumber(session: Lesson) -> None:
     for position, item in enumerate(session.items):
         item.position = position
 
 
-def _touch(session: TrainingSession) -> None:
+def _touch(session: Lesson) -> None:
     # Items changing is the session changing: it moves to the top of "my sessions".
     from storyhub.models import utcnow
 
@@ -380,13 +378,13 @@ def _touch(session: TrainingSession) -> None:
 
 def add_item(
     user: User,
-    session: TrainingSession,
+    session: Lesson,
     kind: Any,
     *,
     text: Any = "",
     clip_id: Any = None,
     notes: Any = "",
-) -> SessionItem:
+) -> LessonItem:
     """Add a heading, a prompt or one of the trainer's clips at the end of the session."""
     try:
         kind = ItemKind(str(kind))
@@ -406,7 +404,7 @@ def add_item(
     else:
         what = "heading" if kind == ItemKind.HEADING else "discussion prompt"
         body = _clean(text, MAX_TEXT, what, required=True)
-    item = SessionItem(
+    item = LessonItem(
         kind=kind,
         text=body,
         clip=clip,
@@ -418,7 +416,7 @@ def add_item(
     return item
 
 
-def item_of(session: TrainingSession, item_id: Any) -> SessionItem | None:
+def item_of(session: Lesson, item_id: Any) -> LessonItem | None:
     try:
         wanted = int(item_id)
     except (TypeError, ValueError):
@@ -426,7 +424,7 @@ def item_of(session: TrainingSession, item_id: Any) -> SessionItem | None:
     return next((i for i in session.items if i.id == wanted), None)
 
 
-def update_item(item: SessionItem, text: Any, notes: Any) -> None:
+def update_item(item: LessonItem, text: Any, notes: Any) -> None:
     if item.kind != ItemKind.CLIP:
         what = "heading" if item.kind == ItemKind.HEADING else "discussion prompt"
         item.text = _clean(text, MAX_TEXT, what, required=True)
@@ -434,13 +432,13 @@ def update_item(item: SessionItem, text: Any, notes: Any) -> None:
     _touch(item.session)
 
 
-def remove_item(session: TrainingSession, item: SessionItem) -> None:
+def remove_item(session: Lesson, item: LessonItem) -> None:
     session.items.remove(item)
     _renumber(session)
     _touch(session)
 
 
-def move_item(session: TrainingSession, item: SessionItem, direction: Any) -> None:
+def move_item(session: Lesson, item: LessonItem, direction: Any) -> None:
     """Move an item one place up or down (the keyboard's and the buttons' way to reorder)."""
     steps = {"up": -1, "down": 1, "top": -len(session.items), "bottom": len(session.items)}
     if direction not in steps:
@@ -452,7 +450,7 @@ def move_item(session: TrainingSession, item: SessionItem, direction: Any) -> No
     _apply_order(session, items)
 
 
-def reorder(session: TrainingSession, item_ids: Iterable[Any]) -> None:
+def reorder(session: Lesson, item_ids: Iterable[Any]) -> None:
     """Put the items in the given order (dragging sends the whole new order).
 
     The list must name every item exactly once, so a stale page can't drop or duplicate one.
@@ -469,14 +467,14 @@ def reorder(session: TrainingSession, item_ids: Iterable[Any]) -> None:
     _apply_order(session, [by_id[i] for i in wanted])
 
 
-def _apply_order(session: TrainingSession, items: list[SessionItem]) -> None:
+def _apply_order(session: Lesson, items: list[LessonItem]) -> None:
     # Rebuild the ordered list, so the relationship's order matches the new positions.
     session.items[:] = items
     _renumber(session)
     _touch(session)
 
 
-def duplicate_session(user: User, session: TrainingSession) -> TrainingSession:
+def duplicate_session(user: User, session: Lesson) -> Lesson:
     """A copy owned by ``user``, with copies of the clips that ``user`` may still use."""
     copy = create_session(user, f"Copy of {session.title}"[:MAX_TITLE], session.summary)
     _room_for_clips(user, sum(1 for i in session.items if i.clip and i.clip.owner_id != user.id))
@@ -501,7 +499,7 @@ def duplicate_session(user: User, session: TrainingSession) -> TrainingSession:
                 )
                 clip_copies[source.id] = clip
         copy.items.append(
-            SessionItem(
+            LessonItem(
                 kind=item.kind,
                 text=item.text,
                 clip=clip,
@@ -519,7 +517,7 @@ def duplicate_session(user: User, session: TrainingSession) -> TrainingSession:
     return copy
 
 
-def share_candidates(session: TrainingSession) -> list[User]:
+def share_candidates(session: Lesson) -> list[User]:
     """The trainers and curators a session can be shared with (everyone but its owner)."""
     return list(
         db.session.scalars(
@@ -530,7 +528,7 @@ def share_candidates(session: TrainingSession) -> list[User]:
     )
 
 
-def set_shares(user: User, session: TrainingSession, user_ids: Iterable[Any]) -> None:
+def set_shares(user: User, session: Lesson, user_ids: Iterable[Any]) -> None:
     """Share the session with exactly these trainers (ids not among the candidates are refused)."""
     allowed = {u.id: u for u in share_candidates(session)}
     try:
@@ -544,14 +542,14 @@ def set_shares(user: User, session: TrainingSession, user_ids: Iterable[Any]) ->
             session.shares.remove(share)
     have = {s.user_id for s in session.shares}
     for user_id in sorted(wanted - have):
-        session.shares.append(SessionShare(user=allowed[user_id]))
+        session.shares.append(LessonShare(user=allowed[user_id]))
     audit.record(
         "session.shared", actor=user, object_type="session", object_id=session.id,
         with_users=sorted(wanted),
     )  # fmt: skip
 
 
-def delete_session(user: User, session: TrainingSession) -> None:
+def delete_session(user: User, session: Lesson) -> None:
     if session.owner_id != user.id:
         raise TrainingError("Only the trainer who made this session can delete it.")
     audit.record("session.deleted", actor=user, object_type="session", object_id=session.id)
@@ -576,7 +574,7 @@ class Slide:
     audiences: str = ""
 
 
-def slides_for(viewer: Any, session: TrainingSession) -> list[Slide]:
+def slides_for(viewer: Any, session: Lesson) -> list[Slide]:
     """The session as the room sees it: clips whose consent no longer allows them are skipped
     with a notice, and each clip is introduced by its story, teller (as consented) and audience."""
     slides: list[Slide] = []
@@ -606,7 +604,7 @@ def slides_for(viewer: Any, session: TrainingSession) -> list[Slide]:
     return slides
 
 
-def stories_in(session: TrainingSession) -> list[Story]:
+def stories_in(session: Lesson) -> list[Story]:
     """The distinct stories a session's clips come from, in order of first appearance."""
     seen: dict[int, Story] = {}
     for item in session.items:

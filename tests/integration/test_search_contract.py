@@ -22,9 +22,9 @@ from consent.services import withdraw
 from search import Scope, SearchRequest, parse_text
 from storyhub import jobs
 from storyhub.extensions import db
+from storyhub.finder.indexing import all_documents, get_backend, reindex, sync_pending
+from storyhub.finder.services import SearchPage, run_search
 from storyhub.models import Language, Role, ServiceSetting, TellerKind, User
-from storyhub.search.indexing import all_documents, get_backend, reindex, sync_pending
-from storyhub.search.services import SearchPage, run_search
 from storyhub.transcripts import redact
 from tests.search_factory import make_story
 

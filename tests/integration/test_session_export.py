@@ -22,7 +22,7 @@ from consent.services import withdraw
 from storyhub.extensions import db
 from storyhub.models import JobState, Role, Story, User
 from storyhub.storage import get_storage
-from storyhub.training.models import Clip, SessionExport, TrainingSession
+from storyhub.training.models import Clip, Lesson, LessonExport
 from tests.conftest import csrf_token, login
 from tests.training_factory import clip_story, make_video
 
@@ -79,7 +79,7 @@ def stories(app: Flask, make_user: Callable[..., User], story_video: Path) -> li
     ]
 
 
-def _build_session(client: FlaskClient, stories: list[Story]) -> TrainingSession:
+def _build_session(client: FlaskClient, stories: list[Story]) -> Lesson:
     response = _post(client, "/sessions", {"title": "Loneliness and belonging"})
     session_id = int(response.headers["Location"].rsplit("/", 1)[1])  # type: ignore[attr-defined]
     # Three clips of different lengths, from different passages, with a prompt between.
@@ -100,19 +100,19 @@ def _build_session(client: FlaskClient, stories: list[Story]) -> TrainingSession
             f"/sessions/{session_id}/items",
             {"kind": "prompt", "text": f"What mattered in {story.title}?", "notes": "SECRET NOTE"},
         )
-    session = db.session.get(TrainingSession, session_id)
+    session = db.session.get(Lesson, session_id)
     assert session is not None
     return session
 
 
-def _export(client: FlaskClient, session: TrainingSession, burn: bool = True) -> SessionExport:
+def _export(client: FlaskClient, session: Lesson, burn: bool = True) -> LessonExport:
     # The test queue runs the job in-process, right after the request's commit.
     _post(client, f"/sessions/{session.id}/exports", {"burn": "yes"} if burn else {})
     db.session.expire_all()
     export = db.session.scalars(
-        select(SessionExport)
-        .where(SessionExport.session_id == session.id)
-        .order_by(SessionExport.id.desc())
+        select(LessonExport)
+        .where(LessonExport.session_id == session.id)
+        .order_by(LessonExport.id.desc())
     ).first()
     assert export is not None and export.job is not None
     assert export.job.state == JobState.DONE, export.job.error_message

@@ -406,7 +406,7 @@ def test_purge_jobs_left_running_by_a_dead_worker_run_again_and_again_harmlessly
     from storyhub.showcases.services import add_item, create_showcase
     from storyhub.storage import get_storage
     from storyhub.training.exports import EXPORT_FILES
-    from storyhub.training.models import SessionExport, TrainingSession
+    from storyhub.training.models import Lesson, LessonExport
     from tests.training_factory import clip_story
 
     db_path = worker_env["STORYHUB_DATABASE_URL"].removeprefix("sqlite:///")
@@ -428,8 +428,8 @@ def test_purge_jobs_left_running_by_a_dead_worker_run_again_and_again_harmlessly
     clip = _clip(trainer, story)
     clip.file_key = stored(f"clips/{clip.id}-cafe.mp4")
     clip.file_made_from = "earlier"
-    session = TrainingSession(owner=trainer, title="Loneliness")
-    export = SessionExport(session=session, requested_by=trainer, story_ids=[story.id])
+    session = Lesson(owner=trainer, title="Loneliness")
+    export = LessonExport(session=session, requested_by=trainer, story_ids=[story.id])
     export.files = {
         kind: stored(f"exports/1-cafe/{name}") for kind, (name, _) in EXPORT_FILES.items()
     }

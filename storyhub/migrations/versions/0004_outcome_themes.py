@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from alembic import op
 import sqlalchemy as sa
 
-from media_pipeline.themes.taxonomy import shipped_taxonomy
+from media_pipeline.tagger.taxonomy import shipped_taxonomy
 
 
 # revision identifiers, used by Alembic.

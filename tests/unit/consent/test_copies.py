@@ -29,7 +29,7 @@ from storyhub.showcases.pack import request_pack
 from storyhub.storage import get_storage
 from storyhub.training import clip_files, exports
 from storyhub.training import services as training
-from storyhub.training.models import Clip, SessionExport
+from storyhub.training.models import Clip, LessonExport
 from tests.conftest import csrf_token
 from tests.training_factory import clip_story, make_video
 
@@ -274,6 +274,6 @@ def test_erasure_leaves_no_title_or_words_in_clip_export_or_copy_records(
     assert not any(p.exists() for p in pack_files)
     rows: list[Any] = [
         *db.session.scalars(select(Clip)),
-        *db.session.scalars(select(SessionExport)),
+        *db.session.scalars(select(LessonExport)),
     ]
     assert rows and all("Gwenllian" not in repr(vars(row)) for row in rows)

@@ -7,16 +7,16 @@ import collections
 import numpy as np
 import pytest
 
-from media_pipeline.themes import (
+from media_pipeline.tagger import (
     KINDS,
     Example,
     ThemeModel,
     embed,
     evaluate,
+    fit,
     seed_rows,
     shipped_model,
     shipped_taxonomy,
-    train,
 )
 
 
@@ -96,7 +96,7 @@ def test_a_theme_with_too_few_examples_is_never_suggested() -> None:
         Example("I like the garden.", frozenset()),
     ]
     texts = [e.text for e in examples]
-    model = train(examples, embed(texts), kind_of)
+    model = fit(examples, embed(texts), kind_of)
     assert model.trained[model.labels.index("lonely")]
     assert not model.trained[model.labels.index("late")]  # no positive example at all
     for suggestion in suggest(model, ["The carer was late again."]):
@@ -107,14 +107,14 @@ def test_a_theme_with_too_few_examples_is_never_suggested() -> None:
 def test_a_curators_example_sways_the_suggestion_for_near_identical_words(
     shipped: ThemeModel,
 ) -> None:
-    from media_pipeline.themes import training_set
+    from media_pipeline.tagger import fitting_set
 
-    seed, vectors = training_set()
+    seed, vectors = fitting_set()
     text = "My budgie Joey sings when I come down in the morning and it makes the day start right."
     similar = "Joey my budgie sings when I come downstairs in the morning; it starts the day right."
     before = suggest(shipped, [similar])[0].scores["things-to-do"]
     curator = Example(text, frozenset({"things-to-do"}), frozenset(), weight=3, from_curator=True)
-    learned = train(
+    learned = fit(
         [*seed, curator],
         np.concatenate([vectors, embed([text])]),
         {s.key: s.kind for s in shipped_taxonomy().subthemes},
@@ -125,7 +125,7 @@ def test_a_curators_example_sways_the_suggestion_for_near_identical_words(
 
 
 def test_a_long_passage_is_also_scored_in_windows_of_sentences(shipped: ThemeModel) -> None:
-    from media_pipeline.themes.model import WINDOW_WORDS, split_windows
+    from media_pipeline.tagger.model import WINDOW_WORDS, split_windows
 
     assert split_windows("A short passage. Only a few words.") == []
     background = (

@@ -19,7 +19,7 @@ from storyhub.auth.services import issue_api_token
 from storyhub.extensions import db
 from storyhub.models import Role, Story, User
 from storyhub.training import services as training
-from storyhub.training.models import Clip, TrainingSession
+from storyhub.training.models import Clip, Lesson
 from tests.training_factory import clip_story, make_video
 
 Api = tuple[FlaskClient, User, dict[str, str]]
@@ -281,7 +281,7 @@ def test_other_trainers_clips_and_sessions_are_not_found(api: MakeApi, story: St
     listing = intruder.get("/api/v1/sessions", headers=headers).get_json()
     assert [s["id"] for s in listing["owned"]] == [mine] and listing["shared"] == []
     # Nothing of the owner's changed.
-    session = db.session.get(TrainingSession, session_id)
+    session = db.session.get(Lesson, session_id)
     assert session is not None and session.title == "Loneliness" and len(session.items) == 1
     assert db.session.get(Clip, clip["id"]) is not None
 
@@ -440,7 +440,7 @@ def test_a_shared_session_is_read_and_copied_but_not_changed(api: MakeApi, story
     session_id = _new_session(owner, owner_headers)
     _add(owner, owner_headers, session_id, kind="clip", clip_id=clip["id"], notes="Pause here")
     colleague, colleague_user, headers = api(Role.TRAINER)
-    session = db.session.get(TrainingSession, session_id)
+    session = db.session.get(Lesson, session_id)
     assert session is not None
     training.set_shares(owner_user, session, [colleague_user.id])
     db.session.commit()

@@ -41,10 +41,10 @@ from storyhub.showcases import services as showcasing
 from storyhub.showcases.models import Showcase, ShowcasePack
 from storyhub.storage import get_storage
 from storyhub.themes.models import PassageTheme, Subtheme, TagStatus
-from storyhub.themes.services import RETRAIN_TAGGER
+from storyhub.themes.services import REFIT_TAGGER
 from storyhub.training import clip_files
 from storyhub.training import services as training
-from storyhub.training.models import Clip, SessionExport, TrainingSession
+from storyhub.training.models import Clip, Lesson, LessonExport
 from tests import search_factory
 from tests.conftest import PASSWORD, csrf_token, login
 from tests.training_factory import clip_story, make_video
@@ -445,7 +445,7 @@ class World:
         return session.id
 
     def new_item(self, owner: Role) -> int:
-        session = db.session.get(TrainingSession, self.sessions[owner])
+        session = db.session.get(Lesson, self.sessions[owner])
         assert session is not None
         item = training.add_item(self.user(owner), session, "prompt", text="What helped?")
         db.session.commit()
@@ -584,19 +584,19 @@ def world(app: Flask, password_hash: str, video: Path, tmp_path: Path) -> World:
     (with an export); a showcase holding the story, shared with the member."""
     built = World(app, password_hash, video)
     built.story_id = built.shared_story(built.user(STORYTELLER), video=True)
-    # A retrain of the theme tagger already waiting, as when the worker is busy: curators'
+    # A refit of the theme tagger already waiting, as when the worker is busy: curators'
     # decisions join it instead of each training a tagger for seconds (test_themes trains).
-    db.session.add(Job(kind=RETRAIN_TAGGER, message="Learning from confirmed themes"))
+    db.session.add(Job(kind=REFIT_TAGGER, message="Learning from confirmed themes"))
     db.session.commit()
     for role in CLIPPERS:
         built.clips[role] = built.new_clip(role)
         built.sessions[role] = built.new_session(role)
-        session = db.session.get(TrainingSession, built.sessions[role])
+        session = db.session.get(Lesson, built.sessions[role])
         assert session is not None
         built.headings[role] = session.items[0].id
         # An export as its job leaves one (the export tests make them for real): its captions.
         key = store_text(f"exports/{role.value}.vtt", "WEBVTT\n", tmp_path)
-        export = SessionExport(
+        export = LessonExport(
             session=session,
             requested_by=built.user(role),
             files={"captions": key},
@@ -809,9 +809,7 @@ def training_snapshot(owner: User) -> tuple[Any, ...]:
     db.session.expire_all()
     clips = db.session.scalars(select(Clip).where(Clip.owner_id == owner.id).order_by(Clip.id))
     sessions = db.session.scalars(
-        select(TrainingSession)
-        .where(TrainingSession.owner_id == owner.id)
-        .order_by(TrainingSession.id)
+        select(Lesson).where(Lesson.owner_id == owner.id).order_by(Lesson.id)
     )
     return (
         tuple((c.id, c.title, c.note, c.start, c.end, c.file_key) for c in clips),
@@ -895,7 +893,7 @@ def test_a_shared_session_is_opened_run_exported_and_copied_but_only_its_owner_c
     trainer = world.user(TRAINER)
     colleague = world.actor(TRAINER)
     assert colleague.user is not None
-    session = db.session.get(TrainingSession, world.sessions[TRAINER])
+    session = db.session.get(Lesson, world.sessions[TRAINER])
     assert session is not None
     training.set_shares(trainer, session, [colleague.user.id])
     db.session.commit()
@@ -907,7 +905,7 @@ def test_a_shared_session_is_opened_run_exported_and_copied_but_only_its_owner_c
     assert training_snapshot(trainer) == before
 
     clip = db.session.get(Clip, world.clips[TRAINER])
-    session = db.session.get(TrainingSession, world.sessions[TRAINER])
+    session = db.session.get(Lesson, world.sessions[TRAINER])
     assert clip is not None and session is not None
     training.add_item(trainer, session, "clip", clip_id=clip.id)
     db.session.commit()

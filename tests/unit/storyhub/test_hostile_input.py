@@ -30,15 +30,15 @@ from storyhub import PROJECT_ROOT, SECURITY_HEADERS
 from storyhub.api.openapi import openapi_document
 from storyhub.auth.services import issue_api_token
 from storyhub.extensions import db
+from storyhub.finder.indexing import sync_pending
 from storyhub.models import Job, MediaFile, MediaRole, Passage, Redaction, Role, Story, User
-from storyhub.search.indexing import sync_pending
 from storyhub.showcases import pack
 from storyhub.showcases import services as showcase_services
 from storyhub.showcases.models import Showcase, ShowcaseItem
 from storyhub.storage import get_storage
 from storyhub.themes.models import Subtheme
 from storyhub.training import exports, services
-from storyhub.training.models import Clip, SessionExport, TrainingSession
+from storyhub.training.models import Clip, Lesson, LessonExport
 from tests import media_factory
 from tests.conftest import CSRF_PATTERN, PASSWORD, csrf_token, login
 from tests.live_site import running_site, site_env
@@ -432,7 +432,7 @@ def _fill_every_field(
     clip = db.session.scalars(select(Clip)).one()
     titles = ("title", "summary")
     post(trainer, "/sessions", {name: payload(f"training/sessions.html:{name}") for name in titles})
-    session = db.session.scalars(select(TrainingSession)).one()
+    session = db.session.scalars(select(Lesson)).one()
     base = f"/sessions/{session.id}"
     changed = {name: payload(f"training/session.html:{name}") for name in titles}
     post(trainer, f"{base}/details", changed)
@@ -517,7 +517,7 @@ def _values(archive: Archive) -> dict[str, list[Any]]:
     return {
         "story_id": list(db.session.scalars(select(Story.id))),
         "clip_id": list(db.session.scalars(select(Clip.id))),
-        "session_id": list(db.session.scalars(select(TrainingSession.id))),
+        "session_id": list(db.session.scalars(select(Lesson.id))),
         "showcase_id": list(db.session.scalars(select(Showcase.id))),
         "item_id": list(db.session.scalars(select(ShowcaseItem.id))),
         "job_id": list(db.session.scalars(select(Job.id))),
@@ -593,7 +593,7 @@ def test_a_session_handout_keeps_typed_text_inert_and_fetches_nothing(
     services.add_item(trainer, session, "heading", text=payload("training/session.html:text"))
     services.add_item(trainer, session, "clip", clip_id=clip.id)
     db.session.commit()
-    export = SessionExport(session=session, requested_by=trainer, burn_captions=False)
+    export = LessonExport(session=session, requested_by=trainer, burn_captions=False)
     db.session.add(export)
     handout = exports.render_handout(export, exports.plan_export(trainer, session))
     assert TAGS["training/session.html:text"] + TEMPLATE in handout

@@ -15,8 +15,8 @@ from flask import Flask
 from consent.models import Audience
 from storyhub.auth.services import issue_api_token
 from storyhub.extensions import db
+from storyhub.finder.indexing import get_backend, index_lag
 from storyhub.models import Job, JobState, Role, User
-from storyhub.search.indexing import get_backend, index_lag
 from storyhub.transcripts import edit_passage
 from tests.conftest import csrf_token
 from tests.search_factory import make_story

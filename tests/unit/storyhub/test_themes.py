@@ -140,7 +140,7 @@ def test_a_curator_confirms_rejects_and_adds_and_each_decision_says_who_and_when
     assert added.valence is not None and added.valence.value == "negative"
     actions = set(db.session.scalars(select(AuditEvent.action)))
     assert {"theme.confirmed", "theme.rejected"} <= actions
-    # Each decision queued a retrain; the immediate queue has already run them.
+    # Each decision queued a refit; the immediate queue has already run them.
     assert db.session.scalar(select(func.count()).select_from(TaggerModel)) >= 1
 
 
@@ -369,11 +369,11 @@ def test_erasing_a_story_removes_its_words_its_tags_and_what_was_learnt(
     assert db.session.scalar(select(func.count()).select_from(Passage)) == 0
     assert db.session.scalar(select(func.count()).select_from(PassageTheme)) == 0
     assert story.transcript is None
-    # The retrain after erasure has no curator examples left: back to the shipped tagger.
+    # The refit after erasure has no curator examples left: back to the shipped tagger.
     assert db.session.scalar(select(func.count()).select_from(TaggerModel)) == 0
     assert services.current_tagger()[1] is None
-    retrains = db.session.scalars(select(Job).where(Job.kind == services.RETRAIN_TAGGER))
-    assert all(job.state.value == "done" for job in retrains)
+    refits = db.session.scalars(select(Job).where(Job.kind == services.REFIT_TAGGER))
+    assert all(job.state.value == "done" for job in refits)
 
 
 def test_admins_add_and_rename_themes_and_tags_stay(

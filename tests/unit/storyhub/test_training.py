@@ -16,7 +16,7 @@ from consent.models import Audience, StoryUse
 from consent.services import withdraw
 from storyhub.extensions import db
 from storyhub.models import MediaRole, Role, Story, User
-from storyhub.training.models import Clip, ItemKind, TrainingSession
+from storyhub.training.models import Clip, ItemKind, Lesson
 from storyhub.transcripts import redact
 from tests.conftest import csrf_token
 from tests.training_factory import clip_story
@@ -122,7 +122,7 @@ def test_no_clips_without_the_tellers_permission(
 
 def _session_with_clips(
     client: FlaskClient, stories: list[Story], title: str = "Loneliness"
-) -> TrainingSession:
+) -> Lesson:
     response = _post(client, "/sessions", {"title": title})
     session_id = int(response.headers["Location"].rsplit("/", 1)[1])  # type: ignore[attr-defined]
     _post(client, f"/sessions/{session_id}/items", {"kind": "heading", "text": "Before"})
@@ -142,7 +142,7 @@ def _session_with_clips(
         f"/sessions/{session_id}/items",
         {"kind": "prompt", "text": "What would you do?", "notes": "Give them 5 minutes"},
     )
-    session = db.session.get(TrainingSession, session_id)
+    session = db.session.get(Lesson, session_id)
     assert session is not None
     db.session.refresh(session)
     return session
@@ -210,7 +210,7 @@ def test_sessions_are_private_until_shared_and_only_the_owner_edits(
     # The colleague's own copy is theirs to change, with their own copies of the clips.
     copy_response = _post(colleague, f"/sessions/{session.id}/duplicate", {})
     copy_id = int(copy_response.headers["Location"].rsplit("/", 1)[1])  # type: ignore[attr-defined]
-    copy = db.session.get(TrainingSession, copy_id)
+    copy = db.session.get(Lesson, copy_id)
     assert copy is not None and copy.owner_id == colleague_user.id
     assert [i.kind for i in copy.items] == [i.kind for i in session.items]
     copied_clips = [i.clip for i in copy.items if i.clip is not None]

@@ -69,11 +69,11 @@ class Suggestion:
 
 @dataclass
 class ThemeModel:
-    """A trained tagger: per-label weights for both views, and the curators' examples."""
+    """A fitted tagger: per-label weights for both views, and the curators' examples."""
 
     labels: tuple[str, ...]
     kind_of: dict[str, str]  # subtheme -> kind
-    coef: npt.NDArray[np.float32]  # labels by embedding dimensions (zeros: untrained label)
+    coef: npt.NDArray[np.float32]  # labels by embedding dimensions (zeros: unfitted label)
     intercept: npt.NDArray[np.float32]
     trained: npt.NDArray[np.bool_]
     vocabulary: dict[str, int]  # TF-IDF terms -> columns
@@ -92,7 +92,7 @@ class ThemeModel:
     # -- scoring -------------------------------------------------------------------------------
 
     def scores(self, vectors: Vectors, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Each label's probability for each text (rows by labels); untrained labels score 0.
+        """Each label's probability for each text (rows by labels); unfitted labels score 0.
 
         ``vectors`` are the texts' embeddings (the caller usually has them cached).
         """
@@ -270,7 +270,7 @@ def _words(vocabulary: dict[str, int], idf: npt.NDArray[np.float64], texts: Sequ
     return vectorizer.transform(list(texts))
 
 
-# -- training ----------------------------------------------------------------------------------
+# -- fitting -----------------------------------------------------------------------------------
 
 
 def _targets(examples: Sequence[Example], labels: Sequence[str]) -> npt.NDArray[np.int8]:
@@ -293,7 +293,7 @@ def _fit(x: Any, y: npt.NDArray[np.int8], weights: npt.NDArray[np.float64], c: f
     return model
 
 
-def train(
+def fit(
     examples: Sequence[Example],
     vectors: Vectors,
     kind_of: Mapping[str, str],

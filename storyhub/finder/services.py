@@ -23,8 +23,8 @@ from search import SearchRequest, SearchUnavailable, parse_text
 from search.highlight import Snippet, snippet
 from search.query import FACET_FIELDS, MAX_QUERY_CHARS
 from storyhub.extensions import db
+from storyhub.finder.indexing import get_backend
 from storyhub.models import Language, Passage, ServiceSetting, Story, TellerKind
-from storyhub.search.indexing import get_backend
 from storyhub.themes.models import PassageTheme, Subtheme, TagStatus, ThemeKind
 
 FACET_LABELS = {

@@ -19,7 +19,7 @@ def search_cli() -> None:
 @with_appcontext
 def reindex_command() -> None:
     """Rebuild the index from the database; searches keep working until the switch."""
-    from storyhub.search.indexing import get_backend, reindex
+    from storyhub.finder.indexing import get_backend, reindex
 
     started = time.perf_counter()
     click.echo(f"Rebuilding the {get_backend().name} search index from the database...")
@@ -38,7 +38,7 @@ def reindex_command() -> None:
 @with_appcontext
 def sync_command() -> None:
     """Index every change still waiting (the worker does this by itself after each change)."""
-    from storyhub.search.indexing import sync_pending
+    from storyhub.finder.indexing import sync_pending
 
     try:
         click.echo(f"{sync_pending()} stories brought up to date.")
@@ -50,7 +50,7 @@ def sync_command() -> None:
 @with_appcontext
 def status_command() -> None:
     """Show the engine, its health, its size and how far behind the database it is."""
-    from storyhub.search.indexing import get_backend, index_lag
+    from storyhub.finder.indexing import get_backend, index_lag
 
     stats = get_backend().stats()
     lag = index_lag()

@@ -1,4 +1,4 @@
-"""`python -m media_pipeline.themes`: train the shipped tagger from the seed set now (make install
+"""`python -m media_pipeline.tagger`: fit the shipped tagger from the seed set now (make install
 does this), so the first story doesn't wait for it."""
 
 import time

@@ -1,4 +1,4 @@
-"""Search views: thin; the rules live in storyhub.search.services and consent/."""
+"""Search views: thin; the rules live in storyhub.finder.services and consent/."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from werkzeug.wrappers import Response
 from storyhub import audit, jobs
 from storyhub.auth.decorators import roles_required
 from storyhub.extensions import db
+from storyhub.finder import bp
+from storyhub.finder.indexing import REINDEX_JOB, get_backend, index_lag
+from storyhub.finder.services import BadSearch, SearchPage, run_search
 from storyhub.models import Job, JobState, Role
-from storyhub.search import bp
-from storyhub.search.indexing import REINDEX_JOB, get_backend, index_lag
-from storyhub.search.services import BadSearch, SearchPage, run_search
 
 
 @bp.route("/search")

@@ -26,13 +26,13 @@ from consent.models import ConsentVersion
 from search import FOREVER, PassageDocument, SearchBackend, day_number, make_backend
 from storyhub import jobs
 from storyhub.extensions import db
+from storyhub.finder.models import SearchChange
 from storyhub.models import Passage, Story, as_utc, utcnow
-from storyhub.search.models import SearchChange
 from storyhub.themes.models import PassageTheme, TagStatus
 
 log = logging.getLogger(__name__)
 
-BACKEND_EXTENSION = "storyhub.search"
+BACKEND_EXTENSION = "storyhub.finder"
 SYNC_TASK = "search_sync"
 REINDEX_JOB = "reindex_search"
 TOUCHED_KEY = "storyhub.search_touched"

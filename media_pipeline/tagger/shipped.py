@@ -1,4 +1,4 @@
-"""The shipped tagger: trained on the seed set and the taxonomy's descriptions, nothing else.
+"""The shipped tagger: fitted to the seed set and the taxonomy's descriptions, nothing else.
 
 Training takes a few seconds (mostly embedding the seed passages), so the result is cached in
 ``$STORYHUB_MODEL_CACHE/themes`` under a name that changes whenever the seed set, the taxonomy or
@@ -18,7 +18,7 @@ import numpy as np
 
 from ..whisper_models import cache_root
 from .embed import MODEL_NAME, Vectors, embed
-from .model import FORMAT, Example, ThemeModel, train
+from .model import FORMAT, Example, ThemeModel, fit
 from .seed import description_examples, seed_examples, seed_fingerprint
 from .taxonomy import SHIPPED_TAXONOMY, Taxonomy, shipped_taxonomy
 
@@ -46,8 +46,8 @@ def _texts_key(texts: list[str]) -> str:
     return digest.hexdigest()[:16]
 
 
-def training_set(taxonomy: Taxonomy | None = None) -> tuple[list[Example], Vectors]:
-    """The shipped training examples and their embeddings (cached on disk)."""
+def fitting_set(taxonomy: Taxonomy | None = None) -> tuple[list[Example], Vectors]:
+    """The shipped seed examples and their embeddings (cached on disk)."""
     examples = seed_examples() + description_examples(taxonomy or shipped_taxonomy())
     texts = [e.text for e in examples]
     path = _cache_dir() / f"seed-vectors-{_texts_key(texts)}.npy"
@@ -63,7 +63,7 @@ def training_set(taxonomy: Taxonomy | None = None) -> tuple[list[Example], Vecto
 
 
 def shipped_model() -> ThemeModel:
-    """The tagger as shipped: trained on this project's seed set only."""
+    """The tagger as shipped: fitted to this project's seed set only."""
     taxonomy_digest = hashlib.sha256(SHIPPED_TAXONOMY.read_bytes()).hexdigest()[:8]
     name = f"shipped-f{FORMAT}-{seed_fingerprint()}-{taxonomy_digest}.npz"
     with _lock:
@@ -78,8 +78,8 @@ def shipped_model() -> ThemeModel:
                 model = None  # rebuilt below
         if model is None:
             taxonomy = shipped_taxonomy()
-            examples, vectors = training_set(taxonomy)
-            model = train(
+            examples, vectors = fitting_set(taxonomy)
+            model = fit(
                 examples,
                 vectors,
                 {s.key: s.kind for s in taxonomy.subthemes},

@@ -3,8 +3,12 @@
 Views, media responses, the API, search results, clips, sessions, showcases, exports and the
 dashboard ask ``can_view`` (or the rule for their purpose) or filter with ``viewable_stories``;
 none of them re-implements a rule.
+
+consent/ never imports the app: the app binds it to its database session, audit trail, queue and
+storage at start-up (``bind``, see ``consent.archive``).
 """
 
+from consent.archive import bind
 from consent.models import (
     Audience,
     ConsentAction,
@@ -45,6 +49,7 @@ __all__ = [
     "Purpose",
     "RecordedFor",
     "StoryUse",
+    "bind",
     "can_clip",
     "can_manage",
     "can_redact",

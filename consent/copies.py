@@ -15,17 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from consent.archive import archive, session
 from consent.models import ConsentStatus, ConsentVersion
 from consent.policy import Purpose, clip_refusal, showcase_refusal
-from consent.services import on_change, on_withdrawal
-from storyhub import audit, jobs
-from storyhub.extensions import db
-from storyhub.jobs import JobContext, handler
-from storyhub.models import MediaRole, Story, utcnow
+from consent.records import Record, utcnow
+from consent.stories import ConsentedStory
+
+# The app's name for a story's web-playable copy among its media files (``RENDITION``).
+RENDITION = "rendition"
 
 
 class CopyKind:
@@ -37,7 +39,7 @@ class CopyKind:
     CLIP_FILE = "clip_file"  # one clip cut as a file (subject: the clip)
 
 
-class Copy(db.Model):  # type: ignore[name-defined]
+class Copy(Record):
     """One file (or set of files) made from stories, and what it was made from."""
 
     __tablename__ = "copies"
@@ -59,7 +61,7 @@ class Copy(db.Model):  # type: ignore[name-defined]
     )
 
 
-class CopyStory(db.Model):  # type: ignore[name-defined]
+class CopyStory(Record):
     """One story held by a copy, with the states it was made under."""
 
     __tablename__ = "copy_stories"
@@ -72,12 +74,12 @@ class CopyStory(db.Model):  # type: ignore[name-defined]
     redaction_state: Mapped[str] = mapped_column(String(64), default="")
 
     copy: Mapped[Copy] = relationship(back_populates="stories")
-    story: Mapped[Story] = relationship()
+    story: Mapped[Any] = relationship("Story")  # the app's story (a ConsentedStory)
     consent: Mapped[ConsentVersion | None] = relationship()
 
 
 # Why a story may not be in a copy made for a purpose, today (None: it may).
-PURPOSE_RULES: dict[str, Callable[[Story, date | None], str | None]] = {
+PURPOSE_RULES: dict[str, Callable[[ConsentedStory, date | None], str | None]] = {
     Purpose.TRAINING.value: clip_refusal,  # exports and clip files are made of clips
     Purpose.LEARNING_EVENT.value: showcase_refusal,
 }
@@ -88,16 +90,14 @@ WEB_COPY_STALE = (
 )
 
 
-def made_from(story: Story) -> CopyStory:
+def made_from(story: ConsentedStory) -> CopyStory:
     """What a copy made from ``story`` now is made under (attach it with ``record``)."""
-    from storyhub.transcripts import redaction_state
-
     consent = story.consent
     return CopyStory(
         story_id=story.id,
         consent_id=story.consent_id,
         naming=consent.naming.value if consent is not None else "",
-        redaction_state=redaction_state(story),
+        redaction_state=archive().redaction_state(story),
     )
 
 
@@ -105,10 +105,10 @@ def record(
     kind: str, subject_id: int, purpose: Purpose | None, held: Iterable[CopyStory], keys: list[str]
 ) -> Copy:
     """Record a copy just made (replacing the record of an older copy of the same thing)."""
-    for old in db.session.scalars(
+    for old in session().scalars(
         select(Copy).where(Copy.kind == kind, Copy.subject_id == subject_id)
     ):
-        db.session.delete(old)
+        session().delete(old)
     made = Copy(
         kind=kind,
         subject_id=subject_id,
@@ -116,15 +116,15 @@ def record(
         file_keys=list(keys),
         stories=list(held),
     )
-    db.session.add(made)
-    db.session.flush()
+    session().add(made)
+    session().flush()
     return made
 
 
 def copy_of(kind: str, subject_id: int) -> Copy | None:
     """The record of the copy of ``kind`` made for ``subject_id``, if there is one."""
     mine = select(Copy).where(Copy.kind == kind, Copy.subject_id == subject_id)
-    return db.session.scalar(mine.order_by(Copy.id.desc()))
+    return session().scalar(mine.order_by(Copy.id.desc()))
 
 
 def only_widens(old: ConsentVersion, new: ConsentVersion) -> bool:
@@ -141,8 +141,6 @@ def only_widens(old: ConsentVersion, new: ConsentVersion) -> bool:
 
 def _story_refusal(held: CopyStory, purpose: str, on: date | None) -> str | None:
     """Why the copy can't hold ``held``'s story any more, in plain words; None if it still may."""
-    from storyhub.transcripts import redaction_state
-
     story = held.story
     consent = story.consent
     if consent is not None and consent.status == ConsentStatus.ERASED:
@@ -157,7 +155,7 @@ def _story_refusal(held: CopyStory, purpose: str, on: date | None) -> str | None
             held.consent is None or not only_widens(held.consent, consent)
         ):
             return "The storyteller of a story in it changed what they share."
-    if held.redaction_state != redaction_state(story):
+    if held.redaction_state != archive().redaction_state(story):
         return "A name or place was removed from a story in it since it was made."
     return None
 
@@ -175,12 +173,12 @@ def copy_refusal(copy: Copy | None, on: date | None = None) -> str | None:
     return None
 
 
-def web_copy_refusal(story: Story) -> str | None:
+def web_copy_refusal(story: ConsentedStory) -> str | None:
     """Why ``story``'s web copy (and anything cut from it) may not be used now; None if it may.
 
     A web copy made before copies were recorded has no record and is taken as current.
     """
-    if story.media_file(MediaRole.RENDITION) is None:
+    if story.media_file(RENDITION) is None:
         return "Its video is being prepared again. Please try later."
     made = copy_of(CopyKind.WEB_COPY, story.id)
     if made is not None and copy_refusal(made) is not None:
@@ -188,10 +186,10 @@ def web_copy_refusal(story: Story) -> str | None:
     return None
 
 
-def before_removal(story: Story) -> None:
+def before_removal(story: ConsentedStory) -> None:
     """Call just before something is removed from ``story``: a web copy made before copies were
     recorded is recorded now, as made under the state before the removal, so it is stale after."""
-    rendition = story.media_file(MediaRole.RENDITION)
+    rendition = story.media_file(RENDITION)
     if rendition is not None and copy_of(CopyKind.WEB_COPY, story.id) is None:
         record(CopyKind.WEB_COPY, story.id, None, [made_from(story)], [rendition.storage_key])
 
@@ -200,46 +198,29 @@ def before_removal(story: Story) -> None:
 
 PURGE_COPIES = "purge_copies"
 
-# What each kind's owner does when its copy's files are deleted (clears its own pointers).
-Forget = Callable[[Copy], None]
-FORGETTERS: dict[str, Forget] = {}
-
-
-def on_forget(kind: str) -> Callable[[Forget], Forget]:
-    """Register what the owner of copies of ``kind`` does when one is deleted."""
-
-    def register(func: Forget) -> Forget:
-        FORGETTERS[kind] = func
-        return func
-
-    return register
-
 
 def holding(story_id: int) -> list[Copy]:
     """Every copy (its files not yet deleted) that holds the story."""
     held = select(CopyStory.copy_id).where(CopyStory.story_id == story_id)
     # A subquery, not a DISTINCT join: PostgreSQL can't compare the JSON column for DISTINCT.
-    return list(db.session.scalars(select(Copy).where(Copy.id.in_(held), Copy.gone_at.is_(None))))
+    return list(session().scalars(select(Copy).where(Copy.id.in_(held), Copy.gone_at.is_(None))))
 
 
-def story_changed(story: Story) -> None:
+def story_changed(story: ConsentedStory) -> None:
     """A story's consent, naming or words changed: check (in a job) every copy holding it."""
     if holding(story.id):
-        jobs.submit(PURGE_COPIES, story, message="Removing the copies made for others")
+        archive().submit_job(PURGE_COPIES, story, "Removing the copies made for others")
 
 
 def forget(copy: Copy, reason: str) -> None:
     """Delete ``copy``'s files; it is refused from now on with ``reason`` (no titles in it)."""
-    from storyhub.storage import get_storage
-
     for key in copy.file_keys:
-        get_storage().delete(key)
+        archive().delete_file(key)
     copy.gone_at = utcnow()
     copy.gone_reason = reason
-    if copy.kind in FORGETTERS:
-        FORGETTERS[copy.kind](copy)
+    archive().copy_forgotten(copy)  # its owner clears what points at the files
     copy.file_keys = []
-    audit.record("copy.deleted", object_type=copy.kind, object_id=copy.subject_id)
+    archive().audit("copy.deleted", object_type=copy.kind, object_id=copy.subject_id)
 
 
 def forget_refused(copies: Iterable[Copy]) -> int:
@@ -253,35 +234,25 @@ def forget_refused(copies: Iterable[Copy]) -> int:
     return count
 
 
-@handler(PURGE_COPIES)
-def purge_copies(context: JobContext) -> None:
+def purge(story_id: int) -> None:
     """Delete the copies holding the story that may no longer be handed out (safe to rerun).
 
-    An erased story's copy records go too, once their files are deleted.
+    The ``purge_copies`` job runs this. An erased story's copy records go too, once their files
+    are deleted.
     """
-    if context.story_id is None:
-        return
-    forget_refused(holding(context.story_id))
-    story = db.session.get(Story, context.story_id)
-    consent = story.consent if story is not None else None
+    forget_refused(holding(story_id))
+    current = select(ConsentVersion).where(ConsentVersion.story_id == story_id)
+    consent = session().scalar(current.order_by(ConsentVersion.version.desc()))
     if consent is not None and consent.status == ConsentStatus.ERASED:
-        for held in db.session.scalars(
-            select(CopyStory).where(CopyStory.story_id == consent.story_id)
-        ).all():
+        for held in (
+            session().scalars(select(CopyStory).where(CopyStory.story_id == story_id)).all()
+        ):
             alone = all(other.story_id == held.story_id for other in held.copy.stories)
-            db.session.delete(held.copy if alone else held)
-    db.session.commit()
+            session().delete(held.copy if alone else held)
+    session().commit()
 
 
-@jobs.task("forget_stale_copies")
-def forget_stale_copies() -> None:
+def forget_stale() -> None:
     """The sweep: delete copies refused without an event (a review date passed)."""
-    forget_refused(db.session.scalars(select(Copy).where(Copy.gone_at.is_(None))).all())
-    db.session.commit()
-
-
-@on_withdrawal
-@on_change
-def _after_consent(story: Story, version: ConsentVersion) -> None:
-    """Withdrawal, erasure and every change of choices reach the copies holding the story."""
-    story_changed(story)
+    forget_refused(session().scalars(select(Copy).where(Copy.gone_at.is_(None))).all())
+    session().commit()

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from consent.models import Audience, ConsentStatus, ConsentVersion
 from consent.policy import people_to_remove, today
-from storyhub.models import Story
+from consent.stories import ConsentedStory
 
 # Offer renewal from this long before the review date.
 RENEWAL_WINDOW = timedelta(days=60)
@@ -26,7 +26,7 @@ def audience_list(audiences: set[Audience]) -> str:
     return ", ".join(names) if names else "nobody yet"
 
 
-def sharing(story: Story, viewer_is_teller: bool = False) -> Sharing:
+def sharing(story: ConsentedStory, viewer_is_teller: bool = False) -> Sharing:
     """Who can see this story, and until when, in one sentence."""
     who = "you" if viewer_is_teller else "the storyteller"
     consent: ConsentVersion | None = story.consent
@@ -62,7 +62,7 @@ def sharing(story: Story, viewer_is_teller: bool = False) -> Sharing:
     return Sharing("shared", f"Shared for: {audiences}{suffix}", renewal_due=due)
 
 
-def teller_name(story: Story, viewer: object) -> str:
+def teller_name(story: ConsentedStory, viewer: object) -> str:
     """The teller's name as they chose it to be shown to this viewer.
 
     The teller sees "you"; staff who look after the story see the full name; everyone else
@@ -77,7 +77,7 @@ def teller_name(story: Story, viewer: object) -> str:
     return name_as_consented(story)
 
 
-def name_as_consented(story: Story) -> str:
+def name_as_consented(story: ConsentedStory) -> str:
     """The teller's name as their consent lets it be shown to an audience (a room, an event):
     full name, first name only, or none, whoever is presenting."""
     from consent.models import Naming

@@ -10,8 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from storyhub.extensions import db
-from storyhub.models import User, str_enum, utcnow
+from consent.records import Record, str_enum, utcnow
 
 
 class Audience(enum.StrEnum):
@@ -103,7 +102,7 @@ def waiting(person: dict[str, Any]) -> bool:
     return not person.get("agreed") and not person.get("removed")
 
 
-class ConsentVersion(db.Model):  # type: ignore[name-defined]
+class ConsentVersion(Record):
     __tablename__ = "consent_versions"
     __table_args__ = (UniqueConstraint("story_id", "version"),)
 
@@ -144,7 +143,8 @@ class ConsentVersion(db.Model):  # type: ignore[name-defined]
     notes: Mapped[str] = mapped_column(Text, default="")
     reason: Mapped[str] = mapped_column(Text, default="")  # e.g. why a curator withdrew it
 
-    recorded_by: Mapped[User] = relationship()
+    # The person who recorded it (the app's ``User``: consent names it, never imports it).
+    recorded_by: Mapped[Any] = relationship("User")
 
     @validates("third_parties")
     def _hold(self, _key: str, people: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -161,7 +161,7 @@ class ConsentVersion(db.Model):  # type: ignore[name-defined]
         return self.released_at is not None
 
 
-class StoryUse(db.Model):  # type: ignore[name-defined]
+class StoryUse(Record):
     """One use of a story: a view by an audience, and later sessions, showcases and exports.
 
     This is what "where my story has been used" shows its teller.

@@ -23,11 +23,13 @@ import enum
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, exists, false, or_
 
 from consent.models import Audience, ConsentStatus, ConsentVersion, waiting
+from consent.records import utcnow
+from consent.roles import Role
+from consent.stories import ConsentedStory, StoryState, stories
 from search.query import Scope, day_number
-from storyhub.models import Role, Story, StoryState, utcnow
 
 # Staff who support storytellers: they may see and manage every story that is not erased.
 STORY_STAFF = (Role.CURATOR, Role.ADMIN)
@@ -94,7 +96,7 @@ def people_to_remove(consent: ConsentVersion | None) -> list[tuple[int, dict[str
     return [(i, dict(p)) for i, p in enumerate(consent.third_parties or ()) if waiting(p)]
 
 
-def can_view(user: Any, story: Story, purpose: Purpose | None = None) -> bool:
+def can_view(user: Any, story: ConsentedStory, purpose: Purpose | None = None) -> bool:
     """Whether ``user`` may see ``story`` for ``purpose`` (default: their role's purpose)."""
     if not _signed_in(user):
         return False
@@ -111,7 +113,7 @@ def can_view(user: Any, story: Story, purpose: Purpose | None = None) -> bool:
     return shared_for(consent, purpose)
 
 
-def can_manage(user: Any, story: Story) -> bool:
+def can_manage(user: Any, story: ConsentedStory) -> bool:
     """Whether ``user`` may change, withdraw or retry ``story``: its teller, or staff."""
     if not _signed_in(user):
         return False
@@ -126,7 +128,7 @@ def can_manage(user: Any, story: Story) -> bool:
 UNREDACTED_MEDIA = frozenset({"original", "audio"})
 
 
-def may_fetch_media(user: Any, story: Story, media_role: str) -> bool:
+def may_fetch_media(user: Any, story: ConsentedStory, media_role: str) -> bool:
     """Whether ``user`` may fetch ``story``'s media file of ``media_role``: the web copy and its
     picture for whoever may see the story; the unredacted files for its teller and staff only."""
     if media_role in UNREDACTED_MEDIA:
@@ -134,7 +136,7 @@ def may_fetch_media(user: Any, story: Story, media_role: str) -> bool:
     return can_view(user, story)
 
 
-def can_redact(user: Any, story: Story) -> bool:
+def can_redact(user: Any, story: ConsentedStory) -> bool:
     """Whether ``user`` may remove names or places from ``story`` (staff who look after it).
 
     Third parties who did not agree to be in a story must be removed; deciding what identifies
@@ -143,7 +145,7 @@ def can_redact(user: Any, story: Story) -> bool:
     return can_manage(user, story) and user.role in STORY_STAFF
 
 
-def can_tag_themes(user: Any, story: Story) -> bool:
+def can_tag_themes(user: Any, story: ConsentedStory) -> bool:
     """Whether ``user`` may confirm, reject or add outcome themes on ``story``'s passages.
 
     Confirmed themes are what search facets and the dashboard count, so confirming is the same
@@ -154,27 +156,34 @@ def can_tag_themes(user: Any, story: Story) -> bool:
 
 
 def viewable_stories(user: Any, purpose: Purpose | None = None) -> ColumnElement[bool]:
-    """A SQL condition on ``Story`` matching exactly the stories ``can_view`` allows.
+    """A SQL condition on the stories table matching exactly the stories ``can_view`` allows.
 
-    Joins nothing itself: it uses ``Story.consent`` through an EXISTS on the current version.
+    Joins nothing itself: it uses the story's current version through an EXISTS.
     """
     if not _signed_in(user):
         return false()
-    not_erased = ~Story.consent.has(ConsentVersion.status == ConsentStatus.ERASED)
-    own = Story.storyteller_id == user.id
+    not_erased = ~_current_consent(ConsentVersion.status == ConsentStatus.ERASED)
+    own = stories().c.storyteller_id == user.id
     if user.role in STORY_STAFF:
         return not_erased
     purpose = purpose or purpose_for(user)
     audience = PURPOSE_AUDIENCE.get(purpose)
     if ROLE_PURPOSE.get(user.role) != purpose or audience is None:
         return and_(not_erased, own)
-    held_back = Story.state == StoryState.FAILED
+    held_back = stories().c.state == StoryState.FAILED
     return and_(not_erased, or_(own, and_(~held_back, shared_with(audience))))
+
+
+def _current_consent(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """A SQL condition on the stories table: the story's current consent version meets
+    ``condition`` (an EXISTS on it, as ``Story.consent.has`` would write it)."""
+    current = ConsentVersion.id == stories().c.consent_id
+    return exists().where(current, condition).correlate_except(ConsentVersion)
 
 
 def shared_with(audience: Audience) -> ColumnElement[bool]:
     """A SQL condition on ``Story``: shared for ``audience`` today (``shared_for`` as SQL)."""
-    return Story.consent.has(
+    return _current_consent(
         and_(
             ConsentVersion.status == ConsentStatus.ACTIVE,
             ConsentVersion.released_at.is_not(None),
@@ -190,7 +199,7 @@ def shared_with(audience: Audience) -> ColumnElement[bool]:
 # read; these rules make the index itself leave out what the person may not see.
 
 
-def listed_in_search(story: Story) -> bool:
+def listed_in_search(story: ConsentedStory) -> bool:
     """Whether ``story``'s passages belong in the search index: not withdrawn, not erased.
 
     A withdrawn story is taken out of search for everyone, staff included: withdrawal means
@@ -230,7 +239,7 @@ def search_scope(user: Any, purpose: Purpose | None = None) -> Scope:
 CLIP_ROLES = (Role.TRAINER, Role.CURATOR, Role.ADMIN)
 
 
-def _sharing_refusal(story: Story, audience: Audience, on: date | None) -> str | None:
+def _sharing_refusal(story: ConsentedStory, audience: Audience, on: date | None) -> str | None:
     """Why ``story`` may not be shown to ``audience`` on ``on`` (today), in plain words."""
     consent = story.consent
     if consent is None or (consent.status == ConsentStatus.ACTIVE and consent.released_at is None):
@@ -260,7 +269,7 @@ def _sharing_refusal(story: Story, audience: Audience, on: date | None) -> str |
     return None
 
 
-def clip_refusal(story: Story, on: date | None = None) -> str | None:
+def clip_refusal(story: ConsentedStory, on: date | None = None) -> str | None:
     """Why ``story``'s clips may not be used in training now, in plain words; None if they may."""
     refusal = _sharing_refusal(story, Audience.TRAINING, on)
     if refusal is None and story.consent is not None and not story.consent.clips_allowed:
@@ -268,7 +277,7 @@ def clip_refusal(story: Story, on: date | None = None) -> str | None:
     return refusal
 
 
-def can_clip(user: Any, story: Story) -> bool:
+def can_clip(user: Any, story: ConsentedStory) -> bool:
     """Whether ``user`` may cut a new clip from ``story`` (and use clips of it) today."""
     if not _signed_in(user) or user.role not in CLIP_ROLES:
         return False
@@ -304,7 +313,7 @@ def showcase_stories(user: Any) -> ColumnElement[bool]:
     return shared_with(Audience.LEARNING_EVENTS)
 
 
-def showcase_refusal(story: Story, on: date | None = None) -> str | None:
+def showcase_refusal(story: ConsentedStory, on: date | None = None) -> str | None:
     """Why ``story`` may not be shown at a learning event now, in plain words; None if it may."""
     return _sharing_refusal(story, Audience.LEARNING_EVENTS, on)
 
@@ -322,7 +331,7 @@ def may_see_dashboard(user: Any) -> bool:
     return _signed_in(user) and user.role in DASHBOARD_ROLES
 
 
-def counted_in_statistics(story: Story) -> bool:
+def counted_in_statistics(story: ConsentedStory) -> bool:
     """Whether the dashboard counts ``story``'s confirmed themes today."""
     return shared_for(story.consent, Purpose.STATISTICS)
 

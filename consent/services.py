@@ -1,22 +1,21 @@
 """Changing consent: take part, release, change, renew, withdraw, erase. Each makes a new version.
 
-The caller commits. Side effects that must follow a withdrawal or erasure everywhere (deleting
-derived media, later removing search entries) are registered with ``on_withdrawal`` by the
-packages that own them, and run inside the same transaction (typically by submitting a job that
-is sent after the commit).
+The caller commits. Side effects that must follow a release, a change, a withdrawal or an erasure
+everywhere (deleting derived media, copies, search entries) are the app's: consent tells it of
+each event (``Archive.consent_changed``), and the features that registered for it run inside the
+same transaction (typically by submitting a job that is sent after the commit).
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import and_, func, select
 
+from consent.archive import ConsentEvent, archive, session
 from consent.models import (
     Audience,
     ConsentAction,
@@ -27,9 +26,9 @@ from consent.models import (
     StoryUse,
 )
 from consent.policy import STORY_STAFF, Purpose, purpose_for, today
-from storyhub import audit
-from storyhub.extensions import db
-from storyhub.models import Story, StoryState, User, utcnow
+from consent.records import utcnow
+from consent.roles import Person
+from consent.stories import ConsentedStory, StoryState, story_class
 
 # Fields copied from one version to the next unless a change says otherwise.
 _CARRIED = (
@@ -97,29 +96,6 @@ class Choices:
 # What a curator records on a person who has been removed from a story (see person_removed).
 _REMOVAL_KEYS = ("removed", "picture")
 
-Hook = Callable[[Story, ConsentVersion], None]
-_WITHDRAWAL_HOOKS: list[Hook] = []
-_RELEASE_HOOKS: list[Hook] = []
-_CHANGE_HOOKS: list[Hook] = []
-
-
-def on_withdrawal(hook: Hook) -> Hook:
-    """Register something that must happen when a story is withdrawn or erased."""
-    _WITHDRAWAL_HOOKS.append(hook)
-    return hook
-
-
-def on_release(hook: Hook) -> Hook:
-    """Register something that must happen when a story is (re)released to audiences."""
-    _RELEASE_HOOKS.append(hook)
-    return hook
-
-
-def on_change(hook: Hook) -> Hook:
-    """Register something that must happen when a shared story's choices change."""
-    _CHANGE_HOOKS.append(hook)
-    return hook
-
 
 def add_months(start: date, months: int) -> date:
     """``start`` plus ``months`` calendar months (the 31st becomes the month's last day)."""
@@ -134,7 +110,9 @@ def _review_date(months: int, adult_on: date | None) -> date:
     return min(review, adult_on) if adult_on else review
 
 
-def _new_version(story: Story, by: User, action: ConsentAction, **changes: Any) -> ConsentVersion:
+def _new_version(
+    story: ConsentedStory, by: Person, action: ConsentAction, **changes: Any
+) -> ConsentVersion:
     previous = story.consent
     values: dict[str, Any] = {}
     if previous is not None:
@@ -147,10 +125,10 @@ def _new_version(story: Story, by: User, action: ConsentAction, **changes: Any) 
     version = ConsentVersion(
         story_id=story.id, version=number, action=action, recorded_by_id=by.id, **values
     )
-    db.session.add(version)
-    db.session.flush()
+    session().add(version)
+    session().flush()
     story.consent = version
-    audit.record(
+    archive().audit(
         f"consent.{action.value}",
         actor=by,
         object_type="story",
@@ -193,21 +171,23 @@ def _choice_fields(choices: Choices) -> dict[str, Any]:
     return fields
 
 
-def take_part(story: Story, by: User) -> ConsentVersion:
+def take_part(story: ConsentedStory, by: Person) -> ConsentVersion:
     """Step 1, at upload: the teller agrees to take part and have the story prepared."""
     if story.consent is not None:
         raise ConsentError("This story already has a consent record.")
     return _new_version(story, by, ConsentAction.TAKE_PART, status=ConsentStatus.ACTIVE)
 
 
-def _require_open(story: Story) -> ConsentVersion:
+def _require_open(story: ConsentedStory) -> ConsentVersion:
     consent = story.consent
     if consent is None or consent.status == ConsentStatus.ERASED:
         raise ConsentError("This story has been erased.")
     return consent
 
 
-def release(story: Story, by: User, choices: Choices, *, watched: bool) -> ConsentVersion:
+def release(
+    story: ConsentedStory, by: Person, choices: Choices, *, watched: bool
+) -> ConsentVersion:
     """Step 2: share the finished story with the chosen audiences until its review date."""
     _require_open(story)
     if story.state != StoryState.READY:
@@ -229,12 +209,11 @@ def release(story: Story, by: User, choices: Choices, *, watched: bool) -> Conse
         review_date=_review_date(choices.review_months, choices.adult_on),
         **_choice_fields(choices),
     )
-    for hook in _RELEASE_HOOKS:
-        hook(story, version)
+    archive().consent_changed(ConsentEvent.RELEASED, story, version)
     return version
 
 
-def change(story: Story, by: User, choices: Choices) -> ConsentVersion:
+def change(story: ConsentedStory, by: Person, choices: Choices) -> ConsentVersion:
     """Narrow or widen a released story's choices; the review date starts again from today."""
     consent = _require_open(story)
     if consent.status != ConsentStatus.ACTIVE or consent.released_at is None:
@@ -247,12 +226,11 @@ def change(story: Story, by: User, choices: Choices) -> ConsentVersion:
         review_date=_review_date(choices.review_months, choices.adult_on),
         **_choice_fields(choices),
     )
-    for hook in _CHANGE_HOOKS:
-        hook(story, version)
+    archive().consent_changed(ConsentEvent.CHANGED, story, version)
     return version
 
 
-def renew(story: Story, by: User, months: int = 12) -> ConsentVersion:
+def renew(story: ConsentedStory, by: Person, months: int = 12) -> ConsentVersion:
     """Keep sharing with the same choices for another ``months``."""
     consent = _require_open(story)
     if consent.status != ConsentStatus.ACTIVE or consent.released_at is None:
@@ -264,7 +242,7 @@ def renew(story: Story, by: User, months: int = 12) -> ConsentVersion:
     )
 
 
-def withdraw(story: Story, by: User, reason: str = "") -> ConsentVersion:
+def withdraw(story: ConsentedStory, by: Person, reason: str = "") -> ConsentVersion:
     """Stop sharing the story, everywhere, at once. Staff acting for the teller give a reason."""
     consent = _require_open(story)
     if consent.status == ConsentStatus.WITHDRAWN:
@@ -274,12 +252,11 @@ def withdraw(story: Story, by: User, reason: str = "") -> ConsentVersion:
     version = _new_version(
         story, by, ConsentAction.WITHDRAW, status=ConsentStatus.WITHDRAWN, reason=reason.strip()
     )
-    for hook in _WITHDRAWAL_HOOKS:
-        hook(story, version)
+    archive().consent_changed(ConsentEvent.WITHDRAWN, story, version)
     return version
 
 
-def erase(story: Story, by: User, reason: str = "") -> ConsentVersion:
+def erase(story: ConsentedStory, by: Person, reason: str = "") -> ConsentVersion:
     """Erase the story (GDPR Art. 17): its media and words go; only the bare record stays.
 
     The consent history keeps who agreed to what kind of thing and when, but the free text in it
@@ -299,8 +276,7 @@ def erase(story: Story, by: User, reason: str = "") -> ConsentVersion:
     version = _new_version(story, by, ConsentAction.ERASE, status=ConsentStatus.ERASED)
     story.title = "(erased story)"
     story.description = ""
-    for hook in _WITHDRAWAL_HOOKS:
-        hook(story, version)
+    archive().consent_changed(ConsentEvent.WITHDRAWN, story, version)
     return version
 
 
@@ -310,13 +286,13 @@ def erase(story: Story, by: User, reason: str = "") -> ConsentVersion:
 REVIEW_NOTICE_MONTHS = 1
 
 
-def reviews_due(within_months: int = REVIEW_NOTICE_MONTHS) -> list[Story]:
+def reviews_due(within_months: int = REVIEW_NOTICE_MONTHS) -> list[Any]:
     """Shared stories whose review date falls within ``within_months`` months (or has passed)."""
     horizon = add_months(today(), within_months)
     return list(
-        db.session.scalars(
-            select(Story)
-            .join(ConsentVersion, Story.consent_id == ConsentVersion.id)
+        session().scalars(
+            select(story_class())
+            .join(ConsentVersion, story_class().consent_id == ConsentVersion.id)
             .where(
                 and_(
                     ConsentVersion.status == ConsentStatus.ACTIVE,
@@ -329,39 +305,43 @@ def reviews_due(within_months: int = REVIEW_NOTICE_MONTHS) -> list[Story]:
     )
 
 
-def record_view(story: Story, user: User) -> None:
+def record_view(story: ConsentedStory, user: Person) -> None:
     """Count a view by an audience (not the teller's or staff's own looking)."""
     if story.storyteller_id == user.id or user.role in STORY_STAFF:
         return
     purpose = purpose_for(user)
     if purpose == Purpose.OWN:
         return
-    db.session.add(
-        StoryUse(story_id=story.id, kind="view", audience=purpose.value, user_id=user.id)
-    )
+    session().add(StoryUse(story_id=story.id, kind="view", audience=purpose.value, user_id=user.id))
 
 
-def record_use(story: Story, user: User | None, *, kind: str, audience: Audience) -> None:
+def record_use(
+    story: ConsentedStory, user: Person | None, *, kind: str, audience: Audience
+) -> None:
     """Record a use of ``story`` for ``audience``: a session run in a room, an export, a
     showcase. Unlike a view, staff uses count too: the story reached its audience either way."""
-    db.session.add(
+    session().add(
         StoryUse(story_id=story.id, kind=kind, audience=audience.value, user_id=user and user.id)
     )
 
 
-def uses_by_audience(story: Story) -> dict[tuple[str, str], int]:
+def uses_by_audience(story: ConsentedStory) -> dict[tuple[str, str], int]:
     """How many times the story was used, by (kind, audience)."""
-    rows = db.session.execute(
-        select(StoryUse.kind, StoryUse.audience, func.count())
-        .where(StoryUse.story_id == story.id)
-        .group_by(StoryUse.kind, StoryUse.audience)
-    ).all()
+    rows = (
+        session()
+        .execute(
+            select(StoryUse.kind, StoryUse.audience, func.count())
+            .where(StoryUse.story_id == story.id)
+            .group_by(StoryUse.kind, StoryUse.audience)
+        )
+        .all()
+    )
     return {(kind, audience): count for kind, audience, count in rows}
 
 
 def default_review_months() -> int:
     """The review period offered first (``CONSENT_REVIEW_MONTHS``, default 12)."""
-    return int(current_app.config.get("CONSENT_REVIEW_MONTHS", 12))
+    return archive().review_months()
 
 
 # --- other people in the story ------------------------------------------------------------
@@ -376,7 +356,7 @@ def _person(consent: ConsentVersion, index: int) -> dict[str, Any]:
     return dict(consent.third_parties[index])
 
 
-def person_agreed(story: Story, by: User, index: int) -> ConsentVersion:
+def person_agreed(story: ConsentedStory, by: Person, index: int) -> ConsentVersion:
     """Record that person ``index`` in the story has now agreed to be in it (a new version)."""
     consent = _require_open(story)
     person = _person(consent, index)
@@ -388,12 +368,14 @@ def person_agreed(story: Story, by: User, index: int) -> ConsentVersion:
         story, by, ConsentAction.CHANGE, third_parties=people,
         reason=f"Recorded that {person['name']} agreed to be in the story.",
     )  # fmt: skip
-    audit.record("consent.person_agreed", actor=by, object_type="story", object_id=story.id,
+    archive().audit("consent.person_agreed", actor=by, object_type="story", object_id=story.id,
                  version=version.version, person=index)  # fmt: skip
     return version
 
 
-def person_removed(story: Story, by: User, index: int, picture: str | None) -> ConsentVersion:
+def person_removed(
+    story: ConsentedStory, by: Person, index: int, picture: str | None
+) -> ConsentVersion:
     """Record that a curator took person ``index`` out of the story: their name out of the words
     and sound, and for a video, the picture covered where they appear ("covered") or checked
     that they don't appear ("absent"). The caller checks the story; this records it."""
@@ -411,6 +393,6 @@ def person_removed(story: Story, by: User, index: int, picture: str | None) -> C
         story, by, ConsentAction.CHANGE, third_parties=people,
         reason=f"Recorded that {person['name']} was removed from the story.",
     )  # fmt: skip
-    audit.record("consent.person_removed", actor=by, object_type="story", object_id=story.id,
+    archive().audit("consent.person_removed", actor=by, object_type="story", object_id=story.id,
                  version=version.version, person=index, picture=picture or "")  # fmt: skip
     return version

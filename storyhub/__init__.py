@@ -47,11 +47,34 @@ class SessionCookies(SecureCookieSessionInterface):
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the Flask app: settings, extensions, blueprints. Nothing else happens here."""
-    from storyhub import cli, filters, storage
+    """Build the Flask app: its settings, its extensions, then each feature, in order.
+
+    Each feature's ``init_app`` registers everything it owns (blueprint, job handlers, tasks,
+    consent hooks, listeners): read them to see what the app does. Nothing is registered by
+    importing a module.
+    """
+    from storyhub import (
+        api,
+        auth,
+        cli,
+        consent_binding,
+        dashboard,
+        extensions,
+        filters,
+        finder,
+        instance,
+        jobs,
+        main,
+        processing,
+        registry,
+        retention,
+        showcases,
+        storage,
+        stories,
+        themes,
+        training,
+    )
     from storyhub.config import apply_derived, load_config
-    from storyhub.extensions import csrf, db, login_manager, migrate
-    from storyhub.jobs import init_app as init_jobs
     from storyhub.uploads import StreamingRequest
 
     instance_path = os.environ.get("STORYHUB_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
@@ -65,40 +88,26 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_config(Path(app.instance_path)))
     apply_derived(app.config, test_config)
 
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
-    csrf.init_app(app)
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to see that page."
-    login_manager.login_message_category = "info"
+    # The foundations every feature stands on.
+    extensions.init_app(app)  # database, migrations, CSRF, sign-in
     storage.init_app(app)
-    from storyhub.finder import indexing  # noqa: F401  (its task must exist before the queue)
+    registry.init_app(app)  # where the features below register their jobs and hooks
+    jobs.init_app(app)  # the queue; it finds handlers in the registry when a job runs
+    consent_binding.init_app(app)  # consent's means, and the upkeep of copies
 
-    init_jobs(app)
-
-    from storyhub import processing, retention  # noqa: F401  (register job handlers and hooks)
-    from storyhub.api import bp as api_bp
-    from storyhub.auth import bp as auth_bp
-    from storyhub.dashboard.routes import bp as dashboard_bp
-    from storyhub.finder.routes import bp as search_bp
-    from storyhub.main import bp as main_bp
-    from storyhub.showcases import pack  # noqa: F401  (its job handler)
-    from storyhub.showcases.routes import bp as showcases_bp
-    from storyhub.stories import bp as stories_bp
-    from storyhub.themes.routes import bp as themes_bp
-    from storyhub.training import clip_files, exports  # noqa: F401  (job handlers, hooks)
-    from storyhub.training.routes import bp as training_bp
-
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(stories_bp)
-    app.register_blueprint(themes_bp)
-    app.register_blueprint(search_bp)
-    app.register_blueprint(training_bp)
-    app.register_blueprint(showcases_bp)
-    app.register_blueprint(dashboard_bp)
-    app.register_blueprint(api_bp)
+    # The features, each registering what it owns.
+    main.init_app(app)
+    auth.init_app(app)
+    stories.init_app(app)  # upload, consent, people, transcripts
+    processing.init_app(app)  # preparing a story: the worker's jobs
+    retention.init_app(app)  # what withdrawal and erasure delete
+    themes.init_app(app)
+    finder.init_app(app)  # search, and the index kept in step
+    training.init_app(app)  # clips and lessons
+    showcases.init_app(app)
+    dashboard.init_app(app)
+    api.init_app(app)
+    instance.init_app(app)  # whether this is a demonstration site
     cli.init_app(app)
     filters.init_app(app)
 
@@ -121,11 +130,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         from storyhub.models import Role
 
         return {"Role": Role, "max_upload_mb": app.config["MAX_UPLOAD_MB"], "sharing_of": sharing}
-
-    from storyhub import instance  # its table, and whether this is a demonstration site
-
-    # Every page of a demonstration site says so (templates/_demo_banner.html). A global, not a
-    # context variable, so the room's macro (imported without context) sees it too.
-    app.jinja_env.globals["demo_instance"] = instance.is_demo
 
     return app

@@ -108,8 +108,7 @@ def setup_command(demo: bool) -> None:
 
 def _load_demo() -> None:
     """Make this instance a demo (refused if it holds real stories) and add the demo data."""
-    from storyhub.demo import load_demo
-    from storyhub.instance import DemoRefused, make_demo
+    from storyhub.demo import DemoRefused, load_demo, make_demo
 
     try:
         make_demo()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask import g, has_app_context
 from sqlalchemy import func, select
 
 from consent.describe import sharing
@@ -19,6 +20,7 @@ from consent.services import Choices, release
 from media_pipeline.synth import render_story
 from storyhub.auth.services import create_user
 from storyhub.extensions import db
+from storyhub.instance import DEMO, InstanceSetting, is_demo
 from storyhub.jobs import execute
 from storyhub.models import Language, Role, ServiceSetting, Story, TellerKind, User
 from storyhub.uploads import StoryDetails, store_story_file
@@ -207,9 +209,8 @@ def _demo_session(trainer: User, echo: Callable[[str], None]) -> None:
 def load_demo(echo: Callable[[str], None] = print) -> None:
     """Add the demo accounts and, if the archive has no stories yet, the demo stories.
 
-    Only on a demonstration site (storyhub.instance.make_demo): the password is public.
+    Only on a demonstration site (make_demo, below): the password is public.
     """
-    from storyhub.instance import is_demo
 
     if not is_demo():
         raise RuntimeError("Demo accounts are only made on a demonstration site (setup --demo).")
@@ -265,3 +266,37 @@ def load_demo(echo: Callable[[str], None] = print) -> None:
     echo(f"Demo accounts (password for each: {DEMO_PASSWORD}):")
     for username, _display, role in DEMO_ACCOUNTS:
         echo(f"  {role.label:<34} {username}")
+
+
+class DemoRefused(Exception):
+    """This archive can't become a demonstration site; the message says why, in plain words."""
+
+
+def make_demo() -> None:
+    """Record that this instance is a demo, or raise DemoRefused if it holds real stories.
+
+    Stories told by the demo accounts under the demo's own titles are the demo's (an instance
+    set up before demos were recorded); any other story is real, and must never sit beside
+    accounts whose password is public.
+    """
+    if db.session.get(InstanceSetting, DEMO) is not None:
+        return
+    demo_tellers = {username for username, _name, _role in DEMO_ACCOUNTS}
+    demo_titles = {spec.title for spec in DEMO_STORIES}
+    real = db.session.scalars(
+        select(Story.id)
+        .join(User, Story.storyteller_id == User.id)
+        .where(~(User.username.in_(demo_tellers) & Story.title.in_(demo_titles)))
+        .limit(1)
+    ).first()
+    if real is not None:
+        raise DemoRefused(
+            "This archive already holds real stories, so it can't become a demonstration site: "
+            "the demo accounts' passwords are public. To keep using this archive, run "
+            "`flask --app storyhub setup` (without --demo). For a demo, use a new, empty "
+            "instance folder (STORYHUB_INSTANCE_PATH)."
+        )
+    db.session.add(InstanceSetting(name=DEMO, value="1"))
+    db.session.commit()
+    if has_app_context():
+        g.pop("storyhub_demo", None)

@@ -3,38 +3,22 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import DateTime, Engine, MetaData, event
-from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy import event
 
-# Named constraints so Alembic can alter them on SQLite (batch mode) and PostgreSQL alike.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from consent.records import Record
+
+# Every table shares consent's declarative base (see consent/records.py): one metadata.
+db = SQLAlchemy(model_class=Record)
 
 
-class Base(DeclarativeBase):
-    # Times are stored as UTC with their zone on PostgreSQL; SQLite keeps them naive (see as_utc).
-    registry = registry(
-        metadata=MetaData(naming_convention=NAMING_CONVENTION),
-        type_annotation_map={datetime: DateTime(timezone=True)},
-    )
-
-
-db = SQLAlchemy(model_class=Base)
-
-
-@event.listens_for(Engine, "connect")
 def _wait_for_sqlite_writers(dbapi_connection: Any, _record: Any) -> None:
     """On SQLite the site and its worker share one file: a writer waits for the other's write
     to end (up to 30 s) instead of failing with "database is locked" after pysqlite's 5 s."""
@@ -63,7 +47,6 @@ def _without_nul(values: Any) -> Any:
     return values
 
 
-@event.listens_for(Engine, "before_cursor_execute", retval=True)
 def _drop_nul_characters(
     _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
 ) -> tuple[str, Any]:
@@ -83,3 +66,18 @@ def _load_user(user_id: str) -> object | None:
     from storyhub.models import User
 
     return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def init_app(app: Flask) -> None:
+    """Bind the extensions to ``app``; the database's listeners go on this app's engines only."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    with app.app_context():
+        for engine in db.engines.values():
+            event.listen(engine, "connect", _wait_for_sqlite_writers)
+            event.listen(engine, "before_cursor_execute", _drop_nul_characters, retval=True)

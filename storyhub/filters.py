@@ -7,7 +7,8 @@ from markupsafe import Markup
 
 from consent.models import Audience
 from storyhub.models import StoryState
-from storyhub.transcripts import display_words, redactions_in
+from storyhub.transcripts import redactions_in
+from storyhub.words import display_words
 
 STATE_LABELS = {
     StoryState.UPLOADED: "Waiting to be prepared",

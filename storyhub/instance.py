@@ -7,8 +7,8 @@ never by default, and never once it holds real stories. A demo says so on every 
 
 from __future__ import annotations
 
-from flask import g, has_app_context
-from sqlalchemy import String, Text, select
+from flask import Flask, g, has_app_context
+from sqlalchemy import String, Text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,10 +26,6 @@ class InstanceSetting(db.Model):  # type: ignore[name-defined]
     value: Mapped[str] = mapped_column(Text)
 
 
-class DemoRefused(Exception):
-    """This archive can't become a demonstration site; the message says why, in plain words."""
-
-
 def is_demo() -> bool:
     """True when this instance was made a demonstration site (asked once per request)."""
     if has_app_context() and "storyhub_demo" in g:
@@ -45,34 +41,7 @@ def is_demo() -> bool:
     return demo
 
 
-def make_demo() -> None:
-    """Record that this instance is a demo, or raise DemoRefused if it holds real stories.
-
-    Stories told by the demo accounts under the demo's own titles are the demo's (an instance
-    set up before demos were recorded); any other story is real, and must never sit beside
-    accounts whose password is public.
-    """
-    if db.session.get(InstanceSetting, DEMO) is not None:
-        return
-    from storyhub.demo import DEMO_ACCOUNTS, DEMO_STORIES
-    from storyhub.models import Story, User
-
-    demo_tellers = {username for username, _name, _role in DEMO_ACCOUNTS}
-    demo_titles = {spec.title for spec in DEMO_STORIES}
-    real = db.session.scalars(
-        select(Story.id)
-        .join(User, Story.storyteller_id == User.id)
-        .where(~(User.username.in_(demo_tellers) & Story.title.in_(demo_titles)))
-        .limit(1)
-    ).first()
-    if real is not None:
-        raise DemoRefused(
-            "This archive already holds real stories, so it can't become a demonstration site: "
-            "the demo accounts' passwords are public. To keep using this archive, run "
-            "`flask --app storyhub setup` (without --demo). For a demo, use a new, empty "
-            "instance folder (STORYHUB_INSTANCE_PATH)."
-        )
-    db.session.add(InstanceSetting(name=DEMO, value="1"))
-    db.session.commit()
-    if has_app_context():
-        g.pop("storyhub_demo", None)
+def init_app(app: Flask) -> None:
+    """Every page of a demonstration site says so (templates/_demo_banner.html)."""
+    # A global, not a context variable, so the room's macro (imported without context) sees it.
+    app.jinja_env.globals["demo_instance"] = is_demo

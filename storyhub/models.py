@@ -8,61 +8,24 @@ Later issues add consent, transcripts, passages, themes, clips, sessions and sho
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+# Re-exported here: the app knows them as parts of its data model (consent defines them, as its
+# rules are written in them).
+from consent.records import as_utc as as_utc
+from consent.records import str_enum, utcnow
+from consent.roles import Role
+from consent.stories import StoryState
 from storyhub.extensions import db
 
 if TYPE_CHECKING:
     from consent.models import ConsentVersion
     from storyhub.themes.models import PassageTheme
-
-
-def utcnow() -> datetime:
-    """The current time in UTC, timezone-aware."""
-    return datetime.now(UTC)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC, so say so."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def str_enum(cls: type[enum.Enum]) -> Enum:
-    """A portable enum column: short strings with a CHECK constraint (no native DB enum type)."""
-    return Enum(
-        cls,
-        native_enum=False,
-        create_constraint=True,
-        length=24,
-        values_callable=lambda members: [m.value for m in members],
-        name=cls.__name__.lower(),
-    )
-
-
-class Role(enum.StrEnum):
-    STORYTELLER = "storyteller"
-    CURATOR = "curator"
-    TRAINER = "trainer"
-    MEMBER = "member"  # elected members and senior managers
-    ADMIN = "admin"
-
-    @property
-    def label(self) -> str:
-        return ROLE_LABELS[self]
-
-
-ROLE_LABELS = {
-    Role.STORYTELLER: "Storyteller",
-    Role.CURATOR: "Story curator",
-    Role.TRAINER: "Workforce trainer",
-    Role.MEMBER: "Elected member or senior manager",
-    Role.ADMIN: "Administrator",
-}
 
 
 class TellerKind(enum.StrEnum):
@@ -120,14 +83,6 @@ class Language(enum.StrEnum):
     @property
     def label(self) -> str:
         return {"en": "English", "cy": "Cymraeg (Welsh)"}[self.value]
-
-
-class StoryState(enum.StrEnum):
-    UPLOADED = "uploaded"  # stored and validated; waiting for the worker
-    PROCESSING = "processing"
-    TRANSCRIBED = "transcribed"  # the words are ready; the web-playable copy is being made
-    READY = "ready"  # processed; can be watched by those allowed to
-    FAILED = "failed"  # processing failed; a curator can retry or remove it
 
 
 class MediaRole(enum.StrEnum):
@@ -259,7 +214,7 @@ class Story(db.Model):  # type: ignore[name-defined]
         foreign_keys="ConsentVersion.story_id", order_by="ConsentVersion.version", viewonly=True
     )
 
-    def media_file(self, role: MediaRole) -> MediaFile | None:
+    def media_file(self, role: str) -> MediaFile | None:
         """The stored media file with ``role``, if there is one."""
         return next((m for m in self.media if m.role == role), None)
 
@@ -416,14 +371,3 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     actor: Mapped[User | None] = relationship()
-
-
-# Consent's tables refer to these models and these to them; importing consent's models here (after
-# ours are defined) makes sure both are mapped whoever imports first.
-import consent.copies  # noqa: E402
-import consent.models  # noqa: E402,F401
-import storyhub.covers  # noqa: E402
-import storyhub.finder.models  # noqa: E402
-import storyhub.showcases.models  # noqa: E402
-import storyhub.themes.models  # noqa: E402
-import storyhub.training.models  # noqa: E402,F401

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from flask import current_app
+from flask import Flask, current_app
 
 from consent import copies
 from consent.models import Audience, Naming
@@ -27,9 +27,9 @@ from media_pipeline.transcribe import transcribe
 from storyhub import audit
 from storyhub.covers import picture_covers
 from storyhub.extensions import db
-from storyhub.jobs import JobContext, JobFailed, handler
-from storyhub.jobs.queue import FAILURE_HOOKS
+from storyhub.jobs import JobContext, JobFailed
 from storyhub.models import MediaFile, MediaRole, Story, StoryState
+from storyhub.registry import job_handler
 from storyhub.storage import get_storage
 from storyhub.themes.services import suggest_for_story
 from storyhub.transcripts import redacted_spans, save_machine_transcript
@@ -111,7 +111,6 @@ def _step(context: JobContext, start: float, end: float) -> Callable[[float, str
     return report
 
 
-@handler(PROCESS_STORY)
 def process_story(context: JobContext) -> None:
     """Prepare a story: picture, words (transcript and passages), and a copy that plays anywhere."""
     story = _story(context)
@@ -241,7 +240,6 @@ def _render(
     db.session.commit()
 
 
-@handler(RENDER_STORY)
 def render_story(context: JobContext) -> None:
     """Make the web copy again (after a redaction), so removed words are silent in it."""
     story = _story(context)
@@ -263,7 +261,7 @@ def render_story(context: JobContext) -> None:
         db.session.commit()
 
 
-def _mark_story_failed(context: JobContext, failure: JobFailed) -> None:
+def mark_story_failed(context: JobContext, failure: JobFailed) -> None:
     story = db.session.get(Story, context.story_id) if context.story_id else None
     if story is not None:
         story.state = StoryState.FAILED
@@ -272,13 +270,10 @@ def _mark_story_failed(context: JobContext, failure: JobFailed) -> None:
         db.session.commit()
 
 
-FAILURE_HOOKS[PROCESS_STORY] = _mark_story_failed
-
-
-def _hold_back(context: JobContext, failure: JobFailed) -> None:
+def hold_back(context: JobContext, failure: JobFailed) -> None:
     """The web copy could not be made again (after a redaction): the story is held back from
     audiences (``consent.policy``) and its page and the curators' list show it as failed."""
-    _mark_story_failed(
+    mark_story_failed(
         context,
         JobFailed(
             failure.code,
@@ -288,4 +283,8 @@ def _hold_back(context: JobContext, failure: JobFailed) -> None:
     )
 
 
-FAILURE_HOOKS[RENDER_STORY] = _hold_back
+def init_app(app: Flask) -> None:
+    """Preparing a story: the processing job and the web copy's re-render, and what their
+    failures leave (a story a curator can retry; a story held back)."""
+    job_handler(app, PROCESS_STORY, process_story, on_failure=mark_story_failed)
+    job_handler(app, RENDER_STORY, render_story, on_failure=hold_back)

@@ -1,20 +1,23 @@
 """What a withdrawal or erasure does to stored media, everywhere storyhub keeps it.
 
-consent/ decides and records; this module carries it out: it registers a hook that submits a
-purge job (sent after the commit, retried by the worker like any job). Withdrawal deletes media
-derived for audiences (renditions, clips, compilations as later issues add them); erasure deletes
-every file of the story, the original included.
+consent/ decides and records; this module carries it out: its ``init_app`` registers a hook that
+submits a purge job (sent after the commit, retried by the worker like any job). Withdrawal
+deletes media derived for audiences (renditions, clips, compilations as later issues add them);
+erasure deletes every file of the story, the original included.
 """
 
 from __future__ import annotations
 
+from flask import Flask
+
+from consent.archive import ConsentEvent
 from consent.models import ConsentStatus, ConsentVersion
-from consent.services import on_release, on_withdrawal
 from storyhub import audit, jobs
 from storyhub.extensions import db
-from storyhub.jobs import JobContext, JobFailed, handler
+from storyhub.jobs import JobContext, JobFailed
 from storyhub.models import MediaRole, Story, StoryState
 from storyhub.processing import RENDER_STORY
+from storyhub.registry import job_handler, on_consent
 from storyhub.storage import get_storage
 from storyhub.themes.services import forget_story_words
 
@@ -25,13 +28,11 @@ PURGE_MEDIA = "purge_media"
 DERIVED_ROLES: frozenset[MediaRole] = frozenset({MediaRole.RENDITION, MediaRole.AUDIO})
 
 
-@on_withdrawal
-def _schedule_purge(story: Story, version: ConsentVersion) -> None:
+def schedule_purge(story: Story, version: ConsentVersion) -> None:
     jobs.submit(PURGE_MEDIA, story, message="Removing shared copies")
 
 
-@on_withdrawal
-def _erase_words(story: Story, version: ConsentVersion) -> None:
+def erase_words(story: Story, version: ConsentVersion) -> None:
     """Erasure removes the words too: passages (with their themes), revisions, the transcript,
     and the tagger's memory of any theme a curator confirmed on them."""
     if version.status != ConsentStatus.ERASED:
@@ -39,14 +40,12 @@ def _erase_words(story: Story, version: ConsentVersion) -> None:
     forget_story_words(story)
 
 
-@on_release
-def _remake_web_copy(story: Story, version: ConsentVersion) -> None:
+def remake_web_copy(story: Story, version: ConsentVersion) -> None:
     """Shared again after a withdrawal: the web copy that was deleted is made again."""
     if story.state == StoryState.READY and story.media_file(MediaRole.RENDITION) is None:
         jobs.submit(RENDER_STORY, story, message="Making a copy that plays everywhere")
 
 
-@handler(PURGE_MEDIA)
 def purge_media(context: JobContext) -> None:
     """Delete the story's media that its current consent no longer allows us to keep."""
     story = db.session.get(Story, context.story_id) if context.story_id else None
@@ -66,3 +65,11 @@ def purge_media(context: JobContext) -> None:
         "story.media_purged", object_type="story", object_id=story.id, roles=sorted(removed)
     )
     db.session.commit()
+
+
+def init_app(app: Flask) -> None:
+    """A withdrawn or erased story's media and words go; a re-release remakes its web copy."""
+    on_consent(app, ConsentEvent.WITHDRAWN, schedule_purge)
+    on_consent(app, ConsentEvent.WITHDRAWN, erase_words)
+    on_consent(app, ConsentEvent.RELEASED, remake_web_copy)
+    job_handler(app, PURGE_MEDIA, purge_media)

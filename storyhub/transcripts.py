@@ -35,8 +35,7 @@ from storyhub.models import (
     utcnow,
 )
 from storyhub.themes import services as themes
-
-REDACTED_TEXT = "[name removed]"
+from storyhub.words import REDACTED_TEXT, unit_text, word_units
 
 # One edit is one short write: an empty line splits a passage, and each split is a new row, so a
 # text with hundreds of empty lines would hold the database's write lock for seconds.
@@ -241,26 +240,11 @@ _TOKEN = re.compile(r"\S+")
 _EDIT_TOKEN = re.compile(re.escape(REDACTED_TEXT) + r"|\S+")
 
 
-def _units(words: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Words grouped so that each run of redacted words is one unit, shown as the placeholder."""
-    units: list[list[dict[str, Any]]] = []
-    for word in words:
-        if word.get("redacted") and units and units[-1][0].get("redacted"):
-            units[-1].append(word)
-        else:
-            units.append([word])
-    return units
-
-
 def _compare_key(token: str) -> str:
     """Words match whatever their capitals or punctuation ("Swansea." is "swansea")."""
     if token == REDACTED_TEXT:
         return token
     return re.sub(r"[^\w']", "", token.lower()) or token
-
-
-def _unit_text(unit: list[dict[str, Any]]) -> str:
-    return REDACTED_TEXT if unit[0].get("redacted") else str(unit[0]["text"])
 
 
 def retime(old: list[dict[str, Any]], new_text: str) -> list[dict[str, Any]]:
@@ -274,8 +258,8 @@ def retime(old: list[dict[str, Any]], new_text: str) -> list[dict[str, Any]]:
     tokens = _EDIT_TOKEN.findall(new_text)
     if not tokens:
         raise TranscriptError("A passage can't be empty. To remove words, redact them instead.")
-    units = _units(old)
-    before = [_compare_key(_unit_text(u)) for u in units]
+    units = word_units(old)
+    before = [_compare_key(unit_text(u)) for u in units]
     after = [_compare_key(t) for t in tokens]
     matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
     words: list[dict[str, Any]] = []
@@ -331,21 +315,6 @@ def retime(old: list[dict[str, Any]], new_text: str) -> list[dict[str, Any]]:
     if not words:
         raise TranscriptError("A passage can't be empty. To remove words, redact them instead.")
     return words
-
-
-def display_words(passage: Passage) -> list[dict[str, Any]]:
-    """The passage's words as shown: each removed run is one "[name removed]" with its times."""
-    shown: list[dict[str, Any]] = []
-    for unit in _units(passage.words):
-        shown.append(
-            {
-                "start": unit[0]["start"],
-                "end": unit[-1]["end"],
-                "text": _unit_text(unit),
-                "redacted": bool(unit[0].get("redacted")),
-            }
-        )
-    return shown
 
 
 def _check_not_typed_back(passage: Passage, words: list[dict[str, Any]]) -> None:
@@ -642,7 +611,7 @@ def correct_passage(passage: Passage, text: str, speaker: str | None, author: Us
     if len(parts) == 1:
         return notes
     unit_counts = [len(_EDIT_TOKEN.findall(part)) for part in parts]
-    units = _units(passage.words)
+    units = word_units(passage.words)
     if len(units) != sum(unit_counts):
         # The saved words differ from the text (a removed name was kept): the empty lines no
         # longer say where to split, so the person splits again on the saved words.

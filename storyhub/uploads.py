@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from flask import Flask, current_app
 from flask import Request as FlaskRequest
-from flask import current_app
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
@@ -38,6 +38,7 @@ from storyhub.models import (
     User,
 )
 from storyhub.processing import PROCESS_STORY
+from storyhub.registry import housekeeping_task
 from storyhub.storage import get_storage, new_story_folder
 
 log = logging.getLogger(__name__)
@@ -309,11 +310,15 @@ def remove_abandoned_files() -> list[str]:
     return removed
 
 
-@jobs.task("remove_abandoned_files")
-def _remove_abandoned_files_task() -> None:
+def remove_abandoned_files_task() -> None:
     remove_abandoned_files()
 
 
 def _delete_if_unrecorded(key: str) -> None:
     if key and db.session.scalar(select(MediaFile.id).where(MediaFile.storage_key == key)) is None:
         get_storage().delete(key)
+
+
+def init_app(app: Flask) -> None:
+    """The sweep removes what interrupted uploads and dead workers left behind."""
+    housekeeping_task(app, "remove_abandoned_files", remove_abandoned_files_task)

@@ -1,7 +1,16 @@
 """Sign-in, invitations and roles."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, Flask
 
 bp = Blueprint("auth", __name__)
 
-from storyhub.auth import routes  # noqa: E402,F401  (routes attach themselves to bp)
+
+def init_app(app: Flask) -> None:
+    """Sign-in pages, and Flask-Login's page for people who must sign in first."""
+    # The views add themselves to ``bp`` in routes.py; importing it here, where the blueprint is
+    # registered, keeps the feature's pages and their registration in one place.
+    from storyhub.auth import routes  # noqa: F401
+
+    app.register_blueprint(bp)

@@ -106,7 +106,6 @@ def _story_ids(session: Session) -> set[int]:
     return ids | with_new_words
 
 
-@event.listens_for(Session, "after_flush")
 def _note_changes(session: Session, _context: Any) -> None:
     touched: set[int] = session.info.setdefault(TOUCHED_KEY, set())
     new = _story_ids(session) - touched
@@ -118,15 +117,25 @@ def _note_changes(session: Session, _context: Any) -> None:
         touched.update(new)
 
 
-@event.listens_for(Session, "after_commit")
 def _send_sync(session: Session) -> None:
     if session.info.pop(TOUCHED_KEY, None):
         jobs.send(SYNC_TASK)
 
 
-@event.listens_for(Session, "after_rollback")
 def _forget_changes(session: Session) -> None:
     session.info.pop(TOUCHED_KEY, None)
+
+
+def watch_changes() -> None:
+    """Note changed stories on the app's sessions (Flask-SQLAlchemy's, not every SQLAlchemy
+    session in the process), and ask for a sync after each commit that changed any."""
+    for name, listener in (
+        ("after_flush", _note_changes),
+        ("after_commit", _send_sync),
+        ("after_rollback", _forget_changes),
+    ):
+        if not event.contains(db.session, name, listener):
+            event.listen(db.session, name, listener)
 
 
 # --- 2. bringing the index up to date -------------------------------------------------------
@@ -181,7 +190,6 @@ def _load_stories(story_ids: list[int], session: Session | None = None) -> dict[
     return {story.id: story for story in stories}
 
 
-@jobs.task(SYNC_TASK)
 def sync_task() -> None:
     """The worker's task: index what is waiting."""
     sync_pending()
@@ -264,7 +272,6 @@ def reindex(progress: Callable[[int], None] = lambda n: None) -> int:
     return count
 
 
-@jobs.handler(REINDEX_JOB)
 def reindex_job(context: jobs.JobContext) -> None:
     """The admin page's "Rebuild the index", with a progress bar."""
     total = max(1, db.session.scalar(select(func.count()).select_from(Passage)) or 0)

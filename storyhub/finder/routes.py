@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -12,10 +12,11 @@ from werkzeug.wrappers import Response
 from storyhub import audit, jobs
 from storyhub.auth.decorators import roles_required
 from storyhub.extensions import db
-from storyhub.finder import bp
 from storyhub.finder.indexing import REINDEX_JOB, get_backend, index_lag
 from storyhub.finder.services import BadSearch, SearchPage, run_search
 from storyhub.models import Job, JobState, Role
+
+bp = Blueprint("search", __name__)
 
 
 @bp.route("/search")

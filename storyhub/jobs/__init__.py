@@ -4,35 +4,29 @@ Huey was chosen because the same task API runs on its SQLite storage (no server:
 on Redis or PostgreSQL when an organisation moves workers to other machines; only ``QUEUE_URL``
 changes. The queue carries nothing but a job id. The ``jobs`` table holds the truth (state,
 progress, a readable failure), so a job the queue lost, or one a crashed worker dropped, is found
-again by ``recover_orphans`` and re-run.
+again by ``recover_orphans`` and re-run. Which function runs a kind of job is registered by the
+feature that owns it, in its ``init_app`` (``storyhub.registry.job_handler``).
 """
 
+from storyhub.jobs.context import JobContext, JobFailed
 from storyhub.jobs.queue import (
-    JobContext,
-    JobFailed,
-    access,
     execute,
     get_queue,
-    handler,
     init_app,
     may_follow,
     recover_orphans,
     send,
     submit,
-    task,
 )
 
 __all__ = [
     "JobContext",
     "JobFailed",
-    "access",
     "execute",
     "get_queue",
-    "handler",
     "init_app",
     "may_follow",
     "recover_orphans",
     "send",
     "submit",
-    "task",
 ]

@@ -6,8 +6,6 @@ import logging
 import os
 import socket
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,9 @@ from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from storyhub.extensions import db
+from storyhub.jobs.context import JobContext, JobFailed
 from storyhub.models import Job, JobState, Role, Story, as_utc, utcnow
+from storyhub.registry import registry
 
 log = logging.getLogger(__name__)
 
@@ -26,89 +26,19 @@ PENDING_KEY = "storyhub.pending_jobs"
 QUEUE_EXTENSION = "storyhub.queue"
 
 
-class JobFailed(Exception):
-    """A failure a person can read: ``message`` is shown on the story page as it is."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass
-class JobContext:
-    """What a handler gets: the job's ids, and a way to report progress (which is a heartbeat)."""
-
-    job_id: int
-    story_id: int | None
-
-    def report(self, progress: float, message: str | None = None) -> None:
-        """Record progress (0 to 1) and, optionally, a plain-language step name; commits."""
-        values: dict[str, Any] = {
-            "progress": max(0.0, min(1.0, progress)),
-            "heartbeat_at": utcnow(),
-        }
-        if message is not None:
-            values["message"] = message[:200]
-        db.session.execute(update(Job).where(Job.id == self.job_id).values(**values))
-        db.session.commit()
-
-
-Handler = Callable[[JobContext], None]
-HANDLERS: dict[str, Handler] = {}
-
-
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    """Register the function that runs jobs of ``kind``."""
-
-    def register(func: Handler) -> Handler:
-        HANDLERS[kind] = func
-        return func
-
-    return register
-
-
-# Who may follow a job that has no story (archive-wide work, a session's export): a rule per kind,
-# registered by the package that owns the job. Without one, only administrators may.
-JobAccess = Callable[[Any, Job], bool]
-ACCESS: dict[str, JobAccess] = {}
-
-
-def access(kind: str) -> Callable[[JobAccess], JobAccess]:
-    """Register who may see the progress of story-less jobs of ``kind``."""
-
-    def register(func: JobAccess) -> JobAccess:
-        ACCESS[kind] = func
-        return func
-
-    return register
-
-
 def may_follow(user: Any, job: Job) -> bool:
-    """Whether ``user`` may see a story-less job's progress."""
-    rule = ACCESS.get(job.kind)
+    """Whether ``user`` may see a story-less job's progress (the rule its feature registered;
+    without one, administrators only)."""
+    rule = registry().job_access.get(job.kind)
     if rule is not None:
         return rule(user, job)
     return getattr(user, "role", None) == Role.ADMIN
 
 
-# Housekeeping tasks: no job row, no arguments, safe to run any number of times (e.g. bringing
-# the search index up to date). They run after a commit that asks for them, and at each sweep.
-TASKS: dict[str, Callable[[], None]] = {}
-
-
-def task(name: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
-    """Register a housekeeping task; ``send(name)`` runs it in the worker."""
-
-    def register(func: Callable[[], None]) -> Callable[[], None]:
-        TASKS[name] = func
-        return func
-
-    return register
-
-
 def send(name: str) -> None:
     """Ask the worker to run housekeeping task ``name`` (call after the commit)."""
+    if name not in registry().tasks:
+        raise ValueError(f"no housekeeping task {name!r}")
     try:
         get_queue().send(name)
     except Exception:
@@ -122,7 +52,7 @@ def submit(kind: str, story: Story | None = None, message: str = "Waiting to sta
     Sending before the commit could let a fast worker look for a row that does not exist yet,
     and a rollback would leave the queue holding a job for nothing.
     """
-    if kind not in HANDLERS:
+    if kind not in registry().handlers:
         raise ValueError(f"no handler for job kind {kind!r}")
     job = Job(kind=kind, story=story, message=message)
     db.session.add(job)
@@ -131,7 +61,6 @@ def submit(kind: str, story: Story | None = None, message: str = "Waiting to sta
     return job
 
 
-@event.listens_for(Session, "after_commit")
 def _send_pending_jobs(session: Session) -> None:
     job_ids = session.info.pop(PENDING_KEY, [])
     for job_id in job_ids:
@@ -142,7 +71,6 @@ def _send_pending_jobs(session: Session) -> None:
             log.exception("could not send job %s to the queue; it will be recovered", job_id)
 
 
-@event.listens_for(Session, "after_rollback")
 def _forget_pending_jobs(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
 
@@ -213,9 +141,6 @@ def _finish(job_id: int, state: JobState, message: str, code: str | None = None)
     db.session.commit()
 
 
-FAILURE_HOOKS: dict[str, Callable[[JobContext, JobFailed], None]] = {}
-
-
 def execute(job_id: int) -> None:
     """Run one job by id, in the current app context. Safe to call for a job already done."""
     if not _claim(job_id):
@@ -225,20 +150,21 @@ def execute(job_id: int) -> None:
     assert job is not None
     context = JobContext(job_id=job.id, story_id=job.story_id)
     kind = job.kind
+    handlers = registry()
     try:
-        HANDLERS[kind](context)
+        handlers.handlers[kind](context)
     except JobFailed as failure:
         db.session.rollback()
         _finish(job_id, JobState.FAILED, failure.message, failure.code)
-        if kind in FAILURE_HOOKS:
-            FAILURE_HOOKS[kind](context, failure)
+        if kind in handlers.on_failure:
+            handlers.on_failure[kind](context, failure)
         return
     except Exception:
         db.session.rollback()
         message = "Something went wrong on our side. A curator can try again."
         _finish(job_id, JobState.FAILED, message, "internal")
-        if kind in FAILURE_HOOKS:
-            FAILURE_HOOKS[kind](context, JobFailed("internal", message))
+        if kind in handlers.on_failure:
+            handlers.on_failure[kind](context, JobFailed("internal", message))
         raise  # so the worker logs the traceback; the job row already says what happened
     _finish(job_id, JobState.DONE, "Finished")
 
@@ -305,25 +231,20 @@ class JobQueue:
             with app.app_context():
                 execute(job_id)
 
+        def run_task(name: str) -> None:
+            # Looked up when it runs, in the app's registry: a task registered after the
+            # queue was made is found all the same.
+            with app.app_context():
+                registry().tasks[name]()
+
         def sweep() -> None:
             with app.app_context():
                 recover_orphans()
-                for func in TASKS.values():
+                for func in registry().tasks.values():
                     func()
-
-        def make_task(func: Callable[[], None]) -> Callable[[], None]:
-            def run() -> None:
-                with app.app_context():
-                    func()
-
-            return run
-
-        self._tasks = {
-            name: self.huey.task(name=f"storyhub.task.{name}")(make_task(func))
-            for name, func in TASKS.items()
-        }
 
         self._run_job = self.huey.task(name="storyhub.run_job")(run_job)
+        self._run_task = self.huey.task(name="storyhub.run_task")(run_task)
         # Every few minutes, catch jobs whose worker died on another machine.
         self.huey.periodic_task(crontab(minute="*/5"), name="storyhub.recover_orphans")(sweep)
 
@@ -333,7 +254,7 @@ class JobQueue:
 
     def send(self, name: str) -> None:
         """Send housekeeping task ``name`` to the queue."""
-        self._tasks[name]()
+        self._run_task(name)
 
 
 def _make_huey(url: str) -> Huey:
@@ -349,8 +270,15 @@ def _make_huey(url: str) -> Huey:
 
 
 def init_app(app: Flask) -> None:
-    """Create the app's queue from ``QUEUE_URL``."""
+    """Create the app's queue from ``QUEUE_URL``, and send each job once its commit is done."""
     app.extensions[QUEUE_EXTENSION] = JobQueue(app)
+    # On the app's sessions (Flask-SQLAlchemy's), not on every SQLAlchemy session in the process.
+    for name, listener in (
+        ("after_commit", _send_pending_jobs),
+        ("after_rollback", _forget_pending_jobs),
+    ):
+        if not event.contains(db.session, name, listener):
+            event.listen(db.session, name, listener)
 
 
 def get_queue() -> JobQueue:

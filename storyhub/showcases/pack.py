@@ -23,7 +23,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from consent import copies
-from consent.copies import Copy, CopyKind, copy_of, copy_refusal, on_forget, web_copy_refusal
+from consent.copies import Copy, CopyKind, copy_of, copy_refusal, web_copy_refusal
 from consent.describe import audience_list, name_as_consented
 from consent.models import Audience
 from consent.policy import Purpose, showcase_refusal
@@ -32,7 +32,7 @@ from media_pipeline.captions import clip_words, make_cues, make_webvtt_window
 from media_pipeline.errors import MediaError
 from storyhub import audit, jobs
 from storyhub.extensions import db
-from storyhub.jobs import JobContext, JobFailed, handler
+from storyhub.jobs import JobContext, JobFailed
 from storyhub.models import Job, MediaRole, User
 from storyhub.showcases.models import Showcase, ShowcaseItem, ShowcasePack
 from storyhub.storage import get_storage
@@ -141,8 +141,7 @@ def request_pack(user: User, showcase: Showcase) -> ShowcasePack:
     return pack
 
 
-@jobs.access(PACK_SHOWCASE)
-def _may_follow(user: Any, job: Job) -> bool:
+def may_follow_pack(user: Any, job: Job) -> bool:
     """Those who may change the showcase the pack is made from."""
     from storyhub.showcases.services import can_edit
 
@@ -150,7 +149,6 @@ def _may_follow(user: Any, job: Job) -> bool:
     return pack is not None and can_edit(user, pack.showcase)
 
 
-@handler(PACK_SHOWCASE)
 def make_pack(context: JobContext) -> None:
     pack = db.session.scalar(select(ShowcasePack).where(ShowcasePack.job_id == context.job_id))
     if pack is None:
@@ -208,8 +206,7 @@ def hand_out(pack: ShowcasePack, user: User) -> Response:
     return response
 
 
-@on_forget(CopyKind.PACK)
-def _forget(made: Copy) -> None:
+def forget_pack(made: Copy) -> None:
     """Its file was deleted: the pack can't be downloaded (copies handed out can't be called
     back; the teller's page says so)."""
     pack = db.session.get(ShowcasePack, made.subject_id)

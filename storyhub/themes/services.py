@@ -49,6 +49,7 @@ from storyhub.themes.models import (
     ThemeKind,
     Valence,
 )
+from storyhub.words import display_words
 
 REFIT_TAGGER = "refit_tagger"
 SUGGEST_THEMES = "suggest_themes"
@@ -235,7 +236,6 @@ def passage_words_text(
     passage: Passage, start: float | None = None, end: float | None = None
 ) -> str:
     """The passage's words as shown (removed names stay removed), or those of a span of it."""
-    from storyhub.transcripts import display_words
 
     words = display_words(passage)
     if start is not None and end is not None:
@@ -291,8 +291,7 @@ def schedule_suggestions(story: Story) -> None:
     jobs.submit(SUGGEST_THEMES, story, message="Suggesting themes")
 
 
-@jobs.handler(SUGGEST_THEMES)
-def _suggest_job(context: jobs.JobContext) -> None:
+def suggest_job(context: jobs.JobContext) -> None:
     story = db.session.get(Story, context.story_id) if context.story_id else None
     if story is None:
         return
@@ -566,8 +565,7 @@ def refit() -> TaggerModel | None:
     return row
 
 
-@jobs.handler(REFIT_TAGGER)
-def _refit_job(context: jobs.JobContext) -> None:
+def refit_job(context: jobs.JobContext) -> None:
     context.report(0.1, "Learning from confirmed themes")
     refit()
     db.session.commit()

@@ -18,12 +18,12 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from consent import clip_refusal, copies
-from consent.copies import Copy, CopyKind, copy_of, copy_refusal, on_forget, web_copy_refusal
+from consent.copies import Copy, CopyKind, copy_of, copy_refusal, web_copy_refusal
 from consent.policy import Purpose
 from media_pipeline.errors import MediaError
 from storyhub import audit, jobs
 from storyhub.extensions import db
-from storyhub.jobs import JobContext, JobFailed, handler
+from storyhub.jobs import JobContext, JobFailed
 from storyhub.models import Job, MediaRole
 from storyhub.storage import get_storage
 from storyhub.training.models import Clip
@@ -90,7 +90,6 @@ def send_clip_file(clip: Clip) -> Response:
     return response
 
 
-@handler(CUT_CLIP)
 def cut_clip_file(context: JobContext) -> None:
     """Cut the clip from the story's web copy, exactly on its words, and store it."""
     from media_pipeline.clips import cut_clip
@@ -135,8 +134,7 @@ def cut_clip_file(context: JobContext) -> None:
         get_storage().delete(old)
 
 
-@on_forget(CopyKind.CLIP_FILE)
-def _forget(made: Copy) -> None:
+def forget_clip_file(made: Copy) -> None:
     """Its file was deleted: the clip no longer has one (it can be cut again when allowed)."""
     clip = db.session.get(Clip, made.subject_id)
     if clip is not None and clip.file_key in made.file_keys:

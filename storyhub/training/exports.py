@@ -20,14 +20,14 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from consent import can_view, copies
-from consent.copies import Copy, CopyKind, copy_of, copy_refusal, on_forget
+from consent.copies import Copy, CopyKind, copy_of, copy_refusal
 from consent.models import Audience
 from consent.policy import Purpose
 from consent.services import record_use
 from media_pipeline.errors import MediaError
 from storyhub import audit, jobs
 from storyhub.extensions import db
-from storyhub.jobs import JobContext, JobFailed, handler
+from storyhub.jobs import JobContext, JobFailed
 from storyhub.models import Job, MediaRole, Story, User, utcnow
 from storyhub.storage import get_storage
 from storyhub.training.models import Lesson, LessonExport
@@ -69,8 +69,7 @@ def request_export(user: User, session: Lesson, *, burn_captions: bool) -> Lesso
     return export
 
 
-@jobs.access(EXPORT_SESSION)
-def _may_follow_export(user: Any, job: Job) -> bool:
+def may_follow_export(user: Any, job: Job) -> bool:
     export = db.session.scalar(select(LessonExport).where(LessonExport.job_id == job.id))
     return export is not None and can_open(user, export.session)
 
@@ -155,7 +154,6 @@ def _fetch_nothing() -> Any:
     return URLFetcher(allowed_protocols=())
 
 
-@handler(EXPORT_SESSION)
 def export_session(context: JobContext) -> None:
     """Compile the video, write the captions and the handout, then store them all."""
     from weasyprint import HTML
@@ -274,8 +272,7 @@ def send_export_file(export: LessonExport, kind: str, *, attachment: bool) -> Re
     return response
 
 
-@on_forget(CopyKind.EXPORT)
-def _revoke(made: Copy) -> None:
+def forget_export(made: Copy) -> None:
     """Its files were deleted: the export says why, and offers to be made again."""
     export = db.session.get(LessonExport, made.subject_id)
     if export is not None:

@@ -17,7 +17,6 @@ from consent import CLIP_ROLES, can_clip, can_view, clip_refusal
 from consent.copies import CopyKind, copy_of, web_copy_refusal
 from consent.describe import audience_list, name_as_consented
 from consent.models import ConsentStatus, ConsentVersion
-from consent.services import on_withdrawal
 from storyhub import audit
 from storyhub.extensions import db
 from storyhub.models import Passage, Story, StoryState, User
@@ -29,7 +28,7 @@ from storyhub.training.models import (
     LessonItem,
     LessonShare,
 )
-from storyhub.transcripts import display_words
+from storyhub.words import display_words
 
 # A clip is a moment, not a story: long enough for a whole passage and its neighbours.
 MAX_CLIP_SECONDS = 5 * 60
@@ -267,8 +266,7 @@ def clip_for(user: Any, clip_id: Any) -> Clip | None:
 ERASED_TITLE = "(erased story)"
 
 
-@on_withdrawal
-def _forget_erased_titles(story: Story, version: ConsentVersion) -> None:
+def forget_erased_titles(story: Story, version: ConsentVersion) -> None:
     """Erasure takes the story's title and words out of its clips' records (titles often start
     with the story's) and out of export records that name those clips as left out."""
     if version.status != ConsentStatus.ERASED:

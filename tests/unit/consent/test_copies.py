@@ -224,7 +224,7 @@ def test_an_expired_copy_is_refused_and_the_sweep_deletes_it(
     people: People, video: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import consent.policy
-    from consent.copies import forget_stale_copies
+    from storyhub.jobs.queue import get_queue
 
     story = shared_story(people, video)
     made = make_clip_file(people, story)
@@ -233,7 +233,7 @@ def test_an_expired_copy_is_refused_and_the_sweep_deletes_it(
     after = datetime.combine(story.consent.review_date + timedelta(days=1), time(12), tzinfo=UTC)
     monkeypatch.setattr(consent.policy, "utcnow", lambda: after)
     assert not made.served()
-    forget_stale_copies()  # what the worker's regular sweep runs
+    get_queue().send("forget_stale_copies")  # the task the worker's regular sweep runs
     assert made.stored() == [] and not any(p.exists() for p in paths)
 
 

@@ -516,13 +516,15 @@ def hold_back(model: StoryModel, held: bool) -> None:
     """A failed re-render goes through the real failure hook; a later success does what the
     render job does then (making a real web copy here would cost seconds per example)."""
     from storyhub.jobs import JobContext, JobFailed
-    from storyhub.processing import FAILURE_HOOKS, RENDER_STORY
+    from storyhub.processing import RENDER_STORY
+    from storyhub.registry import registry
 
     story = db.session.get(Story, model.id)
     if model.erased or story is None:
         return
     if held:
-        FAILURE_HOOKS[RENDER_STORY](JobContext(0, story.id), JobFailed("media", "failed"))
+        on_failure = registry().on_failure[RENDER_STORY]
+        on_failure(JobContext(0, story.id), JobFailed("media", "failed"))
     else:
         story.state, story.failure_message = StoryState.READY, None
         db.session.commit()

@@ -61,13 +61,6 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 
 
-@login_manager.user_loader
-def _load_user(user_id: str) -> object | None:
-    from storyhub.models import User
-
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
-
-
 def init_app(app: Flask) -> None:
     """Bind the extensions to ``app``; the database's listeners go on this app's engines only."""
     db.init_app(app)

@@ -24,7 +24,8 @@ from storyhub.covers import PictureCover, picture_covers
 from storyhub.extensions import db
 from storyhub.models import Job, JobState, Passage, Story, User
 from storyhub.processing import RENDER_STORY
-from storyhub.transcripts import find_phrase, redact
+from storyhub.transcripts import redact
+from storyhub.words import find_phrase
 
 # What a curator says about the picture of a video story, when recording a person removed.
 PICTURE_CHOICES = ("covered", "absent")

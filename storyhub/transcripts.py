@@ -551,24 +551,6 @@ def webvtt(story: Story) -> str:
     return make_webvtt(caption_words(story))
 
 
-def find_phrase(passage: Passage, phrase: str) -> list[tuple[int, int]]:
-    """Where a phrase (e.g. a name) occurs in a passage, as (first, last) word indexes."""
-
-    def norm(text: str) -> str:
-        return re.sub(r"[^\w']", "", text.lower())
-
-    wanted = [norm(t) for t in _TOKEN.findall(phrase)]
-    wanted = [w for w in wanted if w]
-    if not wanted:
-        return []
-    words = [norm(w["text"]) for w in passage.words]
-    return [
-        (i, i + len(wanted) - 1)
-        for i in range(len(words) - len(wanted) + 1)
-        if words[i : i + len(wanted)] == wanted
-    ]
-
-
 def split_text(text: str) -> list[str]:
     """A corrected passage's text, split where the editor left an empty line."""
     return [part.strip() for part in re.split(r"\n\s*\n", text) if part.strip()]

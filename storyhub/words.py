@@ -6,6 +6,7 @@ such as the theme suggestions, does not depend on the editing rules.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from storyhub.models import Passage
@@ -42,3 +43,21 @@ def display_words(passage: Passage) -> list[dict[str, Any]]:
             }
         )
     return shown
+
+
+def find_phrase(passage: Passage, phrase: str) -> list[tuple[int, int]]:
+    """Where a phrase (e.g. a name) occurs in a passage, as (first, last) word indexes."""
+
+    def norm(text: str) -> str:
+        return re.sub(r"[^\w']", "", text.lower())
+
+    wanted = [norm(t) for t in phrase.split()]
+    wanted = [w for w in wanted if w]
+    if not wanted:
+        return []
+    words = [norm(w["text"]) for w in passage.words]
+    return [
+        (i, i + len(wanted) - 1)
+        for i in range(len(words) - len(wanted) + 1)
+        if words[i : i + len(wanted)] == wanted
+    ]

@@ -25,10 +25,10 @@ from consent.services import (
 )
 from storyhub.auth.decorators import roles_required
 from storyhub.extensions import db
+from storyhub.lookup import story_or_404
 from storyhub.models import Role, StoryState
 from storyhub.stories import bp
 from storyhub.stories.consent_forms import ConsentForm, EraseForm, RenewForm, WithdrawForm
-from storyhub.stories.routes import story_or_404
 
 
 @bp.route("/stories/<int:story_id>/consent", methods=["GET", "POST"])

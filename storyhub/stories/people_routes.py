@@ -15,9 +15,9 @@ from consent.services import ConsentError, person_agreed
 from storyhub.auth.decorators import roles_required
 from storyhub.covers import picture_covers
 from storyhub.extensions import db
+from storyhub.lookup import story_or_404
 from storyhub.people import cover_picture, name_places, people_waiting, record_removed, remove_name
 from storyhub.stories import bp
-from storyhub.stories.routes import story_or_404
 
 
 def _back(story_id: int) -> Response:

@@ -24,7 +24,8 @@ from consent.services import record_view
 from storyhub import audit, jobs
 from storyhub.auth.decorators import roles_required
 from storyhub.extensions import db
-from storyhub.models import Job, MediaRole, Passage, Role, Story, StoryState
+from storyhub.lookup import story_or_404
+from storyhub.models import Job, MediaRole, Role, Story, StoryState
 from storyhub.processing import PROCESS_STORY
 from storyhub.storage import get_storage
 from storyhub.stories import bp
@@ -38,26 +39,6 @@ UPLOADER_ROLES = (Role.STORYTELLER, Role.CURATOR, Role.ADMIN)
 def wants_json() -> bool:
     """The upload page's script asks for JSON so it can show errors without reloading."""
     return request.headers.get("X-Requested-With") == "storyhub-upload"
-
-
-def story_or_404(story_id: int, *, manage: bool = False) -> Story:
-    """The story, if this person may see (or manage) it; otherwise the same 404 as a missing one.
-
-    A refusal looks like "not found" so that ids can't be probed for which stories exist.
-    """
-    story = db.session.get(Story, story_id)
-    allowed = can_manage if manage else can_view
-    if story is None or not allowed(current_user, story):
-        abort(404)
-    return story
-
-
-def passage_or_404(story: Story, passage_id: int) -> Passage:
-    """One of ``story``'s passages (a passage id of another story is "not found" here)."""
-    passage = next((p for p in story.passages if p.id == passage_id), None)
-    if passage is None:
-        abort(404)
-    return passage
 
 
 @bp.route("/stories/new", methods=["GET", "POST"])

@@ -13,20 +13,20 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from consent import can_redact, copies
 from storyhub import jobs
 from storyhub.extensions import db
+from storyhub.lookup import passage_or_404, story_or_404
 from storyhub.models import Story
 from storyhub.processing import RENDER_STORY
 from storyhub.stories import bp
-from storyhub.stories.routes import passage_or_404, story_or_404
 from storyhub.transcripts import (
     TranscriptError,
     approve,
     correct_passage,
-    find_phrase,
     merge_with_next,
     redact_places,
     undo_redaction,
     webvtt,
 )
+from storyhub.words import find_phrase
 
 
 @bp.route("/stories/<int:story_id>/captions.vtt")

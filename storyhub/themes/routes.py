@@ -18,11 +18,11 @@ from consent import can_tag_themes
 from media_pipeline.tagger import shipped_taxonomy
 from storyhub.auth.decorators import roles_required
 from storyhub.extensions import db
+from storyhub.lookup import passage_or_404, story_or_404
 from storyhub.models import Passage, Role, Story
-from storyhub.stories.routes import passage_or_404, story_or_404
 from storyhub.themes import services
 from storyhub.themes.models import PassageTheme, Subtheme, ThemeKind, Valence
-from storyhub.transcripts import find_phrase
+from storyhub.words import find_phrase
 
 bp = Blueprint("themes", __name__)
 

@@ -22,9 +22,9 @@ from consent.models import Audience
 from consent.services import record_use
 from storyhub.auth.decorators import roles_required
 from storyhub.extensions import db
+from storyhub.lookup import story_or_404
 from storyhub.models import MediaRole, Passage, Story
 from storyhub.storage import get_storage
-from storyhub.stories.routes import story_or_404
 from storyhub.training import clip_files, exports, services
 from storyhub.training.models import Clip, Lesson, LessonExport
 from storyhub.training.services import TrainingError

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
-    from consent.copies import Copy
     from consent.models import ConsentVersion
     from consent.stories import ConsentedStory
 
@@ -65,8 +64,9 @@ class Archive(Protocol):
         """A fingerprint of everything removed from ``story``'s words, sound and picture."""
         ...
 
-    def copy_forgotten(self, copy: Copy) -> None:
-        """A copy's files were deleted: its owner clears what points at them."""
+    def copy_forgotten(self, copy: Any) -> None:
+        """A copy's files were deleted (``copy``: a ``consent.copies.Copy``): its owner clears what
+        points at them."""
         ...
 
     def review_months(self) -> int:

@@ -2,13 +2,13 @@
 
 A session export, a showcase's offline pack, a clip's file and the audience web copy are each
 recorded as a ``Copy``: the files it is made of and, for each story in it, the consent version,
-the naming choice and the redaction state (``storyhub.transcripts.redaction_state``) it was made
-under. ``copy_refusal`` is the one rule for handing a copy out: every story in it must still allow
-the copy's purpose today, and nothing recorded may have changed since, except a consent version
-that only renews or widens (it keeps every audience, the clip permission and the naming). A copy
-refused is deleted by the same mechanism, found by the stories it holds: after a withdrawal,
-erasure, consent change or redaction (``story_changed``), and by the regular sweep for expiry,
-which has no event of its own.
+the naming choice and the redaction state (the app's fingerprint of what was removed from the
+story: ``Archive.redaction_state``) it was made under. ``copy_refusal`` is the one rule for
+handing a copy out: every story in it must still allow the copy's purpose today, and nothing
+recorded may have changed since, except a consent version that only renews or widens (it keeps
+every audience, the clip permission and the naming). A copy refused is deleted by the same
+mechanism, found by the stories it holds: after a withdrawal, erasure, consent change or
+redaction (``story_changed``), and by the regular sweep for expiry, which has no event of its own.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ RENDITION = "rendition"
 
 
 class CopyKind:
-    """What a copy is; also the name its owner registers a ``on_forget`` for."""
+    """What a copy is; also the name its owner registers with ``storyhub.registry.on_forget``."""
 
     WEB_COPY = "web_copy"  # the story's web-playable rendition (subject: the story)
     EXPORT = "export"  # a training session's export (subject: the export)

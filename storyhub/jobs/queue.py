@@ -335,6 +335,26 @@ class JobQueue:
         """Send housekeeping task ``name`` to the queue."""
         self._tasks[name]()
 
+    def consumer_options(self) -> dict[str, Any]:
+        """How the worker's consumer waits for jobs on this queue (see SQLITE_POLL_SECONDS)."""
+        if self.huey.storage.blocking:
+            # Each read waits for a job itself; the delay only spaces out retries after the
+            # queue can't be reached (Redis restarting), so Huey's backoff to 10 s is right.
+            return {}
+        return {"initial_delay": SQLITE_POLL_SECONDS, "max_delay": SQLITE_POLL_SECONDS}
+
+
+# How a new job reaches an idle worker. Huey's consumer sleeps between reads only when its
+# storage can't block: then each worker thread polls, and its sleep grows by 1.15 times after
+# every empty read, up to ``max_delay`` (10 s by default: a job sent to a quiet site waited
+# 0-10 s). Redis can block: each thread waits inside BRPOP and Redis hands it the job the moment
+# it is pushed, so nothing is polled. The embedded SQLite queue has no way to wake a reader, so
+# the worker polls it at least this often; a read of an empty queue is one indexed SELECT, and
+# at this rate the idle worker uses about a thousandth of a core (bench/queue_wait.py).
+SQLITE_POLL_SECONDS = 0.2
+# How long one blocking read on Redis waits before the thread loops round (to notice a stop).
+REDIS_READ_TIMEOUT_SECONDS = 1
+
 
 def _make_huey(url: str) -> Huey:
     if url == "immediate":
@@ -344,7 +364,13 @@ def _make_huey(url: str) -> Huey:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         return SqliteHuey("storyhub", filename=path, results=False)
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey("storyhub", url=url, results=False)
+        return RedisHuey(
+            "storyhub",
+            url=url,
+            results=False,
+            blocking=True,
+            read_timeout=REDIS_READ_TIMEOUT_SECONDS,
+        )
     raise ValueError(f"unsupported STORYHUB_QUEUE_URL: {url!r}")
 
 

@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 APT_PACKAGES := espeak-ng fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
 # The end-to-end tests drive Debian's Chromium (a browser download of Playwright's own fails here),
 # and PostgreSQL proves the models and migrations on the database organisations scale out to.
-TEST_APT_PACKAGES := chromium postgresql
+# redis-server: the worker is tested on the Redis queue too (each test starts its own server).
+TEST_APT_PACKAGES := chromium postgresql redis-server
 
 .PHONY: install system-packages test-packages run setup test lint format bench clean
 

@@ -217,10 +217,11 @@ def worker_command(threads: int | None) -> None:
     _warm_up_tagger()
     _catch_up_search()
     workers = threads or current_app.config["WORKER_THREADS"]
-    # Poll an idle queue at least every second (Huey's default backs off to 10 s): on the
-    # embedded SQLite queue nothing wakes the worker, and a new story shouldn't wait.
-    consumer = get_queue().huey.create_consumer(
-        workers=workers, worker_type="thread", max_delay=1.0
+    # A job sent to an idle worker starts within a fraction of a second: a blocking read on
+    # Redis, frequent polls on the embedded SQLite queue (see JobQueue.consumer_options).
+    queue = get_queue()
+    consumer = queue.huey.create_consumer(
+        workers=workers, worker_type="thread", **queue.consumer_options()
     )
     try:
         consumer.run()

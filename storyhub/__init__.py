@@ -78,7 +78,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_jobs(app)
 
     from storyhub import processing, retention  # noqa: F401  (register job handlers and hooks)
-    from storyhub.api import bp as api_bp
+    from storyhub.api import init_app as init_api
     from storyhub.auth import bp as auth_bp
     from storyhub.dashboard.routes import bp as dashboard_bp
     from storyhub.finder.routes import bp as search_bp
@@ -98,7 +98,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(training_bp)
     app.register_blueprint(showcases_bp)
     app.register_blueprint(dashboard_bp)
-    app.register_blueprint(api_bp)
+    init_api(app)
     cli.init_app(app)
     filters.init_app(app)
 

@@ -35,12 +35,13 @@ class _Paths(FlaskPlugin):
         path: str = super().path_helper(rule, operations, parameters, **kwargs)
         for operation in operations.values():
             operation.setdefault("operationId", rule.endpoint.rsplit(".", 1)[-1])
-            operation["parameters"] = [*parameters, *operation.get("parameters", [])]
+            if parameters:
+                operation["parameters"] = [*parameters, *operation.get("parameters", [])]
         parameters.clear()
         return path.removeprefix(PREFIX)
 
 
-class StoryhubApi(Api):  # type: ignore[misc]
+class StoryhubApi(Api):
     """flask-smorest's Api, answering errors in the API's own shape and only under /api/v1."""
 
     ERROR_SCHEMA = Error

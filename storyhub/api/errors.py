@@ -78,10 +78,8 @@ class ApiParser(FlaskParser):
         """A value the schema refuses: 400, its message(s) in plain words, and each field's."""
         messages = error.messages if isinstance(error.messages, dict) else {"": error.messages}
         location, found = next(iter(messages.items()))
-        if location == "json":
-            code = "invalid"
-        else:  # a query string: the schema may say how its filters name their problems
-            code = getattr(schema, "error_code", "bad_request")
+        # A query string's schema may say how its filters name their problems.
+        code = "invalid" if location == "json" else getattr(schema, "error_code", "bad_request")
         said = list(dict.fromkeys(_said(found)))
         fields = found if isinstance(found, dict) else {}
         raise ApiError(error_status_code or 400, code, " ".join(said), fields=fields)

@@ -179,7 +179,9 @@ def list_stories(paging: dict[str, int]) -> dict[str, Any]:
 
 
 @bp.route("/stories", methods=["POST"])
-@bp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": s.StoryUpload}}})
+@bp.doc(
+    requestBody={"required": True, "content": {"multipart/form-data": {"schema": s.StoryUpload}}}
+)
 @bp.response(201, s.StoryOut, description="Stored and queued")
 @errors(400, 401, 403, 413, 422)
 @accepts_uploads
@@ -695,7 +697,9 @@ def duplicate_session(session_id: int) -> tuple[Lesson, int, dict[str, str]]:
 @body(s.ExportRequest)
 @bp.response(202, s.ExportQueued, description="Queued")
 @errors(400, 401, 403, 404)
-def export_session(given: dict[str, Any], session_id: int) -> tuple[dict[str, Any], int, dict[str, str]]:
+def export_session(
+    given: dict[str, Any], session_id: int
+) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Export the session as one video with captions, and a handout
 
     Clips that can't be used now are left out. Follow the job with `GET /jobs/{job_id}`, then

@@ -30,8 +30,8 @@ from marshmallow.validate import Length, OneOf, Range
 from consent.describe import sharing
 from consent.models import Audience, ConsentAction, ConsentStatus, Naming, RecordedFor
 from storyhub import MAX_ID
-from storyhub.dashboard.services import Behind, BehindPage, Dashboard, Row
-from storyhub.finder.services import MAX_FILTER_VALUES, ResultPassage, ResultStory, SearchPage
+from storyhub.dashboard.services import Behind, Dashboard, Row
+from storyhub.finder.services import MAX_FILTER_VALUES, SearchPage
 from storyhub.models import (
     JobState,
     Language,
@@ -65,18 +65,20 @@ def _values(kind: Any) -> list[str]:
 # --- fields: strict as JSON is, each message naming its field --------------------------------
 
 
+NEEDED = {"required": "{name} is needed.", "null": "{name} is needed."}
+
+
+def _messages(own: dict[str, str], given: dict[str, str] | None) -> dict[str, Any]:
+    """A field's messages: "{name}" in them becomes the field's name (see make_error)."""
+    return {**NEEDED, **own, **(given or {})}
+
+
 class Whole(fields.Integer):
     """A whole number: not text, not a fraction, not true or false."""
 
-    default_error_messages = {
-        "invalid": "{name} must be a whole number.",
-        "required": "{name} is needed.",
-        "null": "{name} is needed.",
-        "too_large": "{name} is too large.",
-    }
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(strict=True, **kwargs)
+    def __init__(self, *, error_messages: dict[str, str] | None = None, **kwargs: Any) -> None:
+        own = {"invalid": "{name} must be a whole number.", "too_large": "{name} is too large."}
+        super().__init__(strict=True, error_messages=_messages(own, error_messages), **kwargs)
 
     def _validated(self, value: Any) -> int:
         if isinstance(value, bool):  # JSON's true is not a number, though Python's True is 1
@@ -88,11 +90,11 @@ class Whole(fields.Integer):
 
 
 class Text(fields.String):
-    default_error_messages = {
-        "invalid": "{name} must be text.",
-        "required": "{name} is needed.",
-        "null": "{name} is needed.",
-    }
+    """Text, and only text (a number or a list is refused, not turned into text)."""
+
+    def __init__(self, *, error_messages: dict[str, str] | None = None, **kwargs: Any) -> None:
+        own = {"invalid": "{name} must be text."}
+        super().__init__(error_messages=_messages(own, error_messages), **kwargs)
 
     def make_error(self, key: str, **kwargs: Any) -> ValidationError:
         return super().make_error(key, name=self.name, **kwargs)
@@ -101,7 +103,9 @@ class Text(fields.String):
 class Flag(fields.Boolean):
     """true or false, as JSON sends them (not "yes", not 1)."""
 
-    default_error_messages = {"invalid": "{name} must be true or false."}
+    def __init__(self, *, error_messages: dict[str, str] | None = None, **kwargs: Any) -> None:
+        own = {"invalid": "{name} must be true or false."}
+        super().__init__(error_messages=_messages(own, error_messages), **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
         if not isinstance(value, bool):
@@ -141,11 +145,16 @@ def blankable2properties(self: Any, field: fields.Field, **kwargs: Any) -> dict[
 
 
 def title_field(**kwargs: Any) -> Text:
-    return Text(validate=Length(max=TITLE_CHARS, error="The title can be at most {max} characters."), **kwargs)
+    return Text(
+        validate=Length(max=TITLE_CHARS, error="The title can be at most {max} characters."),
+        **kwargs,
+    )
 
 
 def text_field(**kwargs: Any) -> Text:
-    return Text(validate=Length(max=TEXT_CHARS, error="That can be at most {max} characters."), **kwargs)
+    return Text(
+        validate=Length(max=TEXT_CHARS, error="That can be at most {max} characters."), **kwargs
+    )
 
 
 def optional(field: fields.Field) -> fields.Field:
@@ -282,7 +291,9 @@ class ConsentRenewal(Body):
     class Meta:
         unknown = EXCLUDE
 
-    months = optional(Whole(validate=Range(min=1, max=36, error="months goes from {min} to {max}.")))
+    months = optional(
+        Whole(validate=Range(min=1, max=36, error="months goes from {min} to {max}."))
+    )
 
 
 class ConsentWithdrawal(Body):
@@ -308,7 +319,8 @@ class StoryPaging(Schema):
 class BehindPaging(Schema):
     error_code = "bad_filter"  # as the dashboard's own filters say it
     page = fields.Integer(
-        load_default=1, validate=Range(1, 10_000, error="page must be a whole number from 1 to 10000.")
+        load_default=1,
+        validate=Range(1, 10_000, error="page must be a whole number from 1 to 10000."),
     )
 
 
@@ -357,23 +369,34 @@ class OutcomeFilters(Schema):
 # pre_dump hook works it out once.
 
 
-class Error(Schema):
+class Answer(Schema):
+    """What the API sends: the document lists its fields but does not forbid others, so a field
+    added later does not break a client."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class ErrorDetail(Answer):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields_ = fields.Dict(data_key="fields", metadata={"description": "Each field's problems"})
+
+
+class Error(Answer):
     """The one shape of every API error."""
 
-    class Detail(Schema):
-        code = fields.String(required=True)
-        message = fields.String(required=True)
-        fields_ = fields.Dict(data_key="fields", metadata={"description": "Each field's problems"})
-
-    error = fields.Nested(Detail, required=True)
+    error = fields.Nested(ErrorDetail, required=True)
 
 
-class Job(Schema):
+class Job(Answer):
     id = fields.Integer(required=True)
     kind = fields.String(required=True)
     state = fields.Enum(JobState, by_value=fields.String, required=True)
     progress = fields.Function(
-        lambda job: round(job.progress, 3), required=True, metadata={"type": "number", "minimum": 0, "maximum": 1}
+        lambda job: round(job.progress, 3),
+        required=True,
+        metadata={"type": "number", "minimum": 0, "maximum": 1},
     )
     message = fields.String(required=True)
     error = fields.String(attribute="error_message", allow_none=True)
@@ -395,7 +418,7 @@ def _story_links(story: Story) -> dict[str, str]:
 Links = fields.Dict(keys=fields.String(), values=fields.String())
 
 
-class StoryOut(Schema):
+class StoryOut(Answer):
     id = fields.Integer(required=True)
     title = fields.String(required=True)
     description = fields.String()
@@ -411,13 +434,13 @@ class StoryOut(Schema):
     links = fields.Function(_story_links, required=True, metadata={"type": "object"})
 
 
-class StoryPage(Schema):
+class StoryPage(Answer):
     stories = fields.List(fields.Nested(StoryOut), required=True)
     limit = fields.Integer(required=True)
     offset = fields.Integer(required=True)
 
 
-class StoryUpload(Schema):
+class StoryUpload(Answer):
     """multipart/form-data (documentation: the upload form checks it, as on the upload page)."""
 
     media = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
@@ -436,7 +459,7 @@ class StoryUpload(Schema):
     )
 
 
-class Consent(Schema):
+class Consent(Answer):
     version = fields.Integer(required=True)
     action = fields.Enum(ConsentAction, by_value=fields.String, required=True)
     status = fields.Enum(ConsentStatus, by_value=fields.String, required=True)
@@ -455,7 +478,7 @@ class Consent(Schema):
     third_parties = fields.List(fields.Dict())
 
 
-class ConsentState(Schema):
+class ConsentState(Answer):
     """A story's consent now (``history``: every version, for GET only)."""
 
     current = fields.Nested(Consent, required=True, allow_none=True)
@@ -464,7 +487,7 @@ class ConsentState(Schema):
 
     @pre_dump
     def _of_story(self, story: Story, **kwargs: Any) -> dict[str, Any]:
-        state = {"current": story.consent, "sharing": sharing(story).text}
+        state: dict[str, Any] = {"current": story.consent, "sharing": sharing(story).text}
         if self.with_history:
             state["history"] = story.consent_history
         return state
@@ -479,13 +502,13 @@ class ConsentWithHistory(ConsentState):
 # --- search and the dashboard ----------------------------------------------------------------
 
 
-class ThemeOut(Schema):
+class ThemeOut(Answer):
     key = fields.String()
     kind = fields.Enum(ThemeKind, by_value=fields.String)
     label = fields.String()
 
 
-class SearchPassage(Schema):
+class SearchPassage(Answer):
     id = fields.Integer(attribute="passage.id", required=True)
     start = fields.Float(attribute="passage.start", required=True)
     end = fields.Float(attribute="passage.end", required=True)
@@ -505,7 +528,7 @@ class SearchPassage(Schema):
     themes = fields.List(fields.Nested(ThemeOut))
 
 
-class SearchStory(Schema):
+class SearchStory(Answer):
     id = fields.Integer(attribute="story.id", required=True)
     title = fields.String(attribute="story.title", required=True)
     teller_kind = fields.Enum(TellerKind, by_value=fields.String, attribute="story.teller_kind")
@@ -514,14 +537,14 @@ class SearchStory(Schema):
     passages = fields.List(fields.Nested(SearchPassage), required=True)
 
 
-class FacetOption(Schema):
+class FacetOption(Answer):
     value = fields.String()
     label = fields.String()
     count = fields.Integer()
     selected = fields.Boolean()
 
 
-class SearchResults(Schema):
+class SearchResults(Answer):
     query = fields.String(required=True)
     page = fields.Integer(attribute="request.page", required=True)
     pages = fields.Integer(required=True)
@@ -535,12 +558,22 @@ class SearchResults(Schema):
     @pre_dump
     def _facets_by_name(self, page: SearchPage, **kwargs: Any) -> dict[str, Any]:
         return {
-            **{name: getattr(page, name) for name in ("query", "request", "pages", "total_passages", "total_stories", "stories")},
+            **{
+                name: getattr(page, name)
+                for name in (
+                    "query",
+                    "request",
+                    "pages",
+                    "total_passages",
+                    "total_stories",
+                    "stories",
+                )
+            },
             "facets": {facet.name: facet.options for facet in page.facets},
         }
 
 
-class CountOut(Schema):
+class CountOut(Answer):
     """A count: null numbers when hidden, and the words shown instead."""
 
     passages = fields.Integer(required=True, allow_none=True)
@@ -550,16 +583,24 @@ class CountOut(Schema):
 
 class CellOut(CountOut):
     filters = fields.Dict(
-        keys=fields.String(), values=fields.String(), required=True, metadata={"description": "The drill-down's query"}
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"description": "The drill-down's query"},
     )
 
     @pre_dump
     def _count_and_link(self, cell: Any, **kwargs: Any) -> dict[str, Any]:
         count = cell.count
-        return {"passages": count.passages, "stories": count.stories, "text": count.text, "filters": cell.link}
+        return {
+            "passages": count.passages,
+            "stories": count.stories,
+            "text": count.text,
+            "filters": cell.link,
+        }
 
 
-class RowOut(Schema):
+class RowOut(Answer):
     label = fields.String(required=True)
     level = fields.Integer(required=True)
     cells = fields.List(fields.Nested(CellOut), required=True)
@@ -570,7 +611,7 @@ class RowOut(Schema):
         return {"label": row.label, "level": row.level, "cells": row.cells[:-1], "total": row.total}
 
 
-class TableOut(Schema):
+class TableOut(Answer):
     key = fields.String(required=True)
     title = fields.String(required=True)
     columns = fields.Function(
@@ -582,7 +623,7 @@ class TableOut(Schema):
     totals = fields.Nested(RowOut, required=True)
 
 
-class Outcomes(Schema):
+class Outcomes(Answer):
     """Every table with its (suppressed) counts and each cell's drill-down filters."""
 
     threshold = fields.Integer(required=True)
@@ -604,13 +645,13 @@ class Outcomes(Schema):
         }
 
 
-def _behind_span(item: Behind, end: bool) -> float:
+def _behind_span(item: Behind, end: bool) -> float | None:
     if item.tag.is_span:
         return item.tag.span_end if end else item.tag.span_start
     return item.passage.end if end else item.passage.start
 
 
-class BehindPassage(Schema):
+class BehindPassage(Answer):
     story_id = fields.Integer(attribute="story.id")
     story_title = fields.String(attribute="story.title")
     passage_id = fields.Integer(attribute="passage.id")
@@ -622,7 +663,7 @@ class BehindPassage(Schema):
     valence = fields.Enum(Valence, by_value=fields.String, attribute="tag.valence", allow_none=True)
 
 
-class OutcomePassages(Schema):
+class OutcomePassages(Answer):
     page = fields.Integer(required=True)
     more = fields.Boolean(required=True)
     limited = fields.Boolean(required=True)
@@ -632,7 +673,7 @@ class OutcomePassages(Schema):
 # --- clips and training sessions ---------------------------------------------------------------
 
 
-class ClipOut(Schema):
+class ClipOut(Answer):
     """A clip and whether the viewer may be shown it now: its words only when they may."""
 
     id = fields.Integer(required=True)
@@ -675,7 +716,19 @@ class ClipOut(Schema):
             last = training.word_index_at(words, clip.end, last=True)
         mine = clip.owner_id == viewer.id
         return {
-            **{name: getattr(clip, name) for name in ("id", "story_id", "start", "end", "duration", "title", "created_at", "updated_at")},
+            **{
+                name: getattr(clip, name)
+                for name in (
+                    "id",
+                    "story_id",
+                    "start",
+                    "end",
+                    "duration",
+                    "title",
+                    "created_at",
+                    "updated_at",
+                )
+            },
             "story_title": clip.story.title,
             "start_word": first,
             "end_word": last,
@@ -690,11 +743,11 @@ class ClipOut(Schema):
         }
 
 
-class ClipList(Schema):
+class ClipList(Answer):
     clips = fields.List(fields.Nested(ClipOut), required=True)
 
 
-class ClipFile(Schema):
+class ClipFile(Answer):
     """The clip's file: its link once it is cut."""
 
     ready = fields.Boolean(required=True)
@@ -707,7 +760,7 @@ class ClipFile(Schema):
         return {"ready": ready, "url": url}
 
 
-class ClipFileCutting(Schema):
+class ClipFileCutting(Answer):
     """The clip's file while it is cut, and the job cutting it."""
 
     ready = fields.Boolean(required=True)
@@ -715,7 +768,7 @@ class ClipFileCutting(Schema):
     job = fields.Nested(Job, required=True)
 
 
-class Word(Schema):
+class Word(Answer):
     index = fields.Integer(required=True)
     start = fields.Float(required=True)
     end = fields.Float(required=True)
@@ -724,7 +777,7 @@ class Word(Schema):
     passage_id = fields.Integer()
 
 
-class StoryWords(Schema):
+class StoryWords(Answer):
     """The story's numbered words, for choosing where a clip starts and ends."""
 
     story_id = fields.Integer(required=True)
@@ -744,13 +797,15 @@ class StoryWords(Schema):
         }
 
 
-class LessonItemOut(Schema):
+class LessonItemOut(Answer):
     id = fields.Integer(required=True)
     position = fields.Integer(required=True)
     kind = fields.Enum(ItemKind, by_value=fields.String, required=True)
     text = fields.String(required=True, metadata={"description": "The heading or the prompt"})
     # Trainer's notes: for everyone who runs the session (the room never sees them).
-    notes = fields.String(required=True, allow_none=True, metadata={"description": "The trainer's notes"})
+    notes = fields.String(
+        required=True, allow_none=True, metadata={"description": "The trainer's notes"}
+    )
     clip = fields.Nested(ClipOut, required=True, allow_none=True)
 
 
@@ -758,16 +813,20 @@ def _session_link(session: Lesson) -> dict[str, str]:
     return {"self": url_for("api.get_session", session_id=session.id, _external=True)}
 
 
-class SessionSummary(Schema):
+class SessionSummary(Answer):
     id = fields.Integer(required=True)
     title = fields.String(required=True)
     summary = fields.String(required=True)
-    owner = fields.String(attribute="owner.display_name", required=True, metadata={"description": "Its owner's name"})
+    owner = fields.String(
+        attribute="owner.display_name", required=True, metadata={"description": "Its owner's name"}
+    )
     editable = fields.Function(
         lambda session: training.can_edit(_viewer(), session),
         metadata={"type": "boolean", "description": "Only its owner changes it"},
     )
-    item_count = fields.Function(lambda session: len(session.items), required=True, metadata={"type": "integer"})
+    item_count = fields.Function(
+        lambda session: len(session.items), required=True, metadata={"type": "integer"}
+    )
     created_at = Moment()
     updated_at = Moment(required=True)
     links = fields.Function(_session_link, metadata={"type": "object"})
@@ -777,17 +836,17 @@ class SessionOut(SessionSummary):
     items = fields.List(fields.Nested(LessonItemOut), required=True)
 
 
-class SessionLists(Schema):
+class SessionLists(Answer):
     owned = fields.List(fields.Nested(SessionSummary), required=True)
     shared = fields.List(fields.Nested(SessionSummary), required=True)
 
 
-class LeftOut(Schema):
+class LeftOut(Answer):
     title = fields.String()
     reason = fields.String()
 
 
-class ExportOut(Schema):
+class ExportOut(Answer):
     """An export: links to its files only while every story in it may still be used."""
 
     id = fields.Integer(required=True)
@@ -806,10 +865,15 @@ class ExportOut(Schema):
         values=fields.Url(),
         required=True,
         allow_none=True,
-        metadata={"description": "File kind to download address, only while every story in it may still be used"},
+        metadata={
+            "description": "File kind to download address, only while every story in it may "
+            "still be used"
+        },
     )
     refusal = fields.String(
-        required=True, allow_none=True, metadata={"description": "Why the files can't be downloaded now"}
+        required=True,
+        allow_none=True,
+        metadata={"description": "Why the files can't be downloaded now"},
     )
 
     @pre_dump
@@ -838,7 +902,18 @@ class ExportOut(Schema):
                 if kind in export.files
             }
         return {
-            **{name: getattr(export, name) for name in ("id", "session_id", "created_at", "finished_at", "burn_captions", "job_id", "duration")},
+            **{
+                name: getattr(export, name)
+                for name in (
+                    "id",
+                    "session_id",
+                    "created_at",
+                    "finished_at",
+                    "burn_captions",
+                    "job_id",
+                    "duration",
+                )
+            },
             "state": state,
             "left_out": list(export.left_out or []),
             "files": files,
@@ -846,10 +921,10 @@ class ExportOut(Schema):
         }
 
 
-class ExportList(Schema):
+class ExportList(Answer):
     exports = fields.List(fields.Nested(ExportOut), required=True)
 
 
-class ExportQueued(Schema):
+class ExportQueued(Answer):
     export = fields.Nested(ExportOut, required=True)
     job = fields.Nested(Job, required=True)

@@ -509,6 +509,8 @@ BYTES = {
     "showcases.take_pack",
     "api.download_clip_file",
     "api.download_export",
+    "api_docs.static",  # the API docs page's script and Swagger UI's files
+    "api_docs.swagger_ui",
 }
 
 

@@ -23,7 +23,12 @@ DESCRIPTION = (
     "Readable documentation: /api/v1/docs."
 )
 
-bp = Blueprint("api", __name__, url_prefix=PREFIX)
+bp = Blueprint(
+    "api",
+    __name__,
+    url_prefix=PREFIX,
+    description="Stories, consent, search, outcome counts, clips and training sessions",
+)
 
 
 class _Paths(FlaskPlugin):

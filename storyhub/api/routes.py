@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, g, jsonify, request, url_for
+from flask import Response, current_app, g, jsonify, request, url_for
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -150,13 +150,7 @@ def _viewable_story(story_id: int) -> Story:
 @bp.doc(responses={"200": {"description": "The OpenAPI document"}})
 def openapi() -> Response:
     """This document"""
-    return jsonify(openapi_document(_app()))
-
-
-def _app() -> Any:
-    from flask import current_app
-
-    return current_app._get_current_object()  # type: ignore[attr-defined]
+    return jsonify(openapi_document(current_app))
 
 
 # --- stories and jobs --------------------------------------------------------------------------

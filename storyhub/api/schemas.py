@@ -174,7 +174,7 @@ class Body(Schema):
     unknown_hint = ""
 
     class Meta:
-        unknown = RAISE
+        unknown = RAISE  # the document says so: additionalProperties false
 
     @pre_load
     def _known_fields_only(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

@@ -1,13 +1,16 @@
-"""API v1 routes. Authentication is only by bearer token (never the browser's cookie), so the
-API needs no CSRF token and a page elsewhere cannot act through a signed-in browser."""
+"""API v1 routes: thin views; the schemas (schemas.py) check requests and shape answers.
+
+Authentication is only by bearer token (never the browser's cookie), so the API needs no CSRF
+token and a page elsewhere cannot act through a signed-in browser.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date, datetime
+import functools
+from collections.abc import Callable
 from typing import Any
 
-from flask import Response, g, jsonify, request, url_for
+from flask import Response, current_app, g, jsonify, request, url_for
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -21,8 +24,7 @@ from consent import (
     may_see_dashboard,
     viewable_stories,
 )
-from consent.describe import sharing
-from consent.models import Audience, ConsentStatus, ConsentVersion, Naming, RecordedFor
+from consent.models import Audience, ConsentStatus, Naming, RecordedFor
 from consent.services import (
     Choices,
     ConsentError,
@@ -36,17 +38,17 @@ from storyhub import (
     MAX_ID,  # larger ids are not found, never a 500
     jobs,
 )
-from storyhub.api import bp
-from storyhub.api.openapi import openapi_document
+from storyhub.api import bp, openapi_document
+from storyhub.api import schemas as s
+from storyhub.api.errors import MEANINGS, ApiError, ApiParser, error_response
 from storyhub.auth.services import user_for_api_token
 from storyhub.dashboard import services as dashboard
 from storyhub.dashboard.slices import BadSlice, Slice
 from storyhub.extensions import csrf, db
-from storyhub.finder.services import BadSearch, page_json, run_search
-from storyhub.models import Job, MediaRole, Role, Story, User, as_utc
+from storyhub.finder.services import BadSearch, run_search
+from storyhub.models import Job, Role, Story, User
 from storyhub.storage import get_storage
 from storyhub.stories.forms import UploadForm
-from storyhub.stories.routes import job_progress
 from storyhub.training import clip_files
 from storyhub.training import exports as training_exports
 from storyhub.training import services as training
@@ -55,19 +57,51 @@ from storyhub.training.services import TrainingError
 from storyhub.uploads import UploadRejected, accepts_uploads, receive_upload
 
 csrf.exempt(bp)
+bp.ARGUMENTS_PARSER = ApiParser()
 
 PUBLIC_ENDPOINTS = {"api.openapi"}
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.extra = status, code, message, extra
+def errors(*statuses: int) -> Decorator:
+    """Document the errors an operation may answer (each in the one Error shape)."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        for status in statuses:
+            view = bp.alt_response(status, schema=s.Error, description=MEANINGS[status])(view)
+        return view
+
+    return decorate
 
 
-def error_response(status: int, code: str, message: str, **extra: Any) -> tuple[Response, int]:
-    """The one shape of every API error: {"error": {"code", "message", ...}}."""
-    return jsonify(error={"code": code, "message": message, **extra}), status
+def body(schema: type[s.Schema]) -> Decorator:
+    """Read a JSON body with ``schema``; like every body, it may be too large to read (413)."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        return errors(413)(bp.arguments(schema)(view))
+
+    return decorate
+
+
+def before_body(check: Callable[..., object]) -> Decorator:
+    """Run ``check`` (with the path's ids) before the body is read: a stranger or a role that
+    can't use this gets "not found" or "forbidden", never a remark on what they sent."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def checked(*args: Any, **ids: Any) -> Any:
+            check(**ids)
+            return view(*args, **ids)
+
+        return checked
+
+    return decorate
+
+
+def binary(description: str, *media_types: str) -> Decorator:
+    """Document a file answer (sent as it is, not through a schema)."""
+    content = {kind: {"schema": {"type": "string", "format": "binary"}} for kind in media_types}
+    return bp.doc(responses={"200": {"description": description, "content": content}})
 
 
 @bp.errorhandler(ApiError)
@@ -79,6 +113,12 @@ def _api_error(err: ApiError) -> tuple[Response, int]:
 def _http_error(err: HTTPException) -> tuple[Response, int]:
     code = (err.name or "error").lower().replace(" ", "_")
     return error_response(err.code or 500, code, err.description or err.name)
+
+
+@bp.errorhandler(TrainingError)
+def _training_error(err: TrainingError) -> tuple[Response, int]:
+    db.session.rollback()
+    return error_response(400, "invalid", str(err))
 
 
 @bp.before_request
@@ -98,39 +138,6 @@ def _user() -> User:
     return user
 
 
-def _moment(when: datetime) -> str:
-    """A stored time as RFC 3339, as the document promises: times are kept in UTC, but the
-    databases hand them back without their zone."""
-    return as_utc(when).isoformat()
-
-
-def story_json(story: Story) -> dict[str, Any]:
-    """A story as the API shows it."""
-    job = story.latest_job
-    return {
-        "id": story.id,
-        "title": story.title,
-        "description": story.description,
-        "language": story.language.value,
-        "teller_kind": story.teller_kind.value,
-        "state": story.state.value,
-        "kind": story.kind,
-        "duration": story.duration,
-        "created_at": _moment(story.created_at),
-        "failure_message": story.failure_message,
-        "sharing": sharing(story).text,
-        "job": job_progress(job) if job else None,
-        "links": {
-            "self": url_for("api.get_story", story_id=story.id, _external=True),
-            "page": url_for("stories.show", story_id=story.id, _external=True),
-            # The web copy: names a curator removed are silent in it (the original keeps them).
-            "media": url_for(
-                "stories.media", story_id=story.id, role=MediaRole.RENDITION.value, _external=True
-            ),
-        },
-    }
-
-
 def _viewable_story(story_id: int) -> Story:
     story = db.session.get(Story, story_id) if 0 < story_id <= MAX_ID else None
     if story is None or not can_view(_user(), story):
@@ -138,45 +145,53 @@ def _viewable_story(story_id: int) -> Story:
     return story
 
 
-@bp.get("/openapi.json")
+@bp.route("/openapi.json")
+@bp.doc(security=[])
+@bp.doc(responses={"200": {"description": "The OpenAPI document"}})
 def openapi() -> Response:
-    """The OpenAPI 3.1 document describing this API."""
-    return jsonify(openapi_document())
+    """This document"""
+    return jsonify(openapi_document(current_app))
 
 
-@bp.get("/stories")
-def list_stories() -> Response:
-    """Stories the token's owner may see, newest first."""
-    try:
-        limit = int(request.args.get("limit", 50))
-        offset = int(request.args.get("offset", 0))
-    except ValueError:
-        raise ApiError(400, "bad_request", "limit and offset must be whole numbers.") from None
-    # Refused, not quietly changed, as the document says: a client must not think it has them all.
-    if not 1 <= limit <= 200 or not 0 <= offset <= MAX_ID:
-        raise ApiError(400, "bad_request", f"limit goes from 1 to 200, offset from 0 to {MAX_ID}.")
+# --- stories and jobs --------------------------------------------------------------------------
+
+
+@bp.route("/stories", methods=["GET"])
+@bp.arguments(s.StoryPaging, location="query")
+@bp.response(200, s.StoryPage, description="A page of stories")
+@errors(401)
+def list_stories(paging: dict[str, int]) -> dict[str, Any]:
+    """Stories you may see, newest first"""
     stories = db.session.scalars(
         select(Story)
         .where(viewable_stories(_user()))
         .order_by(Story.created_at.desc(), Story.id.desc())
-        .limit(limit)
-        .offset(offset)
+        .limit(paging["limit"])
+        .offset(paging["offset"])
     ).all()
-    return jsonify(stories=[story_json(s) for s in stories], limit=limit, offset=offset)
+    return {"stories": stories, **paging}
 
 
-@bp.post("/stories")
+@bp.route("/stories", methods=["POST"])
+@bp.doc(
+    requestBody={"required": True, "content": {"multipart/form-data": {"schema": s.StoryUpload}}}
+)
+@bp.response(201, s.StoryOut, description="Stored and queued")
+@errors(400, 401, 403, 413, 422)
 @accepts_uploads
-def create_story() -> tuple[Response, int]:
-    """Upload a story (multipart/form-data: media, title, description, language, teller_kind)."""
+def create_story() -> tuple[Story, int, dict[str, str]]:
+    """Upload a story
+
+    The upload page's own form reads it (the same checks and words as the page).
+    """
     user = _user()
     if user.role not in (Role.STORYTELLER, Role.CURATOR, Role.ADMIN):
         raise ApiError(403, "forbidden", "Your role can't upload stories.")
     form = UploadForm(meta={"csrf": False})
     form.offer_storytellers(user)
     if not form.validate_on_submit():
-        errors = {name: list(messages) for name, messages in form.errors.items()}
-        raise ApiError(400, "invalid", "Some details are missing or wrong.", fields=errors)
+        problems = {name: list(messages) for name, messages in form.errors.items()}
+        raise ApiError(400, "invalid", "Some details are missing or wrong.", fields=problems)
     try:
         story = receive_upload(
             form.media.data,
@@ -186,20 +201,22 @@ def create_story() -> tuple[Response, int]:
         )
     except UploadRejected as rejected:
         raise ApiError(422, rejected.code, rejected.message) from None
-    response = jsonify(story_json(story))
-    response.headers["Location"] = url_for("api.get_story", story_id=story.id)
-    return response, 201
+    return story, 201, {"Location": url_for("api.get_story", story_id=story.id)}
 
 
-@bp.get("/stories/<int:story_id>")
-def get_story(story_id: int) -> Response:
-    """One story, if the token's owner may see it."""
-    return jsonify(story_json(_viewable_story(story_id)))
+@bp.route("/stories/<int:story_id>")
+@bp.response(200, s.StoryOut, description="The story")
+@errors(401, 404)
+def get_story(story_id: int) -> Story:
+    """One story"""
+    return _viewable_story(story_id)
 
 
-@bp.get("/jobs/<int:job_id>")
-def get_job(job_id: int) -> Response:
-    """A job's state and progress."""
+@bp.route("/jobs/<int:job_id>")
+@bp.response(200, s.Job, description="The job")
+@errors(401, 404)
+def get_job(job_id: int) -> Job:
+    """A background job's progress"""
     job = db.session.get(Job, job_id)
     user = _user()
     allowed = job is not None and (
@@ -207,10 +224,10 @@ def get_job(job_id: int) -> Response:
     )
     if job is None or not allowed:
         raise ApiError(404, "not_found", "No job with that id is available to you.")
-    return jsonify(job_progress(job))
+    return job
 
 
-# --- consent -------------------------------------------------------------------------------
+# --- consent -----------------------------------------------------------------------------------
 
 
 def _managed_story(story_id: int) -> Story:
@@ -220,78 +237,21 @@ def _managed_story(story_id: int) -> Story:
     return story
 
 
-def consent_json(version: ConsentVersion | None) -> dict[str, Any] | None:
-    """One consent version as the API shows it."""
-    if version is None:
-        return None
-    return {
-        "version": version.version,
-        "action": version.action.value,
-        "status": version.status.value,
-        "created_at": _moment(version.created_at),
-        "recorded_by": version.recorded_by_id,
-        "released": version.released,
-        "audiences": sorted(a.value for a in version.audiences),
-        "clips_allowed": version.clips_allowed,
-        "naming": version.naming.value,
-        "review_date": version.review_date.isoformat() if version.review_date else None,
-        "recorded_for": version.recorded_for.value,
-        "third_parties": version.third_parties,
-    }
-
-
-def _json_body() -> dict[str, Any]:
+def _choices(given: dict[str, Any]) -> Choices:
+    """The schema has checked each value; consent checks them together."""
     try:
-        body = request.get_json(silent=True)
-    except RecursionError:  # nested deeper than the parser goes (silent covers only ValueError)
-        body = None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", "Send a JSON object.")
-    return body
-
-
-TYPE_WORDS = {str: "text", bool: "true or false", int: "a whole number", list: "a list"}
-
-
-def _of_type(body: dict[str, Any], name: str, kind: type, default: Any) -> Any:
-    """``body[name]`` (``default`` when absent or null) if it is a ``kind``, else ValueError.
-
-    Nothing is converted: a number sent as a note, or true sent as a number of months, is a
-    mistake to refuse, not to store as "True" or as 1 month.
-    """
-    value = body.get(name)
-    if value is None:
-        return default
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ValueError(f"{name} must be {TYPE_WORDS[kind]}.")
-    return value
-
-
-def _choices_from(body: dict[str, Any]) -> Choices:
-    """Parse and check choices; any unknown value is refused, never ignored."""
-    try:
-        others = _of_type(body, "third_parties", list, [])
-        if not all(
-            isinstance(p, dict)
-            and isinstance(p.get("name"), str)
-            and isinstance(p.get("agreed", False), bool)
-            for p in others
-        ):
-            raise ValueError("third_parties must be a list of objects with a name (text).")
-        adult_on = _of_type(body, "adult_on", str, "")
         choices = Choices(
-            audiences={Audience(a) for a in _of_type(body, "audiences", list, [])},
-            clips_allowed=_of_type(body, "clips_allowed", bool, False),
-            naming=Naming(_of_type(body, "naming", str, Naming.FIRST.value)),
-            review_months=_of_type(body, "review_months", int, default_review_months()),
-            recorded_for=RecordedFor(_of_type(body, "recorded_for", str, RecordedFor.SELF.value)),
-            proxy_name=_of_type(body, "proxy_name", str, ""),
-            proxy_relationship=_of_type(body, "proxy_relationship", str, ""),
-            best_interests_note=_of_type(body, "best_interests_note", str, ""),
-            adult_on=date.fromisoformat(adult_on) if adult_on else None,
-            # Only what the wizard records, so a client can't store anything else with it.
-            third_parties=[{"name": p["name"], "agreed": p.get("agreed", False)} for p in others],
-            notes=_of_type(body, "notes", str, ""),
+            audiences={Audience(a) for a in given.get("audiences", [])},
+            clips_allowed=given.get("clips_allowed", False),
+            naming=Naming(given.get("naming", Naming.FIRST.value)),
+            review_months=given.get("review_months", default_review_months()),
+            recorded_for=RecordedFor(given.get("recorded_for", RecordedFor.SELF.value)),
+            proxy_name=given.get("proxy_name", ""),
+            proxy_relationship=given.get("proxy_relationship", ""),
+            best_interests_note=given.get("best_interests_note", ""),
+            adult_on=given.get("adult_on"),
+            third_parties=given.get("third_parties", []),
+            notes=given.get("notes", ""),
         )
         choices.check()
     except (ValueError, TypeError, ConsentError) as problem:
@@ -299,75 +259,90 @@ def _choices_from(body: dict[str, Any]) -> Choices:
     return choices
 
 
-@bp.get("/stories/<int:story_id>/consent")
-def get_consent(story_id: int) -> Response:
-    """The story's current consent and its whole history (teller and staff only)."""
-    story = _managed_story(story_id)
-    return jsonify(
-        current=consent_json(story.consent),
-        sharing=sharing(story).text,
-        history=[consent_json(v) for v in story.consent_history],
-    )
+@bp.route("/stories/<int:story_id>/consent", methods=["GET"])
+@bp.response(200, s.ConsentWithHistory, description="Current consent and history")
+@errors(401, 403, 404)
+def get_consent(story_id: int) -> Story:
+    """The story's current consent and its history (teller and staff)"""
+    return _managed_story(story_id)
 
 
-@bp.post("/stories/<int:story_id>/consent")
-def set_consent(story_id: int) -> Response:
-    """Release the story (step 2, needs "watched": true) or change a released story's choices."""
+@bp.route("/stories/<int:story_id>/consent", methods=["POST"])
+@before_body(lambda story_id: _managed_story(story_id))
+@body(s.ConsentChoices)
+@bp.response(200, s.ConsentState, description="The new consent")
+@errors(400, 401, 403, 404, 409)
+def set_consent(given: dict[str, Any], story_id: int) -> Story:
+    """Release the story (needs watched: true) or change its choices"""
     story = _managed_story(story_id)
-    body = _json_body()
-    choices = _choices_from(body)
+    choices = _choices(given)
     current = story.consent
     try:
         if current is not None and current.status == ConsentStatus.ACTIVE and current.released:
             change(story, _user(), choices)
         else:
-            release(story, _user(), choices, watched=body.get("watched") is True)
+            release(story, _user(), choices, watched=given.get("watched") is True)
     except ConsentError as problem:
         raise ApiError(409, "not_allowed", str(problem)) from None
     db.session.commit()
-    return jsonify(current=consent_json(story.consent), sharing=sharing(story).text)
+    return story
 
 
-@bp.post("/stories/<int:story_id>/consent/renew")
-def renew_consent(story_id: int) -> Response:
-    """Keep sharing with the same choices for "months" more (default: the configured period)."""
+@bp.route("/stories/<int:story_id>/consent/renew", methods=["POST"])
+@before_body(lambda story_id: _managed_story(story_id))
+@body(s.ConsentRenewal)
+@bp.response(200, s.ConsentState, description="The new consent")
+@errors(400, 401, 403, 404, 409)
+def renew_consent(given: dict[str, Any], story_id: int) -> Story:
+    """Keep sharing with the same choices for more months (default: the configured period)"""
     story = _managed_story(story_id)
-    body = _json_body()
-    months = _whole(body, "months", required=False)
     try:
-        renew(story, _user(), default_review_months() if months is None else months)
+        renew(story, _user(), given.get("months", default_review_months()))
     except (ConsentError, ValueError, TypeError) as problem:
         raise ApiError(409, "not_allowed", str(problem)) from None
     db.session.commit()
-    return jsonify(current=consent_json(story.consent), sharing=sharing(story).text)
+    return story
 
 
-@bp.post("/stories/<int:story_id>/consent/withdraw")
-def withdraw_consent(story_id: int) -> Response:
-    """Stop sharing the story everywhere, at once ("reason" needed when acting for the teller)."""
+@bp.route("/stories/<int:story_id>/consent/withdraw", methods=["POST"])
+@before_body(lambda story_id: _managed_story(story_id))
+@body(s.ConsentWithdrawal)
+@bp.response(200, s.ConsentState, description="The new consent")
+@errors(400, 401, 403, 404, 409)
+def withdraw_consent(given: dict[str, Any], story_id: int) -> Story:
+    """Stop sharing the story everywhere, at once ("reason" needed when acting for the teller)"""
     story = _managed_story(story_id)
-    body = _json_body()
     try:
-        withdraw(story, _user(), _text(body, "reason", "") or "")
+        withdraw(story, _user(), given.get("reason", ""))
     except ConsentError as problem:
         raise ApiError(409, "not_allowed", str(problem)) from None
     db.session.commit()
-    return jsonify(current=consent_json(story.consent), sharing=sharing(story).text)
+    return story
+
+
+# --- search and the outcomes dashboard ----------------------------------------------------------
+# Their filters are the site's own forms, checked by the finder and the dashboard with the same
+# rules and words as their pages: the schemas only describe them.
 
 
 @bp.route("/search")
-def search() -> Response:
-    """Find passages, with the same query, filters and facets as the search page."""
+@bp.doc(parameters=[{"in": "query", "schema": s.SearchFilters}])
+@bp.response(200, s.SearchResults, description="A page")
+@errors(400, 401, 503)
+def search() -> Any:
+    """Find passages in the stories you may see, grouped by story
+
+    The same search as the site's page. Every word must match (by stem); "quoted words" match
+    as a phrase; word* matches a prefix. Filters repeat for several values (OR within a filter,
+    AND across).
+    """
     try:
         page = run_search(_user(), request.args)
     except BadSearch as err:
         raise ApiError(400, "bad_search", str(err)) from err
     if page.unavailable:
         raise ApiError(503, "search_unavailable", page.unavailable)
-    return jsonify(page_json(page))
-
-
-# --- the outcomes dashboard ------------------------------------------------------------------
+    return page
 
 
 def _dashboard_slice(counting: bool = False) -> Slice:
@@ -380,35 +355,43 @@ def _dashboard_slice(counting: bool = False) -> Slice:
 
 
 @bp.route("/outcomes")
-def outcomes() -> Response:
-    """The dashboard's tables: counts of confirmed themes, small numbers hidden as on the site."""
+@bp.doc(parameters=[{"in": "query", "schema": s.OutcomeFilters}])
+@bp.response(200, s.Outcomes, description="The tables")
+@errors(400, 401, 403)
+def outcomes() -> Any:
+    """Counts of confirmed outcome themes (the dashboard's tables)
+
+    Counts only stories whose tellers chose anonymous statistics. A count under the threshold
+    (and any count that would give one away) has null numbers and the text 'fewer than N'. Each
+    cell's filters open its passages at /outcomes/passages. Counts are given for every year or
+    one whole year (year=2025, or from=2025-01&to=2025-12), narrowed one way at a time (one of
+    teller, setting, language, valence, year; kind or subtheme may be added): anything else is
+    refused with 400 bad_filter. Which counts are hidden is decided once for every answer this
+    endpoint, the site and its CSV can give, so that no hidden count can be worked out by adding
+    or subtracting shown ones, across tables, filters and years; the same cell has the same
+    answer everywhere.
+    """
     try:
-        board = dashboard.dashboard(_dashboard_slice(counting=True))
+        return dashboard.dashboard(_dashboard_slice(counting=True))
     except BadSlice as err:
         raise ApiError(400, "bad_filter", str(err)) from err
-    return jsonify(dashboard.dashboard_json(board))
 
 
 @bp.route("/outcomes/passages")
-def outcome_passages() -> Response:
-    """The passages behind a count, as far as the caller may see them."""
-    slice_ = _dashboard_slice()
-    page = request.args.get("page", "1")
-    if not page.isdigit() or not 1 <= int(page) <= 10_000:
-        raise ApiError(400, "bad_filter", "page must be a whole number from 1 to 10000.")
-    return jsonify(dashboard.behind_json(dashboard.passages_behind(_user(), slice_, int(page))))
+@before_body(_dashboard_slice)
+@bp.doc(parameters=[{"in": "query", "schema": s.OutcomeFilters}])
+@bp.arguments(s.BehindPaging, location="query")
+@bp.response(200, s.OutcomePassages, description="A page of passages")
+@errors(400, 401, 403)
+def outcome_passages(paging: dict[str, int]) -> Any:
+    """The passages behind a count that you may see"""
+    return dashboard.passages_behind(_user(), _dashboard_slice(), paging["page"])
 
 
-# --- clips and training sessions -------------------------------------------------------------
+# --- clips and training sessions ---------------------------------------------------------------
 # Thin views over storyhub.training.services: the rules (and consent's) live there. Anything not
 # the caller's, or not visible to them, is 404 (its existence is never revealed); roles that
 # don't train are refused with 403 before anything is looked up.
-
-
-@bp.errorhandler(TrainingError)
-def _training_error(err: TrainingError) -> tuple[Response, int]:
-    db.session.rollback()
-    return error_response(400, "invalid", str(err))
 
 
 def _trainer() -> User:
@@ -418,40 +401,6 @@ def _trainer() -> User:
             403, "forbidden", "Only trainers, curators and administrators use clips and sessions."
         )
     return user
-
-
-def _fields(body: dict[str, Any], allowed: Iterable[str]) -> None:
-    """Refuse fields we don't know, rather than ignore them (a typo must not pass silently)."""
-    unknown = sorted(set(body) - set(allowed))
-    if not unknown:
-        return
-    message = f"Unknown field(s): {', '.join(unknown)}. Allowed: {', '.join(sorted(allowed))}."
-    if {"start", "end"} & set(unknown):
-        message += (
-            " A clip starts and ends on word numbers (start_word, end_word), "
-            "as listed by GET /stories/{story_id}/words."
-        )
-    raise ApiError(400, "invalid", message)
-
-
-def _whole(body: dict[str, Any], name: str, *, required: bool = True) -> int | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise ApiError(400, "invalid", f"{name} is needed.")
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ApiError(400, "invalid", f"{name} must be a whole number.")
-    return value
-
-
-def _text(body: dict[str, Any], name: str, default: str | None = None) -> str | None:
-    value = body.get(name)
-    if value is None:
-        return default
-    if not isinstance(value, str):
-        raise ApiError(400, "invalid", f"{name} must be text.")
-    return value
 
 
 def _clip(clip_id: int, *, own: bool = False) -> Clip:
@@ -477,226 +426,124 @@ def _item(session: Lesson, item_id: int) -> LessonItem:
     return item
 
 
-def clip_json(clip: Clip, viewer: User) -> dict[str, Any]:
-    """A clip and whether ``viewer`` may be shown it now: its words only when it may."""
-    standing = training.clip_standing(clip, viewer)
-    first = last = None
-    if standing.usable:
-        words = training.story_words(clip.story)
-        first = training.word_index_at(words, clip.start, last=False)
-        last = training.word_index_at(words, clip.end, last=True)
-    return {
-        "id": clip.id,
-        "story_id": clip.story_id,
-        "story_title": clip.story.title,
-        "start": clip.start,
-        "end": clip.end,
-        "duration": clip.duration,
-        "start_word": first,
-        "end_word": last,
-        "title": clip.title,
-        # The note is its maker's own, like a session's trainer's notes.
-        "note": clip.note if clip.owner_id == viewer.id else None,
-        "mine": clip.owner_id == viewer.id,
-        "created_at": _moment(clip.created_at),
-        "updated_at": _moment(clip.updated_at),
-        "usable": standing.usable,
-        "reason": standing.reason,
-        "redacted": standing.redacted,
-        "text": standing.text if standing.usable else None,
-        "links": {"self": url_for("api.get_clip", clip_id=clip.id, _external=True)},
-    }
+@bp.route("/clips", methods=["GET"])
+@bp.response(200, s.ClipList, description="Your clips")
+@errors(401, 403)
+def list_clips() -> dict[str, Any]:
+    """Your clips, newest first, each saying whether it can be used now"""
+    return {"clips": training.clips_of(_trainer())}
 
 
-def item_json(item: LessonItem, viewer: User) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "position": item.position,
-        "kind": item.kind.value,
-        "text": item.text,
-        # Trainer's notes: for everyone who runs the session (the room never sees them).
-        "notes": item.notes,
-        "clip": clip_json(item.clip, viewer) if item.clip is not None else None,
-    }
+@bp.route("/clips", methods=["POST"])
+@before_body(_trainer)
+@body(s.ClipCreate)
+@bp.response(201, s.ClipOut, description="The new clip")
+@errors(400, 401, 403, 404)
+def create_clip(given: dict[str, Any]) -> tuple[Clip, int, dict[str, str]]:
+    """Cut a clip from a story, from one word number to another
 
-
-def session_summary_json(session: Lesson, viewer: User) -> dict[str, Any]:
-    return {
-        "id": session.id,
-        "title": session.title,
-        "summary": session.summary,
-        "owner": session.owner.display_name,
-        "editable": training.can_edit(viewer, session),
-        "item_count": len(session.items),
-        "created_at": _moment(session.created_at),
-        "updated_at": _moment(session.updated_at),
-        "links": {"self": url_for("api.get_session", session_id=session.id, _external=True)},
-    }
-
-
-def session_json(session: Lesson, viewer: User) -> dict[str, Any]:
-    return {
-        **session_summary_json(session, viewer),
-        "items": [item_json(item, viewer) for item in session.items],
-    }
-
-
-def export_json(export: LessonExport, viewer: User) -> dict[str, Any]:
-    """An export: links to its files only while every story in it may still be used."""
-    job = export.job
-    if export.revoked_at is not None:
-        state = "revoked"
-    elif job is not None:
-        state = job.state.value
-    else:
-        state = "done" if export.files else "failed"
-    refusal = training_exports.export_refusal(viewer, export)
-    if state == "failed" and job is not None and job.error_message:
-        refusal = job.error_message
-    files = None
-    if refusal is None:
-        files = {
-            kind: url_for(
-                "api.download_export",
-                session_id=export.session_id,
-                export_id=export.id,
-                kind=kind,
-                _external=True,
-            )
-            for kind in training_exports.EXPORT_FILES
-            if kind in export.files
-        }
-    return {
-        "id": export.id,
-        "session_id": export.session_id,
-        "created_at": _moment(export.created_at),
-        "finished_at": _moment(export.finished_at) if export.finished_at else None,
-        "burn_captions": export.burn_captions,
-        "state": state,
-        "job_id": export.job_id,
-        "left_out": list(export.left_out or []),
-        "duration": export.duration,
-        "files": files,
-        "refusal": refusal,
-    }
-
-
-CLIP_FIELDS = ("story_id", "start_word", "end_word", "title", "note")
-
-
-@bp.get("/clips")
-def list_clips() -> Response:
-    """The caller's clips, newest first, each saying whether it can be used now."""
+    Word numbers are the `index` values of `GET /stories/{story_id}/words`: the clip runs from
+    the start of `start_word` to the end of `end_word` (at most 5 minutes). Times in seconds are
+    not accepted. A story you can't see is 404; one whose storyteller does not allow clips (or no
+    longer shares it for training) is 400 with the reason.
+    """
     user = _trainer()
-    return jsonify(clips=[clip_json(c, user) for c in training.clips_of(user)])
-
-
-@bp.post("/clips")
-def create_clip() -> tuple[Response, int]:
-    """Cut a clip from a story, from one word number to another (see the story's words)."""
-    user = _trainer()
-    body = _json_body()
-    _fields(body, CLIP_FIELDS)
-    story_id = _whole(body, "story_id")
-    start_word = _whole(body, "start_word")
-    end_word = _whole(body, "end_word")
-    title, note = _text(body, "title", ""), _text(body, "note", "")
-    assert story_id is not None
-    story = _viewable_story(story_id)
-    clip = training.create_clip(user, story, start_word, end_word, title, note)
+    story = _viewable_story(given["story_id"])
+    clip = training.create_clip(
+        user, story, given["start_word"], given["end_word"], given["title"], given.get("note", "")
+    )
     db.session.commit()
-    response = jsonify(clip_json(clip, user))
-    response.headers["Location"] = url_for("api.get_clip", clip_id=clip.id)
-    return response, 201
+    return clip, 201, {"Location": url_for("api.get_clip", clip_id=clip.id)}
 
 
-@bp.get("/stories/<int:story_id>/words")
-def story_words(story_id: int) -> Response:
-    """The story's numbered words, for choosing where a clip starts and ends."""
+@bp.route("/stories/<int:story_id>/words")
+@bp.response(200, s.StoryWords, description="The words")
+@errors(400, 401, 403, 404)
+def story_words(story_id: int) -> Story:
+    """A story's numbered words, to choose where a clip starts and ends
+
+    A run of words a curator removed is one word, "[name removed]", with `redacted` true. 400
+    (with the reason) when the story's consent does not allow clips.
+    """
     user = _trainer()
     story = _viewable_story(story_id)
     refusal = clip_refusal(story)
     if refusal is not None or not can_clip(user, story):
         raise ApiError(400, "invalid", refusal or "You can't make clips from this story.")
-    return jsonify(
-        story_id=story.id,
-        story_title=story.title,
-        state=story.state.value,
-        max_clip_seconds=training.MAX_CLIP_SECONDS,
-        words=[
-            {
-                "index": w.index,
-                "start": w.start,
-                "end": w.end,
-                "text": w.text,
-                "redacted": w.redacted,
-                "passage_id": w.passage_id,
-            }
-            for w in training.story_words(story)
-        ],
-    )
+    return story
 
 
-@bp.get("/clips/<int:clip_id>")
-def get_clip(clip_id: int) -> Response:
-    """One clip: the caller's, or one in a session shared with them."""
-    clip = _clip(clip_id)
-    return jsonify(clip_json(clip, _user()))
+@bp.route("/clips/<int:clip_id>", methods=["GET"])
+@bp.response(200, s.ClipOut, description="The clip")
+@errors(401, 403, 404)
+def get_clip(clip_id: int) -> Clip:
+    """One clip: yours, or one in a session shared with you"""
+    return _clip(clip_id)
 
 
-@bp.patch("/clips/<int:clip_id>")
-def update_clip(clip_id: int) -> Response:
-    """Change a clip's words, title or note (its maker only); fields left out stay as they are."""
+@bp.route("/clips/<int:clip_id>", methods=["PATCH"])
+@before_body(lambda clip_id: _clip(clip_id, own=True))
+@body(s.ClipUpdate)
+@bp.response(200, s.ClipOut, description="The changed clip")
+@errors(400, 401, 403, 404)
+def update_clip(given: dict[str, Any], clip_id: int) -> Clip:
+    """Change your clip's words, title or note (fields left out stay)"""
     clip = _clip(clip_id, own=True)
-    body = _json_body()
-    _fields(body, CLIP_FIELDS[1:])
-    start_word = _whole(body, "start_word", required=False)
-    end_word = _whole(body, "end_word", required=False)
-    title, note = _text(body, "title", clip.title), _text(body, "note", clip.note)
+    start_word, end_word = given.get("start_word"), given.get("end_word")
     if start_word is None or end_word is None:
         words = training.story_words(clip.story)
         if start_word is None:
             start_word = training.word_index_at(words, clip.start, last=False)
         if end_word is None:
             end_word = training.word_index_at(words, clip.end, last=True)
+    title, note = given.get("title", clip.title), given.get("note", clip.note)
     training.update_clip(_user(), clip, start_word, end_word, title, note)
     db.session.commit()
-    return jsonify(clip_json(clip, _user()))
+    return clip
 
 
-@bp.delete("/clips/<int:clip_id>")
-def delete_clip(clip_id: int) -> tuple[str, int]:
-    """Delete a clip (its maker only); it leaves every session that held it."""
+@bp.route("/clips/<int:clip_id>", methods=["DELETE"])
+@bp.response(204, description="Done")
+@errors(401, 403, 404)
+def delete_clip(clip_id: int) -> None:
+    """Delete your clip; it leaves every session that held it"""
     clip = _clip(clip_id, own=True)
     file_key = clip.file_key
     training.delete_clip(_user(), clip)
     db.session.commit()
     clip_files.forget_file(file_key)
-    return "", 204
 
 
-def clip_file_json(clip: Clip) -> dict[str, Any]:
-    ready = clip_files.file_ready(clip)
-    url = url_for("api.download_clip_file", clip_id=clip.id, _external=True) if ready else None
-    return {"ready": ready, "url": url}
+@bp.route("/clips/<int:clip_id>/file", methods=["POST"])
+@bp.response(200, s.ClipFile, description="The file is ready")
+@bp.alt_response(202, schema=s.ClipFileCutting, description="Being cut")
+@errors(400, 401, 403, 404)
+def request_clip_file(clip_id: int) -> Any:
+    """Ask for your clip as a file, cut exactly on its words
 
-
-@bp.post("/clips/<int:clip_id>/file")
-def request_clip_file(clip_id: int) -> tuple[Response, int]:
-    """Ask for your clip as a file: 202 and the job while it is cut, 200 and its link when ready."""
+    202 with the job while it is cut (follow it with `GET /jobs/{job_id}`); 200 when an
+    up-to-date file is ready. 400 (with the reason) when the clip can't be used now.
+    """
     clip = _clip(clip_id, own=True)
     job = clip_files.request_file(_user(), clip)
     db.session.commit()
     if job is None:
-        return jsonify(clip_file_json(clip)), 200
-    response = jsonify(job=job_progress(job), **clip_file_json(clip))
+        return clip
+    cutting = s.ClipFileCutting().dump({**s.ClipFile().dump(clip), "job": job})
+    response = jsonify(cutting)
+    response.status_code = 202
     response.headers["Location"] = url_for("api.get_job", job_id=job.id)
-    return response, 202
+    return response
 
 
-@bp.get("/clips/<int:clip_id>/file")
+@bp.route("/clips/<int:clip_id>/file", methods=["GET"])
+@binary("The clip", "video/mp4", "audio/mp4")
+@errors(401, 403, 404, 410)
 def download_clip_file(clip_id: int) -> WerkzeugResponse:
-    """Your clip as a file, cut exactly on its words, while the clip may be used (else 410)."""
+    """Your clip as a file (MP4, or M4A for a sound-only story)
+
+    410 (with the reason) once the clip can't be used; 404 until a file has been made.
+    """
     clip = _clip(clip_id, own=True)
     standing = training.clip_standing(clip, _user())
     if not standing.usable:
@@ -706,157 +553,180 @@ def download_clip_file(clip_id: int) -> WerkzeugResponse:
     return clip_files.send_clip_file(clip)
 
 
-@bp.get("/sessions")
-def list_sessions() -> Response:
-    """The caller's sessions and those shared with them, most recently changed first."""
-    user = _trainer()
-    owned, shared = training.sessions_of(user)
-    return jsonify(
-        owned=[session_summary_json(s, user) for s in owned],
-        shared=[session_summary_json(s, user) for s in shared],
-    )
+@bp.route("/sessions", methods=["GET"])
+@bp.response(200, s.SessionLists, description="Sessions")
+@errors(401, 403)
+def list_sessions() -> dict[str, Any]:
+    """Your sessions and those shared with you, most recently changed first"""
+    owned, shared = training.sessions_of(_trainer())
+    return {"owned": owned, "shared": shared}
 
 
-@bp.post("/sessions")
-def create_session() -> tuple[Response, int]:
-    """Make a new, empty session."""
+@bp.route("/sessions", methods=["POST"])
+@before_body(_trainer)
+@body(s.SessionDetails)
+@bp.response(201, s.SessionOut, description="The new session")
+@errors(400, 401, 403)
+def create_session(given: dict[str, Any]) -> tuple[Lesson, int, dict[str, str]]:
+    """Make a new, empty session"""
     user = _trainer()
-    body = _json_body()
-    _fields(body, ("title", "summary"))
-    session = training.create_session(user, _text(body, "title", ""), _text(body, "summary", ""))
+    session = training.create_session(user, given.get("title", ""), given.get("summary", ""))
     db.session.commit()
-    response = jsonify(session_json(session, user))
-    response.headers["Location"] = url_for("api.get_session", session_id=session.id)
-    return response, 201
+    return session, 201, {"Location": url_for("api.get_session", session_id=session.id)}
 
 
-@bp.get("/sessions/<int:session_id>")
-def get_session(session_id: int) -> Response:
-    """A session and its items in order; each clip says whether it can be used now."""
-    session = _session(session_id)
-    return jsonify(session_json(session, _user()))
+@bp.route("/sessions/<int:session_id>", methods=["GET"])
+@bp.response(200, s.SessionOut, description="The session")
+@errors(401, 403, 404)
+def get_session(session_id: int) -> Lesson:
+    """A session with its items in order; each clip says whether it can be used now"""
+    return _session(session_id)
 
 
-@bp.patch("/sessions/<int:session_id>")
-def update_session(session_id: int) -> Response:
-    """Change a session's title or summary (its owner only)."""
+@bp.route("/sessions/<int:session_id>", methods=["PATCH"])
+@before_body(lambda session_id: _session(session_id, edit=True))
+@body(s.SessionDetails)
+@bp.response(200, s.SessionOut, description="The session")
+@errors(400, 401, 403, 404)
+def update_session(given: dict[str, Any], session_id: int) -> Lesson:
+    """Change your session's title or summary (fields left out stay)"""
     session = _session(session_id, edit=True)
-    body = _json_body()
-    _fields(body, ("title", "summary"))
     training.update_session(
-        session, _text(body, "title", session.title), _text(body, "summary", session.summary)
+        session, given.get("title", session.title), given.get("summary", session.summary)
     )
     db.session.commit()
-    return jsonify(session_json(session, _user()))
+    return session
 
 
-@bp.delete("/sessions/<int:session_id>")
-def delete_session(session_id: int) -> tuple[str, int]:
-    """Delete a session and its exports' files (its owner only)."""
+@bp.route("/sessions/<int:session_id>", methods=["DELETE"])
+@bp.response(204, description="Done")
+@errors(401, 403, 404)
+def delete_session(session_id: int) -> None:
+    """Delete your session and its exports' files"""
     session = _session(session_id, edit=True)
     for export in session.exports:
         for key in export.files.values():
             get_storage().delete(key)
     training.delete_session(_user(), session)
     db.session.commit()
-    return "", 204
 
 
-@bp.post("/sessions/<int:session_id>/items")
-def add_session_item(session_id: int) -> tuple[Response, int]:
-    """Add a heading, a prompt or a clip at the end of the session (its owner only)."""
+@bp.route("/sessions/<int:session_id>/items", methods=["POST"])
+@before_body(lambda session_id: _session(session_id, edit=True))
+@body(s.SessionItemCreate)
+@bp.response(201, s.LessonItemOut, description="The new item")
+@errors(400, 401, 403, 404)
+def add_session_item(given: dict[str, Any], session_id: int) -> tuple[LessonItem, int]:
+    """Add a heading, a discussion prompt or a clip at the end"""
     session = _session(session_id, edit=True)
-    body = _json_body()
-    _fields(body, ("kind", "text", "clip_id", "notes"))
-    kind = _text(body, "kind")
-    if kind is None:
-        raise ApiError(400, "invalid", 'kind is needed: "heading", "prompt" or "clip".')
-    clip_id = _whole(body, "clip_id", required=False)
+    clip_id = given.get("clip_id")
     if clip_id is not None and not 0 < clip_id <= MAX_ID:
         raise ApiError(400, "invalid", "Please choose one of your clips.")
     item = training.add_item(
         _user(),
         session,
-        kind,
-        text=_text(body, "text", ""),
+        given["kind"],
+        text=given.get("text", ""),
         clip_id=clip_id,
-        notes=_text(body, "notes", ""),
+        notes=given.get("notes", ""),
     )
     db.session.commit()
-    return jsonify(item_json(item, _user())), 201
+    return item, 201
 
 
-@bp.patch("/sessions/<int:session_id>/items/<int:item_id>")
-def update_session_item(session_id: int, item_id: int) -> Response:
-    """Change an item's text (headings and prompts) or notes (its owner only)."""
+@bp.route("/sessions/<int:session_id>/items/<int:item_id>", methods=["PATCH"])
+@before_body(lambda session_id, item_id: _item(_session(session_id, edit=True), item_id))
+@body(s.SessionItemUpdate)
+@bp.response(200, s.LessonItemOut, description="The item")
+@errors(400, 401, 403, 404)
+def update_session_item(given: dict[str, Any], session_id: int, item_id: int) -> LessonItem:
+    """Change an item's text (headings, prompts) or notes"""
     session = _session(session_id, edit=True)
     item = _item(session, item_id)
-    body = _json_body()
-    _fields(body, ("text", "notes"))
-    training.update_item(item, _text(body, "text", item.text), _text(body, "notes", item.notes))
+    training.update_item(item, given.get("text", item.text), given.get("notes", item.notes))
     db.session.commit()
-    return jsonify(item_json(item, _user()))
+    return item
 
 
-@bp.delete("/sessions/<int:session_id>/items/<int:item_id>")
-def remove_session_item(session_id: int, item_id: int) -> tuple[str, int]:
-    """Take an item out of the session (its owner only)."""
+@bp.route("/sessions/<int:session_id>/items/<int:item_id>", methods=["DELETE"])
+@bp.response(204, description="Done")
+@errors(401, 403, 404)
+def remove_session_item(session_id: int, item_id: int) -> None:
+    """Take an item out of the session"""
     session = _session(session_id, edit=True)
     training.remove_item(session, _item(session, item_id))
     db.session.commit()
-    return "", 204
 
 
-@bp.put("/sessions/<int:session_id>/order")
-def reorder_session(session_id: int) -> Response:
-    """Put the items in a new order: every item's id, each once (a stale order is refused)."""
+@bp.route("/sessions/<int:session_id>/order", methods=["PUT"])
+@before_body(lambda session_id: _session(session_id, edit=True))
+@body(s.SessionOrder)
+@bp.response(200, s.SessionOut, description="The session in its new order")
+@errors(400, 401, 403, 404)
+def reorder_session(given: dict[str, Any], session_id: int) -> Lesson:
+    """Put the items in a new order
+
+    `items` must name every item of the session exactly once; an order made before the session
+    last changed is refused (400).
+    """
     session = _session(session_id, edit=True)
-    body = _json_body()
-    _fields(body, ("items",))
-    ids = body.get("items")
-    if not isinstance(ids, list) or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in ids
-    ):
-        raise ApiError(400, "invalid", "items must be a list of the session's item ids.")
-    training.reorder(session, ids)
+    training.reorder(session, given["items"])
     db.session.commit()
-    return jsonify(session_json(session, _user()))
+    return session
 
 
-@bp.post("/sessions/<int:session_id>/duplicate")
-def duplicate_session(session_id: int) -> tuple[Response, int]:
-    """Copy a session (one's own or one shared with you) into a new one of your own."""
+@bp.route("/sessions/<int:session_id>/duplicate", methods=["POST"])
+@bp.response(201, s.SessionOut, description="Your copy")
+@errors(401, 403, 404)
+def duplicate_session(session_id: int) -> tuple[Lesson, int, dict[str, str]]:
+    """Copy a session (yours or one shared with you) into a new one of yours"""
     session = _session(session_id)
     copy = training.duplicate_session(_user(), session)
     db.session.commit()
-    response = jsonify(session_json(copy, _user()))
-    response.headers["Location"] = url_for("api.get_session", session_id=copy.id)
-    return response, 201
+    return copy, 201, {"Location": url_for("api.get_session", session_id=copy.id)}
 
 
-@bp.post("/sessions/<int:session_id>/exports")
-def export_session(session_id: int) -> tuple[Response, int]:
-    """Ask for an export (a video and a handout); follow its job with GET /jobs/{job_id}."""
+@bp.route("/sessions/<int:session_id>/exports", methods=["POST"])
+@before_body(lambda session_id: _session(session_id))
+@body(s.ExportRequest)
+@bp.response(202, s.ExportQueued, description="Queued")
+@errors(400, 401, 403, 404)
+def export_session(
+    given: dict[str, Any], session_id: int
+) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Export the session as one video with captions, and a handout
+
+    Clips that can't be used now are left out. Follow the job with `GET /jobs/{job_id}`, then
+    list the exports for the file links.
+    """
     session = _session(session_id)
-    body = _json_body()
-    _fields(body, ("burn_captions",))
-    burn = body.get("burn_captions")
-    if burn is None:  # left out or null, as for every field of this API
-        burn = False
-    if not isinstance(burn, bool):
-        raise ApiError(400, "invalid", "burn_captions must be true or false.")
-    export = training_exports.request_export(_user(), session, burn_captions=burn)
+    export = training_exports.request_export(
+        _user(), session, burn_captions=given.get("burn_captions", False)
+    )
     db.session.commit()
     job = export.job
     assert job is not None
-    response = jsonify(export=export_json(export, _user()), job=job_progress(job))
-    response.headers["Location"] = url_for("api.get_job", job_id=job.id)
-    return response, 202
+    return {"export": export, "job": job}, 202, {"Location": url_for("api.get_job", job_id=job.id)}
 
 
-@bp.get("/sessions/<int:session_id>/exports/<int:export_id>/<kind>")
+@bp.route(
+    "/sessions/<int:session_id>/exports/<int:export_id>/<kind>",
+    parameters=[
+        {
+            "in": "path",
+            "name": "kind",
+            "schema": {"type": "string", "enum": list(training_exports.EXPORT_FILES)},
+        }
+    ],
+)
+@binary("The file", "video/mp4", "text/vtt", "text/html", "application/pdf")
+@errors(401, 403, 404, 410)
 def download_export(session_id: int, export_id: int, kind: str) -> WerkzeugResponse:
-    """One file of an export, only while every story in it may still be used (else 410)."""
+    """One file of an export: the video, its captions, or the handout
+
+    Answered only while every story in the export may still be used for training; otherwise 410
+    says why. Supports range requests.
+    """
     session = _session(session_id)
     export = db.session.get(LessonExport, export_id)
     if (
@@ -871,8 +741,9 @@ def download_export(session_id: int, export_id: int, kind: str) -> WerkzeugRespo
     return training_exports.send_export_file(export, kind, attachment=True)
 
 
-@bp.get("/sessions/<int:session_id>/exports")
-def list_session_exports(session_id: int) -> Response:
-    """The session's exports, newest first, with links to the files that may be downloaded."""
-    session = _session(session_id)
-    return jsonify(exports=[export_json(e, _user()) for e in session.exports])
+@bp.route("/sessions/<int:session_id>/exports", methods=["GET"])
+@bp.response(200, s.ExportList, description="Exports")
+@errors(401, 403, 404)
+def list_session_exports(session_id: int) -> dict[str, Any]:
+    """The session's exports, newest first"""
+    return {"exports": _session(session_id).exports}

@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 
 from consent.models import Audience
 from storyhub import create_app
-from storyhub.api.openapi import openapi_document
+from storyhub.api import openapi_document
 from storyhub.auth.services import create_user, issue_api_token
 from storyhub.extensions import db
 from storyhub.models import Role

@@ -130,6 +130,9 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "auth.login": anyone("signing in (a signed-in person is sent home)"),
     "auth.join": anyone("the invitation link itself is the credential"),
     "api.openapi": anyone("the API's description"),
+    "api_docs.page": anyone("the API's description, readable"),
+    "api_docs.static": anyone("the API docs page's script"),
+    "api_docs.swagger_ui": anyone("Swagger UI's files, for the API docs page"),
     "showcases.event": anyone("an event's guests type its code (the code is the credential)"),
     # Accounts.
     "auth.logout": signed_in("signing out"),
@@ -496,7 +499,10 @@ class World:
             "role": lambda: MediaRole.RENDITION.value,
             "subtheme_id": lambda: db.session.scalar(select(func.min(Subtheme.id))),
             "index": lambda: 0,  # the first other person in the story (there may be none)
-            "filename": lambda: "css/storyhub.css",
+            "filename": lambda: {
+                "api_docs.static": "api-docs.js",
+                "api_docs.swagger_ui": "swagger-ui.css",
+            }.get(endpoint, "css/storyhub.css"),
             "token": self.new_invitation,
             "clip_id": lambda: self.new_clip(owner) if fresh(FRESH_CLIP) else self.clips[owner],
             "session_id": lambda: (

@@ -27,7 +27,7 @@ from wtforms import DateTimeField, Form, StringField
 
 from consent.models import Audience
 from storyhub import PROJECT_ROOT, SECURITY_HEADERS
-from storyhub.api.openapi import openapi_document
+from storyhub.api import openapi_document
 from storyhub.auth.services import issue_api_token
 from storyhub.extensions import db
 from storyhub.finder.indexing import sync_pending
@@ -509,6 +509,8 @@ BYTES = {
     "showcases.take_pack",
     "api.download_clip_file",
     "api.download_export",
+    "api_docs.static",  # the API docs page's script and Swagger UI's files
+    "api_docs.swagger_ui",
 }
 
 

@@ -84,9 +84,7 @@ def item_of(playlist: Playlist[ItemT], item_id: Any) -> ItemT | None:
     return next((i for i in playlist.items if i.id == wanted), None)
 
 
-def make_room(
-    playlist: Playlist[Any], most: int, noun: str, error: type[PlaylistError]
-) -> None:
+def make_room(playlist: Playlist[Any], most: int, noun: str, error: type[PlaylistError]) -> None:
     """Refuse, in plain words, an item past the ``most`` a playlist of this kind may hold."""
     if len(playlist.items) >= most:
         raise error(
@@ -210,9 +208,10 @@ def shared_with(
     """The playlists of one kind shared with ``user`` (``share_user_id``: the share's column)."""
     return list(
         db.session.scalars(
-            select(model).join(share_user_id.class_).where(share_user_id == user.id).order_by(
-                *order_by
-            )
+            select(model)
+            .join(share_user_id.class_)
+            .where(share_user_id == user.id)
+            .order_by(*order_by)
         )
     )
 

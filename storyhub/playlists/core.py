@@ -79,7 +79,7 @@ def item_of(playlist: Playlist[ItemT], item_id: Any) -> ItemT | None:
     """The playlist's item with this id (from a form or a URL), or None."""
     try:
         wanted = int(item_id)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return next((i for i in playlist.items if i.id == wanted), None)
 
@@ -141,7 +141,7 @@ def reorder(
     item_ids = list(itertools.islice(item_ids, most + 1))
     try:
         wanted = [int(i) for i in item_ids]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise error(f"That order doesn't match this {noun}. Please reload.") from None
     if sorted(wanted) != sorted(by_id):
         raise error(f"The {noun} changed since this page loaded. Please reload it.")
@@ -180,7 +180,7 @@ def share_exactly(
     allowed = {u.id: u for u in candidates}
     try:
         wanted = {int(i) for i in user_ids}
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise error("Please choose people from the list.") from None
     if not wanted <= set(allowed):
         raise error("Please choose people from the list.")

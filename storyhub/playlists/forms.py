@@ -12,6 +12,8 @@ from flask_wtf import FlaskForm
 from wtforms import Field, IntegerField
 from wtforms.validators import NumberRange, Optional
 
+from storyhub.playlists.core import PlaylistError
+
 # The largest id a database column holds: anything larger can't name a row.
 LARGEST_ID = 2**63 - 1
 
@@ -39,10 +41,13 @@ class IdListField(Field):
         return ""
 
 
-def first_error(form: FlaskForm) -> str | None:
-    """The form's first refusal in plain words, or None when it is valid."""
+def require_valid(form: FlaskForm) -> None:
+    """Refuse a form whose values can't be read (an id or a date that isn't one) in its own
+    plain words, as the services refuse a change: one way for a page to answer both."""
+    if form.validate():
+        return
     for messages in form.errors.values():
         for message in messages:
             if isinstance(message, str):
-                return message
-    return None
+                raise PlaylistError(message)
+    raise PlaylistError("Please check the form and try again.")

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from storyhub.models import User, utcnow
+from storyhub.models import Job, User, utcnow
 
 
 class PlaylistColumns:
@@ -39,3 +39,21 @@ class ShareColumns:
     @declared_attr
     def user(cls) -> Mapped[User]:
         return relationship(User)
+
+
+class MadeByJobColumns:
+    """Something made from a playlist by a job, for the person who asked for it (a session's
+    export, a showcase's offline pack); what it holds is each kind's own."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @declared_attr
+    def requested_by(cls) -> Mapped[User]:
+        return relationship(User)
+
+    @declared_attr
+    def job(cls) -> Mapped[Job | None]:
+        return relationship(Job)

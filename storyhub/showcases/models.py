@@ -8,8 +8,13 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storyhub.extensions import db
-from storyhub.models import Job, Story, User, utcnow
-from storyhub.playlists.models import ItemColumns, PlaylistColumns, ShareColumns
+from storyhub.models import Story
+from storyhub.playlists.models import (
+    ItemColumns,
+    MadeByJobColumns,
+    PlaylistColumns,
+    ShareColumns,
+)
 from storyhub.training.models import Clip
 
 
@@ -62,18 +67,12 @@ class ShowcaseMember(ShareColumns, db.Model):  # type: ignore[name-defined]
     showcase: Mapped[Showcase] = relationship(back_populates="members")
 
 
-class ShowcasePack(db.Model):  # type: ignore[name-defined]
+class ShowcasePack(MadeByJobColumns, db.Model):  # type: ignore[name-defined]
     """An offline pack asked for by someone: made by a job, then downloaded (a copy handed out)."""
 
     __tablename__ = "showcase_packs"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     showcase_id: Mapped[int] = mapped_column(ForeignKey("showcases.id"), index=True)
-    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), unique=True)
     file_key: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     showcase: Mapped[Showcase] = relationship()
-    requested_by: Mapped[User] = relationship()
-    job: Mapped[Job | None] = relationship()

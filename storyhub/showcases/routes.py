@@ -30,7 +30,9 @@ from consent.policy import showcase_refusal, showcase_stories
 from consent.services import record_use
 from storyhub.extensions import db
 from storyhub.models import MediaRole, Role, Story
-from storyhub.playlists.forms import first_error
+from storyhub.playlists.core import PlaylistError
+from storyhub.playlists.forms import require_valid
+from storyhub.playlists.views import apply_change
 from storyhub.showcases import pack as offline
 from storyhub.showcases import services
 from storyhub.showcases.forms import (
@@ -148,12 +150,6 @@ def captions(showcase_id: int, item_id: int) -> Response:
 # --- building (curators) --------------------------------------------------------------------
 
 
-def _valid(form: FlaskForm) -> None:
-    """Refuse a form whose values can't be read (a date that isn't one), in its plain words."""
-    if not form.validate():
-        raise services.ShowcaseError(first_error(form) or "Please check the form and try again.")
-
-
 @bp.route("/showcases", methods=["GET", "POST"])
 @login_required
 def showcases() -> Any:
@@ -166,11 +162,11 @@ def showcases() -> Any:
     form = ShowcaseForm()
     if form.is_submitted():
         try:
-            _valid(form)
+            require_valid(form)
             built = services.create_showcase(
                 current_user, form.title.data, form.introduction.data, **form.event()
             )
-        except services.ShowcaseError as error:
+        except PlaylistError as error:
             db.session.rollback()
             flash(str(error), "error")  # the form is shown again with what was typed
         else:
@@ -225,19 +221,10 @@ def edit(showcase_id: int) -> str:
 
 
 def _change(showcase_id: int, form: FlaskForm, change: Any, done: str) -> Response:
-    """Run one change of a showcase by its builder with what ``form`` read, then go back to the
-    builder with a plain message (a refused form is refused like a refused change)."""
+    """One change of a showcase by its builder, then back to the builder."""
     showcase = _built(showcase_id)
-    try:
-        _valid(form)
-        message = change(showcase)
-    except services.ShowcaseError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(message or done, "success")
-    return redirect(url_for("showcases.edit", showcase_id=showcase.id))
+    back = url_for("showcases.edit", showcase_id=showcase.id)
+    return apply_change(showcase, form, change, done, back)
 
 
 @bp.route("/showcases/<int:showcase_id>/details", methods=["POST"])

@@ -16,7 +16,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storyhub.extensions import db
 from storyhub.models import Job, Story, User, str_enum, utcnow
-from storyhub.playlists.models import ItemColumns, PlaylistColumns, ShareColumns
+from storyhub.playlists.models import (
+    ItemColumns,
+    MadeByJobColumns,
+    PlaylistColumns,
+    ShareColumns,
+)
 
 
 class Clip(db.Model):  # type: ignore[name-defined]
@@ -109,17 +114,13 @@ class LessonShare(ShareColumns, db.Model):  # type: ignore[name-defined]
     session: Mapped[Lesson] = relationship(back_populates="shares")
 
 
-class LessonExport(db.Model):  # type: ignore[name-defined]
+class LessonExport(MadeByJobColumns, db.Model):  # type: ignore[name-defined]
     """One export of a session: a compiled video, its captions and a handout, made by a job."""
 
     __tablename__ = "session_exports"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("training_sessions.id"), index=True)
-    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), unique=True)
     burn_captions: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     # {"video": key, "captions": key, "handout_html": key, "handout_pdf": key}
     files: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
@@ -133,5 +134,3 @@ class LessonExport(db.Model):  # type: ignore[name-defined]
     revoked_reason: Mapped[str] = mapped_column(Text, default="")
 
     session: Mapped[Lesson] = relationship(back_populates="exports")
-    requested_by: Mapped[User] = relationship()
-    job: Mapped[Job | None] = relationship()

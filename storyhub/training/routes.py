@@ -11,7 +11,6 @@ from flask import (
     Blueprint,
     abort,
     flash,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -27,7 +26,9 @@ from consent.services import record_use
 from storyhub.auth.decorators import roles_required
 from storyhub.extensions import db
 from storyhub.models import MediaRole, Passage, Story
-from storyhub.playlists.forms import first_error
+from storyhub.playlists.core import PlaylistError
+from storyhub.playlists.forms import require_valid
+from storyhub.playlists.views import apply_change
 from storyhub.storage import get_storage
 from storyhub.stories.routes import story_or_404
 from storyhub.training import clip_files, exports, services
@@ -156,15 +157,13 @@ def _save_clip(story: Story, clip: Clip | None, passage: Passage | None, form: C
     """Save the clip form: a new clip of ``story``, or the changes to ``clip``."""
     fields = (form.start_word.data, form.end_word.data, form.title.data, form.note.data)
     try:
-        problem = first_error(form) if not form.validate() else None
-        if problem is not None:
-            raise TrainingError(problem)
+        require_valid(form)
         if clip is None:
             saved = services.create_clip(current_user, story, *fields)
         else:
             saved = services.update_clip(current_user, clip, *fields)
         session = _add_to_chosen_session(saved, form.session.data)
-    except TrainingError as error:
+    except PlaylistError as error:
         db.session.rollback()
         flash(str(error), "error")
         return _clip_page(story, clip, passage, form, 400)
@@ -244,17 +243,16 @@ def delete_clip(clip_id: int) -> Response:
 def sessions() -> Any:
     """The trainer's sessions and those shared with them; make a new one."""
     form = SessionForm()
-    if form.validate_on_submit():
+    if form.is_submitted():
         try:
+            require_valid(form)
             session = services.create_session(current_user, form.title.data, form.summary.data)
-        except TrainingError as error:
+        except PlaylistError as error:
             db.session.rollback()
             flash(str(error), "error")
         else:
             db.session.commit()
             return redirect(url_for("training.session", session_id=session.id))
-    elif form.is_submitted():
-        flash(first_error(form) or "Please check the form and try again.", "error")
     owned, shared = services.sessions_of(current_user)
     status = 400 if form.is_submitted() else 200
     return render_template("training/sessions.html", owned=owned, shared=shared, form=form), status
@@ -293,28 +291,10 @@ def _back(session: Lesson, anchor: str = "") -> Response:
 
 
 def _change(session_id: int, form: FlaskForm, change: Any, done: str, anchor: str = "") -> Response:
-    """Run one edit of a session by its owner with what ``form`` read, then go back to it with
-    a plain message (a refused form is refused like a refused change)."""
+    """One change of a session by its owner, then back to it (at ``anchor``)."""
     training_session = _session_or_404(session_id, edit=True)
-    try:
-        if not form.validate():
-            raise TrainingError(first_error(form) or "Please check the form and try again.")
-        change(training_session)
-    except TrainingError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        if _wants_json():
-            return jsonify(ok=False, error=str(error)), 400  # type: ignore[return-value]
-    else:
-        db.session.commit()
-        if _wants_json():
-            return jsonify(ok=True)
-        flash(done, "success")
-    return _back(training_session, anchor)
-
-
-def _wants_json() -> bool:
-    return request.headers.get("X-Requested-With") == "storyhub"
+    back = url_for("training.session", session_id=training_session.id) + anchor
+    return apply_change(training_session, form, change, done, back)
 
 
 @bp.route("/sessions/<int:session_id>/details", methods=["POST"])

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, DateTimeLocalField, SelectField, StringField, TextAreaField
+from wtforms.validators import Optional
 
 from storyhub.playlists.forms import IdListField, id_field
 
@@ -19,7 +20,7 @@ CALENDAR = "Please give dates as the calendar offers them."
 
 class _NotEchoed:
     """A date box shows back only a real date: anything else typed is refused, not repeated
-    (a date box can't show it anyway)."""
+    (a date box can't show it anyway). Left empty, it is simply not given."""
 
     process_errors: list[Any]
 
@@ -42,6 +43,7 @@ class CalendarTimeField(_NotEchoed, DateTimeLocalField):
             format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
             tz=UTC,
             invalid_value_message=CALENDAR,
+            validators=[Optional()],
             **binding,
         )
 
@@ -51,7 +53,9 @@ class ShowcaseForm(FlaskForm):
 
     title = StringField("Title")
     introduction = TextAreaField("Introduction (shown first)")
-    event_date = CalendarDateField("Date of the event", invalid_value_message=CALENDAR)
+    event_date = CalendarDateField(
+        "Date of the event", validators=[Optional()], invalid_value_message=CALENDAR
+    )
     event_place = StringField("Place")
     opens_at = CalendarTimeField("From")
     closes_at = CalendarTimeField("Until")

@@ -106,6 +106,12 @@ def test_a_showcase_form_with_a_date_that_is_not_one_is_shown_again(
     assert 'value="Council day"' in html and 'value="Town hall"' in html
     assert "next Tuesday" not in html
     assert db.session.scalar(db.select(db.func.count()).select_from(Showcase)) == 0
+    # Date boxes left empty, as a browser sends them, are simply not given.
+    empty = {"event_date": "", "opens_at": "", "closes_at": ""}
+    made = client.post("/showcases", data={**typed, **empty})
+    assert made.status_code == 302
+    showcase = db.session.scalars(db.select(Showcase)).one()
+    assert showcase.event_date is None and showcase.opens_at is None
 
 
 def test_forged_ids_in_the_builders_forms_get_plain_answers(

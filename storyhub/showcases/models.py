@@ -8,18 +8,22 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storyhub.extensions import db
-from storyhub.models import Job, Story, User, utcnow
+from storyhub.models import Story
+from storyhub.playlists.models import (
+    ItemColumns,
+    MadeByJobColumns,
+    PlaylistColumns,
+    ShareColumns,
+)
 from storyhub.training.models import Clip
 
 
-class Showcase(db.Model):  # type: ignore[name-defined]
+class Showcase(PlaylistColumns, db.Model):  # type: ignore[name-defined]
     """A short, ordered set of whole stories and clips for one learning event."""
 
     __tablename__ = "showcases"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    title: Mapped[str] = mapped_column(String(200))
     introduction: Mapped[str] = mapped_column(Text, default="")
     event_date: Mapped[date | None]
     event_place: Mapped[str] = mapped_column(String(200), default="")
@@ -28,10 +32,7 @@ class Showcase(db.Model):  # type: ignore[name-defined]
     closes_at: Mapped[datetime | None]
     # Only a hash of the event's access code is kept.
     code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    owner: Mapped[User] = relationship()
     items: Mapped[list[ShowcaseItem]] = relationship(
         back_populates="showcase", order_by="ShowcaseItem.position", cascade="all, delete-orphan"
     )
@@ -40,14 +41,12 @@ class Showcase(db.Model):  # type: ignore[name-defined]
     )
 
 
-class ShowcaseItem(db.Model):  # type: ignore[name-defined]
+class ShowcaseItem(ItemColumns, db.Model):  # type: ignore[name-defined]
     """A whole story, or one clip of it, with a line on what to listen for."""
 
     __tablename__ = "showcase_items"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     showcase_id: Mapped[int] = mapped_column(ForeignKey("showcases.id"), index=True)
-    position: Mapped[int]
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
     clip_id: Mapped[int | None] = mapped_column(ForeignKey("clips.id"))
     listen_for: Mapped[str] = mapped_column(Text, default="")
@@ -57,32 +56,23 @@ class ShowcaseItem(db.Model):  # type: ignore[name-defined]
     clip: Mapped[Clip | None] = relationship()
 
 
-class ShowcaseMember(db.Model):  # type: ignore[name-defined]
+class ShowcaseMember(ShareColumns, db.Model):  # type: ignore[name-defined]
     """A member account a showcase is shared with."""
 
     __tablename__ = "showcase_members"
     __table_args__ = (UniqueConstraint("showcase_id", "user_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     showcase_id: Mapped[int] = mapped_column(ForeignKey("showcases.id"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
 
     showcase: Mapped[Showcase] = relationship(back_populates="members")
-    user: Mapped[User] = relationship()
 
 
-class ShowcasePack(db.Model):  # type: ignore[name-defined]
+class ShowcasePack(MadeByJobColumns, db.Model):  # type: ignore[name-defined]
     """An offline pack asked for by someone: made by a job, then downloaded (a copy handed out)."""
 
     __tablename__ = "showcase_packs"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     showcase_id: Mapped[int] = mapped_column(ForeignKey("showcases.id"), index=True)
-    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), unique=True)
     file_key: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     showcase: Mapped[Showcase] = relationship()
-    requested_by: Mapped[User] = relationship()
-    job: Mapped[Job | None] = relationship()

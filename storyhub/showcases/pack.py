@@ -24,7 +24,6 @@ from werkzeug.wrappers import Response
 
 from consent import copies
 from consent.copies import Copy, CopyKind, copy_of, copy_refusal, web_copy_refusal
-from consent.describe import audience_list, name_as_consented
 from consent.models import Audience
 from consent.policy import Purpose, showcase_refusal
 from consent.services import record_use
@@ -34,6 +33,7 @@ from storyhub import audit, jobs
 from storyhub.extensions import db
 from storyhub.jobs import JobContext, JobFailed
 from storyhub.models import Job, MediaRole, User
+from storyhub.playlists import core
 from storyhub.showcases.models import Showcase, ShowcaseItem, ShowcasePack
 from storyhub.storage import get_storage
 from storyhub.transcripts import caption_words
@@ -76,16 +76,18 @@ def plan_pack(showcase: Showcase) -> list[PackItem]:
     for number, item in enumerate(showcase.items, start=1):
         story = item.story
         suffix = ".mp4" if story.kind == "video" else ".m4a"
+        introduction = core.introduce(story)
+        start, end = core.stretch(story, item.clip)
         planned.append(
             PackItem(
                 item=item,
                 media_name=f"{number:02d}{suffix}",
                 captions_name=f"{number:02d}.vtt",
                 title=item.clip.title if item.clip else story.title,
-                teller=name_as_consented(story),
-                audiences=audience_list(story.consent.audiences if story.consent else set()),
-                start=item.clip.start if item.clip else 0.0,
-                end=item.clip.end if item.clip else story.duration,
+                teller=introduction.teller,
+                audiences=introduction.audiences,
+                start=start,
+                end=end,
             )
         )
     return planned

@@ -1,6 +1,6 @@
-"""Showcase views: entering an event code, presenting a showcase, and its media.
-
-Work in progress (issue 8): the builder's pages and the offline pack are still to come.
+"""Showcase views: entering an event code, presenting a showcase and its media, the builder's
+pages and the offline pack. Thin: the rules live in showcases.services and consent/; every form
+is read through showcases.forms (Flask-WTF), never from the raw request.
 """
 
 from __future__ import annotations
@@ -20,18 +20,28 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from consent.copies import web_copy_refusal
-from consent.describe import audience_list, name_as_consented
 from consent.models import Audience
 from consent.policy import showcase_refusal, showcase_stories
 from consent.services import record_use
 from storyhub.extensions import db
 from storyhub.models import MediaRole, Role, Story
+from storyhub.playlists.core import PlaylistError
+from storyhub.playlists.forms import require_valid
+from storyhub.playlists.views import apply_change
 from storyhub.showcases import pack as offline
 from storyhub.showcases import services
+from storyhub.showcases.forms import (
+    AddItemForm,
+    EventCodeForm,
+    ItemChangeForm,
+    MembersForm,
+    ShowcaseForm,
+)
 from storyhub.showcases.models import Showcase, ShowcaseItem, ShowcasePack
 from storyhub.storage import get_storage
 from storyhub.training.services import clip_for, clips_of
@@ -76,8 +86,9 @@ def _shown_item(showcase: Showcase, item_id: int) -> ShowcaseItem:
 def event() -> Any:
     """Open a showcase with the event's access code (no account needed)."""
     problem = None
-    if request.method == "POST":
-        showcase = services.showcase_for_code(request.form.get("code", ""))
+    form = EventCodeForm()
+    if form.validate_on_submit():
+        showcase = services.showcase_for_code(form.code.data)
         if showcase is not None:
             session.clear()  # a code opens this one showcase and nothing else
             session[services.CODE_SESSION_KEY] = showcase.id
@@ -88,7 +99,7 @@ def event() -> Any:
             "please check the code with the organiser."
         )
     status = 400 if problem else 200
-    return render_template("showcases/event.html", problem=problem), status
+    return render_template("showcases/event.html", problem=problem, form=form), status
 
 
 @bp.route("/showcases/<int:showcase_id>/present")
@@ -96,19 +107,7 @@ def present(showcase_id: int) -> str:
     """Presentation mode: one item at a time, introduced by its teller (as consented) and the
     audiences they chose; items whose consent no longer allows them are simply not there."""
     showcase = _watchable(showcase_id)
-    items = [s.item for s in services.items_now(showcase) if s.refusal is None]
-    slides = [
-        {
-            "item": item,
-            "teller": name_as_consented(item.story),
-            "audiences": audience_list(
-                item.story.consent.audiences if item.story.consent else set()
-            ),
-            "start": item.clip.start if item.clip else 0.0,
-            "end": item.clip.end if item.clip else item.story.duration,
-        }
-        for item in items
-    ]
+    slides = services.slides_for(showcase)
     return render_template("showcases/present.html", showcase=showcase, slides=slides)
 
 
@@ -151,30 +150,6 @@ def captions(showcase_id: int, item_id: int) -> Response:
 # --- building (curators) --------------------------------------------------------------------
 
 
-def _when(value: str | None) -> Any:
-    """A date or date-time from a form field (empty: None); odd values are refused plainly."""
-    from datetime import UTC, date, datetime
-
-    if not value:
-        return None
-    try:
-        if "T" in value:
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise services.ShowcaseError("Please give dates as the calendar offers them.") from None
-
-
-def _details() -> dict[str, Any]:
-    form = request.form
-    return {
-        "event_date": _when(form.get("event_date")),
-        "event_place": form.get("event_place"),
-        "opens_at": _when(form.get("opens_at")),
-        "closes_at": _when(form.get("closes_at")),
-    }
-
-
 @bp.route("/showcases", methods=["GET", "POST"])
 @login_required
 def showcases() -> Any:
@@ -184,24 +159,25 @@ def showcases() -> Any:
         if current_user.role != Role.MEMBER or request.method == "POST":
             abort(403)
         return render_template("showcases/mine.html", showcases=services.shared_with(current_user))
-    if request.method == "POST":
+    form = ShowcaseForm()
+    if form.is_submitted():
         try:
+            require_valid(form)
             built = services.create_showcase(
-                current_user,
-                request.form.get("title"),
-                request.form.get("introduction"),
-                **_details(),
+                current_user, form.title.data, form.introduction.data, **form.event()
             )
-        except services.ShowcaseError as error:
+        except PlaylistError as error:
             db.session.rollback()
-            flash(str(error), "error")
+            flash(str(error), "error")  # the form is shown again with what was typed
         else:
             db.session.commit()
             return redirect(url_for("showcases.edit", showcase_id=built.id))
     looked_after = services.showcases_built_by(current_user)
     # A withdrawn or expired story drops out of its showcases at once; the list says so.
     hidden = {s.id: sum(1 for i in services.items_now(s) if i.refusal) for s in looked_after}
-    return render_template("showcases/index.html", showcases=looked_after, hidden_counts=hidden)
+    return render_template(
+        "showcases/index.html", showcases=looked_after, hidden_counts=hidden, details_form=form
+    )
 
 
 def _built(showcase_id: int) -> Showcase:
@@ -239,29 +215,27 @@ def edit(showcase_id: int) -> str:
         ).all(),
         pack_refusal=offline.pack_refusal(showcase),
         offline_refusal=offline.handed_out_refusal,
+        details_form=ShowcaseForm(formdata=None, obj=showcase),
+        item_form=lambda item: ItemChangeForm(formdata=None, listen_for=item.listen_for),
     )
 
 
-def _change(showcase_id: int, change: Any, done: str) -> Response:
+def _change(showcase_id: int, form: FlaskForm, change: Any, done: str) -> Response:
+    """One change of a showcase by its builder, then back to the builder."""
     showcase = _built(showcase_id)
-    try:
-        message = change(showcase)
-    except services.ShowcaseError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(message or done, "success")
-    return redirect(url_for("showcases.edit", showcase_id=showcase.id))
+    back = url_for("showcases.edit", showcase_id=showcase.id)
+    return apply_change(showcase, form, change, done, back)
 
 
 @bp.route("/showcases/<int:showcase_id>/details", methods=["POST"])
 @login_required
 def details(showcase_id: int) -> Response:
+    form = ShowcaseForm()
     return _change(
         showcase_id,
+        form,
         lambda s: services.update_details(
-            s, request.form.get("title"), request.form.get("introduction"), **_details()
+            s, form.title.data, form.introduction.data, **form.event()
         ),
         "Saved.",
     )
@@ -270,15 +244,17 @@ def details(showcase_id: int) -> Response:
 @bp.route("/showcases/<int:showcase_id>/items", methods=["POST"])
 @login_required
 def add(showcase_id: int) -> Response:
+    form = AddItemForm()
+
     def run(showcase: Showcase) -> None:
         clip = None
-        if request.form.get("clip"):
-            clip = clip_for(current_user, request.form.get("clip"))
+        if form.clip.data is not None:
+            clip = clip_for(current_user, form.clip.data)
             if clip is None or clip.owner_id != current_user.id:
                 raise services.ShowcaseError("Please choose one of your clips.")
             story_id = clip.story_id
         else:
-            story_id = request.form.get("story", type=int) or 0
+            story_id = form.story.data or 0
         story = db.session.scalar(
             select(Story).where(Story.id == story_id, showcase_stories(current_user))
         )
@@ -286,25 +262,27 @@ def add(showcase_id: int) -> Response:
             raise services.ShowcaseError("Please choose a story from the list.")
         services.add_item(showcase, story, clip=clip)
 
-    return _change(showcase_id, run, "Added at the end.")
+    return _change(showcase_id, form, run, "Added at the end.")
 
 
 @bp.route("/showcases/<int:showcase_id>/items/<int:item_id>", methods=["POST"])
 @login_required
 def change_item(showcase_id: int, item_id: int) -> Response:
+    form = ItemChangeForm()
+
     def run(showcase: Showcase) -> None:
         item = services.item_of(showcase, item_id)
         if item is None:
             raise services.ShowcaseError("That item is no longer in this showcase.")
-        action = request.form.get("action")
+        action = form.action.data
         if action == "remove":
             services.remove_item(showcase, item)
         elif action in ("up", "down"):
             services.move_item(showcase, item, action)
         else:
-            services.set_listen_for(item, request.form.get("listen_for"))
+            services.set_listen_for(item, form.listen_for.data)
 
-    return _change(showcase_id, run, "Saved.")
+    return _change(showcase_id, form, run, "Saved.")
 
 
 @bp.route("/showcases/<int:showcase_id>/code", methods=["POST"])
@@ -313,6 +291,7 @@ def code(showcase_id: int) -> Response:
     """A new event code, shown once (only its hash is kept); the old one stops working."""
     return _change(
         showcase_id,
+        FlaskForm(),
         lambda s: (
             f"The event code is {services.new_code(s)}. Write it down now: it is shown only "
             "once, and works only during the event's time window."
@@ -324,9 +303,11 @@ def code(showcase_id: int) -> Response:
 @bp.route("/showcases/<int:showcase_id>/members", methods=["POST"])
 @login_required
 def members(showcase_id: int) -> Response:
+    form = MembersForm()
     return _change(
         showcase_id,
-        lambda s: services.set_members(s, request.form.getlist("user")),
+        form,
+        lambda s: services.set_members(s, form.user.data),
         "Sharing saved.",
     )
 
@@ -341,7 +322,7 @@ def make_pack(showcase_id: int) -> Response:
         return "We are making the pack. You can leave this page; we will keep going."
 
     try:
-        return _change(showcase_id, run, "")
+        return _change(showcase_id, FlaskForm(), run, "")
     except offline.PackRefused as refused:
         db.session.rollback()
         flash(f"A pack can't be made now. {refused}", "error")

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from consent.copies import web_copy_refusal
 from consent.policy import (
     SHOWCASE_BUILDERS,
     may_build_showcases,
@@ -24,8 +23,10 @@ from consent.policy import (
 )
 from storyhub import audit
 from storyhub.extensions import db
-from storyhub.models import Story, StoryState, User, as_utc, utcnow
-from storyhub.showcases.models import Showcase, ShowcaseItem
+from storyhub.models import Role, Story, StoryState, User, as_utc, utcnow
+from storyhub.playlists import core
+from storyhub.playlists.core import PlaylistError, Shown
+from storyhub.showcases.models import Showcase, ShowcaseItem, ShowcaseMember
 from storyhub.themes.models import TagStatus
 from storyhub.training.models import Clip
 
@@ -38,7 +39,7 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 
 
-class ShowcaseError(ValueError):
+class ShowcaseError(PlaylistError):
     """A change that can't be made; the message says why, in plain words."""
 
 
@@ -48,12 +49,7 @@ def can_build(user: Any) -> bool:
 
 
 def _clean(text: Any, limit: int, what: str, *, required: bool = False) -> str:
-    value = str(text or "").strip()
-    if required and not value:
-        raise ShowcaseError(f"Please give the {what}.")
-    if len(value) > limit:
-        raise ShowcaseError(f"The {what} can be at most {limit} characters.")
-    return value
+    return core.clean_text(text, limit, what, ShowcaseError, required=required)
 
 
 def create_showcase(
@@ -66,6 +62,7 @@ def create_showcase(
     opens_at: datetime | None = None,
     closes_at: datetime | None = None,
 ) -> Showcase:
+    """A new, empty showcase built by ``user``, for an event on that date, in that place."""
     if not can_build(user):
         raise ShowcaseError("Only curators, and trainers they allow, can build showcases.")
     if opens_at is not None and closes_at is not None and closes_at <= opens_at:
@@ -119,38 +116,49 @@ def add_item(
     showcase: Showcase, story: Story, *, clip: Clip | None = None, note: Any = None
 ) -> ShowcaseItem:
     """Add a whole story (or one clip of it), if its teller shares it for learning events."""
-    if len(showcase.items) >= MAX_ITEMS:
-        raise ShowcaseError(
-            f"A showcase can hold up to {MAX_ITEMS} items. Please take one out first, or make "
-            "another showcase."
-        )
+    core.make_room(showcase, MAX_ITEMS, "showcase", ShowcaseError)
     refusal = showcase_refusal(story)
     if refusal is not None:
         raise ShowcaseError(f"“{story.title}” can't be shown at a learning event. {refusal}")
     if clip is not None and clip.story_id != story.id:
         raise ShowcaseError("That clip is from another story.")
     line = listen_for(story, clip) if note is None else _clean(note, MAX_TEXT, "listening note")
-    item = ShowcaseItem(story=story, clip=clip, listen_for=line, position=len(showcase.items))
-    showcase.items.append(item)
-    return item
+    return core.append(showcase, ShowcaseItem(story=story, clip=clip, listen_for=line))
 
 
-@dataclass(frozen=True)
-class ShownItem:
-    """An item as the showcase shows it now, or why it is hidden (for its curator)."""
-
-    item: ShowcaseItem
-    refusal: str | None
+# An item as the showcase shows it now, or why it is hidden (for its curator).
+ShownItem = Shown[ShowcaseItem]
 
 
 def items_now(showcase: Showcase) -> list[ShownItem]:
     """Every item with whether its consent still allows it: hidden ones vanish for the audience
     at once, and the curator sees why."""
-    return [
-        # A story whose web copy is being made again (after a redaction) waits for it.
-        ShownItem(item, showcase_refusal(item.story) or web_copy_refusal(item.story))
-        for item in showcase.items
-    ]
+    return [Shown(item, core.refusal_now(item.story, showcase_refusal)) for item in showcase.items]
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One item as the room sees it: introduced by its teller (as consented) and the audiences
+    they chose, playing from ``start`` to ``end`` of its story."""
+
+    item: ShowcaseItem
+    teller: str
+    audiences: str
+    start: float
+    end: float
+
+
+def slides_for(showcase: Showcase) -> list[Slide]:
+    """The presentation: items whose consent no longer allows them are simply not there."""
+    slides = []
+    for shown in items_now(showcase):
+        if shown.refusal is not None:
+            continue
+        story = shown.item.story
+        introduction = core.introduce(story)
+        start, end = core.stretch(story, shown.item.clip)
+        slides.append(Slide(shown.item, introduction.teller, introduction.audiences, start, end))
+    return slides
 
 
 def _hash(code: str) -> str:
@@ -215,7 +223,7 @@ def may_watch(
     if getattr(user, "is_authenticated", False) and getattr(user, "is_active", False):
         if can_edit(user, showcase):  # curators, administrators, and the trainer who made it
             return True
-        if any(m.user_id == user.id for m in showcase.members):
+        if core.is_shared_with(user, showcase.members):
             return True
     if code_showcase_id != showcase.id or showcase.opens_at is None or showcase.closes_at is None:
         return False
@@ -229,16 +237,7 @@ def may_watch(
 
 def shared_with(user: User) -> list[Showcase]:
     """The showcases shared with a member, soonest event first."""
-    from storyhub.showcases.models import ShowcaseMember
-
-    return list(
-        db.session.scalars(
-            select(Showcase)
-            .join(ShowcaseMember)
-            .where(ShowcaseMember.user_id == user.id)
-            .order_by(Showcase.event_date)
-        )
-    )
+    return core.shared_with(user, Showcase, ShowcaseMember.user_id, [Showcase.event_date])
 
 
 # --- changing a showcase ------------------------------------------------------------------------
@@ -269,6 +268,7 @@ def update_details(
     opens_at: datetime | None,
     closes_at: datetime | None,
 ) -> None:
+    """Change a showcase's details and its event's time window."""
     if opens_at is not None and closes_at is not None and closes_at <= opens_at:
         raise ShowcaseError("The event must end after it starts.")
     showcase.title = _clean(title, MAX_TITLE, "showcase a title", required=True)
@@ -279,39 +279,28 @@ def update_details(
 
 
 def item_of(showcase: Showcase, item_id: Any) -> ShowcaseItem | None:
-    try:
-        wanted = int(item_id)
-    except (TypeError, ValueError):
-        return None
-    return next((i for i in showcase.items if i.id == wanted), None)
+    """The showcase's item with this id, or None."""
+    return core.item_of(showcase, item_id)
 
 
 def move_item(showcase: Showcase, item: ShowcaseItem, direction: Any) -> None:
-    steps = {"up": -1, "down": 1}
-    if direction not in steps:
-        raise ShowcaseError("Please choose to move it up or down.")
-    items = list(showcase.items)
-    old = items.index(item)
-    new = max(0, min(len(items) - 1, old + steps[direction]))
-    items.insert(new, items.pop(old))
-    showcase.items[:] = items
-    for position, each in enumerate(showcase.items):
-        each.position = position
+    """Move an item one place up or down (or to the top or the bottom)."""
+    core.move(showcase, item, direction, ShowcaseError)
 
 
 def remove_item(showcase: Showcase, item: ShowcaseItem) -> None:
-    showcase.items.remove(item)
-    for position, each in enumerate(showcase.items):
-        each.position = position
+    """Take an item out of the showcase."""
+    core.remove(showcase, item)
 
 
 def set_listen_for(item: ShowcaseItem, text: Any) -> None:
+    """Change the line that tells the audience what to listen for."""
     item.listen_for = _clean(text, MAX_TEXT, "listening note")
+    core.touch(item.showcase)
 
 
 def member_candidates() -> list[User]:
-    from storyhub.models import Role
-
+    """The member accounts a showcase can be shared with."""
     return list(
         db.session.scalars(
             select(User)
@@ -323,18 +312,10 @@ def member_candidates() -> list[User]:
 
 def set_members(showcase: Showcase, user_ids: list[Any]) -> None:
     """Share the showcase with exactly these member accounts."""
-    from storyhub.showcases.models import ShowcaseMember
-
-    allowed = {u.id: u for u in member_candidates()}
-    try:
-        wanted = {int(i) for i in user_ids}
-    except (TypeError, ValueError):
-        raise ShowcaseError("Please choose people from the list.") from None
-    if not wanted <= set(allowed):
-        raise ShowcaseError("Please choose people from the list.")
-    for member in list(showcase.members):
-        if member.user_id not in wanted:
-            showcase.members.remove(member)
-    have = {m.user_id for m in showcase.members}
-    for user_id in sorted(wanted - have):
-        showcase.members.append(ShowcaseMember(user=allowed[user_id]))
+    core.share_exactly(
+        showcase.members,
+        member_candidates(),
+        user_ids,
+        lambda person: ShowcaseMember(user=person),
+        ShowcaseError,
+    )

@@ -16,6 +16,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storyhub.extensions import db
 from storyhub.models import Job, Story, User, str_enum, utcnow
+from storyhub.playlists.models import (
+    ItemColumns,
+    MadeByJobColumns,
+    PlaylistColumns,
+    ShareColumns,
+)
 
 
 class Clip(db.Model):  # type: ignore[name-defined]
@@ -56,7 +62,7 @@ class ItemKind(enum.StrEnum):
     PROMPT = "prompt"  # a discussion prompt, shown to the room between clips
 
 
-class Lesson(db.Model):  # type: ignore[name-defined]
+class Lesson(PlaylistColumns, db.Model):  # type: ignore[name-defined]
     """A lesson: what trainers call a training session, an ordered list of headings, clips and
     prompts that a trainer runs in a room. (Named so it is never confused with ``db.session``; the
     table keeps its first name.)"""
@@ -64,14 +70,9 @@ class Lesson(db.Model):  # type: ignore[name-defined]
     __tablename__ = "training_sessions"
     __table_args__ = (Index("ix_training_sessions_owner", "owner_id", "updated_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    owner: Mapped[User] = relationship()
     items: Mapped[list[LessonItem]] = relationship(
         back_populates="session", order_by="LessonItem.position", cascade="all, delete-orphan"
     )
@@ -85,12 +86,12 @@ class Lesson(db.Model):  # type: ignore[name-defined]
     )
 
 
-class LessonItem(db.Model):  # type: ignore[name-defined]
+class LessonItem(ItemColumns, db.Model):  # type: ignore[name-defined]
+    """A heading, a prompt or a clip, at its place in a session."""
+
     __tablename__ = "session_items"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("training_sessions.id"), index=True)
-    position: Mapped[int]
     kind: Mapped[ItemKind] = mapped_column(str_enum(ItemKind))
     text: Mapped[str] = mapped_column(Text, default="")  # the heading or the prompt
     clip_id: Mapped[int | None] = mapped_column(ForeignKey("clips.id"), index=True)
@@ -101,32 +102,25 @@ class LessonItem(db.Model):  # type: ignore[name-defined]
     clip: Mapped[Clip | None] = relationship()
 
 
-class LessonShare(db.Model):  # type: ignore[name-defined]
+class LessonShare(ShareColumns, db.Model):  # type: ignore[name-defined]
     """Another trainer who may open, run, export and copy a session (only its owner edits it)."""
 
     __tablename__ = "session_shares"
     __table_args__ = (UniqueConstraint("session_id", "user_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("training_sessions.id"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     session: Mapped[Lesson] = relationship(back_populates="shares")
-    user: Mapped[User] = relationship()
 
 
-class LessonExport(db.Model):  # type: ignore[name-defined]
+class LessonExport(MadeByJobColumns, db.Model):  # type: ignore[name-defined]
     """One export of a session: a compiled video, its captions and a handout, made by a job."""
 
     __tablename__ = "session_exports"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("training_sessions.id"), index=True)
-    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), unique=True)
     burn_captions: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     # {"video": key, "captions": key, "handout_html": key, "handout_pdf": key}
     files: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
@@ -140,5 +134,3 @@ class LessonExport(db.Model):  # type: ignore[name-defined]
     revoked_reason: Mapped[str] = mapped_column(Text, default="")
 
     session: Mapped[Lesson] = relationship(back_populates="exports")
-    requested_by: Mapped[User] = relationship()
-    job: Mapped[Job | None] = relationship()

@@ -1,4 +1,7 @@
-"""Clip and session views: thin; the rules live in training.services and consent/."""
+"""Clip and session views: thin; the rules live in training.services and consent/.
+
+Every form is read through training.forms (Flask-WTF), never from the raw request.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +11,13 @@ from flask import (
     Blueprint,
     abort,
     flash,
-    jsonify,
     redirect,
     render_template,
     request,
     url_for,
 )
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from consent import CLIP_ROLES, can_clip, clip_refusal
@@ -24,8 +27,20 @@ from storyhub.auth.decorators import roles_required
 from storyhub.extensions import db
 from storyhub.lookup import story_or_404
 from storyhub.models import MediaRole, Passage, Story
+from storyhub.playlists.core import PlaylistError
+from storyhub.playlists.forms import require_valid
+from storyhub.playlists.views import apply_change
 from storyhub.storage import get_storage
 from storyhub.training import clip_files, exports, services
+from storyhub.training.forms import (
+    ClipForm,
+    ExportForm,
+    ItemForm,
+    MoveForm,
+    OrderForm,
+    SessionForm,
+    ShareForm,
+)
 from storyhub.training.models import Clip, Lesson, LessonExport
 from storyhub.training.services import TrainingError
 
@@ -36,13 +51,6 @@ bp = Blueprint("training", __name__)
 def _clip_rule() -> dict[str, Any]:
     # Story pages and search results offer "Make a clip" only where consent allows clips.
     return {"can_clip": can_clip}
-
-
-def _int_arg(name: str) -> int | None:
-    try:
-        return int(request.values.get(name, ""))
-    except ValueError:
-        return None
 
 
 def _clip_or_404(clip_id: int, *, own: bool = False) -> Clip:
@@ -71,19 +79,41 @@ def clips() -> str:
     return render_template("training/clips.html", clips=mine, standings=standings)
 
 
-def _clip_form(story: Any, clip: Clip | None, passage: Passage | None, status: int = 200) -> Any:
+def _stretch(story: Story, clip: Clip | None, passage: Passage | None) -> tuple[float, float]:
+    """What the clip form starts from: the clip, or the passage it is cut from."""
     if clip is not None:
-        start, end = clip.start, clip.end
-    elif passage is not None:
-        start, end = passage.start, passage.end
-    else:
-        start, end = story.passages[0].start, story.passages[0].end
+        return clip.start, clip.end
+    if passage is not None:
+        return passage.start, passage.end
+    return story.passages[0].start, story.passages[0].end
+
+
+def _clip_form(story: Story, clip: Clip | None, passage: Passage | None) -> ClipForm:
+    """The clip form: what was sent, or (on first showing) the clip's or the passage's words."""
+    start, end = _stretch(story, clip, passage)
     words = services.editing_window(story, start, end)
-    form = request.form if request.method == "POST" else {}
-    first = form.get("start_word", services.word_index_at(words, start, last=False))
-    last = form.get("end_word", services.word_index_at(words, end, last=True))
-    title = form.get("title", clip.title if clip else services.default_clip_title(story, passage))
-    note = form.get("note", clip.note if clip else "")
+    return ClipForm(
+        data={
+            "start_word": services.word_index_at(words, start, last=False),
+            "end_word": services.word_index_at(words, end, last=True),
+            "title": clip.title if clip else services.default_clip_title(story, passage),
+            "note": clip.note if clip else "",
+        }
+    )
+
+
+def _clip_page(
+    story: Story, clip: Clip | None, passage: Passage | None, form: ClipForm, status: int = 200
+) -> Any:
+    start, end = _stretch(story, clip, passage)
+    words = services.editing_window(story, start, end)
+    # A word number that wasn't one is shown as the clip's own bound again.
+    first = form.start_word.data
+    last = form.end_word.data
+    if first is None:
+        first = services.word_index_at(words, start, last=False)
+    if last is None:
+        last = services.word_index_at(words, end, last=True)
     sessions, _shared = services.sessions_of(current_user)
     return (
         render_template(
@@ -92,10 +122,9 @@ def _clip_form(story: Any, clip: Clip | None, passage: Passage | None, status: i
             clip=clip,
             passage=passage,
             words=words,
+            form=form,
             first=str(first),
             last=str(last),
-            title=title,
-            note=note,
             sessions=sessions,
             has_rendition=story.media_file(MediaRole.RENDITION) is not None,
             file_ready=clip is not None and clip_files.file_ready(clip),
@@ -116,27 +145,28 @@ def new_clip(story_id: int) -> Any:
         message = clip_refusal(story) or "You can't make clips from this story."
         flash(f"Clips can't be made from this story. {message}", "error")
         return redirect(url_for("stories.show", story_id=story.id))
-    passage_id = _int_arg("passage")
+    passage_id = request.args.get("passage", type=int)
     passage = next((p for p in story.passages if p.id == passage_id), story.passages[0])
-    if request.method == "POST":
-        return _save_clip(story, None, passage)
-    return _clip_form(story, None, passage)
+    form = _clip_form(story, None, passage)
+    if form.is_submitted():
+        return _save_clip(story, None, passage, form)
+    return _clip_page(story, None, passage, form)
 
 
-def _save_clip(story: Story, clip: Clip | None, passage: Passage | None) -> Any:
+def _save_clip(story: Story, clip: Clip | None, passage: Passage | None, form: ClipForm) -> Any:
     """Save the clip form: a new clip of ``story``, or the changes to ``clip``."""
-    form = request.form
-    fields = (form.get("start_word"), form.get("end_word"), form.get("title"), form.get("note"))
+    fields = (form.start_word.data, form.end_word.data, form.title.data, form.note.data)
     try:
+        require_valid(form)
         if clip is None:
             saved = services.create_clip(current_user, story, *fields)
         else:
             saved = services.update_clip(current_user, clip, *fields)
-        session = _add_to_chosen_session(saved)
-    except TrainingError as error:
+        session = _add_to_chosen_session(saved, form.session.data)
+    except PlaylistError as error:
         db.session.rollback()
         flash(str(error), "error")
-        return _clip_form(story, clip, passage, 400)
+        return _clip_page(story, clip, passage, form, 400)
     db.session.commit()
     if session is not None:
         flash(f"Clip saved and added to “{session.title}”.", "success")
@@ -145,10 +175,9 @@ def _save_clip(story: Story, clip: Clip | None, passage: Passage | None) -> Any:
     return redirect(url_for("training.clips"))
 
 
-def _add_to_chosen_session(clip: Clip) -> Lesson | None:
+def _add_to_chosen_session(clip: Clip, chosen: int | None) -> Lesson | None:
     """The clip form can put the new clip straight into one of the trainer's sessions."""
-    chosen = request.form.get("session", "")
-    if not chosen:
+    if chosen is None:
         return None
     session = services.session_for(current_user, chosen, edit=True)
     if session is None:
@@ -166,9 +195,10 @@ def edit_clip(clip_id: int) -> Any:
     if not can_clip(current_user, story):
         standing = services.clip_standing(clip, current_user)
         return render_template("training/clip_unusable.html", clip=clip, standing=standing)
-    if request.method == "POST":
-        return _save_clip(story, clip, None)
-    return _clip_form(story, clip, None)
+    form = _clip_form(story, clip, None)
+    if form.is_submitted():
+        return _save_clip(story, clip, None, form)
+    return _clip_page(story, clip, None, form)
 
 
 @bp.route("/clips/<int:clip_id>/file", methods=["GET", "POST"])
@@ -212,20 +242,20 @@ def delete_clip(clip_id: int) -> Response:
 @roles_required(*CLIP_ROLES)
 def sessions() -> Any:
     """The trainer's sessions and those shared with them; make a new one."""
-    if request.method == "POST":
+    form = SessionForm()
+    if form.is_submitted():
         try:
-            session = services.create_session(
-                current_user, request.form.get("title"), request.form.get("summary")
-            )
-        except TrainingError as error:
+            require_valid(form)
+            session = services.create_session(current_user, form.title.data, form.summary.data)
+        except PlaylistError as error:
             db.session.rollback()
             flash(str(error), "error")
         else:
             db.session.commit()
             return redirect(url_for("training.session", session_id=session.id))
     owned, shared = services.sessions_of(current_user)
-    status = 400 if request.method == "POST" else 200
-    return render_template("training/sessions.html", owned=owned, shared=shared), status
+    status = 400 if form.is_submitted() else 200
+    return render_template("training/sessions.html", owned=owned, shared=shared, form=form), status
 
 
 @bp.route("/sessions/<int:session_id>")
@@ -248,6 +278,11 @@ def session(session_id: int) -> str:
         candidates=services.share_candidates(training_session) if editable else [],
         shared_ids={s.user_id for s in training_session.shares},
         export_refusal=lambda e: exports.export_refusal(current_user, e),
+        details_form=SessionForm(formdata=None, obj=training_session),
+        new_item_form=ItemForm(formdata=None),
+        item_form=lambda item: ItemForm(
+            formdata=None, data={"text": item.text, "notes": item.notes}
+        ),
     )
 
 
@@ -255,36 +290,21 @@ def _back(session: Lesson, anchor: str = "") -> Response:
     return redirect(url_for("training.session", session_id=session.id) + anchor)
 
 
-def _change(session_id: int, change: Any, done: str, anchor: str = "") -> Response:
-    """Run one edit of a session by its owner, then go back to it with a plain message."""
+def _change(session_id: int, form: FlaskForm, change: Any, done: str, anchor: str = "") -> Response:
+    """One change of a session by its owner, then back to it (at ``anchor``)."""
     training_session = _session_or_404(session_id, edit=True)
-    try:
-        change(training_session)
-    except TrainingError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        if _wants_json():
-            return jsonify(ok=False, error=str(error)), 400  # type: ignore[return-value]
-    else:
-        db.session.commit()
-        if _wants_json():
-            return jsonify(ok=True)
-        flash(done, "success")
-    return _back(training_session, anchor)
-
-
-def _wants_json() -> bool:
-    return request.headers.get("X-Requested-With") == "storyhub"
+    back = url_for("training.session", session_id=training_session.id) + anchor
+    return apply_change(training_session, form, change, done, back)
 
 
 @bp.route("/sessions/<int:session_id>/details", methods=["POST"])
 @roles_required(*CLIP_ROLES)
 def session_details(session_id: int) -> Response:
+    form = SessionForm()
     return _change(
         session_id,
-        lambda s: services.update_session(
-            s, request.form.get("title"), request.form.get("summary")
-        ),
+        form,
+        lambda s: services.update_session(s, form.title.data, form.summary.data),
         "Saved.",
     )
 
@@ -292,41 +312,44 @@ def session_details(session_id: int) -> Response:
 @bp.route("/sessions/<int:session_id>/items", methods=["POST"])
 @roles_required(*CLIP_ROLES)
 def add_item(session_id: int) -> Response:
-    form = request.form
+    form = ItemForm()
     return _change(
         session_id,
+        form,
         lambda s: services.add_item(
             current_user,
             s,
-            form.get("kind"),
-            text=form.get("text"),
-            clip_id=form.get("clip"),
-            notes=form.get("notes"),
+            form.kind.data,
+            text=form.text.data,
+            clip_id=form.clip.data,
+            notes=form.notes.data,
         ),
         "Added at the end of the session.",
         "#items",
     )
 
 
-def _item_change(session_id: int, item_id: int, change: Any, done: str) -> Response:
+def _item_change(
+    session_id: int, item_id: int, form: FlaskForm, change: Any, done: str
+) -> Response:
     def run(training_session: Lesson) -> None:
         item = services.item_of(training_session, item_id)
         if item is None:
             raise TrainingError("That item is no longer in this session. Please reload.")
         change(training_session, item)
 
-    return _change(session_id, run, done, f"#item-{item_id}")
+    return _change(session_id, form, run, done, f"#item-{item_id}")
 
 
 @bp.route("/sessions/<int:session_id>/items/<int:item_id>", methods=["POST"])
 @roles_required(*CLIP_ROLES)
 def update_item(session_id: int, item_id: int) -> Response:
+    form = ItemForm()
     return _item_change(
         session_id,
         item_id,
-        lambda s, item: services.update_item(
-            item, request.form.get("text"), request.form.get("notes")
-        ),
+        form,
+        lambda s, item: services.update_item(item, form.text.data, form.notes.data),
         "Saved.",
     )
 
@@ -334,10 +357,12 @@ def update_item(session_id: int, item_id: int) -> Response:
 @bp.route("/sessions/<int:session_id>/items/<int:item_id>/move", methods=["POST"])
 @roles_required(*CLIP_ROLES)
 def move_item(session_id: int, item_id: int) -> Response:
+    form = MoveForm()
     return _item_change(
         session_id,
         item_id,
-        lambda s, item: services.move_item(s, item, request.form.get("direction")),
+        form,
+        lambda s, item: services.move_item(s, item, form.direction.data),
         "Moved.",
     )
 
@@ -346,7 +371,11 @@ def move_item(session_id: int, item_id: int) -> Response:
 @roles_required(*CLIP_ROLES)
 def remove_item(session_id: int, item_id: int) -> Response:
     return _item_change(
-        session_id, item_id, lambda s, item: services.remove_item(s, item), "Removed."
+        session_id,
+        item_id,
+        FlaskForm(),
+        lambda s, item: services.remove_item(s, item),
+        "Removed.",
     )
 
 
@@ -354,9 +383,11 @@ def remove_item(session_id: int, item_id: int) -> Response:
 @roles_required(*CLIP_ROLES)
 def reorder(session_id: int) -> Response:
     """The new order after dragging: every item id, in order."""
+    form = OrderForm()
     return _change(
         session_id,
-        lambda s: services.reorder(s, request.form.getlist("item")),
+        form,
+        lambda s: services.reorder(s, form.item.data),
         "The new order is saved.",
         "#items",
     )
@@ -365,9 +396,11 @@ def reorder(session_id: int) -> Response:
 @bp.route("/sessions/<int:session_id>/share", methods=["POST"])
 @roles_required(*CLIP_ROLES)
 def share(session_id: int) -> Response:
+    form = ShareForm()
     return _change(
         session_id,
-        lambda s: services.set_shares(current_user, s, request.form.getlist("user")),
+        form,
+        lambda s: services.set_shares(current_user, s, form.user.data),
         "Sharing saved.",
         "#sharing",
     )
@@ -431,10 +464,10 @@ def played(session_id: int) -> tuple[str, int]:
 @roles_required(*CLIP_ROLES)
 def export(session_id: int) -> Response:
     training_session = _session_or_404(session_id)
+    form = ExportForm()
+    form.validate()  # a box: ticked or not, nothing to refuse
     try:
-        exports.request_export(
-            current_user, training_session, burn_captions=request.form.get("burn") == "yes"
-        )
+        exports.request_export(current_user, training_session, burn_captions=form.burn.data)
     except TrainingError as error:
         db.session.rollback()
         flash(str(error), "error")

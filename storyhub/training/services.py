@@ -6,7 +6,6 @@ Views and the API call these; consent rules are asked of consent/ (``can_clip``,
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,12 +13,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from consent import CLIP_ROLES, can_clip, can_view, clip_refusal
-from consent.copies import CopyKind, copy_of, web_copy_refusal
-from consent.describe import audience_list, name_as_consented
+from consent.copies import CopyKind, copy_of
 from consent.models import ConsentStatus, ConsentVersion
 from storyhub import audit
 from storyhub.extensions import db
 from storyhub.models import Passage, Story, StoryState, User
+from storyhub.playlists import core
+from storyhub.playlists.core import PlaylistError
 from storyhub.training.models import (
     Clip,
     ItemKind,
@@ -41,7 +41,7 @@ MAX_CLIPS_PER_PERSON = 2000
 MAX_SESSIONS_PER_PERSON = 500
 
 
-class TrainingError(ValueError):
+class TrainingError(PlaylistError):
     """A change that can't be made; the message says why, in plain words."""
 
 
@@ -130,12 +130,7 @@ def word_index_at(words: Sequence[ClipWord], seconds: float, *, last: bool) -> i
 
 
 def _clean(text: Any, limit: int, what: str, *, required: bool = False) -> str:
-    value = str(text or "").strip()
-    if required and not value:
-        raise TrainingError(f"Please give the {what}.")
-    if len(value) > limit:
-        raise TrainingError(f"The {what} can be at most {limit} characters.")
-    return value
+    return core.clean_text(text, limit, what, TrainingError, required=required)
 
 
 def default_clip_title(story: Story, passage: Passage | None) -> str:
@@ -190,9 +185,7 @@ def delete_clip(user: User, clip: Clip) -> None:
     if clip.owner_id != user.id:
         raise TrainingError("Only the trainer who made this clip can delete it.")
     for item in db.session.scalars(select(LessonItem).where(LessonItem.clip_id == clip.id)):
-        session = item.session
-        session.items.remove(item)
-        _renumber(session)
+        core.remove(item.session, item)
     audit.record("clip.deleted", actor=user, object_type="clip", object_id=clip.id)
     _forget_copy_records(CopyKind.CLIP_FILE, [clip.id])
     db.session.delete(clip)
@@ -224,11 +217,13 @@ class ClipStanding:
 def clip_standing(clip: Clip, viewer: Any) -> ClipStanding:
     """Whether ``viewer`` may be shown ``clip`` now: its story's current consent decides."""
     story = clip.story
-    reason = clip_refusal(story)
-    if reason is None and not can_view(viewer, story):
-        reason = "You may not see this story."
-    if reason is None:
-        reason = web_copy_refusal(story)
+
+    def for_training(story: Story) -> str | None:
+        if can_view(viewer, story):
+            return clip_refusal(story)
+        return clip_refusal(story) or "You may not see this story."
+
+    reason = core.refusal_now(story, for_training)
     words = tuple(words_between(story_words(story), clip.start, clip.end)) if reason is None else ()
     return ClipStanding(
         usable=reason is None,
@@ -249,10 +244,7 @@ def clips_of(user: User) -> list[Clip]:
 
 def clip_for(user: Any, clip_id: Any) -> Clip | None:
     """The clip, if ``user`` made it or may open a session holding it; else None."""
-    try:
-        clip = db.session.get(Clip, int(clip_id))
-    except (TypeError, ValueError, OverflowError):
-        return None
+    clip = core.row_by_id(Clip, clip_id)
     if clip is None or not getattr(user, "is_authenticated", False):
         return None
     if clip.owner_id == user.id:
@@ -294,7 +286,7 @@ def can_open(user: Any, session: Lesson) -> bool:
         return False
     if user.role not in CLIP_ROLES:
         return False
-    return session.owner_id == user.id or any(s.user_id == user.id for s in session.shares)
+    return session.owner_id == user.id or core.is_shared_with(user, session.shares)
 
 
 def can_edit(user: Any, session: Lesson) -> bool:
@@ -304,10 +296,7 @@ def can_edit(user: Any, session: Lesson) -> bool:
 
 def session_for(user: Any, session_id: Any, *, edit: bool = False) -> Lesson | None:
     """The session, if ``user`` may open (or edit) it; else None (a view answers 404)."""
-    try:
-        session = db.session.get(Lesson, int(session_id))
-    except (TypeError, ValueError, OverflowError):
-        return None
+    session = core.row_by_id(Lesson, session_id)
     if session is None or not (can_edit if edit else can_open)(user, session):
         return None
     return session
@@ -318,13 +307,8 @@ def sessions_of(user: User) -> tuple[list[Lesson], list[Lesson]]:
     owned = db.session.scalars(
         select(Lesson).where(Lesson.owner_id == user.id).order_by(Lesson.updated_at.desc())
     ).all()
-    shared = db.session.scalars(
-        select(Lesson)
-        .join(LessonShare)
-        .where(LessonShare.user_id == user.id)
-        .order_by(Lesson.updated_at.desc())
-    ).all()
-    return list(owned), list(shared)
+    shared = core.shared_with(user, Lesson, LessonShare.user_id, [Lesson.updated_at.desc()])
+    return list(owned), shared
 
 
 def _room_for_clips(user: User, more: int) -> None:
@@ -338,6 +322,7 @@ def _room_for_clips(user: User, more: int) -> None:
 
 
 def create_session(user: User, title: Any, summary: Any = "") -> Lesson:
+    """A new, empty session owned by ``user`` (a trainer or curator)."""
     if user.role not in CLIP_ROLES:
         raise TrainingError("Only trainers and curators can make training sessions.")
     owned = db.session.scalar(select(func.count()).where(Lesson.owner_id == user.id))
@@ -358,20 +343,9 @@ def create_session(user: User, title: Any, summary: Any = "") -> Lesson:
 
 
 def update_session(session: Lesson, title: Any, summary: Any) -> None:
+    """Change a session's title and what it is for."""
     session.title = _clean(title, MAX_TITLE, "session a title", required=True)
     session.summary = _clean(summary, MAX_TEXT, "summary")
-
-
-def _renumber(session: Lesson) -> None:
-    for position, item in enumerate(session.items):
-        item.position = position
-
-
-def _touch(session: Lesson) -> None:
-    # Items changing is the session changing: it moves to the top of "my sessions".
-    from storyhub.models import utcnow
-
-    session.updated_at = utcnow()
 
 
 def add_item(
@@ -388,8 +362,7 @@ def add_item(
         kind = ItemKind(str(kind))
     except ValueError:
         raise TrainingError("Please choose a heading, a clip or a discussion prompt.") from None
-    if len(session.items) >= MAX_ITEMS:
-        raise TrainingError(f"A session can hold at most {MAX_ITEMS} items.")
+    core.make_room(session, MAX_ITEMS, "session", TrainingError)
     clip: Clip | None = None
     if kind == ItemKind.CLIP:
         clip = clip_for(user, clip_id)
@@ -402,74 +375,37 @@ def add_item(
     else:
         what = "heading" if kind == ItemKind.HEADING else "discussion prompt"
         body = _clean(text, MAX_TEXT, what, required=True)
-    item = LessonItem(
-        kind=kind,
-        text=body,
-        clip=clip,
-        notes=_clean(notes, MAX_TEXT, "notes"),
-        position=len(session.items),
-    )
-    session.items.append(item)
-    _touch(session)
-    return item
+    item = LessonItem(kind=kind, text=body, clip=clip, notes=_clean(notes, MAX_TEXT, "notes"))
+    return core.append(session, item)
 
 
 def item_of(session: Lesson, item_id: Any) -> LessonItem | None:
-    try:
-        wanted = int(item_id)
-    except (TypeError, ValueError):
-        return None
-    return next((i for i in session.items if i.id == wanted), None)
+    """The session's item with this id, or None."""
+    return core.item_of(session, item_id)
 
 
 def update_item(item: LessonItem, text: Any, notes: Any) -> None:
+    """Change a heading's or prompt's words, or any item's notes for the trainer."""
     if item.kind != ItemKind.CLIP:
         what = "heading" if item.kind == ItemKind.HEADING else "discussion prompt"
         item.text = _clean(text, MAX_TEXT, what, required=True)
     item.notes = _clean(notes, MAX_TEXT, "notes")
-    _touch(item.session)
+    core.touch(item.session)
 
 
 def remove_item(session: Lesson, item: LessonItem) -> None:
-    session.items.remove(item)
-    _renumber(session)
-    _touch(session)
+    """Take an item out of the session."""
+    core.remove(session, item)
 
 
 def move_item(session: Lesson, item: LessonItem, direction: Any) -> None:
-    """Move an item one place up or down (the keyboard's and the buttons' way to reorder)."""
-    steps = {"up": -1, "down": 1, "top": -len(session.items), "bottom": len(session.items)}
-    if direction not in steps:
-        raise TrainingError("Please choose to move it up or down.")
-    items = list(session.items)
-    old = items.index(item)
-    new = max(0, min(len(items) - 1, old + steps[direction]))
-    items.insert(new, items.pop(old))
-    _apply_order(session, items)
+    """Move an item one place up or down, or to the top or bottom (buttons and keyboard)."""
+    core.move(session, item, direction, TrainingError)
 
 
 def reorder(session: Lesson, item_ids: Iterable[Any]) -> None:
-    """Put the items in the given order (dragging sends the whole new order).
-
-    The list must name every item exactly once, so a stale page can't drop or duplicate one.
-    """
-    by_id = {item.id: item for item in session.items}
-    # Read no more of the list than a session can hold: a longer one can't be this session's.
-    item_ids = list(itertools.islice(item_ids, MAX_ITEMS + 1))
-    try:
-        wanted = [int(i) for i in item_ids]
-    except (TypeError, ValueError):
-        raise TrainingError("That order doesn't match this session. Please reload.") from None
-    if sorted(wanted) != sorted(by_id):
-        raise TrainingError("The session changed since this page loaded. Please reload it.")
-    _apply_order(session, [by_id[i] for i in wanted])
-
-
-def _apply_order(session: Lesson, items: list[LessonItem]) -> None:
-    # Rebuild the ordered list, so the relationship's order matches the new positions.
-    session.items[:] = items
-    _renumber(session)
-    _touch(session)
+    """Put the items in the given order, which must name every item once (dragging)."""
+    core.reorder(session, item_ids, "session", MAX_ITEMS, TrainingError)
 
 
 def duplicate_session(user: User, session: Lesson) -> Lesson:
@@ -496,15 +432,7 @@ def duplicate_session(user: User, session: Lesson) -> Lesson:
                     consent_id=source.story.consent_id,
                 )
                 clip_copies[source.id] = clip
-        copy.items.append(
-            LessonItem(
-                kind=item.kind,
-                text=item.text,
-                clip=clip,
-                notes=item.notes,
-                position=len(copy.items),
-            )
-        )
+        core.append(copy, LessonItem(kind=item.kind, text=item.text, clip=clip, notes=item.notes))
     audit.record(
         "session.duplicated",
         actor=user,
@@ -528,26 +456,21 @@ def share_candidates(session: Lesson) -> list[User]:
 
 def set_shares(user: User, session: Lesson, user_ids: Iterable[Any]) -> None:
     """Share the session with exactly these trainers (ids not among the candidates are refused)."""
-    allowed = {u.id: u for u in share_candidates(session)}
-    try:
-        wanted = {int(i) for i in user_ids}
-    except (TypeError, ValueError):
-        raise TrainingError("Please choose people from the list.") from None
-    if not wanted <= set(allowed):
-        raise TrainingError("Please choose people from the list.")
-    for share in list(session.shares):
-        if share.user_id not in wanted:
-            session.shares.remove(share)
-    have = {s.user_id for s in session.shares}
-    for user_id in sorted(wanted - have):
-        session.shares.append(LessonShare(user=allowed[user_id]))
+    wanted = core.share_exactly(
+        session.shares,
+        share_candidates(session),
+        user_ids,
+        lambda person: LessonShare(user=person),
+        TrainingError,
+    )
     audit.record(
         "session.shared", actor=user, object_type="session", object_id=session.id,
-        with_users=sorted(wanted),
+        with_users=wanted,
     )  # fmt: skip
 
 
 def delete_session(user: User, session: Lesson) -> None:
+    """Delete a session (its owner only), with the records of its exports' files."""
     if session.owner_id != user.id:
         raise TrainingError("Only the trainer who made this session can delete it.")
     audit.record("session.deleted", actor=user, object_type="session", object_id=session.id)
@@ -588,6 +511,7 @@ def slides_for(viewer: Any, session: Lesson) -> list[Slide]:
         if not standing.usable:
             slides.append(Slide(kind="skipped", clip=clip, standing=standing, notes=item.notes))
             continue
+        introduction = core.introduce(story)
         slides.append(
             Slide(
                 kind="clip",
@@ -595,8 +519,8 @@ def slides_for(viewer: Any, session: Lesson) -> list[Slide]:
                 standing=standing,
                 notes=item.notes,
                 story_title=story.title,
-                teller=name_as_consented(story),
-                audiences=audience_list(story.consent.audiences if story.consent else set()),
+                teller=introduction.teller,
+                audiences=introduction.audiences,
             )
         )
     return slides

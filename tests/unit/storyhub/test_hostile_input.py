@@ -96,22 +96,20 @@ FIELDS: dict[str, tuple[bool, str]] = {
     "people/story.html:end": (NOT_SHOWN, "refused unless a time, never repeated"),
     "themes/taxonomy.html:label": (SHOWN, "theme lists, panels, dashboard, search, CSV"),
     "themes/taxonomy.html:description": (SHOWN, "the list of themes"),
-    "training/clip_form.html:title": (SHOWN, "clips, sessions, the room"),
-    "training/clip_form.html:note": (SHOWN, "the clip form, the API"),
-    "training/sessions.html:title": (SHOWN, "the list of sessions, the session"),
-    "training/sessions.html:summary": (SHOWN, "the session"),
-    "training/session.html:title": (SHOWN, "the list of sessions, the session"),
-    "training/session.html:summary": (SHOWN, "the session"),
-    "training/session.html:text": (SHOWN, "headings and prompts: session, room, API"),
-    "training/session.html:notes": (SHOWN, "trainer's notes: the session, the API"),
-    "showcases/_details.html:title": (SHOWN, "the showcase list, builder and presentation"),
-    "showcases/_details.html:introduction": (SHOWN, "the builder and the presentation"),
-    "showcases/_details.html:event_place": (SHOWN, "the showcase list and builder"),
-    "showcases/_details.html:event_date": (NOT_SHOWN, "refused unless a date"),
-    "showcases/_details.html:opens_at": (NOT_SHOWN, "refused unless a date and time"),
-    "showcases/_details.html:closes_at": (NOT_SHOWN, "refused unless a date and time"),
-    "showcases/edit.html:listen_for": (SHOWN, "the builder and the presentation"),
-    "showcases/event.html:code": (NOT_SHOWN, "a wrong code is refused, not repeated"),
+    "ClipForm.title": (SHOWN, "clips, sessions, the room"),
+    "ClipForm.note": (SHOWN, "the clip form, the API"),
+    "SessionForm.title": (SHOWN, "the list of sessions, the session"),
+    "SessionForm.summary": (SHOWN, "the session"),
+    "ItemForm.text": (SHOWN, "headings and prompts: session, room, API"),
+    "ItemForm.notes": (SHOWN, "trainer's notes: the session, the API"),
+    "ShowcaseForm.title": (SHOWN, "the showcase list, builder and presentation"),
+    "ShowcaseForm.introduction": (SHOWN, "the builder and the presentation"),
+    "ShowcaseForm.event_place": (SHOWN, "the showcase list and builder"),
+    "ShowcaseForm.event_date": (NOT_SHOWN, "refused unless a date, not typed back"),
+    "ShowcaseForm.opens_at": (NOT_SHOWN, "refused unless a date and time, not typed back"),
+    "ShowcaseForm.closes_at": (NOT_SHOWN, "refused unless a date and time, not typed back"),
+    "ItemChangeForm.listen_for": (SHOWN, "the builder and the presentation"),
+    "EventCodeForm.code": (NOT_SHOWN, "a wrong code is refused, not repeated"),
     "search/search.html:q": (SHOWN, "the search box and the results"),
     "search/search.html:from": (SHOWN, "typed back into the date box"),
     "search/search.html:to": (SHOWN, "typed back into the date box"),
@@ -427,19 +425,17 @@ def _fill_every_field(
     # A clip, a session with a heading, a prompt and the clip, its details changed.
     clip_form = {"start_word": "0", "end_word": "2"}
     for name in ("title", "note"):
-        clip_form[name] = payload(f"training/clip_form.html:{name}")
+        clip_form[name] = payload(f"ClipForm.{name}")
     post(trainer, f"/stories/{story.id}/clips/new?passage={passage.id}", clip_form)
     clip = db.session.scalars(select(Clip)).one()
     titles = ("title", "summary")
-    post(trainer, "/sessions", {name: payload(f"training/sessions.html:{name}") for name in titles})
+    post(trainer, "/sessions", {name: payload(f"SessionForm.{name}") for name in titles})
     session = db.session.scalars(select(Lesson)).one()
     base = f"/sessions/{session.id}"
-    changed = {name: payload(f"training/session.html:{name}") for name in titles}
+    changed = {name: payload(f"SessionForm.{name}") for name in titles}
     post(trainer, f"{base}/details", changed)
-    notes = payload("training/session.html:notes")
-    post(
-        trainer, f"{base}/items", {"kind": "heading", "text": payload("training/session.html:text")}
-    )
+    notes = payload("ItemForm.notes")
+    post(trainer, f"{base}/items", {"kind": "heading", "text": payload("ItemForm.text")})
     post(trainer, f"{base}/items", {"kind": "prompt", "text": "What changed?", "notes": notes})
     post(trainer, f"{base}/items", {"kind": "clip", "clip": str(clip.id)})
 
@@ -448,8 +444,7 @@ def _fill_every_field(
     # refused).
     now = datetime.now(UTC)
     details = {
-        name: payload(f"showcases/_details.html:{name}")
-        for name in ("title", "introduction", "event_place")
+        name: payload(f"ShowcaseForm.{name}") for name in ("title", "introduction", "event_place")
     }
     dates = {
         "event_date": (now + timedelta(days=1)).date().isoformat(),
@@ -460,7 +455,7 @@ def _fill_every_field(
         post(
             curator,
             "/showcases",
-            {**details, **dates, name: payload(f"showcases/_details.html:{name}")},
+            {**details, **dates, name: payload(f"ShowcaseForm.{name}")},
         )
     post(curator, "/showcases", {**details, **dates})
     showcase = db.session.scalars(select(Showcase)).one()
@@ -468,13 +463,13 @@ def _fill_every_field(
     post(curator, f"{built}/details", {**details, **dates})
     post(curator, f"{built}/items", {"story": str(story.id)})
     item = db.session.scalars(select(ShowcaseItem)).one()
-    listen = {"listen_for": payload("showcases/edit.html:listen_for")}
+    listen = {"listen_for": payload("ItemChangeForm.listen_for")}
     post(curator, f"{built}/items/{item.id}", listen)
     post(curator, f"{built}/members", {"user": str(member_user.id)})
     coded = post(curator, f"{built}/code", {}).get_data(as_text=True)
     code = _found(r"The event code is ([A-Z0-9]{4}-[A-Z0-9]{4})", coded)
     guest = app.test_client()
-    wrong = {"code": payload("showcases/event.html:code")}
+    wrong = {"code": payload("EventCodeForm.code")}
     assert post(guest, "/event", wrong, token_page="/event").status_code == 400
     assert post(guest, "/event", {"code": code}, token_page="/event").status_code == 200
 
@@ -586,19 +581,17 @@ def test_a_session_handout_keeps_typed_text_inert_and_fetches_nothing(
 
     trainer, teller = make_user(Role.TRAINER), make_user(Role.STORYTELLER)
     story = clip_story(teller, [f"{ATTACK} and more words here"], title=payload("UploadForm.title"))
-    clip = services.create_clip(trainer, story, 0, 3, payload("training/clip_form.html:title"))
+    clip = services.create_clip(trainer, story, 0, 3, payload("ClipForm.title"))
     title = "Ours\n}} body { background: url(http://127.0.0.1:9/fetched) } @page { x { " + ATTACK
-    session = services.create_session(
-        trainer, title[:200], payload("training/session.html:summary")
-    )
+    session = services.create_session(trainer, title[:200], payload("SessionForm.summary"))
     db.session.flush()
-    services.add_item(trainer, session, "heading", text=payload("training/session.html:text"))
+    services.add_item(trainer, session, "heading", text=payload("ItemForm.text"))
     services.add_item(trainer, session, "clip", clip_id=clip.id)
     db.session.commit()
     export = LessonExport(session=session, requested_by=trainer, burn_captions=False)
     db.session.add(export)
     handout = exports.render_handout(export, exports.plan_export(trainer, session))
-    assert TAGS["training/session.html:text"] + TEMPLATE in handout
+    assert TAGS["ItemForm.text"] + TEMPLATE in handout
     assert html_problems(handout) == []
 
     fetched: list[str] = []
@@ -675,10 +668,10 @@ def test_an_offline_pack_keeps_typed_text_inert(
     )
     showcase = showcase_services.create_showcase(
         curator,
-        payload("showcases/_details.html:title"),
-        payload("showcases/_details.html:introduction"),
+        payload("ShowcaseForm.title"),
+        payload("ShowcaseForm.introduction"),
     )
-    showcase_services.add_item(showcase, story, note=payload("showcases/edit.html:listen_for"))
+    showcase_services.add_item(showcase, story, note=payload("ItemChangeForm.listen_for"))
     db.session.commit()
     # The media cut is ffmpeg's work, tested elsewhere; here only the words matter.
     monkeypatch.setattr(
@@ -690,8 +683,8 @@ def test_an_offline_pack_keeps_typed_text_inert(
     assert html_problems(page) == []
     for key in (
         "UploadForm.title",
-        "showcases/_details.html:title",
-        "showcases/edit.html:listen_for",
+        "ShowcaseForm.title",
+        "ItemChangeForm.listen_for",
     ):
         assert TAGS[key] + TEMPLATE in page, key
     cues = json.loads(_found(r"const CUES = (.*);\n", page))

@@ -1,0 +1,53 @@
+"""Form fields both builders' pages use: ids chosen from a list, and lists of them.
+
+The forms only turn what was sent into typed values, with a plain message when it can't be; the
+rules (lengths, who may be chosen, what may go in) stay in the services, which the API calls too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import Field, IntegerField
+from wtforms.validators import NumberRange, Optional
+
+from storyhub.playlists.core import PlaylistError
+
+# The largest id a database column holds: anything larger can't name a row.
+LARGEST_ID = 2**63 - 1
+
+
+def id_field(label: str, message: str) -> IntegerField:
+    """An optional id chosen from a list (a select or a button); anything else gets ``message``."""
+    return IntegerField(
+        label,
+        validators=[Optional(), NumberRange(min=1, max=LARGEST_ID, message=message)],
+        invalid_value_message=message,
+    )
+
+
+class IdListField(Field):
+    """The ids ticked in a list of checkboxes, or sent in order by a script, as they came.
+
+    Not turned into numbers here: the service checks every one against what may be chosen, so
+    a refusal says what is wrong with the list (a stale page, someone not on it) in its words.
+    """
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = list(valuelist)
+
+    def _value(self) -> str:
+        return ""
+
+
+def require_valid(form: FlaskForm) -> None:
+    """Refuse a form whose values can't be read (an id or a date that isn't one) in its own
+    plain words, as the services refuse a change: one way for a page to answer both."""
+    if form.validate():
+        return
+    for messages in form.errors.values():
+        for message in messages:
+            if isinstance(message, str):
+                raise PlaylistError(message)
+    raise PlaylistError("Please check the form and try again.")

@@ -1,0 +1,75 @@
+"""The forms of the clip and session pages (Flask-WTF; CSRF is checked for every POST).
+
+They turn what was sent into typed values, with a plain message when that fails; the rules
+(lengths, what a trainer may choose) live in training.services, which the API calls too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField, widgets
+
+from storyhub.playlists.core import MOVES
+from storyhub.playlists.forms import IdListField, id_field
+from storyhub.training.models import ItemKind
+
+CHOOSE_WORDS = "Please choose the words the clip starts and ends on."
+
+
+class ClipForm(FlaskForm):
+    start_word = IntegerField("Starts with", invalid_value_message=CHOOSE_WORDS)
+    end_word = IntegerField("Ends with", invalid_value_message=CHOOSE_WORDS)
+    title = StringField("Title")
+    note = TextAreaField("Note (for you)")
+    # Optional: put the clip straight into one of the trainer's sessions.
+    session = id_field("Add it to a session", "Please choose one of your sessions.")
+
+
+class SessionForm(FlaskForm):
+    """A new session, or a session's details."""
+
+    title = StringField("Title")
+    summary = TextAreaField("What it is for")
+
+
+class ItemForm(FlaskForm):
+    """A heading, prompt or clip added to a session; or an item's words and notes changed."""
+
+    kind = SelectField(
+        choices=[kind.value for kind in ItemKind],
+        validate_choice=False,  # the service refuses any other kind in its own words
+    )
+    text = TextAreaField("Words")
+    clip = id_field("Clip", "Please choose one of your clips.")
+    notes = TextAreaField("Notes for you")
+
+    def text_as_line(self, **attributes: Any) -> Markup:
+        """The words as a one-line box (a heading is a line; a prompt, a paragraph)."""
+        # The widget escapes the value and returns markup, as a field's own rendering does.
+        rendered: Markup = widgets.TextInput()(self.text, **attributes)
+        return rendered
+
+
+class MoveForm(FlaskForm):
+    direction = SelectField(choices=list(MOVES), validate_choice=False)
+
+
+class OrderForm(FlaskForm):
+    """Every item's id, in the new order (sent by the page's script after dragging)."""
+
+    item = IdListField()
+
+
+class ShareForm(FlaskForm):
+    user = IdListField()
+
+
+class ExportForm(FlaskForm):
+    burn = BooleanField(
+        "Put the captions into the picture",
+        # Only a ticked box (or "yes") burns captions in; a forged "no" must not.
+        false_values=(False, "false", "", "no", "n", "0", "off"),
+    )

@@ -8,8 +8,12 @@ import ast
 from pathlib import Path
 
 import pytest
+from werkzeug.datastructures import MultiDict
+from wtforms import Form
 
 from storyhub import PROJECT_ROOT
+from storyhub.auth.forms import NextPageForm
+from storyhub.forms import MAX_ID, IdField, first_error
 
 RAW_READS = {"form", "values", "files"}
 LEFT_OUT = ("storyhub/api/",)
@@ -84,3 +88,35 @@ def test_the_walk_sees_the_app() -> None:
     """The walk must find the views (a wrong root would find nothing and pass)."""
     found = {p.relative_to(PROJECT_ROOT).as_posix() for p in Path(PROJECT_ROOT).rglob("*.py")}
     assert "storyhub/stories/routes.py" in found
+
+
+class _Chosen(Form):
+    chosen = IdField(message="Please choose the words to bring back.")
+
+
+@pytest.mark.parametrize("sent", ["", "x", "0", "-3", "1.5", str(MAX_ID + 1), "9" * 5000])
+def test_a_forged_id_gets_the_forms_own_words(sent: str) -> None:
+    form = _Chosen(MultiDict({"chosen": sent}))
+    assert not form.validate()
+    assert first_error(form) == "Please choose the words to bring back."
+
+
+def test_an_id_in_range_is_a_number() -> None:
+    form = _Chosen(MultiDict({"chosen": str(MAX_ID)}))
+    assert form.validate() and form.chosen.data == MAX_ID
+
+
+@pytest.mark.parametrize(
+    "asked, target",
+    [
+        ("/stories", "/stories"),
+        ("/stories?state=ready", "/stories?state=ready"),
+        ("https://evil.example/", None),
+        ("//evil.example/", None),
+        ("/\\evil.example/", None),
+        ("stories", None),
+        ("", None),
+    ],
+)
+def test_signing_in_goes_on_only_to_a_page_of_this_site(asked: str, target: str | None) -> None:
+    assert NextPageForm(MultiDict({"next": asked})).safe_target() == target

@@ -132,6 +132,9 @@ WRITTEN_BY_HAND = {
     "SubthemeForm.description": "themes/taxonomy.html:description",
     "NewSubthemeForm.label": "themes/taxonomy.html:label",
     "NewSubthemeForm.description": "themes/taxonomy.html:description",
+    "SearchForm.q": "search/search.html:q",
+    "SearchForm.date_from": "search/search.html:from",
+    "SearchForm.date_to": "search/search.html:to",
 }
 # Query-string values that come back in messages (the filters are lists or dates in the forms,
 # but anyone can type anything into a URL): (address, whether the value is shown back).

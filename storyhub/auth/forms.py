@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import Form, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from storyhub.models import Role
 
@@ -12,6 +14,27 @@ from storyhub.models import Role
 class LoginForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
+def _same_site(_form: Form, field: StringField) -> None:
+    """Only a path on this site, so a crafted link can't send people elsewhere after signing in."""
+    target = field.data or ""
+    parts = urlsplit(target)
+    # A backslash too: browsers read "/\\evil.example" as "//evil.example", another site.
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        raise ValidationError("That page is not on this site.")
+    if "\\" in target:
+        raise ValidationError("That page is not on this site.")
+
+
+class NextPageForm(Form):
+    """Where to go after signing in: the sign-in link's ``?next=`` (a query string, no token)."""
+
+    next = StringField(validators=[DataRequired(), Length(max=2000), _same_site])
+
+    def safe_target(self) -> str | None:
+        """The page asked for, if it is one on this site; otherwise None (go home)."""
+        return self.next.data if self.validate() else None
 
 
 class InviteForm(FlaskForm):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import segno
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
@@ -12,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from storyhub.auth import bp
 from storyhub.auth.decorators import roles_required
-from storyhub.auth.forms import InviteForm, JoinForm, LoginForm
+from storyhub.auth.forms import InviteForm, JoinForm, LoginForm, NextPageForm
 from storyhub.auth.services import (
     INVITABLE_ROLES,
     AccountError,
@@ -25,16 +23,6 @@ from storyhub.auth.services import (
 )
 from storyhub.extensions import db
 from storyhub.models import Invitation, Role
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site paths, so a crafted link can't send people elsewhere after signing in."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -60,7 +48,8 @@ def login() -> str | Response:
                 error = "That username and password don't match. Please check and try again."
             else:
                 login_user(user)
-                return redirect(_safe_next(request.args.get("next")) or url_for("main.home"))
+                target = NextPageForm(request.args).safe_target()
+                return redirect(target or url_for("main.home"))
     status = 200 if error is None else 400
     return render_template("auth/login.html", form=form, error=error), status  # type: ignore[return-value]
 

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 
 from consent.policy import may_see_dashboard
 from storyhub.dashboard import charts, services
+from storyhub.dashboard.forms import PassagesForm, SliceForm
 from storyhub.dashboard.slices import GROUPINGS, VALENCE_CHOICES, VALENCE_LABELS, BadSlice, Slice
 from storyhub.models import Language, ServiceSetting, TellerKind, utcnow
 from storyhub.themes.models import ThemeKind
@@ -20,13 +21,11 @@ bp.add_app_template_global(charts.heat_top, "heat_top")
 bp.add_app_template_global(charts.heat_level, "heat_level")
 
 
-def _slice_or_problem(counting: bool = True) -> tuple[Slice | None, str | None]:
+def _slice_or_problem() -> tuple[Slice | None, str | None]:
     if not may_see_dashboard(current_user):
         abort(403)
-    try:
-        return Slice.parse(request.args, services.subtheme_kinds(), counting), None
-    except BadSlice as err:
-        return None, str(err)
+    form = SliceForm(request.args, services.subtheme_kinds())
+    return (form.slice, None) if form.validate() else (None, form.problem())
 
 
 def _board() -> tuple[services.Dashboard | None, str | None]:
@@ -89,13 +88,13 @@ def printable() -> Any:
 @login_required
 def passages() -> Any:
     """The passages behind one number, as far as this person may see them."""
-    slice_, problem = _slice_or_problem(counting=False)
-    page_arg = request.args.get("page", "1")
-    if not page_arg.isdigit() or not 1 <= int(page_arg) <= 10_000:
-        problem = problem or "That page number is not one we can show."
-    behind = None
+    if not may_see_dashboard(current_user):
+        abort(403)
+    form = PassagesForm(request.args, services.subtheme_kinds())
+    problem = None if form.validate() else form.problem()
+    slice_, behind = form.slice, None
     if slice_ is not None and not problem:
-        behind = services.passages_behind(current_user, slice_, int(page_arg))
+        behind = services.passages_behind(current_user, slice_, form.page.data or 1)
     html = render_template(
         "dashboard/passages.html",
         slice=slice_,

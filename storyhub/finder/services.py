@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -21,23 +20,14 @@ from werkzeug.datastructures import MultiDict
 from consent import can_view, listed_in_search, purpose_for, search_scope
 from search import SearchRequest, SearchUnavailable, parse_text
 from search.highlight import Snippet, snippet
-from search.query import FACET_FIELDS, MAX_QUERY_CHARS
+from search.query import MAX_QUERY_CHARS
 from storyhub.extensions import db
+from storyhub.finder.forms import FACET_LABELS, SearchForm
+from storyhub.finder.forms import MAX_FILTER_VALUES as MAX_FILTER_VALUES  # the API's document
 from storyhub.finder.indexing import get_backend
+from storyhub.forms import first_error
 from storyhub.models import Language, Passage, ServiceSetting, Story, TellerKind
 from storyhub.themes.models import PassageTheme, Subtheme, TagStatus, ThemeKind
-
-FACET_LABELS = {
-    "kind": "Outcome",
-    "subtheme": "Theme",
-    "teller": "Who tells the story",
-    "setting": "Service setting",
-    "language": "Language",
-    "year": "Year added",
-}
-MAX_PAGE = 100
-# Values one filter may hold at once (the page offers checkboxes; more would only be work).
-MAX_FILTER_VALUES = 50
 
 
 class BadSearch(ValueError):
@@ -104,61 +94,23 @@ def _labels() -> dict[str, dict[str, str]]:
     }
 
 
-def _date(raw: str | None, what: str) -> date | None:
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        raise BadSearch(f"The {what} date should look like 2026-03-31.") from None
-
-
 def build_request(
     user: Any, args: MultiDict[str, str], labels: dict[str, dict[str, str]]
 ) -> SearchRequest:
-    """A SearchRequest from query-string arguments."""
-
-    def values(name: str) -> list[str]:
-        return [v for v in args.getlist(name) if v.strip()]
-
-    filters: dict[str, tuple[str, ...]] = {}
-    for facet in FACET_FIELDS:
-        chosen = list(dict.fromkeys(values(facet)))
-        if len(chosen) > MAX_FILTER_VALUES:
-            raise BadSearch(
-                f"Please choose up to {MAX_FILTER_VALUES} of “{FACET_LABELS[facet]}” at a time."
-            )
-        known = labels.get(facet)
-        for value in chosen:
-            if known is not None and value not in known:
-                raise BadSearch(f"There is no {FACET_LABELS[facet].lower()} called {value!r}.")
-            if facet == "year" and not (value.isdigit() and len(value) == 4):
-                raise BadSearch("A year should be four digits, like 2026.")
-        if chosen:
-            filters[facet] = tuple(dict.fromkeys(chosen))
-    try:
-        page = int(values("page")[0]) if values("page") else 1
-        story_id = int(values("story")[0]) if values("story") else None
-    except ValueError:
-        raise BadSearch("The page and story should be whole numbers.") from None
-    if not 1 <= page <= MAX_PAGE:
-        raise BadSearch(f"Pages go from 1 to {MAX_PAGE}.")
-    date_from, date_to = _date(_first(values("from")), "from"), _date(_first(values("to")), "to")
-    if date_from and date_to and date_from > date_to:
-        raise BadSearch("The 'from' date is after the 'to' date.")
+    """A SearchRequest from query-string arguments, read by the search form; ``BadSearch``
+    (with the form's first message) for values that can't be used."""
+    form = SearchForm(args, labels)
+    if not form.validate():
+        raise BadSearch(first_error(form))
     return SearchRequest(
-        text=parse_text(_first(values("q"))[:MAX_QUERY_CHARS]),
+        text=parse_text(form.q.data or ""),
         scope=search_scope(user),
-        filters=filters,
-        date_from=date_from,
-        date_to=date_to,
-        story_id=story_id,
-        page=page,
+        filters=form.filters(),
+        date_from=form.date_from.data,
+        date_to=form.date_to.data,
+        story_id=form.story.data,
+        page=form.page.data or 1,
     )
-
-
-def _first(items: list[str]) -> str:
-    return items[0] if items else ""
 
 
 def run_search(user: Any, args: MultiDict[str, str]) -> SearchPage:

@@ -9,22 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import Field, IntegerField
-from wtforms.validators import NumberRange, Optional
+from wtforms import Field
 
+from storyhub.forms import IdField, first_error
 from storyhub.playlists.core import PlaylistError
 
-# The largest id a database column holds: anything larger can't name a row.
-LARGEST_ID = 2**63 - 1
 
-
-def id_field(label: str, message: str) -> IntegerField:
+def id_field(label: str, message: str) -> IdField:
     """An optional id chosen from a list (a select or a button); anything else gets ``message``."""
-    return IntegerField(
-        label,
-        validators=[Optional(), NumberRange(min=1, max=LARGEST_ID, message=message)],
-        invalid_value_message=message,
-    )
+    return IdField(label, message=message, optional=True)
 
 
 class IdListField(Field):
@@ -44,10 +37,5 @@ class IdListField(Field):
 def require_valid(form: FlaskForm) -> None:
     """Refuse a form whose values can't be read (an id or a date that isn't one) in its own
     plain words, as the services refuse a change: one way for a page to answer both."""
-    if form.validate():
-        return
-    for messages in form.errors.values():
-        for message in messages:
-            if isinstance(message, str):
-                raise PlaylistError(message)
-    raise PlaylistError("Please check the form and try again.")
+    if not form.validate():
+        raise PlaylistError(first_error(form))

@@ -16,6 +16,7 @@ from wtforms import (
     SelectChoice,
     SelectMultipleField,
     StringField,
+    SubmitField,
     TextAreaField,
     widgets,
 )
@@ -116,6 +117,9 @@ class ConsentForm(FlaskForm):
         validators=[Optional()],
     )
     notes = TextAreaField("Anything else to note (optional)", validators=[Length(max=2000)])
+    # The confirmation page's two buttons: save the answers, or go back and change them.
+    confirm = SubmitField("Save these choices")
+    edit = SubmitField("Change my answers")
 
     def offer_review(self, default_months: int) -> None:
         """Offer the configured review period first, as well as the usual ones."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -46,7 +46,7 @@ def consent_wizard(story_id: int) -> Any:
     if not form.is_submitted() and changing and current is not None:
         form.fill_from(current)
     error = None
-    if form.validate_on_submit() and "edit" not in request.form:
+    if form.validate_on_submit() and not form.edit.data:
         choices = form.choices()
         try:
             choices.check()
@@ -57,7 +57,7 @@ def consent_wizard(story_id: int) -> Any:
         except ConsentError as problem:
             error = str(problem)
         else:
-            if "confirm" not in request.form:
+            if not form.confirm.data:
                 # Show everything on one page to check before anything is saved.
                 return render_template(
                     "consent/confirm.html", story=story, form=form, choices=choices,
@@ -74,7 +74,7 @@ def consent_wizard(story_id: int) -> Any:
                 db.session.commit()
                 flash(sharing(story).text, "success")
                 return redirect(url_for("stories.show", story_id=story.id))
-    status = 400 if form.is_submitted() and "edit" not in request.form else 200
+    status = 400 if form.is_submitted() and not form.edit.data else 200
     return (
         render_template(
             "consent/wizard.html", story=story, form=form, error=error, changing=changing

@@ -1,4 +1,7 @@
-"""The upload form, shared by the web page and the JSON API (which turns CSRF off: token auth)."""
+"""The story pages' forms: the upload form (shared by the web page and the JSON API, which turns
+CSRF off: token auth), the story list's filter, the transcript editor's small forms and the
+curator's forms for other people in a story. Each checks what can be checked of one value; the
+rules that need the story live in storyhub.transcripts, storyhub.people and consent/."""
 
 from __future__ import annotations
 
@@ -7,16 +10,20 @@ from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
+    Form,
     RadioField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 
 from storyhub.extensions import db
-from storyhub.models import Language, Role, ServiceSetting, TellerKind, User
+from storyhub.forms import IdField
+from storyhub.models import Language, Role, ServiceSetting, StoryState, TellerKind, User
+from storyhub.people import PICTURE_CHOICES
+from storyhub.transcripts import MAX_EDIT_CHARS, MAX_UNDO_REASON
 from storyhub.uploads import ACCEPT_ATTRIBUTE, StoryDetails
 
 SELF = "self"
@@ -99,3 +106,94 @@ class UploadForm(FlaskForm):
             teller_kind=TellerKind(self.teller_kind.data),
             setting=ServiceSetting(self.setting.data or ServiceSetting.NOT_SAID.value),
         )
+
+
+class StoryListForm(Form):
+    """The story list's filter (a GET form: nothing to protect with a token)."""
+
+    state = SelectField(
+        "Show",
+        choices=[SelectChoice("", "All stories")]
+        + [SelectChoice(s.value, s.value) for s in StoryState],
+        default="",
+        validators=[Optional()],
+    )
+
+    def chosen_state(self) -> StoryState | None:
+        """The state asked for; a forged one shows every story, as an empty choice does."""
+        if not self.validate() or not self.state.data:
+            return None
+        return StoryState(self.state.data)
+
+
+class PassageForm(FlaskForm):
+    """A passage's corrected words and speaker (an empty line in the words splits it)."""
+
+    # Longer corrections are refused by correct_passage, which knows the passage's own length.
+    text = TextAreaField(
+        "The words",
+        validators=[
+            Length(
+                max=4 * MAX_EDIT_CHARS,
+                message="That is too long for one passage. Please save it in shorter parts.",
+            )
+        ],
+    )
+    speaker = StringField(
+        "Who is speaking",
+        # set_speaker keeps the first 80 characters; far longer is not a name.
+        validators=[Optional(), Length(max=1000, message="Please keep the speaker's name short.")],
+    )
+
+
+class RedactForm(FlaskForm):
+    """Words a curator removes from a passage, typed as they appear."""
+
+    phrase = StringField(
+        "Words to remove",
+        validators=[
+            DataRequired("Please type the words to remove, as they appear."),
+            Length(max=500, message="Please type just the words to remove."),
+        ],
+    )
+
+
+class UnredactForm(FlaskForm):
+    """Removed words a curator brings back, and why (kept with the redaction and audited)."""
+
+    redaction = IdField(message="Please choose the removed words to bring back.")
+    # An empty reason is refused by undo_redaction, in the words it uses everywhere.
+    reason = StringField(
+        "Why they should come back",
+        validators=[
+            Length(
+                max=4 * MAX_UNDO_REASON,
+                message=f"Please say why in fewer than {MAX_UNDO_REASON} characters.",
+            )
+        ],
+    )
+
+
+TIMES = "Please give the times as minutes and seconds, for example 1:05 to 1:20."
+
+
+class CoverForm(FlaskForm):
+    """A stretch of a video whose picture is covered: times as people read them off a player."""
+
+    start = StringField("From", validators=[DataRequired(TIMES), Length(max=20, message=TIMES)])
+    end = StringField("To", validators=[DataRequired(TIMES), Length(max=20, message=TIMES)])
+
+
+class PersonRemovedForm(FlaskForm):
+    """A curator's word that a person is out of a video story: their picture covered, or absent."""
+
+    picture = RadioField(
+        "Their picture",
+        choices=[SelectChoice(choice, choice) for choice in PICTURE_CHOICES],
+        validators=[Optional()],
+    )
+
+    def chosen_picture(self) -> str | None:
+        """The answer, or None (not answered, or not an answer offered): record_removed then
+        asks again, naming the person."""
+        return self.picture.data if self.validate() else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -15,9 +15,11 @@ from consent.services import ConsentError, person_agreed
 from storyhub.auth.decorators import roles_required
 from storyhub.covers import picture_covers
 from storyhub.extensions import db
+from storyhub.forms import first_error
 from storyhub.lookup import story_or_404
 from storyhub.people import cover_picture, name_places, people_waiting, record_removed, remove_name
 from storyhub.stories import bp
+from storyhub.stories.forms import CoverForm, PersonRemovedForm
 
 
 def _back(story_id: int) -> Response:
@@ -114,9 +116,12 @@ def remove_name_view(story_id: int, index: int) -> Response:
 def cover_view(story_id: int) -> Response:
     """Cover the picture for a stretch of a video story (blanked in the copy others see)."""
     story = _curators_story(story_id)
+    form = CoverForm()
+    if not form.validate_on_submit():
+        flash(first_error(form), "error")
+        return _back(story_id)
     try:
-        cover_picture(story, request.form.get("start", ""), request.form.get("end", ""),
-                      current_user)  # fmt: skip
+        cover_picture(story, form.start.data or "", form.end.data or "", current_user)
     except ConsentError as problem:
         db.session.rollback()
         flash(str(problem), "error")
@@ -136,7 +141,7 @@ def person_removed_view(story_id: int, index: int) -> Response:
         flash(NOBODY, "error")
         return _back(story_id)
     try:
-        record_removed(story, current_user, index, request.form.get("picture"))
+        record_removed(story, current_user, index, PersonRemovedForm().chosen_picture())
     except ConsentError as problem:
         db.session.rollback()
         flash(str(problem), "error")

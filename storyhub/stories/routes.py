@@ -29,7 +29,7 @@ from storyhub.models import Job, MediaRole, Role, Story, StoryState
 from storyhub.processing import PROCESS_STORY
 from storyhub.storage import get_storage
 from storyhub.stories import bp
-from storyhub.stories.forms import UploadForm
+from storyhub.stories.forms import StoryListForm, UploadForm
 from storyhub.themes.services import subthemes_by_kind
 from storyhub.uploads import UploadRejected, accepts_uploads, receive_upload
 
@@ -99,15 +99,15 @@ def mine() -> str:
 @login_required
 def index() -> str:
     """Every story this person may see (curators: all of them)."""
-    state = request.args.get("state", "")
+    state = StoryListForm(request.args).chosen_state()
     query = (
         select(Story)
         .where(viewable_stories(current_user))
         .order_by(Story.created_at.desc())
         .options(*CARD_LOADS)
     )
-    if state in {s.value for s in StoryState}:
-        query = query.where(Story.state == StoryState(state))
+    if state is not None:
+        query = query.where(Story.state == state)
     stories = db.session.scalars(query.limit(STORY_LIST_LIMIT + 1)).all()
     more = len(stories) > STORY_LIST_LIMIT  # said on the page, so nobody thinks that is all
     return render_template(
@@ -115,7 +115,7 @@ def index() -> str:
         stories=stories[:STORY_LIST_LIMIT],
         more=more,
         limit=STORY_LIST_LIMIT,
-        state=state,
+        state=state.value if state else "",
         states=StoryState,
     )
 

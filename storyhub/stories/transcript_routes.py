@@ -6,17 +6,19 @@ Who may see the words is asked of consent/ (through story_or_404); who may chang
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import Response, abort, flash, redirect, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from consent import can_redact, copies
 from storyhub import jobs
 from storyhub.extensions import db
+from storyhub.forms import first_error
 from storyhub.lookup import passage_or_404, story_or_404
 from storyhub.models import Story
 from storyhub.processing import RENDER_STORY
 from storyhub.stories import bp
+from storyhub.stories.forms import PassageForm, RedactForm, UnredactForm
 from storyhub.transcripts import (
     TranscriptError,
     approve,
@@ -50,10 +52,12 @@ def edit_passage_view(story_id: int, passage_id: int) -> WerkzeugResponse:
     """Correct a passage's words and speaker; an empty line in the text splits it there."""
     story = story_or_404(story_id, manage=True)
     passage = passage_or_404(story, passage_id)
+    form = PassageForm()
+    if not form.validate_on_submit():
+        flash(first_error(form), "error")
+        return _back(story, passage_id)
     try:
-        notes = correct_passage(
-            passage, request.form.get("text", ""), request.form.get("speaker"), current_user
-        )
+        notes = correct_passage(passage, form.text.data or "", form.speaker.data, current_user)
     except TranscriptError as problem:
         db.session.rollback()
         flash(str(problem), "error")
@@ -89,7 +93,11 @@ def redact_view(story_id: int, passage_id: int) -> WerkzeugResponse:
     if not can_redact(current_user, story):
         abort(403)
     passage = passage_or_404(story, passage_id)
-    phrase = request.form.get("phrase", "")
+    form = RedactForm()
+    if not form.validate_on_submit():
+        flash(first_error(form), "error")
+        return _back(story, passage_id)
+    phrase = form.phrase.data or ""
     places = find_phrase(passage, phrase)
     if not places:
         flash(f"“{phrase.strip()}” isn't in this passage. Type it as it appears.", "error")
@@ -119,11 +127,12 @@ def unredact_view(story_id: int, passage_id: int) -> WerkzeugResponse:
     if not can_redact(current_user, story):
         abort(403)
     passage_or_404(story, passage_id)
-    chosen = request.form.get("redaction", "")
+    form = UnredactForm()
+    if not form.validate_on_submit():
+        flash(first_error(form), "error")
+        return _back(story, passage_id)
     try:
-        if not chosen.isdigit() or len(chosen) > 12:
-            raise TranscriptError("Please choose the removed words to bring back.")
-        undo_redaction(story, int(chosen), current_user, request.form.get("reason", ""))
+        undo_redaction(story, form.redaction.data, current_user, form.reason.data or "")
     except TranscriptError as problem:
         db.session.rollback()
         flash(str(problem), "error")

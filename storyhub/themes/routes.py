@@ -18,9 +18,11 @@ from consent import can_tag_themes
 from media_pipeline.tagger import shipped_taxonomy
 from storyhub.auth.decorators import roles_required
 from storyhub.extensions import db
+from storyhub.forms import first_error
 from storyhub.lookup import passage_or_404, story_or_404
 from storyhub.models import Passage, Role, Story
 from storyhub.themes import services
+from storyhub.themes.forms import AddThemeForm, NewSubthemeForm, SubthemeForm, ValenceForm
 from storyhub.themes.models import PassageTheme, Subtheme, ThemeKind, Valence
 from storyhub.words import find_phrase
 
@@ -55,13 +57,11 @@ def _tag(story: Story, tag_id: int) -> PassageTheme:
     return tag
 
 
-def _valence(value: str | None) -> Valence | None:
-    if not value:
-        return None
-    try:
-        return Valence(value)
-    except ValueError:
+def _valence(form: ValenceForm) -> Valence | None:
+    """The valence chosen; one the page never offers is a forged request (400)."""
+    if form.valence_is_forged():
         abort(400)
+    return form.chosen_valence()
 
 
 def _done(story: Story, passage: Passage, message: str, *, error: bool = False) -> Any:
@@ -84,7 +84,7 @@ def _done(story: Story, passage: Passage, message: str, *, error: bool = False) 
 def confirm(story_id: int, tag_id: int) -> Any:
     story = _curated_story(story_id)
     tag = _tag(story, tag_id)
-    services.confirm(tag, current_user, _valence(request.form.get("valence")))
+    services.confirm(tag, current_user, _valence(ValenceForm()))
     db.session.commit()
     return _done(story, tag.passage, f"Confirmed “{tag.subtheme.label}”.")
 
@@ -104,7 +104,7 @@ def reject(story_id: int, tag_id: int) -> Any:
 def valence(story_id: int, tag_id: int) -> Any:
     story = _curated_story(story_id)
     tag = _tag(story, tag_id)
-    services.set_valence(tag, _valence(request.form.get("valence")), current_user)
+    services.set_valence(tag, _valence(ValenceForm()), current_user)
     db.session.commit()
     return _done(story, tag.passage, "Saved.")
 
@@ -115,10 +115,14 @@ def add(story_id: int, passage_id: int) -> Any:
     """Add a theme to the passage, or to the words typed (or selected) in it."""
     story = _curated_story(story_id)
     passage = passage_or_404(story, passage_id)
-    subtheme = db.session.get(Subtheme, request.form.get("subtheme", type=int) or 0)
+    form = AddThemeForm()
+    valence = _valence(form)
+    if not form.validate_on_submit():
+        return _done(story, passage, first_error(form), error=True)
+    subtheme = db.session.get(Subtheme, form.subtheme.data)
     if subtheme is None:
         return _done(story, passage, "Please choose a theme from the list.", error=True)
-    phrase = request.form.get("words", "").strip()
+    phrase = (form.words.data or "").strip()
     span = None
     if phrase:
         places = find_phrase(passage, phrase)
@@ -139,7 +143,7 @@ def add(story_id: int, passage_id: int) -> Any:
             subtheme,
             current_user,
             span=span,
-            valence=_valence(request.form.get("valence")),
+            valence=valence,
         )
     except services.ThemeError as problem:
         db.session.rollback()
@@ -178,18 +182,15 @@ def suggest_again(story_id: int) -> WerkzeugResponse:
 @roles_required(Role.ADMIN)
 def taxonomy() -> Any:
     """The list of outcome themes: add a subtheme to a kind, rename one (tags stay on it)."""
-    if request.method == "POST":
-        try:
-            kind = ThemeKind(request.form.get("kind", ""))
-        except ValueError:
-            flash("Please choose one of the three kinds.", "error")
+    form = NewSubthemeForm()
+    if form.is_submitted():
+        if not form.validate():
+            flash(first_error(form), "error")
             return redirect(url_for("themes.taxonomy"))
+        kind = ThemeKind(form.kind.data)
         try:
             sub = services.add_subtheme(
-                kind,
-                request.form.get("label", ""),
-                request.form.get("description", ""),
-                current_user,
+                kind, form.label.data or "", form.description.data or "", current_user
             )
         except services.ThemeError as problem:
             db.session.rollback()
@@ -213,9 +214,13 @@ def rename(subtheme_id: int) -> WerkzeugResponse:
     sub = db.session.get(Subtheme, subtheme_id)
     if sub is None:
         abort(404)
+    form = SubthemeForm()
+    if not form.validate_on_submit():
+        flash(first_error(form), "error")
+        return redirect(url_for("themes.taxonomy", _anchor=f"theme-{subtheme_id}"))
     try:
         services.rename_subtheme(
-            sub, request.form.get("label", ""), request.form.get("description", ""), current_user
+            sub, form.label.data or "", form.description.data or "", current_user
         )
     except services.ThemeError as problem:
         db.session.rollback()

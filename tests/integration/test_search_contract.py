@@ -39,7 +39,7 @@ def elasticsearch_url() -> Iterator[str]:
     if given:
         yield given
         return
-    from search.dev_server import ElasticsearchServer
+    from tests.support.elastic_server import ElasticsearchServer
 
     with ElasticsearchServer(heap_mb=512) as server:
         yield server.url

@@ -1,4 +1,5 @@
-# storyhub: `make run` to try it, `make test` to check it. Both install what they need first.
+# storyhub: `make run` to try it, `make test` to check it (`make test-fast` while you work). All
+# install what they need first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ APT_PACKAGES := espeak-ng fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
 # and PostgreSQL proves the models and migrations on the database organisations scale out to.
 TEST_APT_PACKAGES := chromium postgresql
 
-.PHONY: install system-packages test-packages run setup test lint format bench clean
+.PHONY: install system-packages test-packages run setup test test-fast lint format bench clean
 
 install: system-packages $(VENV)/.installed
 
@@ -40,6 +41,13 @@ test-packages:
 
 test: test-packages install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The everyday lane: every test that needs no browser, no Elasticsearch and no long media work
+# (the markers are in pyproject.toml). `make test` still runs everything, and CI runs that.
+FAST_MARKERS := not e2e and not elastic and not slow
+
+test-fast: install
+	$(BIN)/python -m pytest -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -28,7 +28,8 @@ from storyhub.models import Language, Role, ServiceSetting, TellerKind, User
 from storyhub.transcripts import redact
 from tests.search_factory import make_story
 
-ENGINES = ["embedded", "elasticsearch"]
+# The Elasticsearch runs reach the server through getfixturevalue, which conftest.py can't see.
+ENGINES = ["embedded", pytest.param("elasticsearch", marks=pytest.mark.elastic)]
 TRAINING = {Audience.TRAINING}
 
 

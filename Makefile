@@ -43,11 +43,14 @@ test: test-packages install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The everyday lane: every test that needs no browser, no Elasticsearch and no long media work
-# (the markers are in pyproject.toml). `make test` still runs everything, and CI runs that.
+# (the markers are in pyproject.toml), one pytest-xdist worker per core (at most FAST_WORKERS:
+# each holds Whisper and the tagger in memory). `make test` still runs everything; CI runs that.
 FAST_MARKERS := not e2e and not elastic and not slow
+FAST_WORKERS ?= 4
 
 test-fast: install
-	$(BIN)/python -m pytest -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "$(FAST_MARKERS)" -n auto --maxprocesses $(FAST_WORKERS) \
+		--dist worksteal $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

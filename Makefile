@@ -1,4 +1,5 @@
-# storyhub: `make run` to try it, `make test` to check it. Both install what they need first.
+# storyhub: `make run` to try it, `make test` to check it (`make test-fast` while you work). All
+# install what they need first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ APT_PACKAGES := espeak-ng fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
 # redis-server: the worker is tested on the Redis queue too (each test starts its own server).
 TEST_APT_PACKAGES := chromium postgresql redis-server
 
-.PHONY: install system-packages test-packages run setup test lint format bench clean
+.PHONY: install system-packages test-packages run setup test test-fast lint format bench clean
 
 install: system-packages $(VENV)/.installed
 
@@ -41,6 +42,16 @@ test-packages:
 
 test: test-packages install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The everyday lane: every test that needs no browser, no Elasticsearch and no long media work
+# (the markers are in pyproject.toml), one pytest-xdist worker per core (at most FAST_WORKERS:
+# each holds Whisper and the tagger in memory). `make test` still runs everything; CI runs that.
+FAST_MARKERS := not e2e and not elastic and not slow
+FAST_WORKERS ?= 4
+
+test-fast: install
+	$(BIN)/python -m pytest -m "$(FAST_MARKERS)" -n auto --maxprocesses $(FAST_WORKERS) \
+		--dist worksteal $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -499,8 +499,8 @@ def main() -> None:
                                             lambda: folder_size(Path(folder)))}  # fmt: skip
 
     if not args.skip_es:
-        from search.dev_server import ElasticsearchServer
         from search.elastic import ElasticBackend
+        from tests.support.elastic_server import ElasticsearchServer
 
         with ElasticsearchServer(heap_mb=args.heap_mb) as server:
             elastic = ElasticBackend(server.url, "bench-passages", replicas=0, refresh="1s")

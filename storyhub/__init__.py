@@ -11,6 +11,8 @@ from flask import Flask, abort, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.wrappers import Response
 
+from storyhub.paths import instance_folder, templates_folder
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Why these headers: the archive holds sensitive stories, so pages load only our own scripts and
@@ -77,11 +79,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from storyhub.config import apply_derived, load_config
     from storyhub.uploads import StreamingRequest
 
-    instance_path = os.environ.get("STORYHUB_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
+    instance_path = os.environ.get("STORYHUB_INSTANCE_PATH") or str(instance_folder())
     app = Flask(
         __name__,
         instance_path=instance_path,
-        template_folder=str(PROJECT_ROOT / "templates"),
+        template_folder=str(templates_folder()),
     )
     app.request_class = StreamingRequest
     app.session_interface = SessionCookies()

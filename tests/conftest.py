@@ -4,6 +4,7 @@ runner, a signed-in user of each role, and real media made at test time."""
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,21 @@ from storyhub.extensions import db
 from storyhub.models import Role, User
 from tests import media_factory
 
+TESTS = Path(__file__).resolve().parent
 PASSWORD = "correct horse battery"
 CSRF_PATTERN = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
 )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what a test needs from where it lives and what it asks for, so nobody has to
+    remember: the fast lane (``make test-fast``) leaves out e2e, elastic and slow tests."""
+    for item in items:
+        if Path(item.path).resolve().relative_to(TESTS).parts[0] == "e2e":
+            item.add_marker(pytest.mark.e2e)
+        if "elasticsearch_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.elastic)
 
 
 @pytest.fixture
@@ -61,16 +73,52 @@ class IsolatedClient(FlaskClient):
         return response
 
 
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database built by the real migrations, once per run: each test's app starts
+    from a copy of it. The migrations stay the only source of the schema (test_migrations checks
+    they make exactly the models' tables); running all of them for every test cost 2-4 s each.
+    """
+    folder = tmp_path_factory.mktemp("migrated")
+    database = folder / "migrated.sqlite3"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STORYHUB_INSTANCE_PATH", str(folder / "instance"))
+        application = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "test-secret",
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+                "MEDIA_ROOT": str(folder / "media"),
+                "QUEUE_URL": "immediate",
+            }
+        )
+        with application.app_context():
+            upgrade(directory=application.extensions["migrate"].directory)
+            db.session.remove()
+            db.engine.dispose()  # the last connection closed: nothing left in a journal
+    return database
+
+
 @pytest.fixture
 def app(
-    app_config: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app_config: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Flask]:
     """A fresh app whose database was built by running the migrations."""
     monkeypatch.setenv("STORYHUB_INSTANCE_PATH", str(tmp_path / "instance"))
+    # On the test's own SQLite file, a copy of the run's migrated database; a test that chose
+    # another database (PostgreSQL) has the migrations run on it.
+    own_file = tmp_path / "test.sqlite3"
+    copied = app_config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{own_file}"
+    if copied:
+        shutil.copyfile(request.getfixturevalue("migrated_database"), own_file)
     application = create_app(app_config)
     application.test_client_class = IsolatedClient
     with application.app_context():
-        upgrade(directory=application.extensions["migrate"].directory)
+        if not copied:
+            upgrade(directory=application.extensions["migrate"].directory)
         yield application
         db.session.remove()
         db.engine.dispose()

@@ -20,7 +20,6 @@ bp = Blueprint(
     "api_docs",
     __name__,
     url_prefix="/api/v1/docs",
-    template_folder="templates",
     static_folder="static",
 )
 

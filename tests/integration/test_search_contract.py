@@ -28,7 +28,8 @@ from storyhub.models import Language, Role, ServiceSetting, TellerKind, User
 from storyhub.transcripts import redact
 from tests.search_factory import make_story
 
-ENGINES = ["embedded", "elasticsearch"]
+# The Elasticsearch runs reach the server through getfixturevalue, which conftest.py can't see.
+ENGINES = ["embedded", pytest.param("elasticsearch", marks=pytest.mark.elastic)]
 TRAINING = {Audience.TRAINING}
 
 
@@ -39,7 +40,7 @@ def elasticsearch_url() -> Iterator[str]:
     if given:
         yield given
         return
-    from search.dev_server import ElasticsearchServer
+    from tests.support.elastic_server import ElasticsearchServer
 
     with ElasticsearchServer(heap_mb=512) as server:
         yield server.url

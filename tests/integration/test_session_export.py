@@ -26,6 +26,9 @@ from storyhub.training.models import Clip, Lesson, LessonExport
 from tests.conftest import csrf_token, login
 from tests.training_factory import clip_story, make_video
 
+# Long media work: each export compiles a video session with ffmpeg, moviepy and WeasyPrint.
+pytestmark = pytest.mark.slow
+
 SignIn = Callable[[Role], tuple[FlaskClient, User]]
 CARD_SECONDS = 3.0
 FRAME = 1 / 25

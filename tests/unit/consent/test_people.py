@@ -219,6 +219,8 @@ def frames(path: Path) -> list[tuple[float, np.ndarray[Any, Any]]]:
         ]
 
 
+# Slow (about 7 s): a speaking video processed, covered and rendered again.
+@pytest.mark.slow
 def test_a_video_is_held_until_the_name_is_out_and_the_picture_covered(
     make_user: Callable[..., Any], login_as: Callable[..., Any], speaking_video: Path
 ) -> None:

@@ -748,6 +748,8 @@ def check_read_paths(world: World) -> None:
 # --- the property --------------------------------------------------------------------------
 
 
+# Slow (about 40 s): thirty random histories, every read path after each step.
+@pytest.mark.slow
 @settings(
     max_examples=30,
     deadline=None,

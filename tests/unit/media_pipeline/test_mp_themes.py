@@ -104,6 +104,8 @@ def test_a_theme_with_too_few_examples_is_never_suggested() -> None:
         assert suggestion.scores["late"] == 0.0
 
 
+# Slow (about 10 s): fits a whole tagger on the seed set.
+@pytest.mark.slow
 def test_a_curators_example_sways_the_suggestion_for_near_identical_words(
     shipped: ThemeModel,
 ) -> None:

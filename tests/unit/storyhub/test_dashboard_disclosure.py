@@ -233,6 +233,8 @@ def teller(make_user: Callable[..., User]) -> User:
     return make_user(Role.STORYTELLER, "teller")
 
 
+# Slow (2 minutes): five random archives, each attacked through every answer.
+@pytest.mark.slow
 @settings(
     max_examples=5,
     deadline=None,
@@ -256,6 +258,8 @@ def test_no_hidden_count_can_be_worked_out_from_every_answer(
     assert found == [], [(true, lo, hi) for _, true, lo, hi in found]
 
 
+# Slow (about 25 s): a 50-story archive attacked through every answer.
+@pytest.mark.slow
 def test_a_dense_archive_still_shows_numbers_and_gives_none_away(app: Flask, teller: User) -> None:
     """Some numbers must be shown, or "nothing can be worked out" would prove nothing."""
     archive = tags(random_archive(teller, random.Random(7), 50))

@@ -216,6 +216,8 @@ def _apply(story: Story, author: User, action: tuple[str, int, Any]) -> None:
         merge_with_next(passage, author)
 
 
+# Slow (about 35 s): forty random histories of edits.
+@pytest.mark.slow
 @settings(
     max_examples=40,
     deadline=None,

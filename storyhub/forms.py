@@ -3,12 +3,33 @@ shows when it is refused. Each package's own forms live in its ``forms.py``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from flask import request
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import Form, IntegerField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from storyhub import MAX_ID  # the largest id the database hands out; a bigger one is "not found"
+
+
+class PageForm(FlaskForm):
+    """The base of every HTML form: Flask-WTF's, reading only what a browser's form sends.
+
+    Flask-WTF would also read a JSON body as the form; a body that is a list or a number then
+    fails inside it (a server error), and a number where text belongs reaches the services. Pages
+    are never sent JSON (the site's scripts send forms), so a JSON body counts as an empty form:
+    refused like any form with nothing filled in.
+    """
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form: Any, formdata: Any) -> Any:
+            # Not given formdata of its own (a page's form, read from the request), and sent JSON.
+            if request.is_json and formdata is not None and not isinstance(formdata, Mapping):
+                formdata = ImmutableMultiDict()
+            return super().wrap_formdata(form, formdata)
 
 
 class IdField(IntegerField):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask_wtf import FlaskForm
 from wtforms import Form, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from storyhub.forms import PageForm
 from storyhub.models import Role
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PageForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
 
@@ -37,7 +37,7 @@ class NextPageForm(Form):
         return self.next.data if self.validate() else None
 
 
-class InviteForm(FlaskForm):
+class InviteForm(PageForm):
     display_name = StringField(
         "Their name",
         description="How their name is shown to staff. They can be anonymous to others.",
@@ -55,7 +55,7 @@ class InviteForm(FlaskForm):
         self.role.choices = [SelectChoice(role.value, role.label) for role in roles]
 
 
-class JoinForm(FlaskForm):
+class JoinForm(PageForm):
     username = StringField(
         "Choose a username",
         description="Letters or numbers, at least 3. You'll type it to sign in.",

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import Field
 
-from storyhub.forms import IdField, first_error
+from storyhub.forms import IdField, PageForm, first_error
 from storyhub.playlists.core import PlaylistError
 
 
@@ -34,7 +33,7 @@ class IdListField(Field):
         return ""
 
 
-def require_valid(form: FlaskForm) -> None:
+def require_valid(form: PageForm) -> None:
     """Refuse a form whose values can't be read (an id or a date that isn't one) in its own
     plain words, as the services refuse a change: one way for a page to answer both."""
     if not form.validate():

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import flash, jsonify, redirect, request
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from storyhub.extensions import db
+from storyhub.forms import PageForm
 from storyhub.playlists.core import PlaylistError
 from storyhub.playlists.forms import require_valid
 
@@ -23,7 +23,7 @@ def answers_script() -> bool:
 
 
 def apply_change(
-    playlist: P, form: FlaskForm, change: Callable[[P], Any], done: str, back: str
+    playlist: P, form: PageForm, change: Callable[[P], Any], done: str, back: str
 ) -> Response:
     """Run ``change`` on ``playlist`` with what ``form`` read, then go ``back``.
 

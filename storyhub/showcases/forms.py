@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
+from storyhub.forms import PageForm
 from storyhub.playlists.forms import IdListField, id_field
 
 CALENDAR = "Please give dates as the calendar offers them."
@@ -48,7 +48,7 @@ class CalendarTimeField(_NotEchoed, DateTimeLocalField):
         )
 
 
-class ShowcaseForm(FlaskForm):
+class ShowcaseForm(PageForm):
     """A new showcase, or a showcase's details."""
 
     title = StringField("Title")
@@ -70,23 +70,23 @@ class ShowcaseForm(FlaskForm):
         }
 
 
-class AddItemForm(FlaskForm):
+class AddItemForm(PageForm):
     """A whole story (its button), or one of the builder's clips (the list)."""
 
     story = id_field("Story", "Please choose a story from the list.")
     clip = id_field("Clip", "Please choose one of your clips.")
 
 
-class ItemChangeForm(FlaskForm):
+class ItemChangeForm(PageForm):
     """What to listen for, saved; or the item moved or removed (its buttons)."""
 
     listen_for = TextAreaField("What to listen for")
     action = SelectField(choices=["up", "down", "remove"], validate_choice=False)
 
 
-class MembersForm(FlaskForm):
+class MembersForm(PageForm):
     user = IdListField()
 
 
-class EventCodeForm(FlaskForm):
+class EventCodeForm(PageForm):
     code = StringField("Event code")

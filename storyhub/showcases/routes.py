@@ -20,7 +20,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -29,6 +28,7 @@ from consent.models import Audience
 from consent.policy import showcase_refusal, showcase_stories
 from consent.services import record_use
 from storyhub.extensions import db
+from storyhub.forms import PageForm
 from storyhub.models import MediaRole, Role, Story
 from storyhub.playlists.core import PlaylistError
 from storyhub.playlists.forms import require_valid
@@ -220,7 +220,7 @@ def edit(showcase_id: int) -> str:
     )
 
 
-def _change(showcase_id: int, form: FlaskForm, change: Any, done: str) -> Response:
+def _change(showcase_id: int, form: PageForm, change: Any, done: str) -> Response:
     """One change of a showcase by its builder, then back to the builder."""
     showcase = _built(showcase_id)
     back = url_for("showcases.edit", showcase_id=showcase.id)
@@ -291,7 +291,7 @@ def code(showcase_id: int) -> Response:
     """A new event code, shown once (only its hash is kept); the old one stops working."""
     return _change(
         showcase_id,
-        FlaskForm(),
+        PageForm(),
         lambda s: (
             f"The event code is {services.new_code(s)}. Write it down now: it is shown only "
             "once, and works only during the event's time window."
@@ -322,7 +322,7 @@ def make_pack(showcase_id: int) -> Response:
         return "We are making the pack. You can leave this page; we will keep going."
 
     try:
-        return _change(showcase_id, FlaskForm(), run, "")
+        return _change(showcase_id, PageForm(), run, "")
     except offline.PackRefused as refused:
         db.session.rollback()
         flash(f"A pack can't be made now. {refused}", "error")

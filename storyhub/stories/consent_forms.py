@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -24,6 +23,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from consent.models import Audience, Naming, RecordedFor
 from consent.services import Choices
+from storyhub.forms import PageForm
 
 REVIEW_CHOICES = [
     SelectChoice("6", "6 months"),
@@ -52,7 +52,7 @@ class OtherPersonForm(Form):
     )
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(PageForm):
     watched = BooleanField(
         "Yes, I have watched (or listened to) my finished story and checked its words",
         description="You choose who may see it only after you have seen it yourself.",
@@ -168,7 +168,7 @@ class ConsentForm(FlaskForm):
             entry.form.agreed.data = "yes" if person.get("agreed") else "no"
 
 
-class RenewForm(FlaskForm):
+class RenewForm(PageForm):
     months = RadioField(
         "Keep sharing for",
         choices=REVIEW_CHOICES,
@@ -177,14 +177,14 @@ class RenewForm(FlaskForm):
     )
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(PageForm):
     reason = TextAreaField(
         "Why is it being withdrawn? (needed when you act for the storyteller)",
         validators=[Length(max=2000)],
     )
 
 
-class EraseForm(FlaskForm):
+class EraseForm(PageForm):
     reason = TextAreaField(
         "Why is it being erased? (needed when you act for the storyteller)",
         validators=[Length(max=2000)],

@@ -5,7 +5,6 @@ rules that need the story live in storyhub.transcripts, storyhub.people and cons
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import (
@@ -20,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from storyhub.extensions import db
-from storyhub.forms import IdField
+from storyhub.forms import IdField, PageForm
 from storyhub.models import Language, Role, ServiceSetting, StoryState, TellerKind, User
 from storyhub.people import PICTURE_CHOICES
 from storyhub.transcripts import MAX_EDIT_CHARS, MAX_UNDO_REASON
@@ -29,7 +28,7 @@ from storyhub.uploads import ACCEPT_ATTRIBUTE, StoryDetails
 SELF = "self"
 
 
-class UploadForm(FlaskForm):
+class UploadForm(PageForm):
     media = FileField(
         "Your story's video or sound file",
         description="A video (.mp4, .mov, .webm, .mkv, .3gp) or a sound recording "
@@ -126,7 +125,7 @@ class StoryListForm(Form):
         return StoryState(self.state.data)
 
 
-class PassageForm(FlaskForm):
+class PassageForm(PageForm):
     """A passage's corrected words and speaker (an empty line in the words splits it)."""
 
     # Longer corrections are refused by correct_passage, which knows the passage's own length.
@@ -146,7 +145,7 @@ class PassageForm(FlaskForm):
     )
 
 
-class RedactForm(FlaskForm):
+class RedactForm(PageForm):
     """Words a curator removes from a passage, typed as they appear."""
 
     phrase = StringField(
@@ -158,7 +157,7 @@ class RedactForm(FlaskForm):
     )
 
 
-class UnredactForm(FlaskForm):
+class UnredactForm(PageForm):
     """Removed words a curator brings back, and why (kept with the redaction and audited)."""
 
     redaction = IdField(message="Please choose the removed words to bring back.")
@@ -177,14 +176,14 @@ class UnredactForm(FlaskForm):
 TIMES = "Please give the times as minutes and seconds, for example 1:05 to 1:20."
 
 
-class CoverForm(FlaskForm):
+class CoverForm(PageForm):
     """A stretch of a video whose picture is covered: times as people read them off a player."""
 
     start = StringField("From", validators=[DataRequired(TIMES), Length(max=20, message=TIMES)])
     end = StringField("To", validators=[DataRequired(TIMES), Length(max=20, message=TIMES)])
 
 
-class PersonRemovedForm(FlaskForm):
+class PersonRemovedForm(PageForm):
     """A curator's word that a person is out of a video story: their picture covered, or absent."""
 
     picture = RadioField(

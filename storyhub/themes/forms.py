@@ -4,17 +4,16 @@ decided in ``services``; these say what is wrong with a value on its own."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, Length, Optional
 
-from storyhub.forms import IdField
+from storyhub.forms import IdField, PageForm
 from storyhub.themes.models import ThemeKind, Valence
 
 NOT_MARKED = SelectChoice("", "Not marked")
 
 
-class ValenceForm(FlaskForm):
+class ValenceForm(PageForm):
     """Good, bad or mixed experience, or not marked (empty)."""
 
     # validate_choice=False: AnyOf says what is wrong in plain words, not "Not a valid choice".
@@ -52,7 +51,7 @@ class AddThemeForm(ValenceForm):
     )
 
 
-class SubthemeForm(FlaskForm):
+class SubthemeForm(PageForm):
     """A theme's name and description (renaming keeps its tags)."""
 
     # add_subtheme and rename_subtheme refuse an empty or taken name, and keep 80 characters.

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField, widgets
 
+from storyhub.forms import PageForm
 from storyhub.playlists.core import MOVES
 from storyhub.playlists.forms import IdListField, id_field
 from storyhub.training.models import ItemKind
@@ -19,7 +19,7 @@ from storyhub.training.models import ItemKind
 CHOOSE_WORDS = "Please choose the words the clip starts and ends on."
 
 
-class ClipForm(FlaskForm):
+class ClipForm(PageForm):
     start_word = IntegerField("Starts with", invalid_value_message=CHOOSE_WORDS)
     end_word = IntegerField("Ends with", invalid_value_message=CHOOSE_WORDS)
     title = StringField("Title")
@@ -28,14 +28,14 @@ class ClipForm(FlaskForm):
     session = id_field("Add it to a session", "Please choose one of your sessions.")
 
 
-class SessionForm(FlaskForm):
+class SessionForm(PageForm):
     """A new session, or a session's details."""
 
     title = StringField("Title")
     summary = TextAreaField("What it is for")
 
 
-class ItemForm(FlaskForm):
+class ItemForm(PageForm):
     """A heading, prompt or clip added to a session; or an item's words and notes changed."""
 
     kind = SelectField(
@@ -53,21 +53,21 @@ class ItemForm(FlaskForm):
         return rendered
 
 
-class MoveForm(FlaskForm):
+class MoveForm(PageForm):
     direction = SelectField(choices=list(MOVES), validate_choice=False)
 
 
-class OrderForm(FlaskForm):
+class OrderForm(PageForm):
     """Every item's id, in the new order (sent by the page's script after dragging)."""
 
     item = IdListField()
 
 
-class ShareForm(FlaskForm):
+class ShareForm(PageForm):
     user = IdListField()
 
 
-class ExportForm(FlaskForm):
+class ExportForm(PageForm):
     burn = BooleanField(
         "Put the captions into the picture",
         # Only a ticked box (or "yes") burns captions in; a forged "no" must not.

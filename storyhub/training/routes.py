@@ -17,7 +17,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from consent import CLIP_ROLES, can_clip, clip_refusal
@@ -25,6 +24,7 @@ from consent.models import Audience
 from consent.services import record_use
 from storyhub.auth.decorators import roles_required
 from storyhub.extensions import db
+from storyhub.forms import PageForm
 from storyhub.lookup import story_or_404
 from storyhub.models import MediaRole, Passage, Story
 from storyhub.playlists.core import PlaylistError
@@ -290,7 +290,7 @@ def _back(session: Lesson, anchor: str = "") -> Response:
     return redirect(url_for("training.session", session_id=session.id) + anchor)
 
 
-def _change(session_id: int, form: FlaskForm, change: Any, done: str, anchor: str = "") -> Response:
+def _change(session_id: int, form: PageForm, change: Any, done: str, anchor: str = "") -> Response:
     """One change of a session by its owner, then back to it (at ``anchor``)."""
     training_session = _session_or_404(session_id, edit=True)
     back = url_for("training.session", session_id=training_session.id) + anchor
@@ -329,9 +329,7 @@ def add_item(session_id: int) -> Response:
     )
 
 
-def _item_change(
-    session_id: int, item_id: int, form: FlaskForm, change: Any, done: str
-) -> Response:
+def _item_change(session_id: int, item_id: int, form: PageForm, change: Any, done: str) -> Response:
     def run(training_session: Lesson) -> None:
         item = services.item_of(training_session, item_id)
         if item is None:
@@ -373,7 +371,7 @@ def remove_item(session_id: int, item_id: int) -> Response:
     return _item_change(
         session_id,
         item_id,
-        FlaskForm(),
+        PageForm(),
         lambda s, item: services.remove_item(s, item),
         "Removed.",
     )

@@ -5,15 +5,20 @@ reads its own requests and is left out."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 from wtforms import Form
 
 from storyhub import PROJECT_ROOT
 from storyhub.auth.forms import NextPageForm
 from storyhub.forms import MAX_ID, IdField, first_error
+from storyhub.models import Role, User
+from tests.conftest import csrf_token
 
 RAW_READS = {"form", "values", "files"}
 LEFT_OUT = ("storyhub/api/",)
@@ -105,3 +110,42 @@ def test_an_id_in_range_is_a_number() -> None:
 )
 def test_signing_in_goes_on_only_to_a_page_of_this_site(asked: str, target: str | None) -> None:
     assert NextPageForm(MultiDict({"next": asked})).safe_target() == target
+
+
+def test_every_form_is_a_page_form() -> None:
+    """Forms derive from storyhub.forms.PageForm (which reads only what a browser's form
+    sends), never from Flask-WTF's FlaskForm directly."""
+    offenders = [
+        path.relative_to(PROJECT_ROOT).as_posix()
+        for path in sorted((PROJECT_ROOT / "storyhub").rglob("*.py"))
+        if path.name != "forms.py" or path.parent.name != "storyhub"
+        if "FlaskForm" in path.read_text()
+    ]
+    assert not offenders, offenders
+
+
+# A JSON body where a page expects a form: a list, a number, a string, text fields as numbers.
+JSON_BODIES = ["[1, 2]", "3", '"words"', '{"title": 5, "username": 7, "text": [1]}']
+
+
+@pytest.mark.parametrize("role", [Role.STORYTELLER, Role.CURATOR, Role.TRAINER, Role.ADMIN])
+def test_a_json_body_sent_to_a_page_is_refused_in_words_not_a_server_error(
+    app: Flask, login_as: Callable[[Role], tuple[FlaskClient, User]], role: Role
+) -> None:
+    """Every page that takes a POST, sent JSON instead of a form (with a valid CSRF token in
+    the header, as a signed-in person could), answers without a server error."""
+    client, _user = login_as(role)
+    token = csrf_token(client, "/")
+    posts = sorted(
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if "POST" in (rule.methods or ()) and not rule.rule.startswith("/api/")
+        if not rule.arguments  # pages with ids answer "not found" first for made-up ids
+    )
+    assert "/stories/new" in posts
+    for path in posts:
+        for body in JSON_BODIES:
+            answer = client.post(
+                path, data=body, content_type="application/json", headers={"X-CSRFToken": token}
+            )
+            assert answer.status_code < 500, (path, body, answer.status_code)

@@ -13,7 +13,15 @@ from pathlib import Path
 
 from search.backend import SearchBackend, SearchUnavailable
 from search.documents import PassageDocument
-from search.query import FOREVER, ParsedText, Scope, SearchRequest, day_number, parse_text
+from search.query import (
+    FOREVER,
+    ParsedText,
+    Scope,
+    SearchMode,
+    SearchRequest,
+    day_number,
+    parse_text,
+)
 from search.results import EngineResult, IndexStats, PassageHit, StoryGroup
 
 __all__ = [
@@ -25,6 +33,7 @@ __all__ = [
     "PassageHit",
     "Scope",
     "SearchBackend",
+    "SearchMode",
     "SearchRequest",
     "SearchUnavailable",
     "StoryGroup",

@@ -3,7 +3,10 @@ the consent facts needed to filter (never names, never the teller's choices beyo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,9 @@ class PassageDocument:
     teller_id: int
     audiences: tuple[str, ...]  # audiences the story is released to now; empty if not shared
     review_by: int  # yyyymmdd; search.query.FOREVER when there is no review date
+    # The passage's embedding (unit length); None: not findable by meaning (e.g. a Welsh passage
+    # while the model understands only English).
+    vector: npt.NDArray[np.float32] | None = field(default=None, compare=False, repr=False)
 
     @property
     def year(self) -> str:

@@ -12,6 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
 
 # Lucene's English stop words: ignored outside quotes, kept inside them.
 STOP_WORDS = frozenset(
@@ -141,12 +145,28 @@ class Scope:
         return not self.everything and self.teller_id is None and self.audience is None
 
 
+class SearchMode(StrEnum):
+    """How the text is matched: by meaning and words together (the default), or one of them."""
+
+    HYBRID = "hybrid"
+    WORDS = "words"  # every word must appear (by stem): the exact behaviour
+    MEANING = "meaning"  # only the similarity of the passage's embedding to the query's
+
+
 @dataclass(frozen=True)
 class SearchRequest:
-    """One search: the text, the filters (OR within a facet, AND across), a scope and a page."""
+    """One search: the text, the filters (OR within a facet, AND across), a scope and a page.
+
+    ``vector`` is the query's embedding (unit length), made by the application; without one the
+    meaning side is skipped. "More like this" is a MEANING search with a passage's own vector and
+    ``exclude_passage_id`` set to that passage.
+    """
 
     text: ParsedText
     scope: Scope
+    mode: SearchMode = SearchMode.HYBRID
+    vector: npt.NDArray[np.float32] | None = field(default=None, compare=False, repr=False)
+    exclude_passage_id: int | None = None
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
     date_from: date | None = None
     date_to: date | None = None

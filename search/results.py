@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 class PassageHit:
     passage_id: int
     score: float
+    by_words: bool = True  # the passage holds the query's words
+    by_meaning: bool = False  # the passage was among those nearest the query in meaning
+    similarity: float = 0.0  # cosine similarity to the query's vector, when by_meaning
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,12 @@ class NotUnderstood(ValueError):
 NOT_UNDERSTOOD = "We can find passages like this one only in English stories for now."
 
 
+def similar_offered(story: Story) -> bool:
+    """Whether pages offer "more like this" on ``story``'s passages (to someone who may see it):
+    it is in search, in a language the model understands."""
+    return listed_in_search(story) and meaning.understands(story.language.value)
+
+
 def passage_for_similar(user: Any, passage_id: int) -> Passage | None:
     """The passage, if ``user`` may find passages like it: its story is one search may show them
     (consent's ``listed_in_search`` and ``can_view``, as for results); otherwise None."""

@@ -12,7 +12,7 @@ from typing import Any
 from wtforms import DateField, Field, Form, IntegerField, StringField
 from wtforms.validators import NumberRange, Optional, ValidationError
 
-from search.query import FACET_FIELDS, MAX_QUERY_CHARS
+from search.query import FACET_FIELDS, MAX_QUERY_CHARS, SearchMode
 from storyhub.forms import MAX_ID
 
 FACET_LABELS = {
@@ -81,6 +81,37 @@ class QueryField(StringField):
         self.data = _first_text(valuelist)[:MAX_QUERY_CHARS]
 
 
+# How passages may be found, as the page offers them (``meaning`` alone is for the address and
+# the API: the page shows it only when it was asked for).
+MODE_LABELS = {
+    SearchMode.HYBRID: "Meaning and words",
+    SearchMode.WORDS: "Exact words",
+    SearchMode.MEANING: "Meaning only",
+}
+UNKNOWN_MODE = "Please choose how to find passages: by meaning and words, or by exact words."
+
+
+class ModeField(Field):
+    """How to find passages (``search.query.SearchMode``): the first non-blank value; none given
+    means meaning and words, the default."""
+
+    data: SearchMode | None
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        given = _first_text(valuelist).strip().lower()
+        if not given:
+            self.data = SearchMode.HYBRID
+            return
+        try:
+            self.data = SearchMode(given)
+        except ValueError:
+            self.data = None
+            raise ValueError(UNKNOWN_MODE) from None
+
+    def process_data(self, value: Any) -> None:
+        self.data = SearchMode(value) if value else SearchMode.HYBRID
+
+
 class KnownValues:
     """A filter's values: not too many, each one that exists (the form's ``labels``; the year,
     which has no list, must look like one)."""
@@ -111,6 +142,7 @@ class SearchForm(Form):
     checked in this order, so the first message is about the filters, then the page, the dates."""
 
     q = QueryField("Words to find")
+    mode = ModeField("Find by")
     kind = _facet("kind")
     subtheme = _facet("subtheme")
     language = _facet("language")

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -12,11 +22,42 @@ from werkzeug.wrappers import Response
 from storyhub import audit, jobs
 from storyhub.auth.decorators import roles_required
 from storyhub.extensions import db
+from storyhub.finder import meaning
 from storyhub.finder.indexing import REINDEX_JOB, get_backend, index_lag
-from storyhub.finder.services import BadSearch, SearchPage, run_search
+from storyhub.finder.services import (
+    BadSearch,
+    NotUnderstood,
+    SearchPage,
+    passage_for_similar,
+    run_search,
+    run_similar,
+    similar_offered,
+)
 from storyhub.models import Job, JobState, Role
 
 bp = Blueprint("search", __name__)
+
+
+@bp.before_app_request
+def _warm_search_model() -> None:
+    # The first search in a web process need not wait seconds for the model to load. Tests load
+    # it when a test needs it, not in every test's app.
+    if not current_app.testing:
+        meaning.warm_in_background()
+
+
+@bp.app_context_processor
+def _similar_rule() -> dict[str, Any]:
+    # Search results and story pages offer "More like this" only where it can answer.
+    return {"similar_offered": similar_offered}
+
+
+def _timed(html: str, status: int, page: SearchPage | None) -> Any:
+    response = make_response(html, status)
+    if page is not None:
+        # How long the engine took, for people measuring the page (see bench/search.py).
+        response.headers["Server-Timing"] = f"engine;dur={page.engine_seconds * 1000:.2f}"
+    return response
 
 
 @bp.route("/search")
@@ -31,11 +72,29 @@ def search() -> Any:
         problem = str(err)
     status = 400 if problem else 200
     html = render_template("search/search.html", page=page, problem=problem, args=request.args)
-    response = make_response(html, status)
-    if page is not None:
-        # How long the engine took, for people measuring the page (see bench/search.py).
-        response.headers["Server-Timing"] = f"engine;dur={page.engine_seconds * 1000:.2f}"
-    return response
+    return _timed(html, status, page)
+
+
+@bp.route("/search/similar/<int:passage_id>")
+@login_required
+def similar(passage_id: int) -> Any:
+    """Passages like this one in meaning, in the stories this person may see."""
+    passage = passage_for_similar(current_user, passage_id)
+    if passage is None:
+        abort(404)  # the same answer as a passage that does not exist
+    page: SearchPage | None = None
+    problem: str | None = None
+    status = 200
+    try:
+        page = run_similar(current_user, passage, request.args)
+    except BadSearch as err:
+        problem, status = str(err), 400
+    except NotUnderstood as err:
+        problem = str(err)  # nothing wrong with the request: said plainly, as an answer
+    html = render_template(
+        "search/similar.html", source=passage, page=page, problem=problem, args=request.args
+    )
+    return _timed(html, status, page)
 
 
 def _rebuild_under_way() -> Job | None:

@@ -363,7 +363,7 @@ def test_search_keeps_answering_while_the_index_is_rebuilt(people: dict[str, Use
 
 HERMIT = "Most of my friends have drifted off, and I'm close to being a hermit these days."
 BUS = "The bus pass means I can get to the market on Tuesdays."
-LONELY = "lonely and cut off from people"  # shares no word with HERMIT
+LONELY = "feeling lonely and isolated"  # shares no word with HERMIT
 
 
 def stored_keys(story_id: int) -> set[int]:

@@ -51,14 +51,27 @@ def make_backend(
     shards: int = 1,
     replicas: int = 1,
     refresh: str = "1s",
+    dimensions: int = 384,
 ) -> SearchBackend:
-    """``url`` "embedded" (an index in ``embedded_root``) or an Elasticsearch http(s) URL."""
+    """``url`` "embedded" (an index in ``embedded_root``) or an Elasticsearch http(s) URL.
+
+    Either way the passages' vectors (search by meaning) are kept under ``embedded_root``;
+    ``dimensions`` is the length of the embedding model's vectors.
+    """
     if url in ("", "embedded"):
         from search.embedded import EmbeddedBackend
 
-        return EmbeddedBackend(embedded_root)
+        return EmbeddedBackend(embedded_root, dimensions)
     if url.startswith(("http://", "https://")):
         from search.elastic import ElasticBackend
 
-        return ElasticBackend(url, alias, shards=shards, replicas=replicas, refresh=refresh)
+        return ElasticBackend(
+            url,
+            alias,
+            shards=shards,
+            replicas=replicas,
+            refresh=refresh,
+            vectors_root=Path(embedded_root) / "elastic-vectors",
+            dimensions=dimensions,
+        )
     raise ValueError(f"unsupported STORYHUB_SEARCH_URL: {url!r} (use 'embedded' or an http URL)")

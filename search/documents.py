@@ -3,6 +3,7 @@ the consent facts needed to filter (never names, never the teller's choices beyo
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +32,15 @@ class PassageDocument:
     vector: npt.NDArray[np.float32] | None = field(default=None, compare=False, repr=False)
 
     @property
+    def vector_key(self) -> int:
+        """The key of this passage's vector: its id and a digest of its words.
+
+        A passage whose words change (a redaction) gets a new key, so its old vector can no
+        longer be reached through the text index, even before the vector index drops it.
+        """
+        return vector_key(self.passage_id, self.text)
+
+    @property
     def year(self) -> str:
         return str(self.story_date // 10000)
 
@@ -53,4 +63,14 @@ class PassageDocument:
             "teller_id": self.teller_id,
             "audiences": list(self.audiences),
             "review_by": self.review_by,
+            "vector_key": self.vector_key,
         }
+
+
+KEY_DIGEST_BITS = 20  # leaves 43 bits of passage id in a signed 64-bit integer
+
+
+def vector_key(passage_id: int, text: str) -> int:
+    """A 63-bit key from a passage id and its words (see ``PassageDocument.vector_key``)."""
+    digest = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=4).digest(), "big")
+    return (passage_id << KEY_DIGEST_BITS) | (digest & ((1 << KEY_DIGEST_BITS) - 1))

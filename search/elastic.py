@@ -9,20 +9,34 @@ cluster, 8 or 9 for theirs).
 
 Searches and writes go to an alias. A rebuild fills a new, randomly named index and then moves
 the alias in one atomic ``_aliases`` call, so search never goes dark.
+
+Search by meaning: the 7.x OSS servers have no vector field, so the passages' vectors live in a
+vector index on the application's side (search.vectors, in ``vectors_root/<index name>``, named
+after the Elasticsearch index it belongs to), and Elasticsearch filters its candidates with a
+``terms`` query on ``vector_key`` plus the person's scope and filters (search.hybrid). On a
+cluster with native vectors (8.x: a ``dense_vector`` field with ``index: true`` and
+``similarity: cosine``), the same filter would go into a ``knn`` search's ``filter``; the
+results contract is the same.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from search.backend import Progress, SearchBackend, SearchUnavailable
 from search.documents import PassageDocument
-from search.query import FACET_FIELDS, SearchRequest, day_number
+from search.hybrid import PER_STORY_FETCH, Row, hybrid_search
+from search.query import FACET_FIELDS, SearchMode, SearchRequest, day_number
 from search.results import EngineResult, IndexStats, PassageHit, StoryGroup
+from search.vectors import VectorIndex
 
 BULK_CHUNK = 2000
 KEYWORDS = ("language", "teller_kind", "setting", "year", "kinds", "subthemes", "audiences")
@@ -56,6 +70,7 @@ MAPPING = {
     "properties": {
         "passage_id": {"type": "long"},
         "story_id": {"type": "long"},
+        "vector_key": {"type": "long"},
         "position": {"type": "integer", "index": False},
         "start": {"type": "float", "index": False},
         "end": {"type": "float", "index": False},
@@ -115,13 +130,31 @@ def filter_clauses(request: SearchRequest) -> list[dict[str, Any]]:
     return clauses
 
 
-def text_clauses(request: SearchRequest) -> list[dict[str, Any]]:
-    """Every word, phrase and prefix must match; words and phrases are stemmed by the mapping."""
+def term_clauses(request: SearchRequest) -> list[dict[str, Any]]:
+    """One clause per word, stemmed by the mapping."""
+    return [{"match": {"text": {"query": t}}} for t in request.text.terms]
+
+
+def strict_clauses(request: SearchRequest) -> list[dict[str, Any]]:
+    """Quoted phrases and prefixes: these must match in every mode."""
     parsed = request.text
-    clauses: list[dict[str, Any]] = [{"match": {"text": {"query": t}}} for t in parsed.terms]
-    clauses += [{"match_phrase": {"text": " ".join(p)}} for p in parsed.phrases]
+    clauses: list[dict[str, Any]] = [
+        {"match_phrase": {"text": " ".join(p)}} for p in parsed.phrases
+    ]
     clauses += [{"prefix": {"text.exact": p}} for p in parsed.prefixes]
     return clauses
+
+
+def text_clauses(request: SearchRequest) -> list[dict[str, Any]]:
+    """Every word, phrase and prefix must match; words and phrases are stemmed by the mapping."""
+    return term_clauses(request) + strict_clauses(request)
+
+
+def any_words_query(request: SearchRequest) -> dict[str, Any] | None:
+    """Any word may match, scored by BM25; phrases and prefixes must (HYBRID's words)."""
+    if request.text.empty:
+        return None
+    return {"bool": {"should": term_clauses(request), "must": strict_clauses(request)}}
 
 
 def search_body(request: SearchRequest) -> dict[str, Any]:
@@ -201,6 +234,8 @@ class ElasticBackend(SearchBackend):
         replicas: int = 1,
         refresh: str = "1s",
         timeout: float = 30.0,
+        vectors_root: str | os.PathLike[str] | None = None,
+        dimensions: int = 384,
     ) -> None:
         _let_old_clients_import()
         try:
@@ -212,6 +247,9 @@ class ElasticBackend(SearchBackend):
         self.client = Elasticsearch([url], timeout=timeout)
         self.alias = alias
         self.shards, self.replicas, self.refresh = shards, replicas, refresh
+        self.vectors_root = Path(vectors_root) if vectors_root is not None else None
+        self.dimensions = dimensions
+        self._vectors: VectorIndex | None = None
 
     # --- the one way requests are sent ------------------------------------------------------
 
@@ -277,11 +315,62 @@ class ElasticBackend(SearchBackend):
     # --- writing ---------------------------------------------------------------------------
 
     def ensure(self) -> None:
-        if not self._targets():
+        targets = self._targets()
+        if not targets:
             name = self._create_index(self.refresh)
             self._call(
                 "POST", "/_aliases", {"actions": [{"add": {"index": name, "alias": self.alias}}]}
             )
+            self._point_vectors_at(name)
+        elif self._vectors_name() is None:
+            self._point_vectors_at(targets[0])
+
+    # --- the vectors beside the index ----------------------------------------------------
+
+    def _vectors_name(self) -> str | None:
+        if self.vectors_root is None:
+            return None
+        try:
+            return (self.vectors_root / "CURRENT").read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def _point_vectors_at(self, name: str) -> None:
+        """Make ``name``'s vector folder the live one (after the alias moved to ``name``)."""
+        if self.vectors_root is None:
+            return
+        self.vectors_root.mkdir(parents=True, exist_ok=True)
+        temporary = self.vectors_root / f".CURRENT.{uuid.uuid4().hex}"
+        temporary.write_text(name)
+        os.replace(temporary, self.vectors_root / "CURRENT")
+
+    def live_vectors(self) -> VectorIndex | None:
+        """The vector index of the index behind the alias (reopened after a rebuild)."""
+        name = self._vectors_name()
+        if name is None or self.vectors_root is None:
+            return None
+        folder = self.vectors_root / name
+        if self._vectors is None or self._vectors.folder != folder:
+            self._vectors = VectorIndex(folder, self.dimensions)
+        return self._vectors
+
+    def _remove_old_vectors(self, keep: set[str]) -> None:
+        if self.vectors_root is None:
+            return
+        import shutil
+
+        for folder in self.vectors_root.glob(f"{self.alias}-*"):
+            if folder.name not in keep:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def needs_rebuild(self) -> bool:
+        """An index made before vector keys were indexed can't be searched by meaning."""
+        targets = self._targets()
+        if not targets:
+            return False
+        mapping = self._call("GET", f"/{targets[0]}/_mapping")
+        properties = mapping[targets[0]]["mappings"].get("properties", {})
+        return "vector_key" not in properties
 
     def _bulk(self, index: str, documents: Iterable[PassageDocument], refresh: bool) -> int:
         lines: list[str] = []
@@ -322,19 +411,39 @@ class ElasticBackend(SearchBackend):
             stale,
             {"refresh": "true", "conflicts": "proceed"},
         )
+        # After the words: an old vector is already out of reach (its key left the index);
+        # this removes it from the disk.
+        vectors = self.live_vectors()
+        if vectors is not None:
+            vectors.replace_stories(
+                {
+                    story_id: [(d.vector_key, d.vector) for d in docs if d.vector is not None]
+                    for story_id, docs in stories.items()
+                }
+            )
 
     def rebuild(self, documents: Iterable[PassageDocument], progress: Progress) -> int:
         # Bulk loading is fastest with refreshes off; normal settings come back before the switch.
         name = self._create_index("-1")
         count = 0
         chunk: list[PassageDocument] = []
+        keys: list[tuple[int, int]] = []
+        vectors: list[np.ndarray] = []  # float16 while the words are sent: half the memory
         for doc in documents:
             chunk.append(doc)
+            if doc.vector is not None:
+                keys.append((doc.story_id, doc.vector_key))
+                vectors.append(np.asarray(doc.vector, dtype=np.float16))
             if len(chunk) == BULK_CHUNK:
                 count += self._bulk(name, chunk, refresh=False)
                 chunk = []
                 progress(count)
         count += self._bulk(name, chunk, refresh=False)
+        if self.vectors_root is not None:
+            VectorIndex(self.vectors_root / name, self.dimensions).build(
+                (story_id, key, vector.astype(np.float32))
+                for (story_id, key), vector in zip(keys, vectors, strict=True)
+            )
         self._call("PUT", f"/{name}/_settings", {"index": {"refresh_interval": self.refresh}})
         self._call("POST", f"/{name}/_refresh")
         progress(count)
@@ -342,20 +451,29 @@ class ElasticBackend(SearchBackend):
         actions: list[dict[str, Any]] = [{"remove": {"index": o, "alias": self.alias}} for o in old]
         actions.append({"add": {"index": name, "alias": self.alias}})
         self._call("POST", "/_aliases", {"actions": actions})
+        self._point_vectors_at(name)
         for index in old:
             self._call("DELETE", f"/{index}")
+        self._remove_old_vectors(keep={name})
         return count
 
     def delete_everything(self) -> None:
         """Remove the alias and every index behind it (tests and benchmarks only)."""
         for index in self._targets():
             self._call("DELETE", f"/{index}")
+        self._remove_old_vectors(keep=set())
+        if self.vectors_root is not None:
+            (self.vectors_root / "CURRENT").unlink(missing_ok=True)
 
     # --- reading ---------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> EngineResult:
         if request.scope.nothing:
             return EngineResult(0, 0, ())
+        if request.mode != SearchMode.WORDS and (
+            request.vector is not None or not request.text.empty
+        ):
+            return hybrid_search(_ElasticView(self, request), request)
         answer = self._call("POST", f"/{self.alias}/_search", search_body(request))
         return parse_response(answer)
 
@@ -378,3 +496,112 @@ class ElasticBackend(SearchBackend):
 
     def close(self) -> None:
         self.client.close()
+
+
+class _ElasticView:
+    """Hybrid search's questions (search.hybrid.HybridView), answered by Elasticsearch."""
+
+    def __init__(self, backend: ElasticBackend, request: SearchRequest) -> None:
+        self.backend = backend
+        self.path = f"/{backend.alias}/_search"
+        # Scope and filters, and any phrase or prefix: conditions that never change a score.
+        self.conditions = filter_clauses(request) + [
+            {"bool": {"filter": [c]}} for c in strict_clauses(request)
+        ]
+        self.words = any_words_query(request)
+
+    def vectors(self) -> VectorIndex | None:
+        return self.backend.live_vectors()
+
+    def _query(self, *more: dict[str, Any], must: dict[str, Any] | None = None) -> dict[str, Any]:
+        query: dict[str, Any] = {"filter": [*self.conditions, *more]}
+        if must is not None:
+            query["must"] = [must]
+        return {"bool": query}
+
+    def _rows(self, query: dict[str, Any], limit: int) -> tuple[list[Row], int]:
+        body = {
+            "size": limit,
+            "track_total_hits": True,
+            "_source": ["passage_id", "story_id"],
+            "query": query,
+            "sort": ["_score", {"passage_id": "asc"}],
+        }
+        answer = self.backend._call("POST", self.path, body)
+        rows = [
+            (int(h["_source"]["story_id"]), int(h["_source"]["passage_id"]), float(h["_score"]))
+            for h in answer["hits"]["hits"]
+        ]
+        return rows, _total(answer)
+
+    def word_rows(self, request: SearchRequest, limit: int) -> tuple[list[Row], int]:
+        if self.words is None:
+            return [], 0
+        return self._rows(self._query(must=self.words), limit)
+
+    def story_word_rows(self, request: SearchRequest, story_ids: Sequence[int]) -> list[Row]:
+        if self.words is None:
+            return []
+        only = {"terms": {"story_id": list(story_ids)}}
+        return self._rows(self._query(only, must=self.words), PER_STORY_FETCH * len(story_ids))[0]
+
+    def count_allowed(self, request: SearchRequest) -> int:
+        path = f"/{self.backend.alias}/_count"
+        return int(self.backend._call("POST", path, {"query": self._query()})["count"])
+
+    def allowed(
+        self, request: SearchRequest, keys: Sequence[int] | None, limit: int
+    ) -> list[tuple[int, int, int]]:
+        if keys is not None and not keys:
+            return []
+        more = [{"terms": {"vector_key": list(keys)}}] if keys is not None else []
+        body = {
+            "size": limit,
+            "_source": ["passage_id", "story_id", "vector_key"],
+            "query": self._query(*more),
+        }
+        answer = self.backend._call("POST", self.path, body)
+        return [
+            (
+                int(h["_source"]["story_id"]),
+                int(h["_source"]["passage_id"]),
+                int(h["_source"]["vector_key"]),
+            )
+            for h in answer["hits"]["hits"]
+        ]
+
+    def totals(
+        self, request: SearchRequest, with_words: bool, meaning_ids: Sequence[int]
+    ) -> tuple[int, int, dict[str, dict[str, int]]]:
+        either: list[dict[str, Any]] = []
+        if with_words and self.words is not None:
+            either.append(self.words)
+        if meaning_ids:
+            either.append({"terms": {"passage_id": list(meaning_ids)}})
+        if not either:
+            return 0, 0, {facet: {} for facet in FACET_FIELDS}
+        body = {
+            "size": 0,
+            "track_total_hits": True,
+            "query": self._query({"bool": {"should": either, "minimum_should_match": 1}}),
+            "aggs": {
+                **{
+                    facet: {"terms": {"field": field, "size": request.facet_size}}
+                    for facet, field in FACET_FIELDS.items()
+                },
+                "stories": {"cardinality": {"field": "story_id", "precision_threshold": 40000}},
+            },
+        }
+        answer = self.backend._call("POST", self.path, body)
+        aggs = answer["aggregations"]
+        total = _total(answer)
+        facets = {
+            facet: {str(b["key"]): int(b["doc_count"]) for b in aggs[facet]["buckets"]}
+            for facet in FACET_FIELDS
+        }
+        return total, int(aggs["stories"]["value"]) if total else 0, facets
+
+
+def _total(answer: Mapping[str, Any]) -> int:
+    total = answer["hits"]["total"]
+    return int(total["value"] if isinstance(total, dict) else total)

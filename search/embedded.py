@@ -7,7 +7,10 @@ position and counts facets with aggregations over its column store ("fast fields
 
 Layout: ``<root>/CURRENT`` names the live index folder. A rebuild writes a new folder and then
 replaces CURRENT in one rename, so searches never see a half-built index; each process notices
-the switch at its next search. One writer at a time: tantivy locks the folder, so writers in
+the switch at its next search. Each index folder holds its passages' vectors in ``vectors/``
+(search.vectors), so a rebuild switches words and meanings together; tantivy has no vector
+search, so it filters the vector index's candidates by their ``vector_key`` (search.hybrid).
+One writer at a time: tantivy locks the folder, so writers in
 this process take turns and a writer in another process is waited for.
 """
 
@@ -23,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tantivy
 from tantivy import FieldType, Occur, Query
 
@@ -35,11 +39,14 @@ from search.backend import (
     page_of_stories,
 )
 from search.documents import PassageDocument
-from search.query import FACET_FIELDS, SearchRequest, day_number
+from search.hybrid import PER_STORY_FETCH as STORY_WORD_ROWS
+from search.hybrid import Row, hybrid_search
+from search.query import FACET_FIELDS, SearchMode, SearchRequest, day_number
 from search.results import EngineResult, IndexStats
+from search.vectors import VectorIndex
 
 # Part of each index folder's name; a folder made with another schema is rebuilt, not read.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 KEYWORD_FIELDS = ("language", "teller_kind", "setting", "year", "kinds", "subthemes", "audiences")
 WRITER_HEAP = 64 * 1024 * 1024
 # A rebuild writes everything at once: a bigger budget leaves fewer segments to search.
@@ -58,7 +65,7 @@ _COUNTERS = ThreadPoolExecutor(max_workers=6, thread_name_prefix="search-facets"
 def build_schema() -> tantivy.Schema:
     """One document per passage. Only ids are stored: words are read from the database."""
     builder = tantivy.SchemaBuilder()
-    for name in ("passage_id", "story_id"):
+    for name in ("passage_id", "story_id", "vector_key"):
         builder.add_integer_field(name, stored=True, indexed=True, fast=True)
     for name in ("story_date", "teller_id", "review_by"):
         builder.add_integer_field(name, indexed=True, fast=True)
@@ -76,6 +83,7 @@ def _document(doc: PassageDocument) -> tantivy.Document:
     out = tantivy.Document()
     out.add_integer("passage_id", doc.passage_id)
     out.add_integer("story_id", doc.story_id)
+    out.add_integer("vector_key", doc.vector_key)
     out.add_integer("story_date", doc.story_date)
     out.add_integer("teller_id", doc.teller_id)
     out.add_integer("review_by", doc.review_by)
@@ -102,13 +110,15 @@ class EmbeddedBackend(SearchBackend):
 
     name = "embedded"
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], dimensions: int = 384) -> None:
         self.root = Path(root)
+        self.dimensions = dimensions
         self.schema = build_schema()
         self._write_lock = threading.Lock()
         self._open_lock = threading.Lock()
         self._index: tantivy.Index | None = None
         self._opened: str | None = None
+        self._vectors: VectorIndex | None = None
 
     # --- the live folder -------------------------------------------------------------------
 
@@ -159,7 +169,14 @@ class EmbeddedBackend(SearchBackend):
                 except (OSError, ValueError) as err:
                     raise SearchUnavailable(f"the search index could not be opened: {err}") from err
                 self._opened = name
+                self._vectors = VectorIndex(self.root / str(name) / "vectors", self.dimensions)
             return self._index
+
+    def _live_vectors(self) -> VectorIndex:
+        """The vectors of the index ``_live`` opened last."""
+        self._live()
+        assert self._vectors is not None
+        return self._vectors
 
     def _writer(self, index: tantivy.Index) -> Any:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
@@ -191,6 +208,9 @@ class EmbeddedBackend(SearchBackend):
             finally:
                 writer.wait_merging_threads()
             index.reload()
+            # After the words: an old vector is already out of reach (its key left the text
+            # index); this removes it from the disk.
+            self._live_vectors().replace_stories(_story_vectors(stories))
 
     def rebuild(self, documents: Iterable[PassageDocument], progress: Progress) -> int:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -198,13 +218,24 @@ class EmbeddedBackend(SearchBackend):
         index = tantivy.Index(self.schema, path=str(self.root / name))
         writer = index.writer(REBUILD_HEAP, 1)
         count = 0
+        # Vectors are kept as float16 while the words are written (half the memory), then built
+        # into the new folder's vector index before the switch.
+        keys: list[tuple[int, int]] = []
+        vectors: list[np.ndarray] = []
         for doc in documents:
             writer.add_document(_document(doc))
+            if doc.vector is not None:
+                keys.append((doc.story_id, doc.vector_key))
+                vectors.append(np.asarray(doc.vector, dtype=np.float16))
             count += 1
             if count % 5000 == 0:
                 progress(count)
         writer.commit()
         writer.wait_merging_threads()
+        VectorIndex(self.root / name / "vectors", self.dimensions).build(
+            (story_id, key, vector.astype(np.float32))
+            for (story_id, key), vector in zip(keys, vectors, strict=True)
+        )
         progress(count)
         with self._write_lock:
             previous = self._current_name()
@@ -254,32 +285,52 @@ class EmbeddedBackend(SearchBackend):
             clauses.append(Query.range_query(schema, "story_date", FieldType.Integer, low, high))
         return clauses
 
-    def _text_query(self, request: SearchRequest, index: tantivy.Index) -> Query | None:
-        parsed = request.text
-        if parsed.empty:
-            return None
-        parts: list[tuple[Occur, Query]] = []
-        # Each word and phrase goes through the field's own analyzer (stemming), one at a time:
-        # the pieces are letters and digits only, so nothing typed can change the query's shape.
-        for term in parsed.terms:
-            parts.append((Occur.Must, index.parse_query(term, ["text"])))
-        for phrase in parsed.phrases:
+    def _strict_parts(self, request: SearchRequest, index: tantivy.Index) -> list[Query]:
+        """Quoted phrases and prefixes: these must match in every mode."""
+        parts: list[Query] = []
+        for phrase in request.text.phrases:
             # The pairs of neighbouring stems find the few passages that can hold the phrase;
             # for two words they are the phrase. Longer ones also check every position.
             wanted = pairs(stems(" ".join(phrase)))
             for pair in wanted:
-                parts.append((Occur.Must, Query.term_query(self.schema, "pairs", pair)))
+                parts.append(Query.term_query(self.schema, "pairs", pair))
             if len(wanted) != 1:
-                positions = index.parse_query('"' + " ".join(phrase) + '"', ["text"])
-                parts.append((Occur.Must, positions))
-        for prefix in parsed.prefixes:
-            regex = Query.regex_query(self.schema, "text_exact", _regex_escape(prefix) + ".*")
-            parts.append((Occur.Must, regex))
-        return Query.boolean_query(parts)
+                parts.append(index.parse_query('"' + " ".join(phrase) + '"', ["text"]))
+        for prefix in request.text.prefixes:
+            parts.append(Query.regex_query(self.schema, "text_exact", _regex_escape(prefix) + ".*"))
+        return parts
+
+    def _term_parts(self, request: SearchRequest, index: tantivy.Index) -> list[Query]:
+        # Each word goes through the field's own analyzer (stemming), one at a time: the pieces
+        # are letters and digits only, so nothing typed can change the query's shape.
+        return [index.parse_query(term, ["text"]) for term in request.text.terms]
+
+    def _text_query(self, request: SearchRequest, index: tantivy.Index) -> Query | None:
+        """Every word, phrase and prefix must match (WORDS)."""
+        if request.text.empty:
+            return None
+        parts = self._term_parts(request, index) + self._strict_parts(request, index)
+        return Query.boolean_query([(Occur.Must, part) for part in parts])
+
+    def _any_words_query(self, request: SearchRequest, index: tantivy.Index) -> Query | None:
+        """Any word may match, scored by BM25; phrases and prefixes must (HYBRID's words)."""
+        if request.text.empty:
+            return None
+        clauses = [(Occur.Should, part) for part in self._term_parts(request, index)]
+        clauses += [(Occur.Must, part) for part in self._strict_parts(request, index)]
+        return Query.boolean_query(clauses)
 
     def search(self, request: SearchRequest) -> EngineResult:
         if request.scope.nothing:
             return EngineResult(0, 0, ())
+        if request.mode != SearchMode.WORDS and (
+            request.vector is not None or not request.text.empty
+        ):
+            return hybrid_search(_TantivyView(self, request), request)
+        return self._word_search(request)
+
+    def _word_search(self, request: SearchRequest) -> EngineResult:
+        """Every word must match (WORDS), or no text at all (browsing, newest first)."""
         index = self._live()
         searcher = index.searcher()
         text = self._text_query(request, index)
@@ -373,3 +424,109 @@ def _count(found: tantivy.SearchResult) -> int:
 def _regex_escape(text: str) -> str:
     """Escape a word for tantivy's regex syntax (words are letters and digits already)."""
     return "".join(ch if ch.isalnum() else "\\" + ch for ch in text)
+
+
+def _story_vectors(
+    stories: Mapping[int, Sequence[PassageDocument]],
+) -> dict[int, list[tuple[int, np.ndarray]]]:
+    """Each story's (vector key, vector) pairs, for the vector index."""
+    return {
+        story_id: [(doc.vector_key, doc.vector) for doc in docs if doc.vector is not None]
+        for story_id, docs in stories.items()
+    }
+
+
+class _TantivyView:
+    """Hybrid search's questions (search.hybrid.HybridView), answered on one tantivy snapshot."""
+
+    def __init__(self, backend: EmbeddedBackend, request: SearchRequest) -> None:
+        self.backend = backend
+        self.schema = backend.schema
+        self.index = backend._live()
+        self._vectors = backend._vectors
+        self.searcher = self.index.searcher()
+        # Scope and filters, and any phrase or prefix: conditions that never change a score.
+        conditions = backend._filters(request) + backend._strict_parts(request, self.index)
+        self.conditions = [(Occur.Must, Query.const_score_query(c, 0.0)) for c in conditions]
+        self.words = backend._any_words_query(request, self.index)
+
+    def vectors(self) -> VectorIndex | None:
+        return self._vectors
+
+    def _query(self, *more: tuple[Occur, Query]) -> Query:
+        clauses = [*self.conditions, *more]
+        return Query.boolean_query(clauses) if clauses else Query.all_query()
+
+    def _rows(self, query: Query, limit: int) -> tuple[list[Row], int]:
+        found = self.searcher.search(query, max(1, limit), count=True)
+        addresses = [address for _, address in found.hits]
+        story_ids = _ints(self.searcher.fast_field_values("story_id", addresses))
+        passage_ids = _ints(self.searcher.fast_field_values("passage_id", addresses))
+        scores = [float(score) for score, _ in found.hits]
+        return list(zip(story_ids, passage_ids, scores, strict=True)), _count(found)
+
+    def word_rows(self, request: SearchRequest, limit: int) -> tuple[list[Row], int]:
+        if self.words is None:
+            return [], 0
+        return self._rows(self._query((Occur.Must, self.words)), limit)
+
+    def story_word_rows(self, request: SearchRequest, story_ids: Sequence[int]) -> list[Row]:
+        if self.words is None:
+            return []
+        only = Query.const_score_query(
+            Query.term_set_query(self.schema, "story_id", list(story_ids)), 0.0
+        )
+        query = self._query((Occur.Must, self.words), (Occur.Must, only))
+        return self._rows(query, STORY_WORD_ROWS * len(story_ids))[0]
+
+    def count_allowed(self, request: SearchRequest) -> int:
+        return _count(self.searcher.search(self._query(), 1, count=True))
+
+    def allowed(
+        self, request: SearchRequest, keys: Sequence[int] | None, limit: int
+    ) -> list[tuple[int, int, int]]:
+        if keys is not None and not keys:
+            return []
+        more = []
+        if keys is not None:
+            among = Query.term_set_query(self.schema, "vector_key", list(keys))
+            more.append((Occur.Must, Query.const_score_query(among, 0.0)))
+        found = self.searcher.search(self._query(*more), max(1, limit))
+        addresses = [address for _, address in found.hits]
+        return list(
+            zip(
+                _ints(self.searcher.fast_field_values("story_id", addresses)),
+                _ints(self.searcher.fast_field_values("passage_id", addresses)),
+                _ints(self.searcher.fast_field_values("vector_key", addresses)),
+                strict=True,
+            )
+        )
+
+    def totals(
+        self, request: SearchRequest, with_words: bool, meaning_ids: Sequence[int]
+    ) -> tuple[int, int, dict[str, dict[str, int]]]:
+        either: list[tuple[Occur, Query]] = []
+        if with_words and self.words is not None:
+            either.append((Occur.Should, self.words))
+        if meaning_ids:
+            near = Query.term_set_query(self.schema, "passage_id", list(meaning_ids))
+            either.append((Occur.Should, near))
+        if not either:
+            return 0, 0, {facet: {} for facet in FACET_FIELDS}
+        query = self._query((Occur.Must, Query.boolean_query(either)))
+        aggs: dict[str, Any] = {
+            facet: {"terms": {"field": field, "size": request.facet_size}}
+            for facet, field in FACET_FIELDS.items()
+        }
+        counting = _COUNTERS.submit(self.searcher.aggregate, query, aggs)
+        stories_agg = {"stories": {"cardinality": {"field": "story_id"}}}
+        stories = self.searcher.aggregate(query, stories_agg)
+        total = _count(self.searcher.search(query, 1, count=True))
+        answer = counting.result()
+        if not total:
+            return 0, 0, {facet: {} for facet in FACET_FIELDS}
+        facets = {
+            facet: {b["key"]: int(b["doc_count"]) for b in answer[facet]["buckets"]}
+            for facet in FACET_FIELDS
+        }
+        return total, round(stories["stories"]["value"]), facets

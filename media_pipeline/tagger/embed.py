@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 MODEL_NAME: Final = "all-MiniLM-L6-v2"
 DIMENSIONS: Final = 384
+# The languages the model was trained on: a passage in any other (Welsh) gets no vector, rather
+# than a vector of an English model guessing at words it never learnt.
+LANGUAGES: Final = frozenset({"en"})
 Vectors = npt.NDArray[np.float32]
 
 _lock = threading.Lock()

@@ -1,13 +1,15 @@
-"""`flask search ...`: rebuild the index, bring it up to date, or show its state."""
+"""`flask search ...`: rebuild the index, bring it up to date, show its state, or rank a corpus."""
 
 from __future__ import annotations
 
+import json
 import time
+from typing import Any
 
 import click
 from flask.cli import with_appcontext
 
-from search import SearchUnavailable
+from search import SearchMode, SearchUnavailable
 
 
 @click.group("search")
@@ -58,3 +60,38 @@ def status_command() -> None:
     click.echo(f"passages indexed: {stats.documents:,}; size: {stats.size_bytes / 1e6:.1f} MB")
     click.echo(f"changes waiting: {lag['waiting']}; oldest: {lag['oldest_seconds']:.0f} s")
     click.echo(stats.detail)
+
+
+@search_cli.command("rank")
+@click.argument("corpus", type=click.File(encoding="utf-8"))
+@click.argument("queries", type=click.File(encoding="utf-8"))
+@click.argument("out", type=click.File("w", encoding="utf-8"))
+@click.option(
+    "--mode",
+    type=click.Choice([m.value for m in SearchMode]),
+    default=SearchMode.HYBRID.value,
+    show_default=True,
+    help="Match by words, by meaning, or both fused (as the search page does).",
+)
+@with_appcontext
+def rank_command(corpus: Any, queries: Any, out: Any, mode: str) -> None:
+    """Rank CORPUS.jsonl ({"id", "text"} lines) for each of QUERIES.jsonl ({"id", "query"}) as
+    live search would, writing {"id", "ranked": [up to 20 ids]} lines to OUT.jsonl."""
+    from storyhub.finder.ranking import BadCorpus, rank, read_jsonl
+
+    try:
+        passages = read_jsonl(corpus, ("id", "text"), "corpus")
+        asked = read_jsonl(queries, ("id", "query"), "queries")
+    except BadCorpus as err:
+        raise click.ClickException(str(err)) from err
+    started = time.perf_counter()
+    try:
+        for line in rank(passages, asked, SearchMode(mode)):
+            out.write(json.dumps(line) + "\n")
+    except SearchUnavailable as err:
+        raise click.ClickException(str(err)) from err
+    seconds = time.perf_counter() - started
+    click.echo(
+        f"Ranked {len(passages):,} passages for {len(asked)} queries ({mode}) in {seconds:.1f} s.",
+        err=True,
+    )

@@ -23,12 +23,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from consent import listed_in_search, shared_audiences
 from consent.models import ConsentVersion
+from media_pipeline.tagger.embed import DIMENSIONS, LANGUAGES
 from search import FOREVER, PassageDocument, SearchBackend, day_number, make_backend
 from storyhub import jobs
 from storyhub.extensions import db
 from storyhub.finder.models import SearchChange
 from storyhub.models import Passage, Story, as_utc, utcnow
 from storyhub.themes.models import PassageTheme, TagStatus
+from storyhub.themes.services import vectors_for
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ def get_backend(app: Flask | None = None) -> SearchBackend:
             shards=config["SEARCH_SHARDS"],
             replicas=config["SEARCH_REPLICAS"],
             refresh=config["SEARCH_REFRESH"],
+            dimensions=DIMENSIONS,
         )
         app.extensions[BACKEND_EXTENSION] = backend
     return backend
@@ -149,8 +152,9 @@ def documents_for(story: Story) -> list[PassageDocument]:
     audiences = shared_audiences(consent)
     review_by = day_number(consent.review_date) if consent and consent.review_date else FOREVER
     story_date = day_number(as_utc(story.created_at).date()) or 0
+    vectors = _meaning_vectors(story)
     documents = []
-    for passage in story.passages:
+    for passage, vector in zip(story.passages, vectors, strict=True):
         confirmed = [t.subtheme for t in passage.themes if t.status == TagStatus.CONFIRMED]
         documents.append(
             PassageDocument(
@@ -169,9 +173,18 @@ def documents_for(story: Story) -> list[PassageDocument]:
                 teller_id=story.storyteller_id,
                 audiences=audiences,
                 review_by=review_by or FOREVER,
+                vector=vector,
             )
         )
     return documents
+
+
+def _meaning_vectors(story: Story) -> list[Any]:
+    """Each passage's embedding, for search by meaning (from the embeddings cache; computed once
+    per text). None for every passage in a language the model does not understand."""
+    if story.language.value not in LANGUAGES:
+        return [None] * len(story.passages)
+    return list(vectors_for([passage.text for passage in story.passages]))
 
 
 def _load_stories(story_ids: list[int], session: Session | None = None) -> dict[int, Story]:
@@ -214,7 +227,8 @@ def sync_pending() -> int:
             documents = {
                 sid: documents_for(stories[sid]) if sid in stories else [] for sid in story_ids
             }
-            db.session.rollback()  # end the read; the engine may take a moment
+            # End the read (keeping any embeddings just computed): the engine may take a moment.
+            db.session.commit()
             backend.replace_stories(documents)
             db.session.execute(
                 update(SearchChange)

@@ -45,7 +45,13 @@ from storyhub.auth.services import user_for_api_token
 from storyhub.dashboard import services as dashboard
 from storyhub.dashboard.slices import BadSlice, Slice
 from storyhub.extensions import csrf, db
-from storyhub.finder.services import BadSearch, run_search
+from storyhub.finder.services import (
+    BadSearch,
+    NotUnderstood,
+    passage_for_similar,
+    run_search,
+    run_similar,
+)
 from storyhub.models import Job, Role, Story, User
 from storyhub.storage import get_storage
 from storyhub.stories.forms import UploadForm
@@ -332,14 +338,44 @@ def withdraw_consent(given: dict[str, Any], story_id: int) -> Story:
 def search() -> Any:
     """Find passages in the stories you may see, grouped by story
 
-    The same search as the site's page. Every word must match (by stem); "quoted words" match
-    as a phrase; word* matches a prefix. Filters repeat for several values (OR within a filter,
+    The same search as the site's page. By default (mode=hybrid) passages are found by meaning
+    and by words, in one ranking; mode=words finds only passages holding every word (by stem),
+    mode=meaning only by meaning. In every mode "quoted words" must match as a phrase and
+    word* must match a prefix. Each passage says why it matched (matched_by) and, when found by
+    meaning, how close it is (similarity). Filters repeat for several values (OR within a filter,
     AND across).
     """
     try:
         page = run_search(_user(), request.args)
     except BadSearch as err:
         raise ApiError(400, "bad_search", str(err)) from err
+    if page.unavailable:
+        raise ApiError(503, "search_unavailable", page.unavailable)
+    return page
+
+
+@bp.route("/passages/<int:passage_id>/similar")
+@bp.doc(parameters=[{"in": "query", "schema": s.SimilarFilters}])
+@bp.response(200, s.SearchResults, description="A page of passages, closest in meaning first")
+@errors(400, 401, 404, 409, 503)
+def similar_passages(passage_id: int) -> Any:
+    """Passages like this one in meaning, in the stories you may see ("more like this")
+
+    The passage must be in a story you may see and that is in search (404 otherwise, as for a
+    passage that does not exist). The answer has the search's shape, without the passage
+    itself; query is empty and every passage has matched_by "meaning" and its similarity to
+    this passage. Passages in a language the model does not understand (only English for now)
+    have none: 409 no_meaning. The search's filters and page apply.
+    """
+    passage = passage_for_similar(_user(), passage_id)
+    if passage is None:
+        raise ApiError(404, "not_found", "No passage with that id is available to you.")
+    try:
+        page = run_similar(_user(), passage, request.args)
+    except BadSearch as err:
+        raise ApiError(400, "bad_search", str(err)) from err
+    except NotUnderstood as err:
+        raise ApiError(409, "no_meaning", str(err)) from err
     if page.unavailable:
         raise ApiError(503, "search_unavailable", page.unavailable)
     return page

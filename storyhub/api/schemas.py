@@ -29,9 +29,10 @@ from marshmallow.validate import Length, OneOf, Range
 
 from consent.describe import sharing
 from consent.models import Audience, ConsentAction, ConsentStatus, Naming, RecordedFor
+from search.query import SearchMode
 from storyhub import MAX_ID
 from storyhub.dashboard.services import Behind, Dashboard, Row
-from storyhub.finder.services import MAX_FILTER_VALUES, SearchPage
+from storyhub.finder.services import MAX_FILTER_VALUES, MatchedBy, SearchPage
 from storyhub.models import (
     JobState,
     Language,
@@ -337,6 +338,14 @@ class SearchFilters(Schema):
     """The search page's filters (documentation: the finder checks them, as for its page)."""
 
     q = Text(metadata={"description": "Only its first 500 characters count"})
+    mode = _filter(
+        Text(validate=OneOf(_values(SearchMode))),
+        metadata={
+            "description": "hybrid (the default): by meaning and words, fused into one ranking; "
+            "words: every word must match (by stem); meaning: by meaning alone. Quoted phrases "
+            "and prefixes must match in every mode."
+        },
+    )
     kind = _filter_list(_values(ThemeKind))
     subtheme = _filter_list()
     language = _filter_list(_values(Language))
@@ -526,6 +535,25 @@ class SearchPassage(Answer):
     snippet_cut_before = fields.Boolean(attribute="snippet.cut_before")
     snippet_cut_after = fields.Boolean(attribute="snippet.cut_after")
     themes = fields.List(fields.Nested(ThemeOut))
+    matched_by = fields.Enum(
+        MatchedBy,
+        by_value=fields.String,
+        required=True,
+        metadata={
+            "description": "Why it is here. words: it holds the query's words (the snippet's "
+            "match pieces); meaning: it is near the query in meaning (the match piece is its "
+            "sentence closest in meaning); words_and_meaning: both (words marked); filters: no "
+            "words were asked for."
+        },
+    )
+    similarity = fields.Float(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "Cosine similarity of the passage to the query (or to the passage "
+            "asked about), from -1 to 1, when found by meaning; otherwise null"
+        },
+    )
 
 
 class SearchStory(Answer):
@@ -535,6 +563,20 @@ class SearchStory(Answer):
     setting = fields.Enum(ServiceSetting, by_value=fields.String, attribute="story.setting")
     language = fields.Enum(Language, by_value=fields.String, attribute="story.language")
     passages = fields.List(fields.Nested(SearchPassage), required=True)
+
+
+class SimilarFilters(Schema):
+    """The filters "more like this" takes (documentation: the finder checks them)."""
+
+    kind = _filter_list(_values(ThemeKind))
+    subtheme = _filter_list()
+    language = _filter_list(_values(Language))
+    teller = _filter_list(_values(TellerKind))
+    setting = _filter_list(_values(ServiceSetting))
+    year = _filter_list()
+    from_ = _filter(fields.Date(), data_key="from")
+    to = _filter(fields.Date())
+    page = _filter(fields.Integer(validate=Range(1, 100)))
 
 
 class FacetOption(Answer):

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from media_pipeline.errors import MediaError
 from media_pipeline.tagger import MODEL_NAME as TAGGER_MODEL
 from media_pipeline.tagger import embed
+from media_pipeline.tagger.embed import LANGUAGES as TAGGER_LANGUAGES
 from search.query import words_of
 from storyhub.extensions import db
 from storyhub.themes.services import vectors_for
@@ -34,10 +35,10 @@ Vector = npt.NDArray[np.float32]
 
 # The search model: the tagger's, whose passage embeddings are cached in the database.
 MODEL_NAME = TAGGER_MODEL
-# Languages (story language codes) the model understands: other passages are not found by
-# meaning, and "more like this" is not offered for them (an English-only model would rank a Welsh
-# passage as if it understood it).
-LANGUAGES = frozenset({"en"})
+# Languages (story language codes) the model understands: passages in others have no vector in
+# the index (storyhub.finder.indexing), and "more like this" is not offered for them (an
+# English-only model would rank a Welsh passage as if it understood it).
+LANGUAGES = TAGGER_LANGUAGES
 # A passage's sentences embedded to find the closest one, at most (a very long passage's later
 # sentences are not marked, but the passage is still found).
 MAX_SENTENCES = 24

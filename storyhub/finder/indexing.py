@@ -145,15 +145,20 @@ def watch_changes() -> None:
 # --- 2. bringing the index up to date -------------------------------------------------------
 
 
-def documents_for(story: Story) -> list[PassageDocument]:
-    """The index documents of ``story`` as it is now (none when it must not be found)."""
+def documents_for(story: Story, *, warm_sentences: bool = False) -> list[PassageDocument]:
+    """The index documents of ``story`` as it is now (none when it must not be found).
+
+    ``warm_sentences``: also put the passages' sentences in the embeddings cache (see
+    ``_meaning_vectors``); the sync does, for the stories it is told about, and a rebuild
+    does not, so rebuilding a large archive never waits on embedding every sentence in it.
+    """
     if not listed_in_search(story) or not story.passages:
         return []
     consent = story.consent
     audiences = shared_audiences(consent)
     review_by = day_number(consent.review_date) if consent and consent.review_date else FOREVER
     story_date = day_number(as_utc(story.created_at).date()) or 0
-    vectors = _meaning_vectors(story)
+    vectors = _meaning_vectors(story, warm_sentences)
     documents = []
     for passage, vector in zip(story.passages, vectors, strict=True):
         confirmed = [t.subtheme for t in passage.themes if t.status == TagStatus.CONFIRMED]
@@ -180,7 +185,7 @@ def documents_for(story: Story) -> list[PassageDocument]:
     return documents
 
 
-def _meaning_vectors(story: Story) -> list[Any]:
+def _meaning_vectors(story: Story, warm_sentences: bool) -> list[Any]:
     """Each passage's embedding, for search by meaning (from the embeddings cache; computed once
     per text). None for every passage in a language the model does not understand.
 
@@ -190,7 +195,8 @@ def _meaning_vectors(story: Story) -> list[Any]:
     if not meaning.understands(story.language.value):
         return [None] * len(story.passages)
     texts = [passage.text for passage in story.passages]
-    vectors_for(meaning.sentences_to_mark(texts))
+    if warm_sentences:
+        vectors_for(meaning.sentences_to_mark(texts))
     return list(vectors_for(texts))
 
 
@@ -232,7 +238,8 @@ def sync_pending() -> int:
             story_ids = sorted({row.story_id for row in rows})
             stories = _load_stories(story_ids)
             documents = {
-                sid: documents_for(stories[sid]) if sid in stories else [] for sid in story_ids
+                sid: documents_for(stories[sid], warm_sentences=True) if sid in stories else []
+                for sid in story_ids
             }
             # End the read (keeping any embeddings just computed): the engine may take a moment.
             db.session.commit()

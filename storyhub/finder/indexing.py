@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from consent import listed_in_search, shared_audiences
 from consent.models import ConsentVersion
-from media_pipeline.tagger.embed import DIMENSIONS, LANGUAGES
+from media_pipeline.tagger.embed import DIMENSIONS
 from search import FOREVER, PassageDocument, SearchBackend, day_number, make_backend
 from storyhub import jobs
 from storyhub.extensions import db
+from storyhub.finder import meaning
 from storyhub.finder.models import SearchChange
 from storyhub.models import Passage, Story, as_utc, utcnow
 from storyhub.themes.models import PassageTheme, TagStatus
@@ -181,10 +182,16 @@ def documents_for(story: Story) -> list[PassageDocument]:
 
 def _meaning_vectors(story: Story) -> list[Any]:
     """Each passage's embedding, for search by meaning (from the embeddings cache; computed once
-    per text). None for every passage in a language the model does not understand."""
-    if story.language.value not in LANGUAGES:
+    per text). None for every passage in a language the model does not understand.
+
+    The passages' sentences are embedded into the cache too, here on the worker, so a search
+    page that marks a passage's closest sentence finds them ready instead of embedding them.
+    """
+    if not meaning.understands(story.language.value):
         return [None] * len(story.passages)
-    return list(vectors_for([passage.text for passage in story.passages]))
+    texts = [passage.text for passage in story.passages]
+    vectors_for(meaning.sentences_to_mark(texts))
+    return list(vectors_for(texts))
 
 
 def _load_stories(story_ids: list[int], session: Session | None = None) -> dict[int, Story]:

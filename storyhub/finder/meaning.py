@@ -103,16 +103,25 @@ def _join_unfinished(text: str, spans: list[tuple[int, int]]) -> list[tuple[int,
     return joined
 
 
+def sentences_to_mark(texts: Sequence[str]) -> list[str]:
+    """The sentences ``closest_sentences`` would embed for ``texts`` (those of texts with more
+    than one), so the worker can put them in the embeddings cache ahead of any search."""
+    return _sentences(texts, [sentence_spans(t)[:MAX_SENTENCES] for t in texts])
+
+
+def _sentences(texts: Sequence[str], per_text: list[list[tuple[int, int]]]) -> list[str]:
+    return [
+        t[a:b] for t, spans in zip(texts, per_text, strict=True) if len(spans) > 1 for a, b in spans
+    ]
+
+
 def closest_sentences(
     texts: Sequence[str], vector: npt.NDArray[np.float32]
 ) -> list[tuple[int, int] | None]:
     """For each text, the char span of its sentence nearest ``vector`` in meaning (None for a
     text with no words). All the texts' sentences are embedded at once, through the cache."""
     per_text = [sentence_spans(t)[:MAX_SENTENCES] for t in texts]
-    wanted = [
-        t[a:b] for t, spans in zip(texts, per_text, strict=True) if len(spans) > 1 for a, b in spans
-    ]
-    sentence_vectors = _cached_vectors(wanted)
+    sentence_vectors = _cached_vectors(_sentences(texts, per_text))
     found: list[tuple[int, int] | None] = []
     row = 0
     for spans in per_text:

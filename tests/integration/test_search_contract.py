@@ -18,8 +18,8 @@ from flask import Flask
 from werkzeug.datastructures import MultiDict
 
 from consent.models import Audience
-from consent.services import withdraw
-from search import Scope, SearchRequest, parse_text
+from consent.services import erase, withdraw
+from search import Scope, SearchMode, SearchRequest, parse_text
 from storyhub import jobs
 from storyhub.extensions import db
 from storyhub.finder.indexing import all_documents, get_backend, reindex, sync_pending
@@ -85,6 +85,11 @@ def find(user: User, q: str = "", **filters: Any) -> SearchPage:
     return run_search(user, args)
 
 
+def find_by(user: User, mode: str, q: str) -> SearchPage:
+    """A search in ``mode`` ("hybrid", "words" or "meaning"), as the page's "Find by" sends it."""
+    return find(user, q, mode=mode)
+
+
 def titles(page: SearchPage) -> list[str]:
     return [r.story.title for r in page.stories]
 
@@ -110,7 +115,7 @@ def test_stemming_finds_every_form_of_a_word(people: dict[str, User]) -> None:
                audiences=TRAINING)  # fmt: skip
     make_story(teller, ["I like to watch the football."], title="Football", audiences=TRAINING)
 
-    page = find(people["trainer"], "listens")
+    page = find(people["trainer"], "listens", mode="words")  # words alone: the exact rule
     assert sorted(titles(page)) == ["Listened", "Listening"]
     assert page.total_passages == 2
     marked = [t for r in page.stories for p in r.passages for t, m in p.snippet.pieces if m]
@@ -352,3 +357,123 @@ def test_search_keeps_answering_while_the_index_is_rebuilt(people: dict[str, Use
     assert get_backend().rebuild(documents_with_a_search_half_way(), lambda n: None) == 2
     assert seen_during == [["Path", "River"]]
     assert sorted(titles(find(people["trainer"], "river"))) == ["Path", "River"]
+
+
+# --- meaning ------------------------------------------------------------------------------------
+
+HERMIT = "Most of my friends have drifted off, and I'm close to being a hermit these days."
+BUS = "The bus pass means I can get to the market on Tuesdays."
+LONELY = "feeling lonely and isolated"  # shares no word with HERMIT
+
+
+def stored_keys(story_id: int) -> set[int]:
+    """The vector keys the live vector index holds on disk for ``story_id``'s passages."""
+    vectors = get_backend()._live_vectors() if hasattr(get_backend(), "_live_vectors") else None
+    if vectors is None:
+        vectors = get_backend().live_vectors()  # type: ignore[attr-defined]
+    assert vectors is not None
+    return set(vectors.story_keys(story_id))
+
+
+def test_a_question_finds_a_passage_that_shares_none_of_its_words(
+    people: dict[str, User],
+) -> None:
+    make_story(people["teller"], [HERMIT], title="Hermit", audiences=TRAINING)
+    make_story(people["teller"], [BUS], title="Bus", audiences=TRAINING)
+
+    assert titles(find_by(people["trainer"], "words", LONELY)) == []  # no word in common
+    for mode in ("hybrid", "meaning"):
+        page = find_by(people["trainer"], mode, LONELY)
+        assert titles(page)[:1] == ["Hermit"], mode
+        found = page.stories[0].passages[0]
+        assert found.by_meaning_only
+    assert "Bus" not in titles(find_by(people["trainer"], "meaning", LONELY))  # below the floor
+
+
+def test_meaning_stays_within_what_consent_lets_each_person_see(people: dict[str, User]) -> None:
+    make_story(people["teller"], [HERMIT], title="Private")
+    make_story(people["other_teller"], [HERMIT], title="Theirs", audiences=TRAINING)
+    make_story(people["teller"], [HERMIT], title="Events",
+               audiences={Audience.LEARNING_EVENTS})  # fmt: skip
+
+    assert titles(find_by(people["trainer"], "meaning", LONELY)) == ["Theirs"]
+    assert titles(find_by(people["member"], "meaning", LONELY)) == ["Events"]
+    assert sorted(titles(find_by(people["teller"], "meaning", LONELY))) == ["Events", "Private"]
+    page = find_by(people["trainer"], "hybrid", LONELY)
+    assert titles(page) == ["Theirs"] and page.total_passages == 1
+
+
+def test_quoted_phrases_stay_strict_when_meaning_is_searched(people: dict[str, User]) -> None:
+    make_story(people["teller"], [HERMIT], title="Hermit", audiences=TRAINING)
+    make_story(people["teller"], ["I feel so alone since my friends moved away."],
+               title="Alone", audiences=TRAINING)  # fmt: skip
+    for mode in ("hybrid", "meaning"):
+        assert titles(find_by(people["trainer"], mode, 'lonely "friends moved"')) == ["Alone"]
+
+
+def test_withdrawal_and_erasure_remove_the_vectors_from_the_disk(people: dict[str, User]) -> None:
+    teller = people["teller"]
+    kept = make_story(teller, [BUS], title="Bus", audiences=TRAINING)
+    withdrawn = make_story(teller, [HERMIT], title="Withdrawn", audiences=TRAINING)
+    erased = make_story(teller, [HERMIT.replace("Most", "All")], title="Erased",
+                        audiences=TRAINING)  # fmt: skip
+    assert stored_keys(withdrawn.id) and stored_keys(erased.id)
+
+    withdraw(withdrawn, teller)
+    erase(erased, teller)
+    db.session.commit()
+
+    assert stored_keys(withdrawn.id) == set() and stored_keys(erased.id) == set()
+    assert stored_keys(kept.id)
+    assert titles(find_by(people["curator"], "meaning", LONELY)) == []
+
+
+def test_a_redacted_passage_is_found_by_what_it_says_now(people: dict[str, User]) -> None:
+    story = make_story(people["teller"], [HERMIT], title="Hermit", audiences=TRAINING)
+    before = stored_keys(story.id)
+    assert titles(find_by(people["trainer"], "meaning", LONELY)) == ["Hermit"]
+
+    # Everything but the first word goes: what remains means nothing about loneliness.
+    redact(story.passages[0], 1, len(HERMIT.split()) - 1, people["curator"])
+    db.session.commit()
+
+    after = stored_keys(story.id)
+    assert after and not (after & before)  # the old vector is gone, a new one stands for it
+    assert titles(find_by(people["trainer"], "meaning", LONELY)) == []
+    assert titles(find_by(people["curator"], "meaning", LONELY)) == []
+
+
+def test_welsh_passages_are_not_ranked_by_an_english_model(people: dict[str, User]) -> None:
+    welsh = make_story(people["teller"], ["Mae fy ffrindiau wedi mynd, dw i ar fy mhen fy hun."],
+                       title="Cymraeg", audiences=TRAINING, language=Language.WELSH)  # fmt: skip
+    assert stored_keys(welsh.id) == set()
+    assert titles(find_by(people["trainer"], "meaning", LONELY)) == []
+    assert titles(find_by(people["trainer"], "hybrid", "ffrindiau")) == ["Cymraeg"]  # by words
+
+
+def test_reindex_rebuilds_the_vectors_too(people: dict[str, User]) -> None:
+    story = make_story(people["teller"], [HERMIT, BUS], title="Two", audiences=TRAINING)
+    keys = stored_keys(story.id)
+    assert len(keys) == 2
+    assert reindex() == 2
+    assert stored_keys(story.id) == keys
+    assert titles(find_by(people["trainer"], "meaning", LONELY)) == ["Two"]
+
+
+def test_more_like_this_excludes_the_passage_itself(people: dict[str, User]) -> None:
+    story = make_story(people["teller"], [HERMIT], title="Hermit", audiences=TRAINING)
+    make_story(people["teller"], ["Since my wife died I hardly see a soul from week to week."],
+               title="Widower", audiences=TRAINING)  # fmt: skip
+    make_story(people["teller"], [BUS], title="Bus", audiences=TRAINING)
+    from storyhub.themes.services import vectors_for
+
+    request = SearchRequest(
+        text=parse_text(""),
+        scope=Scope(everything=True),
+        mode=SearchMode.MEANING,
+        vector=vectors_for([HERMIT])[0],
+        exclude_passage_id=story.passages[0].id,
+    )
+    found = [g.story_id for g in get_backend().search(request).groups]
+    assert story.id not in found
+    assert found and found[0] != story.id

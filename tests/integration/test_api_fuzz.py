@@ -98,8 +98,9 @@ schema = schemathesis.openapi.from_dict(
                     # The search and outcomes filters are the site's forms: every value is text
                     # and an empty one means "no filter". What a query string can't carry (a
                     # list for one value, an object, null) arrives as one of those and is rightly
-                    # taken; whether wrong values are refused is test_search_pages' business.
-                    "include-path-regex": "^/(search|outcomes)",
+                    # taken; whether wrong values are refused is test_search_pages' business
+                    # ("more like this" takes the same filters).
+                    "include-path-regex": "^/(search|outcomes|passages/[^/]+/similar)",
                     "checks": {"negative_data_rejection": {"enabled": False}},
                 }
             ],
@@ -185,6 +186,7 @@ def _make_objects() -> Fuzzed:
         token=token,
         ids={
             "story_id": [shared.id, private.id],
+            "passage_id": [shared.passages[0].id, private.passages[0].id],  # "more like this"
             "clip_id": [clip.id],
             "session_id": [session.id],
             "item_id": [heading.id],

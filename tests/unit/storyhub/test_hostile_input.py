@@ -535,6 +535,7 @@ def _values(archive: Archive) -> dict[str, list[Any]]:
     """Real values for every kind of path parameter."""
     return {
         "story_id": list(db.session.scalars(select(Story.id))),
+        "passage_id": list(db.session.scalars(select(Passage.id))),  # "more like this"
         "clip_id": list(db.session.scalars(select(Clip.id))),
         "session_id": list(db.session.scalars(select(Lesson.id))),
         "showcase_id": list(db.session.scalars(select(Showcase.id))),

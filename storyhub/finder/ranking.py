@@ -18,6 +18,7 @@ from flask import current_app
 from media_pipeline.tagger.embed import DIMENSIONS, LANGUAGES, embed
 from search import FOREVER, PassageDocument, Scope, SearchMode, SearchRequest, make_backend
 from search.query import parse_text
+from storyhub.finder import meaning
 
 RANKED = 20  # ids written per query
 BATCH = 256
@@ -92,7 +93,8 @@ def rank(
             backend.rebuild(_documents(corpus), lambda count: None)
             for query in queries:
                 text = query["query"]
-                vector = embed([text])[0] if mode != SearchMode.WORDS else None
+                # The query's vector exactly as live search makes it (query syntax left out).
+                vector = meaning.query_vector(text) if mode != SearchMode.WORDS else None
                 request = SearchRequest(
                     text=parse_text(text),
                     scope=Scope(everything=True),

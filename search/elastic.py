@@ -488,6 +488,12 @@ class ElasticBackend(SearchBackend):
             size = store["_all"]["primaries"]["store"]["size_in_bytes"]
             status = health.get("status", "unknown")
             detail = f"cluster {health.get('cluster_name')} is {status}; index {', '.join(targets)}"
+            vectors = self.live_vectors()
+            if vectors is not None:
+                detail += (
+                    f"; {len(vectors):,} passages findable by meaning "
+                    f"({vectors.size_bytes() / 1e6:.1f} MB in {vectors.folder})"
+                )
             return IndexStats(
                 self.name, status in ("green", "yellow"), int(count), int(size), detail
             )

@@ -404,9 +404,10 @@ class EmbeddedBackend(SearchBackend):
             index = self._live()
             searcher = index.searcher()
             folder = self.root / str(self._opened)
-            return IndexStats(
-                self.name, True, searcher.num_docs, _folder_size(folder), f"folder {folder}"
-            )
+            vectors = self._live_vectors()
+            detail = f"folder {folder}; {len(vectors):,} passages findable by meaning"
+            size = _folder_size(folder) + vectors.size_bytes()
+            return IndexStats(self.name, True, searcher.num_docs, size, detail)
         except (SearchUnavailable, OSError, ValueError) as err:
             return IndexStats(self.name, False, 0, 0, str(err))
 

@@ -252,10 +252,11 @@ class VectorIndex:
             if generation == self._view_generation and self._view is not None:
                 self._view_stamp = stamp
                 return self._view
-            if not path.exists():  # a writer replaced it meanwhile: read CURRENT again
-                continue
-            view = Index.restore(str(path), view=True)
-            if view is None:
+            try:
+                view = Index.restore(str(path), view=True)
+            except (OSError, RuntimeError):
+                view = None
+            if view is None:  # a writer replaced it meanwhile: read CURRENT again
                 continue
             if view.ndim != self.dimensions:
                 raise ValueError(f"{path} holds {view.ndim}-number vectors, not {self.dimensions}")

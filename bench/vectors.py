@@ -8,9 +8,10 @@ For each configuration: build time, p50/p95 of one top-200 query (one thread, as
 runs it), recall@100 against the exact answer on the same float32 vectors, file size, memory of a
 separate *reader* process that opens the saved file memory-mapped (``view=True``) or loaded, after
 50 queries: RSS, and "own", its anonymous memory, which is what each further web process adds
-(the rest of a mapped file's RSS is page cache that every process mapping it shares). Then the
-writer's cost of a small change: remove 50 keys, add 50 ("change"), write the file to a temporary
-name, fsync and ``os.replace`` it so readers see it ("save"). The last row is
+(the rest of a mapped file's RSS is page cache that every process mapping it shares), and how
+long opening the file memory-mapped takes ("open": what a reader pays once after each save).
+Then the writer's cost of a small change: remove 50 keys, add 50 ("change"), write the file to a
+temporary name, fsync and ``os.replace`` it so readers see it ("save"). The last row is
 search.vectors.VectorIndex itself: its "change" is a 40-passage story given new keys and vectors,
 its "save" an erased story (40 slots overwritten); both include writing and switching to the new
 generation.
@@ -157,7 +158,7 @@ def bench_usearch(
     save = time.perf_counter() - started
     for name, view in (("view", True), ("load", False)):
         memory = reader_memory("usearch", path, view)
-        rows[0][f"rss_{name}_mb"], rows[0][f"own_{name}_mb"] = memory
+        rows[0][f"rss_{name}_mb"], rows[0][f"own_{name}_mb"], rows[0][f"open_{name}_ms"] = memory
     rows[0]["change_ms"] = change * 1000
     rows[0]["save_ms"] = save * 1000
     return rows
@@ -197,7 +198,8 @@ def bench_flat(
         "save_ms": save * 1000,
     }
     for name, view in (("view", True), ("load", False)):
-        row[f"rss_{name}_mb"], row[f"own_{name}_mb"] = reader_memory("flat", path, view)
+        memory = reader_memory("flat", path, view)
+        row[f"rss_{name}_mb"], row[f"own_{name}_mb"], row[f"open_{name}_ms"] = memory
     return row
 
 
@@ -241,40 +243,45 @@ def bench_vector_index(
         "save_ms": erase * 1000,
     }
     for name, view in (("view", True), ("load", False)):
-        row[f"rss_{name}_mb"], row[f"own_{name}_mb"] = reader_memory("usearch", path, view)
+        memory = reader_memory("usearch", path, view)
+        row[f"rss_{name}_mb"], row[f"own_{name}_mb"], row[f"open_{name}_ms"] = memory
     return row
 
 
 READER = """
-import sys, numpy as np, psutil
+import sys, time, numpy as np, psutil
 kind, path, view = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 rng = np.random.default_rng(9)
 queries = rng.standard_normal((50, 384)).astype(np.float32)
 queries /= np.linalg.norm(queries, axis=1, keepdims=True)
 if kind == "usearch":
     from usearch.index import Index
+    started = time.perf_counter()
     index = Index.restore(path, view=view)
+    opened = time.perf_counter() - started
     for q in queries:
         index.search(q, 200, threads=1)
 else:
+    started = time.perf_counter()
     vectors = np.load(path, mmap_mode="r" if view else None)
+    opened = time.perf_counter() - started
     for q in queries:
         np.argpartition(-(vectors @ q), 200)[:200]
 # Anonymous memory is the process's own; the rest of its RSS is the file's pages in the page
 # cache, which every process that maps the file shares.
 rollup = dict(line.split(":", 1) for line in open("/proc/self/smaps_rollup") if ":" in line)
 anonymous = int(rollup["Anonymous"].split()[0]) * 1024
-print(psutil.Process().memory_info().rss, anonymous)
+print(psutil.Process().memory_info().rss, anonymous, opened)
 """
 
 
-def reader_memory(kind: str, path: Path, view: bool) -> tuple[float, float]:
-    """RSS and its own (anonymous) MB of a fresh process that opens the file, answers 50 queries."""
+def reader_memory(kind: str, path: Path, view: bool) -> tuple[float, float, float]:
+    """A fresh process opens the file and answers 50 queries: its RSS and own MB, open ms."""
     out = subprocess.run(
         [sys.executable, "-c", READER, kind, str(path), "1" if view else "0"],
         check=True, capture_output=True, text=True,
     ).stdout.split()  # fmt: skip
-    return int(out[0]) / 1e6, int(out[1]) / 1e6
+    return int(out[0]) / 1e6, int(out[1]) / 1e6, float(out[2]) * 1000
 
 
 def main() -> None:
@@ -292,7 +299,7 @@ def main() -> None:
     header = (
         f"{'data':9} {'n':>7} {'config':30} {'build s':>8} {'p50 ms':>7} {'p95 ms':>7}"
         f" {'rec@100':>7} {'file MB':>8} {'rss view':>8} {'own view':>8} {'rss load':>8}"
-        f" {'own load':>8}"
+        f" {'own load':>8} {'open ms':>7}"
         f" {'change ms':>9} {'save ms':>8}"
     )
     print(header, flush=True)
@@ -322,7 +329,7 @@ def main() -> None:
                         f" {row['p50_ms']:>7.2f} {row['p95_ms']:>7.2f} {row['recall']:>7.3f}"
                         f" {row['file_mb']:>8.0f} {row.get('rss_view_mb', 0):>8.0f}"
                         f" {row.get('own_view_mb', 0):>8.0f} {row.get('rss_load_mb', 0):>8.0f}"
-                        f" {row.get('own_load_mb', 0):>8.0f}"
+                        f" {row.get('own_load_mb', 0):>8.0f} {row.get('open_view_ms', 0):>7.1f}"
                         f" {row.get('change_ms', 0):>9.1f} {row.get('save_ms', 0):>8.0f}",
                         flush=True,
                     )

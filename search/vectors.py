@@ -293,9 +293,10 @@ class VectorIndex:
         if free <= 0:
             return
         fillers = np.arange(free, dtype=np.uint64) + np.uint64(FILLER_BASE)
-        dummy = np.zeros((free, self.dimensions), dtype=np.float32)
-        dummy[:, 0] = 1.0
-        index.add(fillers, dummy)
+        # Random directions, not one repeated vector: the freed nodes still route searches
+        # through the graph, and many identical points would crowd one spot of it.
+        noise = np.random.default_rng().standard_normal((free, self.dimensions), dtype=np.float32)
+        index.add(fillers, noise / np.linalg.norm(noise, axis=1, keepdims=True))
         index.remove(fillers)
 
     def _next_generation(self) -> int:

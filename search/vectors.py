@@ -111,6 +111,11 @@ class VectorIndex:
             stored = np.asarray(index.get(key), dtype=np.float32)
         return stored / np.float32(np.linalg.norm(stored))
 
+    def refresh(self) -> None:
+        """Switch to the writer's last save now (and let go of the older file's mapping)."""
+        with self._read_lock:
+            self._current()
+
     def __len__(self) -> int:
         with self._read_lock:
             index = self._current()
@@ -260,6 +265,10 @@ class VectorIndex:
                 continue
             if view.ndim != self.dimensions:
                 raise ValueError(f"{path} holds {view.ndim}-number vectors, not {self.dimensions}")
+            if self._view is not None:
+                # Unmap the older file now (results were copied out of it under this lock), so
+                # a replaced generation's bytes are let go at once, not whenever GC runs.
+                self._view.reset()
             self._view, self._view_stamp, self._view_generation = view, stamp, generation
             return view
         return self._view
@@ -327,8 +336,8 @@ class VectorIndex:
         os.replace(temp_current, self.folder / "CURRENT")
         _fsync_folder(self.folder)
         self._writer_generation = generation
-        # Readers that mapped an older file keep it until they reopen (the OS keeps the bytes
-        # of an open, deleted file); no name of it stays in the folder.
+        # Readers that mapped an older file keep it until their next call (the OS keeps the
+        # bytes of a mapped, deleted file until it is unmapped); no name of it stays here.
         for path in self.folder.iterdir():
             match = _GENERATION.match(path.name)
             if match and int(match.group(1)) != generation:

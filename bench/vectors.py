@@ -6,10 +6,15 @@
 
 For each configuration: build time, p50/p95 of one top-200 query (one thread, as a web request
 runs it), recall@100 against the exact answer on the same float32 vectors, file size, memory of a
-separate *reader* process that opens the saved file memory-mapped (``view=True``, shared between
-processes) or loaded, after 50 queries (RSS, and PSS, which splits shared pages between the
-processes mapping them), and the writer's cost of a small change: remove 50 keys, add 50, write
-the file to a temporary name, fsync and ``os.replace`` it so readers see it.
+separate *reader* process that opens the saved file memory-mapped (``view=True``) or loaded, after
+50 queries: RSS, and "own", its anonymous memory, which is what each further web process adds
+(the rest of a mapped file's RSS is page cache that every process mapping it shares), and how
+long opening the file memory-mapped takes ("open": what a reader pays once after each save).
+Then the writer's cost of a small change: remove 50 keys, add 50 ("change"), write the file to a
+temporary name, fsync and ``os.replace`` it so readers see it ("save"). The last row is
+search.vectors.VectorIndex itself: its "change" is a 40-passage story given new keys and vectors,
+its "save" an erased story (40 slots overwritten); both include writing and switching to the new
+generation.
 
 Data: ``random`` (unit Gaussian vectors: no structure at all, the worst case for HNSW) and
 ``real-ish``: all-MiniLM-L6-v2 embeddings of the sentences of the labelled passages in
@@ -103,7 +108,7 @@ def exact_top(vectors: Matrix, queries: Matrix, count: int) -> list[set[int]]:
 
 def write_replacing(path: Path, write: Any) -> None:
     """Write through a temporary name, fsync, then os.replace: what the real writer does."""
-    temp = path.with_name(path.name + ".tmp")
+    temp = path.with_name("tmp-" + path.name)  # same suffix: np.save adds .npy to any other
     write(temp)
     with open(temp, "rb") as handle:
         os.fsync(handle.fileno())
@@ -153,7 +158,7 @@ def bench_usearch(
     save = time.perf_counter() - started
     for name, view in (("view", True), ("load", False)):
         memory = reader_memory("usearch", path, view)
-        rows[0][f"rss_{name}_mb"], rows[0][f"pss_{name}_mb"] = memory
+        rows[0][f"rss_{name}_mb"], rows[0][f"own_{name}_mb"], rows[0][f"open_{name}_ms"] = memory
     rows[0]["change_ms"] = change * 1000
     rows[0]["save_ms"] = save * 1000
     return rows
@@ -162,7 +167,7 @@ def bench_usearch(
 def bench_flat(
     vectors: Matrix, queries: Matrix, truth: list[set[int]], folder: Path
 ) -> dict[str, Any]:
-    path = folder / "flat.npy"  # np.save keeps a name ending in .npy as it is
+    path = folder / "flat.npy"
     started = time.perf_counter()
     np.save(path, vectors)
     build = time.perf_counter() - started
@@ -193,37 +198,90 @@ def bench_flat(
         "save_ms": save * 1000,
     }
     for name, view in (("view", True), ("load", False)):
-        row[f"rss_{name}_mb"], row[f"pss_{name}_mb"] = reader_memory("flat", path, view)
+        memory = reader_memory("flat", path, view)
+        row[f"rss_{name}_mb"], row[f"own_{name}_mb"], row[f"open_{name}_ms"] = memory
+    return row
+
+
+def bench_vector_index(
+    vectors: Matrix, queries: Matrix, truth: list[set[int]], folder: Path
+) -> dict[str, Any]:
+    """search.vectors.VectorIndex end to end: build, nearest, a story's change, an erasure."""
+    from search.vectors import VectorIndex
+
+    per_story = 40  # passages a story, as in bench/search.py
+    index = VectorIndex(folder / "vector-index", DIMENSIONS)
+    started = time.perf_counter()
+    index.build((i // per_story, i, vectors[i]) for i in range(len(vectors)))
+    build = time.perf_counter() - started
+    times, recalls = [], []
+    for q, want in zip(queries, truth, strict=True):
+        started = time.perf_counter()
+        found = index.nearest(q, TOP)
+        times.append(time.perf_counter() - started)
+        recalls.append(len({k for k, _ in found[:RECALL_AT]} & want) / RECALL_AT)
+    # A story re-processed (its 40 passages get new keys and vectors), then a story erased
+    # (its 40 slots overwritten by the dummy vector): each call saves a new generation.
+    index.story_keys(0)  # the writer loads its copy once; not part of a change's cost
+    fresh = random_vectors(per_story, 3)
+    started = time.perf_counter()
+    index.replace_stories({1: [(len(vectors) + i, fresh[i]) for i in range(per_story)]})
+    change = time.perf_counter() - started
+    started = time.perf_counter()
+    index.replace_stories({2: []})
+    erase = time.perf_counter() - started
+    path = next((folder / "vector-index").glob("*.usearch"))
+    row = {
+        "config": "VectorIndex (usearch f16)",
+        "build_s": build,
+        "p50_ms": percentile(times, 50) * 1000,
+        "p95_ms": percentile(times, 95) * 1000,
+        "recall": statistics.mean(recalls),
+        "file_mb": index.size_bytes() / 1e6,
+        # Both figures include writing the new generation (file, fsync, rename).
+        "change_ms": change * 1000,
+        "save_ms": erase * 1000,
+    }
+    for name, view in (("view", True), ("load", False)):
+        memory = reader_memory("usearch", path, view)
+        row[f"rss_{name}_mb"], row[f"own_{name}_mb"], row[f"open_{name}_ms"] = memory
     return row
 
 
 READER = """
-import sys, numpy as np, psutil
+import sys, time, numpy as np, psutil
 kind, path, view = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 rng = np.random.default_rng(9)
 queries = rng.standard_normal((50, 384)).astype(np.float32)
 queries /= np.linalg.norm(queries, axis=1, keepdims=True)
 if kind == "usearch":
     from usearch.index import Index
+    started = time.perf_counter()
     index = Index.restore(path, view=view)
+    opened = time.perf_counter() - started
     for q in queries:
         index.search(q, 200, threads=1)
 else:
+    started = time.perf_counter()
     vectors = np.load(path, mmap_mode="r" if view else None)
+    opened = time.perf_counter() - started
     for q in queries:
         np.argpartition(-(vectors @ q), 200)[:200]
-info = psutil.Process().memory_full_info()
-print(info.rss, info.pss)
+# Anonymous memory is the process's own; the rest of its RSS is the file's pages in the page
+# cache, which every process that maps the file shares.
+rollup = dict(line.split(":", 1) for line in open("/proc/self/smaps_rollup") if ":" in line)
+anonymous = int(rollup["Anonymous"].split()[0]) * 1024
+print(psutil.Process().memory_info().rss, anonymous, opened)
 """
 
 
-def reader_memory(kind: str, path: Path, view: bool) -> tuple[float, float]:
-    """RSS and PSS (MB) of a fresh process that opens the file and answers 50 queries."""
+def reader_memory(kind: str, path: Path, view: bool) -> tuple[float, float, float]:
+    """A fresh process opens the file and answers 50 queries: its RSS and own MB, open ms."""
     out = subprocess.run(
         [sys.executable, "-c", READER, kind, str(path), "1" if view else "0"],
         check=True, capture_output=True, text=True,
     ).stdout.split()  # fmt: skip
-    return int(out[0]) / 1e6, int(out[1]) / 1e6
+    return int(out[0]) / 1e6, int(out[1]) / 1e6, float(out[2]) * 1000
 
 
 def main() -> None:
@@ -234,12 +292,14 @@ def main() -> None:
     parser.add_argument("--expansions", default="64,256", help="usearch expansion_search values")
     parser.add_argument("--connectivity", default="16", help="usearch connectivity values")
     parser.add_argument("--no-flat", action="store_true")
+    parser.add_argument("--no-class", action="store_true", help="skip the VectorIndex row")
     args = parser.parse_args()
     import psutil  # noqa: F401  (the reader needs it; fail here, not in the subprocess)
 
     header = (
         f"{'data':9} {'n':>7} {'config':30} {'build s':>8} {'p50 ms':>7} {'p95 ms':>7}"
-        f" {'rec@100':>7} {'file MB':>8} {'rss view':>8} {'pss view':>8} {'rss load':>8}"
+        f" {'rec@100':>7} {'file MB':>8} {'rss view':>8} {'own view':>8} {'rss load':>8}"
+        f" {'own load':>8} {'open ms':>7}"
         f" {'change ms':>9} {'save ms':>8}"
     )
     print(header, flush=True)
@@ -261,12 +321,15 @@ def main() -> None:
                         )  # fmt: skip
                         for f in Path(tmp).glob("*.usearch"):
                             f.unlink()
+                if not args.no_class:
+                    rows.append(bench_vector_index(vectors, queries, truth, Path(tmp)))
                 for row in rows:
                     print(
                         f"{data:9} {size:>7} {row['config']:30} {row['build_s']:>8.1f}"
                         f" {row['p50_ms']:>7.2f} {row['p95_ms']:>7.2f} {row['recall']:>7.3f}"
                         f" {row['file_mb']:>8.0f} {row.get('rss_view_mb', 0):>8.0f}"
-                        f" {row.get('pss_view_mb', 0):>8.0f} {row.get('rss_load_mb', 0):>8.0f}"
+                        f" {row.get('own_view_mb', 0):>8.0f} {row.get('rss_load_mb', 0):>8.0f}"
+                        f" {row.get('own_load_mb', 0):>8.0f} {row.get('open_view_ms', 0):>7.1f}"
                         f" {row.get('change_ms', 0):>9.1f} {row.get('save_ms', 0):>8.0f}",
                         flush=True,
                     )

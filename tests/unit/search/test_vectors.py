@@ -153,6 +153,25 @@ def test_a_second_instance_sees_the_writers_last_save(
     assert reader.nearest(added, 1)[0][0] == 150
 
 
+def test_a_reader_lets_go_of_a_replaced_file(tmp_path: Path, built: VectorIndex) -> None:
+    """A mapped, deleted file keeps its bytes on disk: the reader must unmap it on refresh."""
+    folder = tmp_path / "vectors"
+    reader = VectorIndex(folder, DIMS)
+    assert len(reader) == 60
+    first = (folder / "CURRENT").read_text().strip()
+
+    def mapped() -> str:
+        return Path("/proc/self/maps").read_text()
+
+    assert str(folder / f"{first}.usearch") in mapped()
+    built.replace_stories({3: []})
+    reader.refresh()
+    live = (folder / "CURRENT").read_text().strip()
+    assert live != first
+    assert str(folder / f"{first}.usearch") not in mapped()
+    assert str(folder / f"{live}.usearch") in mapped()
+
+
 def test_a_reader_process_sees_the_writers_change(tmp_path: Path, built: VectorIndex) -> None:
     """Another process opens the folder memory-mapped: it must read the last complete save."""
     folder = tmp_path / "vectors"

@@ -334,8 +334,23 @@ def _filter(inner: fields.Field, **kwargs: Any) -> Blankable:
     return Blankable(inner, **kwargs)
 
 
-class SearchFilters(Schema):
-    """The search page's filters (documentation: the finder checks them, as for its page)."""
+class SimilarFilters(Schema):
+    """The filters "more like this" takes, and search too (documentation: the finder checks
+    them, as for its pages)."""
+
+    kind = _filter_list(_values(ThemeKind))
+    subtheme = _filter_list()
+    language = _filter_list(_values(Language))
+    teller = _filter_list(_values(TellerKind))
+    setting = _filter_list(_values(ServiceSetting))
+    year = _filter_list()
+    from_ = _filter(fields.Date(), data_key="from")
+    to = _filter(fields.Date())
+    page = _filter(fields.Integer(validate=Range(1, 100)))
+
+
+class SearchFilters(SimilarFilters):
+    """The search page's words, mode and filters (documentation: the finder checks them)."""
 
     q = Text(metadata={"description": "Only its first 500 characters count"})
     mode = _filter(
@@ -346,16 +361,7 @@ class SearchFilters(Schema):
             "and prefixes must match in every mode."
         },
     )
-    kind = _filter_list(_values(ThemeKind))
-    subtheme = _filter_list()
-    language = _filter_list(_values(Language))
-    teller = _filter_list(_values(TellerKind))
-    setting = _filter_list(_values(ServiceSetting))
-    year = _filter_list()
-    from_ = _filter(fields.Date(), data_key="from")
-    to = _filter(fields.Date())
     story = _filter(fields.Integer())
-    page = _filter(fields.Integer(validate=Range(1, 100)))
 
 
 class OutcomeFilters(Schema):
@@ -563,20 +569,6 @@ class SearchStory(Answer):
     setting = fields.Enum(ServiceSetting, by_value=fields.String, attribute="story.setting")
     language = fields.Enum(Language, by_value=fields.String, attribute="story.language")
     passages = fields.List(fields.Nested(SearchPassage), required=True)
-
-
-class SimilarFilters(Schema):
-    """The filters "more like this" takes (documentation: the finder checks them)."""
-
-    kind = _filter_list(_values(ThemeKind))
-    subtheme = _filter_list()
-    language = _filter_list(_values(Language))
-    teller = _filter_list(_values(TellerKind))
-    setting = _filter_list(_values(ServiceSetting))
-    year = _filter_list()
-    from_ = _filter(fields.Date(), data_key="from")
-    to = _filter(fields.Date())
-    page = _filter(fields.Integer(validate=Range(1, 100)))
 
 
 class FacetOption(Answer):

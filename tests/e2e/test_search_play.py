@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, Page, expect
 
 from consent.models import Audience
 from media_pipeline.synth import render_story
@@ -67,19 +67,7 @@ def test_find_a_passage_and_play_it_from_its_start(
     )
     shot(page, "results")
 
-    play = result.get_by_role("link", name=re.compile("Play from"))
-    href = play.get_attribute("href") or ""
-    start = float(re.search(r"[?&]t=([0-9.]+)", href).group(1))  # type: ignore[union-attr]
-    passage_id = href.rsplit("#passage-", 1)[1]
-    assert start > 0  # the third passage, not the story's beginning
-    play.click()
-    page.wait_for_url(re.compile(r".*/stories/\d+\?t=.*"))
-    page.wait_for_function(
-        "start => { const m = document.querySelector('video, audio');"
-        " return m && m.currentTime >= start - 0.1; }",
-        arg=start,
-    )
-    expect(page.locator(f"#passage-{passage_id}")).to_be_in_viewport()
+    play_from_its_start(page, result)  # the third passage, not the beginning
     shot(page, "playing-from-the-passage")
 
 
@@ -172,19 +160,7 @@ def test_a_trainer_finds_a_passage_by_its_meaning_and_more_like_it(
     expect(found.locator("mark:not(.closest)")).to_have_count(0)  # no word of the query in it
     shot(page, "found-by-meaning")
 
-    play = found.get_by_role("link", name=re.compile("Play from"))
-    href = play.get_attribute("href") or ""
-    start = float(re.search(r"[?&]t=([0-9.]+)", href).group(1))  # type: ignore[union-attr]
-    passage_id = href.rsplit("#passage-", 1)[1]
-    assert start > 0  # the second passage, not the story's beginning
-    play.click()
-    page.wait_for_url(re.compile(r".*/stories/\d+\?t=.*"))
-    page.wait_for_function(
-        "start => { const m = document.querySelector('video, audio');"
-        " return m && m.currentTime >= start - 0.1; }",
-        arg=start,
-    )
-    expect(page.locator(f"#passage-{passage_id}")).to_be_in_viewport()
+    passage_id = play_from_its_start(page, found)  # the second passage, not the beginning
     shot(page, "playing-the-passage-found-by-meaning")
 
     # More like it: from the passage on the story page, closest in meaning first.
@@ -202,3 +178,22 @@ def test_a_trainer_finds_a_passage_by_its_meaning_and_more_like_it(
     shot(page, "more-like-this")
     context.close()
     assert errors == [], f"script errors on the page: {errors}"
+
+
+def play_from_its_start(page: Page, result: Locator) -> str:
+    """Click a result's "Play from": the story opens playing at that passage's start (after the
+    story's beginning), with the passage in view. Returns the passage's id."""
+    play = result.get_by_role("link", name=re.compile("Play from"))
+    href = play.get_attribute("href") or ""
+    start = float(re.search(r"[?&]t=([0-9.]+)", href).group(1))  # type: ignore[union-attr]
+    passage_id = href.rsplit("#passage-", 1)[1]
+    assert start > 0
+    play.click()
+    page.wait_for_url(re.compile(r".*/stories/\d+\?t=.*"))
+    page.wait_for_function(
+        "start => { const m = document.querySelector('video, audio');"
+        " return m && m.currentTime >= start - 0.1; }",
+        arg=start,
+    )
+    expect(page.locator(f"#passage-{passage_id}")).to_be_in_viewport()
+    return passage_id

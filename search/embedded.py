@@ -517,13 +517,14 @@ class _TantivyView:
         if not either:
             return 0, 0, {facet: {} for facet in FACET_FIELDS}
         query = self._query((Occur.Must, Query.boolean_query(either)))
+        # One pass counts the facets and the stories in another thread while this one counts
+        # the passages (the matches are few: the ranked passages and those with every word).
         aggs: dict[str, Any] = {
             facet: {"terms": {"field": field, "size": request.facet_size}}
             for facet, field in FACET_FIELDS.items()
         }
+        aggs["stories"] = {"cardinality": {"field": "story_id"}}
         counting = _COUNTERS.submit(self.searcher.aggregate, query, aggs)
-        stories_agg = {"stories": {"cardinality": {"field": "story_id"}}}
-        stories = self.searcher.aggregate(query, stories_agg)
         total = _count(self.searcher.search(query, 1, count=True))
         answer = counting.result()
         if not total:
@@ -532,4 +533,4 @@ class _TantivyView:
             facet: {b["key"]: int(b["doc_count"]) for b in answer[facet]["buckets"]}
             for facet in FACET_FIELDS
         }
-        return total, round(stories["stories"]["value"]), facets
+        return total, round(answer["stories"]["value"]), facets

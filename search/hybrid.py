@@ -46,7 +46,9 @@ SIMILARITY_FLOOR = 0.3
 MEANING_DEPTH = 100
 # Up to this many allowed passages are scored exactly instead of through the approximate index.
 EXACT_LIMIT = 5000
-FIRST_NEIGHBOURS = 400
+# Neighbours asked of the vector index first; more (x4) when too few were in the person's scope
+# and the last was still above the floor.
+FIRST_NEIGHBOURS = 200
 MAX_NEIGHBOURS = 10000  # Elasticsearch's default result window caps one filtering request
 RRF_K = 10
 # Meaning counts twice as much as words in the fusion: on the relevance set, meaning alone ranks

@@ -129,6 +129,9 @@ def test_storyteller_journey_on_a_phone_with_the_keyboard_only(
         "lunch club in town", ignore_case=True
     )
     journey.step("corrected")
+    # The correction starts a job whose progress bar reloads the page when it ends; a button
+    # pressed during that reload is lost, so wait until the page has no job running.
+    expect(page.locator("[data-job-url]")).to_have_count(0, timeout=60_000)
     keys.go(page.get_by_role("button", name="The words are right"))
     expect(page.get_by_text("You checked these words on")).to_be_visible()
     journey.step("words-approved")

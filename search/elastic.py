@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -357,8 +358,6 @@ class ElasticBackend(SearchBackend):
     def _remove_old_vectors(self, keep: set[str]) -> None:
         if self.vectors_root is None:
             return
-        import shutil
-
         for folder in self.vectors_root.glob(f"{self.alias}-*"):
             if folder.name not in keep:
                 shutil.rmtree(folder, ignore_errors=True)

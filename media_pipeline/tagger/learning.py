@@ -272,7 +272,7 @@ def fit_adaptation(
         y = targets[known, col].astype(np.float64)
         shift[col] = _fit_shift(table[known, col].astype(np.float64), y)
         was_suggested = np.array(
-            [suggested is not None and label in suggested[i] for i in known], dtype=bool
+            [suggested is not None and label in suggested[int(i)] for i in known], dtype=np.bool_
         )
         counts[col] = (
             int(np.sum(y == 1)),

@@ -37,7 +37,7 @@ from .embed import Vectors
 FORMAT: Final = 1
 # A label's shift is shrunk as if this much weight of decisions agreed with the shipped tagger
 # (in log-odds curvature units: a decision at a score of 0.5 weighs 0.25).
-PRIOR: Final = 1.5
+PRIOR: Final = 3.0
 MAX_SHIFT: Final = 1.5
 # Only passages this close in meaning (cosine) to a decided one lean towards its decision...
 MEMORY_RADIUS: Final = 0.8
@@ -299,10 +299,12 @@ def _fit_shift(scores: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> f
     number."""
     logits = _logit(scores)
     # Yes and no count equally in all (as the shipped tagger's classes are balanced): otherwise
-    # a label curators mostly see absent would drift towards never being suggested.
-    present = max(float(np.sum(y == 1)), 1.0)
-    absent = max(float(np.sum(y == 0)), 1.0)
-    weights = np.where(y == 1, len(y) / (2 * present), len(y) / (2 * absent))
+    # a label curators mostly see absent would drift towards never being suggested. With only
+    # one of them, each decision counts once.
+    present, absent = float(np.sum(y == 1)), float(np.sum(y == 0))
+    weights = np.ones_like(y)
+    if present and absent:
+        weights = np.where(y == 1, len(y) / (2 * present), len(y) / (2 * absent))
     delta = 0.0
     for _ in range(25):
         p = _sigmoid(logits + delta)

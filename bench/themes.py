@@ -351,7 +351,7 @@ def _simulated_decisions(suggestion: Any, truth: dict[str, Any]) -> tuple[Any, f
     )
 
 
-def organisation_learning(labelled: Path, splits: int = 5) -> None:
+def organisation_learning(labelled: Path, splits: int = 10) -> None:
     """Before/after on held-back passages: the labelled file is split in half ``splits`` times;
     a simulated curator decides on the shipped tagger's suggestions for one half, an adaptation
     is fitted to those decisions (media_pipeline/tagger/learning.py), and the other half is

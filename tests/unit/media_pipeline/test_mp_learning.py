@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from media_pipeline.tagger import ThemeModel, embed, shipped_model, shipped_taxonomy
+from media_pipeline.tagger import KINDS, ThemeModel, embed, shipped_model, shipped_taxonomy
 from media_pipeline.tagger.learning import (
     MAX_PULL,
     MAX_SHIFT,
@@ -160,23 +160,23 @@ def adapt(model: ThemeModel, texts: list[str], decisions: list[Decision]) -> Ada
 def test_teaching_changes_the_suggestion_for_a_similar_passage_it_never_saw(
     shipped: ThemeModel,
 ) -> None:
-    """Curators disagree with the shipped tagger about hopes on six passages (it calls a hope to
-    walk again a change; this organisation does not, or the other way round if a later tagger
-    says otherwise): a later hope, which no curator saw, follows them."""
+    """On six passages about hoping to walk again, curators say the opposite of the shipped
+    tagger about the kind it is least sure of there: a later hope, which no curator saw, follows
+    them. (A kind it is very sure of moves too, but a few decisions are not meant to overturn
+    it: see the next test.)"""
     vectors = embed([LATER_HOPE])
     (before,) = shipped.suggest(vectors, [LATER_HOPE])
-    shipped_says_change = "change" in before.kinds
-    if shipped_says_change:
-        decision = Decision(frozenset(), frozenset({"change", "mobility"}))
-    else:
-        decision = Decision(frozenset({"mobility"}))
+    unsure = min(KINDS, key=lambda kind: abs(before.scores[kind] - 0.5))
+    shipped_says = unsure in before.kinds
+    taught = frozenset({unsure})
+    decision = Decision(frozenset(), taught) if shipped_says else Decision(taught)
     adaptation = adapt(shipped, HOPES, [decision] * len(HOPES))
     (after,) = shipped.suggest(vectors, [LATER_HOPE], adjust=adaptation.adjuster(shipped.labels))
-    assert ("change" in after.kinds) is not shipped_says_change
-    moved = after.scores["change"] - before.scores["change"]
-    assert (moved < -0.2) if shipped_says_change else (moved > 0.2)
+    assert (unsure in after.kinds) is not shipped_says
+    moved = after.scores[unsure] - before.scores[unsure]
+    assert (moved < -0.15) if shipped_says else (moved > 0.15)
     said = {c.label: c.direction for c in adaptation.changes()}
-    assert said["change"] == ("less" if shipped_says_change else "more")
+    assert said[unsure] == ("less" if shipped_says else "more")
 
 
 @pytest.mark.slow

@@ -95,7 +95,7 @@ def evaluate_command(source: Path) -> None:
 @themes.command("refit")
 @with_appcontext
 def refit_command() -> None:
-    """Refit the tagger now from the seed set and every curator decision."""
+    """Learn again from every curator decision now (a new version of what the tagger learnt)."""
     from storyhub.extensions import db
     from storyhub.themes.services import refit
 
@@ -104,7 +104,10 @@ def refit_command() -> None:
     if row is None:
         click.echo("No curator decisions yet: the shipped tagger is used.")
     else:
-        click.echo(f"Refitted on {row.examples} examples ({row.curator_examples} from curators).")
+        click.echo(
+            f"Learnt from {row.curator_examples} decisions on {row.examples} passages"
+            f" (version {row.id}{', in use' if row.in_use else ', waiting for an administrator'})."
+        )
 
 
 @themes.command("suggest")

@@ -36,6 +36,9 @@ def _theme_helpers() -> dict[str, Any]:
         "theme_span_text": lambda passage, tag: services.passage_words_text(
             passage, tag.span_start, tag.span_end
         ),
+        "theme_reason_words": lambda passage, tag: services.reason_words(
+            passage, tag.reason_times or []
+        ),
     }
 
 
@@ -229,3 +232,46 @@ def rename(subtheme_id: int) -> WerkzeugResponse:
     db.session.commit()
     flash(f"Saved “{sub.label}”. Its tags are unchanged.", "success")
     return redirect(url_for("themes.taxonomy", _anchor=f"theme-{subtheme_id}"))
+
+
+# -- administration: what the tagger has learnt -------------------------------------------------
+
+
+@bp.route("/admin/themes/learning")
+@roles_required(Role.ADMIN)
+def learning() -> str:
+    """Each version of what the tagger learnt from curators; use an older one, or none."""
+    versions = services.learnt_versions()
+    return render_template(
+        "themes/learning.html",
+        versions=versions,
+        in_use=next((v for v in versions if v.row.in_use), None),
+        measure_from=services.MEASURE_FROM,
+    )
+
+
+@bp.route("/admin/themes/learning/<int:version_id>/use", methods=["POST"])
+@roles_required(Role.ADMIN)
+def use_version(version_id: int) -> WerkzeugResponse:
+    try:
+        services.use_version(version_id, current_user)
+    except services.ThemeError as problem:
+        db.session.rollback()
+        flash(str(problem), "error")
+        return redirect(url_for("themes.learning"))
+    db.session.commit()
+    flash("Done. New suggestions will use this version.", "success")
+    return redirect(url_for("themes.learning"))
+
+
+@bp.route("/admin/themes/learning/stop", methods=["POST"])
+@roles_required(Role.ADMIN)
+def stop_learning() -> WerkzeugResponse:
+    services.use_version(None, current_user)
+    db.session.commit()
+    flash(
+        "Done. New suggestions come from the tagger as it was shipped. "
+        "You can use a version again at any time.",
+        "success",
+    )
+    return redirect(url_for("themes.learning"))

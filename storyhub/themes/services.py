@@ -6,8 +6,11 @@
 - The pipeline asks for suggestions for each new passage (English passages: the embedding model
   is English-only, and a wrong suggestion costs a curator more than none).
 - Curators confirm, reject or add themes, on whole passages or spans of words; each decision
-  records who and when, and schedules a refit: the tagger learns from the organisation's own
-  confirmed and rejected tags on top of the shipped seed set.
+  records who and when, and schedules a refit: the organisation's confirmed and rejected tags are
+  learnt as a small adaptation on top of the shipped tagger (media_pipeline/tagger/learning.py),
+  never by retraining it. Each adaptation is kept as a version an administrator can see and roll
+  back; erasing a story drops every version that learnt from it.
+- Each suggestion keeps the times of the words that drove it, which the curator's panel marks.
 
 Who may tag is asked of consent/ (``can_curate``); this module trusts its callers on that.
 """
@@ -19,24 +22,30 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from consent.models import ConsentStatus, ConsentVersion
 from media_pipeline.tagger import (
     KINDS,
     MODEL_NAME,
-    Example,
     ThemeModel,
     embed,
-    fit,
     fitting_set,
     shipped_model,
     shipped_taxonomy,
 )
 from media_pipeline.tagger.embed import Vectors
+from media_pipeline.tagger.learning import (
+    Adaptation,
+    Decision,
+    LabelChange,
+    base_scores,
+    fit_adaptation,
+)
 from storyhub import audit, jobs
 from storyhub.extensions import db
 from storyhub.models import Job, JobState, Passage, Story, User, utcnow
@@ -53,9 +62,13 @@ from storyhub.words import display_words
 
 REFIT_TAGGER = "refit_tagger"
 SUGGEST_THEMES = "suggest_themes"
-# A curator's decision counts for more than a seed passage: it is this organisation's judgement.
-CURATOR_WEIGHT = 3.0
-KEEP_TAGGERS = 3
+# Versions of what was learnt kept for rolling back (the one in use is always kept).
+KEEP_VERSIONS = 10
+# A version's effect is measured at refit once curators decided on this many passages (every
+# fifth is held back from a trial fit and scored with and without it).
+MEASURE_FROM = 10
+# An organisation's own theme is suggested when its adaptation scores it at least this.
+OWN_THEME_THRESHOLD = 0.5
 # Languages the embedding model understands.
 TAGGED_LANGUAGES = frozenset({"en"})
 
@@ -212,21 +225,26 @@ def _keep_embeddings(vectors: dict[str, bytes]) -> None:
 # -- the current tagger -------------------------------------------------------------------------
 
 _model_lock = threading.Lock()
-_loaded: dict[int, ThemeModel] = {}
+_loaded: dict[int, Adaptation] = {}
 
 
-def current_tagger() -> tuple[ThemeModel, int | None]:
-    """The newest refitted tagger and its id, or the shipped one (id None) before any."""
-    newest = db.session.scalar(select(TaggerModel.id).order_by(TaggerModel.id.desc()).limit(1))
-    if newest is None:
-        return shipped_model(), None
+def current_tagger() -> tuple[ThemeModel, Adaptation | None, int | None]:
+    """The shipped tagger, with the organisation's adaptation in use and its version id (None,
+    None: the shipped tagger alone, before any learning or after an administrator stopped it)."""
+    row = db.session.execute(
+        select(TaggerModel.id, TaggerModel.data).where(TaggerModel.in_use).limit(1)
+    ).first()
+    if row is None:
+        return shipped_model(), None, None
     with _model_lock:
-        if newest not in _loaded:
-            data = db.session.scalar(select(TaggerModel.data).where(TaggerModel.id == newest))
-            assert data is not None
+        if row.id not in _loaded:
+            try:
+                adaptation = Adaptation.from_bytes(row.data)
+            except (ValueError, OSError, KeyError):
+                return shipped_model(), None, None  # saved by another version: learnt again
             _loaded.clear()
-            _loaded[newest] = ThemeModel.from_bytes(data)
-        return _loaded[newest], newest
+            _loaded[row.id] = adaptation
+        return shipped_model(), _loaded[row.id], row.id
 
 
 # -- suggestions --------------------------------------------------------------------------------
@@ -243,6 +261,50 @@ def passage_words_text(
     return " ".join(str(w["text"]).strip() for w in words).strip()
 
 
+def reason_times(passage: Passage, spans: Sequence[tuple[int, int]]) -> list[list[float]]:
+    """The times ([start, end] seconds) of the passage's words that the character ``spans`` of
+    its text (as ``passage_words_text`` joins it) touch; neighbouring words make one run."""
+    if not spans:
+        return []
+    words = display_words(passage)
+    pieces = [str(w["text"]).strip() for w in words]
+    joined = " ".join(pieces)
+    lead = len(joined) - len(joined.lstrip())  # passage_words_text strips the joined text
+    touched: list[int] = []
+    offset = -lead
+    for index, piece in enumerate(pieces):
+        first, last = offset, offset + len(piece)
+        if piece and any(a < last and first < b for a, b in spans):
+            touched.append(index)
+        offset = last + 1
+    runs: list[list[float]] = []
+    for position, index in enumerate(touched):
+        if position and touched[position - 1] == index - 1:
+            runs[-1][1] = float(words[index]["end"])
+        else:
+            runs.append([float(words[index]["start"]), float(words[index]["end"])])
+    return runs
+
+
+def reason_words(passage: Passage, times: Sequence[Sequence[float]]) -> list[tuple[str, bool]]:
+    """The passage's words as shown, in runs, each run marked if it is among ``times`` (a
+    suggestion's ``reason_times``)."""
+    runs: list[tuple[str, bool]] = []
+    for word in display_words(passage):
+        text = str(word["text"]).strip()
+        if not text:
+            continue
+        marked = any(
+            start - 0.01 <= float(word["start"]) and float(word["end"]) <= end + 0.01
+            for start, end in times
+        )
+        if runs and runs[-1][1] == marked:
+            runs[-1] = (f"{runs[-1][0]} {text}", marked)
+        else:
+            runs.append((text, marked))
+    return runs
+
+
 def suggest(passages: Sequence[Passage]) -> int:
     """Suggest themes for ``passages``, replacing their earlier undecided suggestions.
 
@@ -251,27 +313,37 @@ def suggest(passages: Sequence[Passage]) -> int:
     """
     if not passages:
         return 0
-    model, tagger_id = current_tagger()
+    model, adaptation, version_id = current_tagger()
     by_key = {s.key: s for s in all_subthemes()}
     now = utcnow()
     english = [p for p in passages if p.story.language.value in TAGGED_LANGUAGES]
     texts = [passage_words_text(p) for p in english]
-    suggestions = model.suggest(vectors_for(texts), texts)
+    vectors = vectors_for(texts)
+    adjust = adaptation.adjuster(model.labels) if adaptation is not None else None
+    suggestions = model.suggest(vectors, texts, adjust=adjust)
+    own = adaptation.new_scores(vectors) if adaptation is not None else {}
     made = 0
-    for passage, suggestion in zip(english, suggestions, strict=True):
+    for row, (passage, suggestion) in enumerate(zip(english, suggestions, strict=True)):
         for tag in [t for t in passage.themes if t.status == TagStatus.SUGGESTED]:
             passage.themes.remove(tag)
         decided = {t.subtheme.key for t in passage.themes if not t.is_span}
-        for key in suggestion.subthemes:
+        confidence = {key: float(suggestion.scores[key]) for key in suggestion.subthemes}
+        confidence.update(
+            (key, float(scores[row]))
+            for key, scores in own.items()
+            if scores[row] >= OWN_THEME_THRESHOLD
+        )
+        for key, score in confidence.items():
             if key in decided or key not in by_key:
                 continue
             passage.themes.append(
                 PassageTheme(
                     subtheme=by_key[key],
                     status=TagStatus.SUGGESTED,
-                    confidence=float(suggestion.scores[key]),
+                    confidence=score,
                     suggested_at=now,
-                    tagger_id=tagger_id,
+                    tagger_id=version_id,
+                    reason_times=reason_times(passage, suggestion.reasons.get(key, ())) or None,
                 )
             )
             made += 1
@@ -454,8 +526,21 @@ class _Group:
     span: tuple[float, float] | None
 
 
-def curator_examples() -> list[Example]:
-    """Every decided tag as training examples, grouped by passage (or span).
+@dataclass(frozen=True)
+class CuratorDecision:
+    """What curators decided on one passage (or span of words), ready to learn from."""
+
+    text: str
+    decision: Decision
+    offered: frozenset[str]  # labels the tagger had suggested there
+    tags: int  # how many decided tags this is made of
+    story_id: int
+
+
+def curator_decisions() -> list[CuratorDecision]:
+    """Every decided tag, grouped by passage (or span): confirmed themes (and their kinds) are
+    present, rejected ones absent. A whole passage with no suggestion left waiting has been
+    read through, so its kinds with no confirmed theme are absent too.
 
     Erased stories' tags are never used (their words are gone too).
     """
@@ -468,34 +553,48 @@ def curator_examples() -> list[Example]:
         .where((Story.consent_id.is_(None)) | (Story.consent_id.not_in(erased)))
         .order_by(PassageTheme.id)
     )
-    groups: dict[_Group, tuple[set[str], set[str]]] = {}
+    groups: dict[_Group, list[PassageTheme]] = {}
     for tag in tags:
         span = (tag.span_start, tag.span_end) if tag.is_span else None
-        key = _Group(tag.passage, span)  # type: ignore[arg-type]
-        positive, negative = groups.setdefault(key, (set(), set()))
-        (positive if tag.status == TagStatus.CONFIRMED else negative).add(tag.subtheme.key)
-    examples = []
-    for group, (positive, negative) in groups.items():
+        groups.setdefault(_Group(tag.passage, span), []).append(tag)  # type: ignore[arg-type]
+    found = []
+    for group, decided in groups.items():
         start, end = group.span if group.span else (None, None)
         text = passage_words_text(group.passage, start, end)
-        if text:
-            examples.append(
-                Example(
-                    text,
-                    frozenset(positive),
-                    frozenset(negative - positive),
-                    weight=CURATOR_WEIGHT,
-                    from_curator=True,
-                )
+        if not text:
+            continue
+        present = {t.subtheme.key for t in decided if t.status == TagStatus.CONFIRMED}
+        present |= {t.subtheme.kind.value for t in decided if t.status == TagStatus.CONFIRMED}
+        absent = {t.subtheme.key for t in decided if t.status == TagStatus.REJECTED} - present
+        if group.span is None and not any(
+            t.status == TagStatus.SUGGESTED for t in group.passage.themes
+        ):
+            confirmed_kinds = {
+                t.subtheme.kind.value
+                for t in group.passage.themes
+                if t.status == TagStatus.CONFIRMED
+            }
+            absent |= set(KINDS) - confirmed_kinds
+        offered = {t.subtheme.key for t in decided if t.confidence is not None}
+        offered |= {t.subtheme.kind.value for t in decided if t.confidence is not None}
+        found.append(
+            CuratorDecision(
+                text,
+                Decision(frozenset(present), frozenset(absent)),
+                frozenset(offered),
+                len(decided),
+                group.passage.story_id,
             )
-    return examples
+        )
+    return found
 
 
 def forget_story_words(story: Story) -> None:
     """Delete a story's words and everything learnt from them (on erasure).
 
     Its passages go (and their themes with them), then its transcript and revisions; cached
-    embeddings of its text are deleted, and the tagger is refitted without its examples.
+    embeddings of its text are deleted, every version of what the tagger learnt that used its
+    decisions is dropped, and the tagger learns again without them.
     """
     from storyhub.models import TranscriptRevision
 
@@ -516,9 +615,18 @@ def forget_story_words(story: Story) -> None:
     digests = [_digest(t) for t in texts if t]
     if digests:
         db.session.execute(delete(TextEmbedding).where(TextEmbedding.digest.in_(digests)))
-    if learnt_from:
-        # Older taggers remember its examples: drop them now, then learn again without them.
-        db.session.execute(delete(TaggerModel))
+    versions = list(db.session.scalars(select(TaggerModel).order_by(TaggerModel.id)))
+    dropped = [v for v in versions if story.id in (v.story_ids or [])]
+    for version in dropped:
+        db.session.delete(version)
+    if any(v.in_use for v in dropped):
+        # The version in use learnt from it: go back to the newest one that didn't (the refit
+        # below then makes a new one without it, and that is used).
+        kept = [v for v in versions if v not in dropped]
+        if kept:
+            kept[-1].in_use = True
+    db.session.flush()
+    if learnt_from or dropped:
         schedule_refit()
 
 
@@ -531,33 +639,87 @@ def schedule_refit() -> None:
         jobs.submit(REFIT_TAGGER, message="Learning from confirmed themes")
 
 
+def _right(decisions: Sequence[Decision], suggestions: Sequence[Any]) -> int:
+    """How many of the decided labels the suggestions agree with (suggested if and only if
+    curators said yes)."""
+    right = 0
+    for decision, suggestion in zip(decisions, suggestions, strict=True):
+        said = {*suggestion.kinds, *suggestion.subthemes}
+        right += sum(label in said for label in decision.present)
+        right += sum(label not in said for label in decision.absent)
+    return right
+
+
 def refit() -> TaggerModel | None:
-    """Train a tagger on the seed set plus every curator decision; keep the newest few.
+    """Learn a new version of the organisation's adaptation from every curator decision.
 
-    Commits what came before it (it runs as a job of its own, or from the CLI).
-
-    With no curator decisions left (all erased, say), the refitted taggers are dropped and the
-    shipped one is used again.
+    Commits what came before it (it runs as a job of its own, or from the CLI). The new version
+    is used at once unless an administrator chose an older version or none (then it waits on
+    the page for them). With no curator decisions left (all erased, say), every version is
+    dropped and the shipped tagger is used alone.
     """
-    curated = curator_examples()
-    if not curated:
+    decided = curator_decisions()
+    if not decided:
         db.session.execute(delete(TaggerModel))
         return None
-    seed, seed_vectors = fitting_set()
-    vectors = np.concatenate([seed_vectors, vectors_for([e.text for e in curated])])
+    texts = [d.text for d in decided]
+    vectors = vectors_for(texts)
     kinds = kind_map()
-    # Training takes seconds: end the transaction first (it may hold the cache's new rows), so
+    newest = db.session.scalar(select(TaggerModel).order_by(TaggerModel.id.desc()).limit(1))
+    following = newest is None or newest.in_use
+    # Scoring takes seconds: end the transaction first (it may hold the cache's new rows), so
     # the site's writes don't wait behind it on SQLite.
     db.session.commit()
-    model = fit(seed + curated, vectors, kinds, meta={"source": "organisation"})
+    model = shipped_model()
+    _, background = fitting_set()
+    table, shipped_suggestions = base_scores(model, vectors, texts)
+    decisions = [d.decision for d in decided]
+    offered = [d.offered for d in decided]
+
+    def learn(rows: Sequence[int]) -> Adaptation:
+        return fit_adaptation(
+            model.labels,
+            table[list(rows)],
+            vectors[list(rows)],
+            [decisions[i] for i in rows],
+            kinds,
+            suggested=[offered[i] for i in rows],
+            background=background,
+        )
+
+    effect = None
+    if len(decided) >= MEASURE_FROM:
+        held = [i for i in range(len(decided)) if i % 5 == 4]
+        trial = learn([i for i in range(len(decided)) if i % 5 != 4])
+        after = model.suggest(
+            vectors[held], [texts[i] for i in held], adjust=trial.adjuster(model.labels)
+        )
+        held_decisions = [decisions[i] for i in held]
+        effect = {
+            "held_back": sum(len(d.present) + len(d.absent) for d in held_decisions),
+            "passages": len(held),
+            "before": _right(held_decisions, [shipped_suggestions[i] for i in held]),
+            "after": _right(held_decisions, after),
+        }
+    adaptation = learn(range(len(decided)))
+    if following:
+        db.session.execute(update(TaggerModel).values(in_use=False))
     row = TaggerModel(
-        examples=len(seed) + len(curated), curator_examples=len(curated), data=model.to_bytes()
+        examples=len(decided),
+        curator_examples=sum(d.tags for d in decided),
+        data=adaptation.to_bytes(),
+        in_use=following,
+        story_ids=sorted({d.story_id for d in decided}),
+        effect=effect,
     )
     db.session.add(row)
     db.session.flush()
     old = list(
         db.session.scalars(
-            select(TaggerModel.id).order_by(TaggerModel.id.desc()).offset(KEEP_TAGGERS)
+            select(TaggerModel.id)
+            .where(~TaggerModel.in_use)
+            .order_by(TaggerModel.id.desc())
+            .offset(KEEP_VERSIONS - 1)
         )
     )
     if old:
@@ -569,3 +731,67 @@ def refit_job(context: jobs.JobContext) -> None:
     context.report(0.1, "Learning from confirmed themes")
     refit()
     db.session.commit()
+
+
+# -- what the tagger learnt, for administrators ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LearntVersion:
+    """One version of what the tagger learnt, as the administrators' page shows it."""
+
+    row: TaggerModel
+    changes: list[tuple[str, LabelChange]]  # (the theme's name, how it changed), notable first
+    new_themes: list[tuple[str, int]]  # (name, confirmations) of the organisation's own themes
+    remembered: int  # decided passages a near passage leans towards
+
+
+def _label_name(label: str, by_key: dict[str, Subtheme]) -> str:
+    if label in by_key:
+        return by_key[label].label
+    if label in {k.value for k in ThemeKind}:
+        return ThemeKind(label).label
+    return label
+
+
+def learnt_versions() -> list[LearntVersion]:
+    """Every kept version, newest first, described for the administrators' page."""
+    by_key = {s.key: s for s in all_subthemes()}
+    found = []
+    for row in db.session.scalars(select(TaggerModel).order_by(TaggerModel.id.desc())):
+        try:
+            adaptation = Adaptation.from_bytes(row.data)
+        except (ValueError, OSError, KeyError):
+            continue
+        changes = [
+            (_label_name(c.label, by_key), c) for c in adaptation.changes() if c.direction != "same"
+        ]
+        new_themes = [
+            (_label_name(label, by_key), count)
+            for label, count in zip(adaptation.new_labels, adaptation.new_counts, strict=True)
+        ]
+        found.append(LearntVersion(row, changes, new_themes, adaptation.remembered))
+    return found
+
+
+def use_version(version_id: int | None, by: User) -> TaggerModel | None:
+    """Use a kept version of what was learnt (roll back), or none (the shipped tagger alone).
+
+    New suggestions follow it; a refit after this keeps its new version waiting until an
+    administrator chooses it. Raises ThemeError for a version that is not kept.
+    """
+    chosen = None
+    if version_id is not None:
+        chosen = db.session.get(TaggerModel, version_id)
+        if chosen is None:
+            raise ThemeError("That version is no longer kept. Please choose another one.")
+    db.session.execute(update(TaggerModel).values(in_use=False))
+    if chosen is not None:
+        chosen.in_use = True
+        audit.record(
+            "tagger.version_used", actor=by, object_type="tagger_version", object_id=chosen.id
+        )
+    else:
+        audit.record("tagger.learning_stopped", actor=by, object_type="tagger_version")
+    db.session.flush()
+    return chosen

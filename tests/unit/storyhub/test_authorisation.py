@@ -196,6 +196,9 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "themes.suggest_again": EDIT_THEMES,
     "themes.taxonomy": only(ADMIN, why="the list of themes is the administrators'"),
     "themes.rename": only(ADMIN, why="the list of themes is the administrators'"),
+    "themes.learning": only(ADMIN, why="what the tagger learnt is the administrators'"),
+    "themes.use_version": only(ADMIN, why="what the tagger learnt is the administrators'"),
+    "themes.stop_learning": only(ADMIN, why="what the tagger learnt is the administrators'"),
     # Search and the dashboard.
     "search.search": signed_in("finds only passages of stories this person may see"),
     "search.similar": READ_STORY,  # "more like this": from a passage of a story one may see
@@ -308,7 +311,7 @@ JSON: dict[str, dict[str, Any]] = {
 # The route arguments World.values can fill with a real object's id (or a real word).
 STORY_ARGUMENTS = {"story_id", "passage_id", "tag_id", "job_id", "role", "subtheme_id", "index"}
 TRAINING_ARGUMENTS = {"clip_id", "session_id", "item_id", "export_id", "kind"}
-OTHER_ARGUMENTS = {"showcase_id", "pack_id", "filename", "token"}
+OTHER_ARGUMENTS = {"showcase_id", "pack_id", "filename", "token", "version_id"}
 ROUTE_ARGUMENTS = frozenset(STORY_ARGUMENTS | TRAINING_ARGUMENTS | OTHER_ARGUMENTS)
 
 
@@ -501,6 +504,7 @@ class World:
             "role": lambda: MediaRole.RENDITION.value,
             "subtheme_id": lambda: db.session.scalar(select(func.min(Subtheme.id))),
             "index": lambda: 0,  # the first other person in the story (there may be none)
+            "version_id": lambda: 1,  # what the tagger learnt (none kept: a kind message)
             "filename": lambda: {
                 "api_docs.static": "api-docs.js",
                 "api_docs.swagger_ui": "swagger-ui.css",

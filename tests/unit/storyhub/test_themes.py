@@ -302,8 +302,9 @@ def test_confirming_a_handful_of_passages_changes_later_suggestions(
     for passage in give_words(story, about_pets):
         post(curator, f"/stories/{story.id}/passages/{passage.id}/themes", story, subtheme=pets.id)
     assert db.session.scalar(select(func.count()).select_from(TaggerModel)) >= 1
-    tagger, tagger_id = services.current_tagger()
-    assert tagger.meta["curator_examples"] == 4 and tagger_id is not None
+    _, adaptation, tagger_id = services.current_tagger()
+    assert adaptation is not None and adaptation.decisions == 4 and tagger_id is not None
+    assert adaptation.new_labels == ("pets-and-animals",)
 
     services.suggest_for_story(new_story, again=True)
     db.session.commit()
@@ -371,7 +372,7 @@ def test_erasing_a_story_removes_its_words_its_tags_and_what_was_learnt(
     assert story.transcript is None
     # The refit after erasure has no curator examples left: back to the shipped tagger.
     assert db.session.scalar(select(func.count()).select_from(TaggerModel)) == 0
-    assert services.current_tagger()[1] is None
+    assert services.current_tagger()[1:] == (None, None)
     refits = db.session.scalars(select(Job).where(Job.kind == services.REFIT_TAGGER))
     assert all(job.state.value == "done" for job in refits)
 

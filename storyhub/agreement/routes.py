@@ -14,10 +14,12 @@ from flask_login import current_user
 from consent import can_tag_themes
 from consent.policy import viewable_stories
 from storyhub.agreement import services
+from storyhub.agreement.forms import StartForm, coding_form, settle_form
 from storyhub.agreement.models import BlindRound
 from storyhub.agreement.services import AgreementError
 from storyhub.auth.decorators import roles_required
 from storyhub.extensions import db
+from storyhub.forms import first_error
 from storyhub.lookup import story_or_404
 from storyhub.models import Role, Story
 from storyhub.themes.services import passage_words_text
@@ -26,6 +28,8 @@ bp = Blueprint("agreement", __name__)
 
 STAFF = (Role.CURATOR, Role.ADMIN)
 STARTED = "Started. Code each passage on your own; your colleague does the same."
+SAVED = "Saved. You can come back to it at any time."
+BOTH_FINISHED = "Thank you. You have both finished: here is where you differ."
 SETTLED = "Settled. {count} themes are confirmed on the story."
 SETTLED_ONE = "Settled. 1 theme is confirmed on the story."
 FINISHED_FIRST = "Thank you. We'll show you both where you differ once your colleague has finished."
@@ -51,10 +55,12 @@ def start(story_id: int) -> Any:
     """Code this story blind with a colleague: choose who."""
     story = _story_to_code(story_id)
     problem = None
-    if request.method == "POST":
-        raw = request.form.get("colleague", "")
+    form = StartForm()
+    if form.is_submitted():
         try:
-            blind = services.start_round(story, current_user, int(raw) if raw.isdigit() else None)
+            if not form.validate():
+                raise AgreementError(first_error(form))
+            blind = services.start_round(story, current_user, form.colleague.data)
         except AgreementError as error:
             db.session.rollback()
             problem = str(error)
@@ -72,18 +78,6 @@ def start(story_id: int) -> Any:
     return html, (400 if problem else 200)
 
 
-def _sent_choices() -> dict[int, list[str]]:
-    """passage id -> ticked values, from the coding form's ``theme-<passage id>`` fields."""
-    sent: dict[int, list[str]] = {}
-    for name in request.form:
-        if name.startswith("theme-"):
-            number = name.removeprefix("theme-")
-            if not number.isdigit():
-                raise AgreementError("That passage is not part of this coding. Please try again.")
-            sent[int(number)] = request.form.getlist(name)
-    return sent
-
-
 @bp.route("/blind/<int:round_id>", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def code(round_id: int) -> Any:
@@ -93,26 +87,24 @@ def code(round_id: int) -> Any:
         return redirect(url_for("agreement.compare", round_id=blind.id))
     problem = None
     chosen = services.choices_of(blind, current_user.id)
-    if request.method == "POST":
-        finished = request.form.get("action") == "finish"
+    passages = services.passages_of(blind)
+    offered = [sub.id for sub in services.offered_subthemes(blind)]
+    form = coding_form([p.id for p in passages], offered)
+    if form.is_submitted():
         try:
-            sent = services.parse_choices(blind, _sent_choices())
+            if not form.validate():
+                raise AgreementError(first_error(form))
             # A passage with nothing ticked sends no field: it is "no themes", not "unchanged".
-            chosen = {p.id: sent.get(p.id, set()) for p in services.passages_of(blind)}
-            services.save_choices(blind, current_user, chosen, finished=finished)
+            services.save_choices(blind, current_user, form.chosen(), finished=form.finishing)
         except AgreementError as error:
             db.session.rollback()
             problem = str(error)
-            chosen = services.choices_of(blind, current_user.id)
         else:
             db.session.commit()
-            if finished and blind.both_finished:
-                flash("Thank you. You have both finished: here is where you differ.", "success")
+            if form.finishing and blind.both_finished:
+                flash(BOTH_FINISHED, "success")
                 return redirect(url_for("agreement.compare", round_id=blind.id))
-            if finished:
-                flash(FINISHED_FIRST, "success")
-            else:
-                flash("Saved. You can come back to it at any time.", "success")
+            flash(FINISHED_FIRST if form.finishing else SAVED, "success")
             return redirect(url_for("agreement.code", round_id=blind.id))
     other = blind.second_coder if current_user.id == blind.first_coder_id else blind.first_coder
     html = render_template(
@@ -120,7 +112,7 @@ def code(round_id: int) -> Any:
         blind=blind,
         story=blind.story,
         colleague=other,
-        passages=[(p, passage_words_text(p)) for p in services.passages_of(blind)],
+        passages=[(p, passage_words_text(p)) for p in passages],
         groups=services.subthemes_by_kind(blind),
         chosen=chosen,
         finished=services.is_finished(blind, current_user),
@@ -138,12 +130,17 @@ def compare(round_id: int) -> Any:
         flash("You can compare once you have both finished coding.", "error")
         return redirect(url_for("agreement.code", round_id=blind.id))
     problem = None
-    answers: dict[str, str] = {}
-    if request.method == "POST":
-        answers = {k: v for k, v in request.form.items() if k.startswith("keep-")}
+    comparison = services.compare(blind)
+    form = settle_form(
+        (row.passage.id, sub.id)
+        for row in comparison.passages
+        for sub in row.only_first + row.only_second
+    )
+    if form.is_submitted():
         try:
-            decided = services.parse_settlement(blind, answers)
-            settled = services.settle(blind, current_user, decided)
+            if not form.validate():
+                raise AgreementError(first_error(form))
+            settled = services.settle(blind, current_user, form.answers())
         except AgreementError as error:
             db.session.rollback()
             problem = str(error)
@@ -155,8 +152,8 @@ def compare(round_id: int) -> Any:
         "agreement/compare.html",
         blind=blind,
         story=blind.story,
-        comparison=services.compare(blind),
-        answers=answers,
+        comparison=comparison,
+        answers=form.sent(),
         problem=problem,
         min_passages=services.MIN_PASSAGES,
     )

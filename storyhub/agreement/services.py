@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -178,28 +178,19 @@ def choices_of(blind: BlindRound, coder_id: int) -> dict[int, set[int]]:
     return chosen
 
 
-def parse_choices(blind: BlindRound, form: Mapping[int, Iterable[str]]) -> dict[int, set[int]]:
-    """The choices a coding form sent (passage id -> the values ticked), checked against the
-    round: a passage or theme the page never offered raises ``AgreementError``."""
-    passages = {p.id for p in passages_of(blind)}
-    offered = {s.id for s in offered_subthemes(blind)}
-    chosen: dict[int, set[int]] = {}
-    for passage_id, values in form.items():
-        if passage_id not in passages:
-            raise AgreementError("That passage is not part of this coding. Please try again.")
-        picked: set[int] = set()
-        for value in values:
-            if not str(value).isdigit() or int(value) not in offered:
-                raise AgreementError("Please choose themes from the list on the page.")
-            picked.add(int(value))
-        chosen[passage_id] = picked
-    return chosen
-
-
 def save_choices(
     blind: BlindRound, coder: User, chosen: Mapping[int, set[int]], *, finished: bool
 ) -> None:
-    """Keep ``coder``'s choices (replacing their earlier ones); ``finished`` marks them done."""
+    """Keep ``coder``'s choices (replacing their earlier ones); ``finished`` marks them done.
+
+    A passage or theme the round does not offer raises ``AgreementError`` (a forged form).
+    """
+    passages = {p.id for p in passages_of(blind)}
+    offered = {s.id for s in offered_subthemes(blind)}
+    if not set(chosen) <= passages:
+        raise AgreementError("That passage is not part of this coding. Please try again.")
+    if any(not ids <= offered for ids in chosen.values()):
+        raise AgreementError("Please choose themes from the list on the page.")
     if blind.settled:
         raise AgreementError("This coding has been settled already, so it can't change now.")
     if is_finished(blind, coder):
@@ -300,30 +291,6 @@ def compare(blind: BlindRound) -> Comparison:
         )
     table = agreement_table(_units([blind]), offered)
     return Comparison(rows, table.kinds + table.subthemes)
-
-
-def parse_settlement(blind: BlindRound, form: Mapping[str, str]) -> dict[tuple[int, int], bool]:
-    """The settle form's answers: (passage id, subtheme id) -> keep? for every difference.
-
-    A difference left unanswered, or an answer that isn't "keep" or "leave", raises
-    ``AgreementError``; answers about anything else are forged and ignored.
-    """
-    answers: dict[tuple[int, int], bool] = {}
-    missing = 0
-    for row in compare(blind).passages:
-        for sub in row.only_first + row.only_second:
-            value = form.get(f"keep-{row.passage.id}-{sub.id}", "")
-            if value not in ("keep", "leave"):
-                if value:
-                    raise AgreementError("Please answer “Keep it” or “Leave it out”.")
-                missing += 1
-                continue
-            answers[(row.passage.id, sub.id)] = value == "keep"
-    if missing:
-        raise AgreementError(
-            "Please choose “Keep it” or “Leave it out” for every theme you differ on."
-        )
-    return answers
 
 
 def settle(blind: BlindRound, by: User, answers: Mapping[tuple[int, int], bool]) -> int:

@@ -28,6 +28,7 @@ from wtforms import DateTimeField, Form, StringField
 
 from consent.models import Audience
 from storyhub import PROJECT_ROOT, SECURITY_HEADERS
+from storyhub.agreement.models import BlindRound
 from storyhub.api import openapi_document
 from storyhub.auth.services import issue_api_token
 from storyhub.extensions import db
@@ -444,6 +445,13 @@ def _fill_every_field(
     post(curator, tag, not_there)
     post(curator, tag, {"subtheme": theme.id, "valence": "positive"})
 
+    # Blind double coding: the curator codes the story with the administrator (its pages show
+    # the story's title, words and the themes' names).
+    colleague = db.session.scalars(select(User).where(User.role == Role.ADMIN)).first()
+    assert colleague is not None
+    post(curator, f"/stories/{story.id}/blind", {"colleague": str(colleague.id)})
+    assert db.session.scalar(select(BlindRound.story_id)) == story.id
+
     # A clip, a session with a heading, a prompt and the clip, its details changed.
     clip_form = {"start_word": "0", "end_word": "2"}
     for name in ("title", "note"):
@@ -542,6 +550,7 @@ def _values(archive: Archive) -> dict[str, list[Any]]:
         "item_id": list(db.session.scalars(select(ShowcaseItem.id))),
         "job_id": list(db.session.scalars(select(Job.id))),
         "token": [archive.join_token],
+        "round_id": list(db.session.scalars(select(BlindRound.id))),
     }
 
 

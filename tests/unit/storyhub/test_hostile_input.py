@@ -807,6 +807,11 @@ def test_form_posts_sent_as_json_get_the_sites_own_answer(
     assert theme is not None
     tag = add_tag(passage, theme, curator)
     showcase = showcase_services.create_showcase(curator, "A showcase")
+    from storyhub.agreement.services import start_round
+    from storyhub.auth.services import create_user
+
+    colleague = create_user("colleague", PASSWORD, Role.ADMIN, "A colleague")
+    blind = start_round(passage.story, curator, colleague.id)
     db.session.commit()
     values = {
         **owned["ids"],
@@ -816,6 +821,7 @@ def test_form_posts_sent_as_json_get_the_sites_own_answer(
         "showcase_id": showcase.id,
         "token": "not-a-token",
         "index": 0,  # another person in the story (there is none: a friendly message)
+        "round_id": blind.id,
     }
     token = csrf_token(client, "/")
     posts = sorted(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from wtforms import RadioField, SelectChoice, SelectMultipleField, StringField
+from wtforms import RadioField, SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import StopValidation
 
 from storyhub.forms import IdField, PageForm
@@ -38,7 +38,10 @@ class ThemesField(SelectMultipleField):
 class CodingForm(PageForm):
     """One coder's choices: ``theme-<passage id>`` fields, and which button was pressed."""
 
-    action = StringField()
+    # The button pressed: "finish", or (anything else) save for later.
+    action = SelectField(
+        choices=[SelectChoice("save"), SelectChoice("finish")], validate_choice=False
+    )
 
     @property
     def finishing(self) -> bool:

@@ -26,7 +26,7 @@ from datetime import datetime
 import krippendorff
 import numpy as np
 from sklearn.metrics import cohen_kappa_score
-from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy import ColumnElement, and_, delete, or_, select
 
 from consent import can_tag_themes
 from consent.models import ConsentVersion
@@ -289,7 +289,7 @@ def compare(blind: BlindRound) -> Comparison:
                 [s for s in offered if s.id in b and s.id not in a],
             )
         )
-    table = agreement_table(_units([blind]), offered)
+    table = agreement_table(_units(BlindRound.id == blind.id), offered)
     return Comparison(rows, table.kinds + table.subthemes)
 
 
@@ -352,34 +352,69 @@ class Unit:
     offered: frozenset[int]
 
 
-def _units(rounds: Sequence[BlindRound]) -> list[Unit]:
-    units = []
-    for blind in rounds:
-        first = choices_of(blind, blind.first_coder_id)
-        second = choices_of(blind, blind.second_coder_id)
-        offered = frozenset(s.id for s in offered_subthemes(blind))
-        for passage in passages_of(blind):
-            units.append(
-                Unit(
-                    frozenset(first.get(passage.id, ())),
-                    frozenset(second.get(passage.id, ())),
-                    offered,
-                )
+def _units(rounds: ColumnElement[bool]) -> list[Unit]:
+    """Every passage of the rounds matching ``rounds`` (a condition on rounds and their
+    stories), in three queries whatever their number: the dashboard asks on every page."""
+    started = {
+        row.id: row
+        for row in db.session.execute(
+            select(
+                BlindRound.id,
+                BlindRound.first_coder_id,
+                BlindRound.second_coder_id,
+                BlindRound.started_at,
             )
+            .join(Story, BlindRound.story_id == Story.id)
+            .where(rounds)
+        )
+    }
+    if not started:
+        return []
+    chosen: dict[tuple[int, int, int], set[int]] = defaultdict(set)
+    for round_id, coder_id, passage_id, subtheme_id in db.session.execute(
+        select(
+            BlindChoice.round_id,
+            BlindChoice.coder_id,
+            BlindChoice.passage_id,
+            BlindChoice.subtheme_id,
+        )
+        .join(BlindRound, BlindChoice.round_id == BlindRound.id)
+        .join(Story, BlindRound.story_id == Story.id)
+        .where(rounds)
+    ):
+        chosen[(round_id, coder_id, passage_id)].add(subtheme_id)
+    created = [(s.id, _naive(s.created_at)) for s in themes.all_subthemes()]
+    offered = {
+        round_id: frozenset(i for i, made in created if made <= _naive(row.started_at))
+        for round_id, row in started.items()
+    }
+    units = []
+    # Passages that still exist (a join after the round drops the one joined into another).
+    for round_id, passage_id in db.session.execute(
+        select(BlindUnit.round_id, BlindUnit.passage_id)
+        .join(Passage, BlindUnit.passage_id == Passage.id)
+        .join(BlindRound, BlindUnit.round_id == BlindRound.id)
+        .join(Story, BlindRound.story_id == Story.id)
+        .where(rounds)
+        .order_by(BlindUnit.round_id, Passage.position)
+    ):
+        row = started[round_id]
+        units.append(
+            Unit(
+                frozenset(chosen[(round_id, row.first_coder_id, passage_id)]),
+                frozenset(chosen[(round_id, row.second_coder_id, passage_id)]),
+                offered[round_id],
+            )
+        )
     return units
 
 
-def finished_rounds(stories: ColumnElement[bool]) -> list[BlindRound]:
+def finished(stories: ColumnElement[bool]) -> ColumnElement[bool]:
     """Rounds both coders finished (settled or not), of the stories ``stories`` allows."""
-    return list(
-        db.session.scalars(
-            select(BlindRound)
-            .join(Story, BlindRound.story_id == Story.id)
-            .where(stories)
-            .where(BlindRound.first_finished_at.is_not(None))
-            .where(BlindRound.second_finished_at.is_not(None))
-            .order_by(BlindRound.id)
-        )
+    return and_(
+        stories,
+        BlindRound.first_finished_at.is_not(None),
+        BlindRound.second_finished_at.is_not(None),
     )
 
 
@@ -414,9 +449,11 @@ class AgreementTable:
     passages: int = 0
 
 
-def agreement_table(units: Sequence[Unit], subthemes: Sequence[Subtheme]) -> AgreementTable:
-    """Figures per kind (a passage has a kind when any of its subthemes was chosen) and per
-    subtheme, each over the passages whose round offered it."""
+def agreement_table(
+    units: Sequence[Unit], subthemes: Sequence[Subtheme], *, per_subtheme: bool = True
+) -> AgreementTable:
+    """Figures per kind (a passage has a kind when any of its subthemes was chosen) and, with
+    ``per_subtheme``, per subtheme, each over the passages whose round offered it."""
     table = AgreementTable(passages=len(units))
     for kind in ThemeKind:
         of_kind = {s.id for s in subthemes if s.kind == kind}
@@ -425,21 +462,23 @@ def agreement_table(units: Sequence[Unit], subthemes: Sequence[Subtheme]) -> Agr
         first = [int(bool(u.first & of_kind)) for u in units]
         second = [int(bool(u.second & of_kind)) for u in units]
         table.kinds.append(figure(kind.label, first, second))
-    for sub in subthemes:
-        asked = [u for u in units if sub.id in u.offered]
+    for sub in subthemes if per_subtheme else ():
+        sub_id = sub.id  # read once: a mapped attribute costs more than a set lookup
+        asked = [u for u in units if sub_id in u.offered]
         table.subthemes.append(
             figure(
                 sub.label,
-                [int(sub.id in u.first) for u in asked],
-                [int(sub.id in u.second) for u in asked],
+                [int(sub_id in u.first) for u in asked],
+                [int(sub_id in u.second) for u in asked],
             )
         )
     return table
 
 
-def curator_agreement(stories: ColumnElement[bool]) -> AgreementTable:
+def curator_agreement(stories: ColumnElement[bool], *, per_subtheme: bool = True) -> AgreementTable:
     """Agreement between curators over every finished blind round of the stories allowed."""
-    return agreement_table(_units(finished_rounds(stories)), themes.all_subthemes())
+    units = _units(finished(stories))
+    return agreement_table(units, themes.all_subthemes(), per_subtheme=per_subtheme)
 
 
 # -- the tagger's agreement with curators, month by month ---------------------------------------
@@ -529,7 +568,7 @@ class Reliability:
 
 def reliability(stories: ColumnElement[bool]) -> Reliability:
     """One sentence per kind: curators' alpha over passages two people coded, or "not yet"."""
-    table = curator_agreement(stories)
+    table = curator_agreement(stories, per_subtheme=False)  # on every dashboard page: kinds only
     sentences = []
     for kind in table.kinds:
         if kind.enough and kind.alpha is not None:

@@ -101,7 +101,10 @@ def start_round(story: Story, by: User, colleague_id: int | None) -> BlindRound:
     if not story.passages:
         raise AgreementError("This story has no words to code yet.")
     if open_round(story) is not None:
-        raise AgreementError("This story is already being coded by two people. Settle that first.")
+        raise AgreementError(
+            "Two people are already coding this story blind. Another can start once they have "
+            "settled it."
+        )
     blind = BlindRound(story=story, first_coder_id=by.id, second_coder_id=colleague.id)
     blind.units = [BlindUnit(passage_id=p.id) for p in story.passages]
     db.session.add(blind)

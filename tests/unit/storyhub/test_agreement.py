@@ -374,6 +374,8 @@ def test_curator_figures_count_finished_rounds_and_the_dashboard_only_counted_st
     assert f"alpha {process.alpha:.2f}" in reliability and "over 24 passages" in reliability
     assert "Counted" not in reliability and TEXT not in reliability
     assert "/agreement" not in reliability  # the figures page is for staff
+    printed = viewer.get("/dashboard/print").get_data(as_text=True)
+    assert f"alpha {process.alpha:.2f}" in printed  # a printed report says it too
 
     # Withdrawn from statistics: the dashboard no longer counts it.
     withdraw(counted, teller)

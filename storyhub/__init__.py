@@ -56,6 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     importing a module.
     """
     from storyhub import (
+        agreement,
         api,
         auth,
         cli,
@@ -107,6 +108,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     finder.init_app(app)  # search, and the index kept in step
     training.init_app(app)  # clips and lessons
     showcases.init_app(app)
+    agreement.init_app(app)  # blind double coding and agreement figures
     dashboard.init_app(app)
     api.init_app(app)
     instance.init_app(app)  # whether this is a demonstration site

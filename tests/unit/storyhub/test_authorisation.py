@@ -281,6 +281,12 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "api.export_session": TRAINING,
     "api.list_session_exports": TRAINING,
     "api.download_export": TRAINING,
+    # Agreement between curators: blind double coding (the matrix's curator and administrator
+    # are the round's two coders) and the figures.
+    "agreement.start": only(*STAFF, why="staff who may tag the story code it blind"),
+    "agreement.code": only(*STAFF, why="the round's two coders; anyone else's round is not found"),
+    "agreement.compare": only(*STAFF, why="the round's two coders compare and settle"),
+    "agreement.figures": only(*STAFF, why="agreement figures for curators and administrators"),
 }
 
 # Requests whose success uses up their object: each gets a new one, so later cases still find
@@ -311,7 +317,7 @@ JSON: dict[str, dict[str, Any]] = {
 # The route arguments World.values can fill with a real object's id (or a real word).
 STORY_ARGUMENTS = {"story_id", "passage_id", "tag_id", "job_id", "role", "subtheme_id", "index"}
 TRAINING_ARGUMENTS = {"clip_id", "session_id", "item_id", "export_id", "kind"}
-OTHER_ARGUMENTS = {"showcase_id", "pack_id", "filename", "token", "version_id"}
+OTHER_ARGUMENTS = {"showcase_id", "pack_id", "filename", "token", "version_id", "round_id"}
 ROUTE_ARGUMENTS = frozenset(STORY_ARGUMENTS | TRAINING_ARGUMENTS | OTHER_ARGUMENTS)
 
 
@@ -468,6 +474,18 @@ class World:
         db.session.commit()
         return showcase.id
 
+    def blind_round(self) -> int:
+        """The story's blind coding, by the world's curator and administrator (made once)."""
+        from storyhub.agreement import services as agreement
+
+        story = db.session.get(Story, self.story_id)
+        assert story is not None
+        found = agreement.open_round(story) or agreement.start_round(
+            story, self.user(CURATOR), self.user(ADMIN).id
+        )
+        db.session.commit()
+        return found.id
+
     def new_invitation(self) -> str:
         made = create_invitation(self.user(ADMIN), Role.STORYTELLER, "New teller")
         db.session.commit()
@@ -525,6 +543,7 @@ class World:
             "kind": lambda: "captions",
             "showcase_id": lambda: showcase,
             "pack_id": lambda: self.pack_id,
+            "round_id": self.blind_round,
         }
         assert set(known) == ROUTE_ARGUMENTS
         return {name: known[name]() for name in arguments}

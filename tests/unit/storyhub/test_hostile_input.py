@@ -28,6 +28,7 @@ from wtforms import DateTimeField, Form, StringField
 
 from consent.models import Audience
 from storyhub import PROJECT_ROOT, SECURITY_HEADERS
+from storyhub.agreement.models import BlindRound
 from storyhub.api import openapi_document
 from storyhub.auth.services import issue_api_token
 from storyhub.extensions import db
@@ -444,6 +445,13 @@ def _fill_every_field(
     post(curator, tag, not_there)
     post(curator, tag, {"subtheme": theme.id, "valence": "positive"})
 
+    # Blind double coding: the curator codes the story with the administrator (its pages show
+    # the story's title, words and the themes' names).
+    colleague = db.session.scalars(select(User).where(User.role == Role.ADMIN)).first()
+    assert colleague is not None
+    post(curator, f"/stories/{story.id}/blind", {"colleague": str(colleague.id)})
+    assert db.session.scalar(select(BlindRound.story_id)) == story.id
+
     # A clip, a session with a heading, a prompt and the clip, its details changed.
     clip_form = {"start_word": "0", "end_word": "2"}
     for name in ("title", "note"):
@@ -542,6 +550,7 @@ def _values(archive: Archive) -> dict[str, list[Any]]:
         "item_id": list(db.session.scalars(select(ShowcaseItem.id))),
         "job_id": list(db.session.scalars(select(Job.id))),
         "token": [archive.join_token],
+        "round_id": list(db.session.scalars(select(BlindRound.id))),
     }
 
 
@@ -798,6 +807,11 @@ def test_form_posts_sent_as_json_get_the_sites_own_answer(
     assert theme is not None
     tag = add_tag(passage, theme, curator)
     showcase = showcase_services.create_showcase(curator, "A showcase")
+    from storyhub.agreement.services import start_round
+    from storyhub.auth.services import create_user
+
+    colleague = create_user("colleague", PASSWORD, Role.ADMIN, "A colleague")
+    blind = start_round(passage.story, curator, colleague.id)
     db.session.commit()
     values = {
         **owned["ids"],
@@ -807,6 +821,7 @@ def test_form_posts_sent_as_json_get_the_sites_own_answer(
         "showcase_id": showcase.id,
         "token": "not-a-token",
         "index": 0,  # another person in the story (there is none: a friendly message)
+        "round_id": blind.id,
     }
     token = csrf_token(client, "/")
     posts = sorted(

@@ -10,7 +10,7 @@ import io
 import re
 import zipfile
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -214,6 +214,17 @@ def test_a_withdrawn_story_is_never_exported(curator: User, teller: User) -> Non
         assert "Still shared" in exported
         assert "Taken back" not in exported
     assert kept.id != gone.id
+
+
+def test_a_story_past_its_sharing_date_is_never_exported(curator: User, teller: User) -> None:
+    shared_story(teller, curator, title="Still in date")
+    lapsed = shared_story(teller, curator, title="Sharing ended")
+    assert lapsed.consent is not None
+    lapsed.consent.review_date = date(2020, 1, 31)
+    db.session.commit()
+    for exported in exports(curator):
+        assert "Still in date" in exported
+        assert "Sharing ended" not in exported
 
 
 def test_a_story_not_shared_for_training_is_never_exported(curator: User, teller: User) -> None:

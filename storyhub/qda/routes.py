@@ -27,13 +27,7 @@ STAFF = (Role.CURATOR, Role.ADMIN)
 @roles_required(*STAFF)
 def export_page() -> Any:
     """What an export holds, and the two downloads."""
-    stories = services.coded_stories(current_user)
-    return render_template(
-        "qda/export.html",
-        story_count=len(stories),
-        segment_count=sum(len(c.segments) for c in stories),
-        left_out=services.left_out_count(current_user),
-    )
+    return render_template("qda/export.html", size=services.export_size(current_user))
 
 
 def _download(body: bytes | str, content_type: str, extension: str) -> WerkzeugResponse:

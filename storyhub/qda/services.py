@@ -17,9 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, func, select
+from sqlalchemy.orm import selectinload
 
 from consent.describe import name_as_consented
-from consent.policy import coding_export_stories
+from consent.policy import coding_export_stories, viewable_stories
 from storyhub import audit
 from storyhub.extensions import db
 from storyhub.models import Passage, Story, User, utcnow
@@ -49,21 +50,49 @@ CSV_COLUMNS = (
 )
 
 
+# Stories read from the database at a time: an export holds plain text and numbers, not rows,
+# so the rows (each passage's timed words) can be let go batch by batch.
+STORIES_AT_ONCE = 50
+
+
+@dataclass(frozen=True)
+class Coder:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A confirmed theme, as an export needs it."""
+
+    tag_id: int
+    subtheme_key: str
+    subtheme: str
+    kind: ThemeKind
+    valence: str  # its label ("Good experience"), or "" when not marked
+    decided_by: Coder | None
+    decided_at: datetime | None
+
+
 @dataclass
 class Segment:
-    """A coded passage, or a coded span of one: where it is in the story's text, and its tags."""
+    """A coded passage, or a coded span of one: where it is in the story's text, and its themes."""
 
-    passage: Passage
+    passage_id: int
+    position: int
+    passage_start: float
+    passage_end: float
     span: tuple[float, float] | None
     start: int  # characters into the story's text
     end: int
     words: str
-    tags: list[PassageTheme] = field(default_factory=list)
+    tags: list[Coded] = field(default_factory=list)
 
 
 @dataclass
 class CodedStory:
-    story: Story
+    story_id: int
+    title: str
     teller: str  # as the teller's consent lets them be named
     text: str  # the passages' words as shown, one paragraph each
     segments: list[Segment]
@@ -77,25 +106,39 @@ def _has_confirmed_theme() -> Any:
     )
 
 
-def exportable_stories(user: User) -> list[Story]:
+def exportable_story_ids(user: User) -> list[int]:
     """The stories with confirmed themes whose coding ``user`` may export, oldest first."""
     return list(
         db.session.scalars(
-            select(Story)
+            select(Story.id)
             .where(coding_export_stories(user), _has_confirmed_theme())
             .order_by(Story.id)
         )
     )
 
 
-def left_out_count(user: User) -> int:
-    """How many stories with confirmed themes ``user`` looks after but may not export."""
-    from consent.policy import viewable_stories
+@dataclass(frozen=True)
+class ExportSize:
+    """What an export would hold now, counted in the database (the page shows it)."""
 
+    stories: int
+    themes: int  # confirmed themes on their passages
+    left_out: int  # stories with confirmed themes that ``user`` looks after but may not export
+
+
+def export_size(user: User) -> ExportSize:
+    """How many stories and confirmed themes ``user`` may export, and how many are left out."""
     coded = select(func.count()).select_from(Story).where(_has_confirmed_theme())
     looked_after = db.session.scalar(coded.where(viewable_stories(user))) or 0
-    exportable = db.session.scalar(coded.where(coding_export_stories(user))) or 0
-    return max(0, looked_after - exportable)
+    stories = db.session.scalar(coded.where(coding_export_stories(user))) or 0
+    themes = db.session.scalar(
+        select(func.count())
+        .select_from(PassageTheme)
+        .join(Passage, PassageTheme.passage_id == Passage.id)
+        .join(Story, Passage.story_id == Story.id)
+        .where(PassageTheme.status == TagStatus.CONFIRMED, coding_export_stories(user))
+    )
+    return ExportSize(stories, themes or 0, max(0, looked_after - stories))
 
 
 def _word_places(passage: Passage) -> tuple[str, list[tuple[int, int]]]:
@@ -133,12 +176,25 @@ def coded_story(story: Story) -> CodedStory:
                 if found is None:
                     continue  # its words were edited away: nothing left to point at
                 groups[span] = found
-            groups[span].tags.append(tag)
+            groups[span].tags.append(_coded(tag))
         segments.extend(groups.values())
         pieces.append(text)
         at += len(text)
     teller = name_as_consented(story)
-    return CodedStory(story, teller, PASSAGE_BREAK.join(pieces), segments)
+    return CodedStory(story.id, story.title, teller, PASSAGE_BREAK.join(pieces), segments)
+
+
+def _coded(tag: PassageTheme) -> Coded:
+    who = tag.decided_by
+    return Coded(
+        tag_id=tag.id,
+        subtheme_key=tag.subtheme.key,
+        subtheme=tag.subtheme.label,
+        kind=tag.subtheme.kind,
+        valence=tag.valence.label if tag.valence is not None else "",
+        decided_by=Coder(who.id, who.display_name) if who is not None else None,
+        decided_at=tag.decided_at,
+    )
 
 
 def _segment(
@@ -149,7 +205,10 @@ def _segment(
     offset: int,
 ) -> Segment | None:
     if span is None:
-        return Segment(passage, None, offset, offset + len(text), text)
+        return Segment(
+            passage.id, passage.position, passage.start, passage.end,
+            None, offset, offset + len(text), text,
+        )  # fmt: skip
     start, end = span
     chosen = [
         i
@@ -160,13 +219,25 @@ def _segment(
     if not chosen or not words:
         return None
     first, last = places[chosen[0]][0], places[chosen[-1]][1]
-    return Segment(passage, span, offset + first, offset + last, words)
+    return Segment(
+        passage.id, passage.position, passage.start, passage.end,
+        span, offset + first, offset + last, words,
+    )  # fmt: skip
 
 
 def coded_stories(user: User) -> list[CodedStory]:
     """Every story ``user`` may export, with its coding (stories left with none are dropped)."""
-    found = [coded_story(s) for s in exportable_stories(user)]
-    return [c for c in found if c.segments]
+    ids = exportable_story_ids(user)
+    found: list[CodedStory] = []
+    for at in range(0, len(ids), STORIES_AT_ONCE):
+        batch = db.session.scalars(
+            select(Story)
+            .where(Story.id.in_(ids[at : at + STORIES_AT_ONCE]))
+            .options(selectinload(Story.passages))
+            .order_by(Story.id)
+        )
+        found += [c for c in map(coded_story, batch) if c.segments]
+    return found
 
 
 def _record(user: User, file_format: str, stories: Sequence[CodedStory]) -> None:
@@ -205,21 +276,19 @@ def codebook() -> list[refi.Code]:
     ]
 
 
-def _user(person: User) -> refi.User:
-    return refi.User(refi.guid("user", person.id), person.display_name)
+def _user(person: User | Coder) -> refi.User:
+    name = person.display_name if isinstance(person, User) else person.name
+    return refi.User(refi.guid("user", person.id), name)
 
 
 def _selection(segment: Segment) -> refi.Selection:
-    passage = segment.passage
-    where = f"{segment.span[0]:.2f}" if segment.span else f"{passage.start:.2f}"
+    where = f"{segment.span[0]:.2f}" if segment.span else f"{segment.passage_start:.2f}"
     deciders = [t.decided_by for t in segment.tags if t.decided_by is not None]
     decided = [t.decided_at for t in segment.tags if t.decided_at is not None]
-    valences = [
-        f"{t.subtheme.label}: {t.valence.label}" for t in segment.tags if t.valence is not None
-    ]
+    valences = [f"{t.subtheme}: {t.valence}" for t in segment.tags if t.valence]
     return refi.Selection(
-        guid=refi.guid("selection", passage.id, *(segment.span or ("whole",))),
-        name=f"Passage {passage.position + 1} at {where} s",
+        guid=refi.guid("selection", segment.passage_id, *(segment.span or ("whole",))),
+        name=f"Passage {segment.position + 1} at {where} s",
         start=segment.start,
         end=segment.end,
         description="; ".join(valences),
@@ -227,8 +296,8 @@ def _selection(segment: Segment) -> refi.Selection:
         when=min(decided) if decided else None,
         codings=[
             refi.Coding(
-                guid=refi.guid("coding", tag.id),
-                code_guid=refi.guid("subtheme", tag.subtheme.key),
+                guid=refi.guid("coding", tag.tag_id),
+                code_guid=refi.guid("subtheme", tag.subtheme_key),
                 user_guid=_user(tag.decided_by).guid if tag.decided_by is not None else None,
                 when=tag.decided_at,
             )
@@ -247,8 +316,8 @@ def qdpx(stories: Sequence[CodedStory], exporter: User, *, now: datetime | None 
                     people.setdefault(tag.decided_by.id, _user(tag.decided_by))
     sources = [
         refi.TextSource(
-            guid=refi.guid("story", c.story.id),
-            name=f"Story {c.story.id}: {c.story.title}",
+            guid=refi.guid("story", c.story_id),
+            name=f"Story {c.story_id}: {c.title}",
             text=c.text,
             description=f"Told by {c.teller}.",
             selections=[_selection(s) for s in c.segments],
@@ -291,22 +360,21 @@ def csv_text(stories: Sequence[CodedStory]) -> str:
     writer.writerow(CSV_COLUMNS)
     for coded in stories:
         for segment in coded.segments:
-            passage = segment.passage
             for tag in segment.tags:
                 span_start, span_end = segment.span or (None, None)
                 writer.writerow(
                     [
-                        str(coded.story.id),
-                        inert(coded.story.title),
+                        str(coded.story_id),
+                        inert(coded.title),
                         inert(coded.teller),
-                        _seconds(passage.start),
-                        _seconds(passage.end),
+                        _seconds(segment.passage_start),
+                        _seconds(segment.passage_end),
                         _seconds(span_start),
                         _seconds(span_end),
                         inert(segment.words),
-                        inert(KIND_LABELS[tag.subtheme.kind]),
-                        inert(tag.subtheme.label),
-                        tag.valence.label if tag.valence is not None else "",
+                        inert(KIND_LABELS[tag.kind]),
+                        inert(tag.subtheme),
+                        tag.valence,
                         tag.decided_at.date().isoformat() if tag.decided_at else "",
                     ]
                 )

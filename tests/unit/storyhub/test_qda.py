@@ -266,13 +266,16 @@ def test_only_staff_export_and_each_export_is_recorded_without_titles(
     login_as: SignIn, teller: User, curator: User
 ) -> None:
     shared_story(teller, curator, title="A private title")
+    withdraw(shared_story(teller, curator, title="Withdrawn"), teller)
+    db.session.commit()
     for role in (Role.TRAINER, Role.MEMBER, Role.STORYTELLER):
         client, _ = login_as(role)
         for path in ("/coding/export", "/coding/export.qdpx", "/coding/export.csv"):
             assert client.get(path).status_code == 403, (role, path)
     client, who = login_as(Role.CURATOR)
     page = client.get("/coding/export").get_data(as_text=True)
-    assert "1 story" in page and "Download as a spreadsheet" in page
+    assert "1 story with 3 confirmed themes" in page and "Download as a spreadsheet" in page
+    assert "1 other coded story is left out" in page
     response = client.get("/coding/export.qdpx")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].endswith('.qdpx"')

@@ -196,6 +196,11 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "themes.suggest_again": EDIT_THEMES,
     "themes.taxonomy": only(ADMIN, why="the list of themes is the administrators'"),
     "themes.rename": only(ADMIN, why="the list of themes is the administrators'"),
+    # The coding out to research programs, and codebooks in.
+    "qda.export_page": only(*STAFF, why="staff decide what coding leaves the archive"),
+    "qda.export_qdpx": only(*STAFF, why="staff decide what coding leaves the archive"),
+    "qda.export_csv": only(*STAFF, why="staff decide what coding leaves the archive"),
+    "qda.import_codebook": only(ADMIN, why="the list of themes is the administrators'"),
     # Search and the dashboard.
     "search.search": signed_in("finds only passages of stories this person may see"),
     "search.similar": READ_STORY,  # "more like this": from a passage of a story one may see

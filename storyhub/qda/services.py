@@ -149,9 +149,11 @@ def _word_places(passage: Passage) -> tuple[str, list[tuple[int, int]]]:
         places.append((at, at + len(part)))
         at += len(part) + 1
     joined = " ".join(parts)
-    lead = len(joined) - len(joined.lstrip())
     text = joined.strip()
-    return text, [(max(0, a - lead), max(0, b - lead)) for a, b in places]
+    lead = len(joined) - len(joined.lstrip())
+    if lead:  # empty words first (rare): the text starts at the first one with characters
+        places = [(max(0, a - lead), max(0, b - lead)) for a, b in places]
+    return text, places
 
 
 def coded_story(story: Story) -> CodedStory:

@@ -352,8 +352,10 @@ def coding_export_stories(user: Any) -> ColumnElement[bool]:
 
     Staff only (curators, administrators), and only stories they look after whose current consent
     is released for training and in force: never a withdrawn, erased or expired one, nor one
-    held back until someone who did not agree is removed from it.
+    held back (until someone who did not agree is removed from it, or while it is
+    ``StoryState.FAILED``), as a trainer would not see it either.
     """
     if not _signed_in(user) or user.role not in STORY_STAFF:
         return false()
-    return and_(viewable_stories(user), shared_with(Audience.TRAINING))
+    held_back = stories().c.state == StoryState.FAILED
+    return and_(viewable_stories(user), ~held_back, shared_with(Audience.TRAINING))

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from consent.models import Audience, Naming
 from consent.services import Choices, change, withdraw
 from storyhub.extensions import db
-from storyhub.models import AuditEvent, Role, Story, User
+from storyhub.models import AuditEvent, Role, Story, StoryState, User
 from storyhub.qda import refi, services
 from storyhub.themes.models import PassageTheme, Subtheme, TagStatus, ThemeKind, Valence
 from storyhub.transcripts import redact
@@ -225,6 +225,16 @@ def test_a_story_past_its_sharing_date_is_never_exported(curator: User, teller: 
     for exported in exports(curator):
         assert "Still in date" in exported
         assert "Sharing ended" not in exported
+
+
+def test_a_story_held_back_is_never_exported(curator: User, teller: User) -> None:
+    shared_story(teller, curator, title="Ready to share")
+    held = shared_story(teller, curator, title="Held back")
+    held.state = StoryState.FAILED
+    db.session.commit()
+    for exported in exports(curator):
+        assert "Ready to share" in exported
+        assert "Held back" not in exported
 
 
 def test_a_story_not_shared_for_training_is_never_exported(curator: User, teller: User) -> None:

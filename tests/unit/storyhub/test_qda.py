@@ -464,3 +464,16 @@ def test_a_hostile_codebook_gets_a_friendly_message_and_changes_nothing(
     flashed = re.findall(r"<p class=\"flash[^>]*>([^<]*)<", page.replace("&#39;", "'"))
     assert any(said in f and "Nothing was changed" in f for f in flashed), flashed
     assert subthemes() == before
+
+
+def test_markup_and_control_characters_in_a_title_stay_text_in_a_valid_project(
+    curator: User, teller: User
+) -> None:
+    shared_story(teller, curator, title='<script>alert(1)</script> & "Mum" ]]>\x01')
+    with zipfile.ZipFile(io.BytesIO(services.export_qdpx(curator))) as archive:
+        xml = archive.read("project.qde")
+    document = etree.fromstring(xml)
+    assert etree.XMLSchema(etree.parse(str(SCHEMA))).validate(document)
+    (source,) = document.findall(".//q:TextSource", {"q": refi.PROJECT_NS})
+    assert source.get("name").endswith(': <script>alert(1)</script> & "Mum" ]]>')
+    assert b"<script>" not in xml

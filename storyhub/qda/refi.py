@@ -113,7 +113,10 @@ def _when(moment: datetime) -> str:
 
 
 def _q(tag: str) -> str:
-    return f"{{{PROJECT_NS}}}{tag}"
+    # Elements are built by their plain names and the root declares the project namespace as
+    # the default one: no "ns0:" prefixes, as the standard's examples and the programs write it
+    # (ElementTree's own default_namespace refuses the schema's unqualified attributes).
+    return tag
 
 
 def _description(parent: ET.Element, text: str) -> None:
@@ -147,7 +150,7 @@ def project_xml(
     attributes = {"name": _clean(name), "origin": "storyhub", "creationDateTime": _when(created)}
     if creator is not None:
         attributes["creatingUserGUID"] = creator.guid
-    root = ET.Element(_q("Project"), attributes)
+    root = ET.Element(_q("Project"), {"xmlns": PROJECT_NS, **attributes})
     # The schema's order: Users, CodeBook, Variables, Cases, Sources, ...
     if users:
         users_element = ET.SubElement(root, _q("Users"))
@@ -162,8 +165,8 @@ def project_xml(
         for source in sources:
             _text_source(sources_element, source, created)
     ET.indent(root)
-    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return body
+    body = ET.tostring(root, encoding="unicode")
+    return f'<?xml version="1.0" encoding="utf-8"?>\n{body}\n'.encode()
 
 
 def _text_source(parent: ET.Element, source: TextSource, created: datetime) -> None:

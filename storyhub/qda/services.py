@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from consent.describe import name_as_consented
 from consent.policy import coding_export_stories, viewable_stories
+from media_pipeline.tagger import shipped_taxonomy
 from storyhub import audit
 from storyhub.extensions import db
 from storyhub.models import Passage, Story, User, utcnow
@@ -265,10 +266,12 @@ def codebook() -> list[refi.Code]:
     by_kind: dict[ThemeKind, list[Subtheme]] = {kind: [] for kind in ThemeKind}
     for sub in all_subthemes():
         by_kind[sub.kind].append(sub)
+    described = {k.key: k.description for k in shipped_taxonomy().kinds}
     return [
         refi.Code(
             guid=refi.guid("kind", kind.value),
             name=kind.label,
+            description=described.get(kind.value, ""),
             codable=False,
             children=[
                 refi.Code(refi.guid("subtheme", s.key), s.label, s.description) for s in subs

@@ -403,9 +403,15 @@ class ImportReport:
 
 
 def _kind_named(name: str) -> ThemeKind | None:
-    """The kind a top-level code stands for, by its value or its label ("Quality of life")."""
+    """The kind a top-level code stands for, by its key ("maintenance"), its label ("Quality of
+    life") or the framework's label ("Quality of life (maintenance)")."""
     wanted = name.casefold()
-    return next((k for k in ThemeKind if wanted in (k.value.casefold(), k.label.casefold())), None)
+    framework = {k.key: k.label for k in shipped_taxonomy().kinds}
+    for kind in ThemeKind:
+        names = (kind.value, kind.label, framework.get(kind.value, kind.label))
+        if wanted in {n.casefold() for n in names}:
+            return kind
+    return None
 
 
 def _flatten(code: refi.ReadCode) -> list[refi.ReadCode]:

@@ -347,7 +347,8 @@ CODEBOOK = """<?xml version="1.0" encoding="utf-8"?>
         <Code guid="11111111-1111-1111-1111-111111111113" name="Volunteering" isCodable="true"/>
       </Code>
     </Code>
-    <Code guid="11111111-1111-1111-1111-111111111114" name="Quality of life" isCodable="true">
+    <Code guid="11111111-1111-1111-1111-111111111114" name="Quality of life (maintenance)"
+          isCodable="true">
       <Code guid="11111111-1111-1111-1111-111111111115" name="Feeling safe" isCodable="true"/>
     </Code>
     <Code guid="11111111-1111-1111-1111-111111111116" name="Housing" isCodable="true"/>

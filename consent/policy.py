@@ -339,3 +339,23 @@ def counted_in_statistics(story: ConsentedStory) -> bool:
 def counted_stories() -> ColumnElement[bool]:
     """``counted_in_statistics`` as a SQL condition on ``Story``."""
     return shared_with(Audience.STATISTICS)
+
+
+# --- coding exported for research (REFI-QDA, CSV) ----------------------------------------------
+# A researcher takes the passages' words and themes into another program, out of the archive's
+# reach: staff choose what goes, and only stories whose tellers share them for training (staff in
+# this organisation learning from their experience) can go.
+
+
+def coding_export_stories(user: Any) -> ColumnElement[bool]:
+    """A SQL condition on ``Story``: the stories whose coding ``user`` may export today.
+
+    Staff only (curators, administrators), and only stories they look after whose current consent
+    is released for training and in force: never a withdrawn, erased or expired one, nor one
+    held back (until someone who did not agree is removed from it, or while it is
+    ``StoryState.FAILED``), as a trainer would not see it either.
+    """
+    if not _signed_in(user) or user.role not in STORY_STAFF:
+        return false()
+    held_back = stories().c.state == StoryState.FAILED
+    return and_(viewable_stories(user), ~held_back, shared_with(Audience.TRAINING))

@@ -69,6 +69,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         jobs,
         main,
         processing,
+        qda,
         registry,
         retention,
         showcases,
@@ -105,6 +106,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     processing.init_app(app)  # preparing a story: the worker's jobs
     retention.init_app(app)  # what withdrawal and erasure delete
     themes.init_app(app)
+    qda.init_app(app)  # the coding out to research tools (REFI-QDA, CSV), codebooks in
     finder.init_app(app)  # search, and the index kept in step
     training.init_app(app)  # clips and lessons
     showcases.init_app(app)

@@ -1,7 +1,7 @@
 """blind double coding
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-07 16:56:57.618190
 
 """

@@ -199,6 +199,11 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "themes.learning": only(ADMIN, why="what the tagger learnt is the administrators'"),
     "themes.use_version": only(ADMIN, why="what the tagger learnt is the administrators'"),
     "themes.stop_learning": only(ADMIN, why="what the tagger learnt is the administrators'"),
+    # The coding out to research programs, and codebooks in.
+    "qda.export_page": only(*STAFF, why="staff decide what coding leaves the archive"),
+    "qda.export_qdpx": only(*STAFF, why="staff decide what coding leaves the archive"),
+    "qda.export_csv": only(*STAFF, why="staff decide what coding leaves the archive"),
+    "qda.import_codebook": only(ADMIN, why="the list of themes is the administrators'"),
     # Search and the dashboard.
     "search.search": signed_in("finds only passages of stories this person may see"),
     "search.similar": READ_STORY,  # "more like this": from a passage of a story one may see

@@ -534,6 +534,7 @@ BYTES = {
     "showcases.take_pack",
     "api.download_clip_file",
     "api.download_export",
+    "qda.export_qdpx",  # a zip; its XML is checked against the REFI-QDA schema in test_qda.py
     "api_docs.static",  # the API docs page's script and Swagger UI's files
     "api_docs.swagger_ui",
 }

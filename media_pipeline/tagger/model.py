@@ -24,8 +24,8 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import numpy as np
@@ -60,11 +60,22 @@ class Example:
 
 @dataclass(frozen=True)
 class Suggestion:
-    """What the tagger suggests for one passage: kinds, subthemes and every label's score."""
+    """What the tagger suggests for one passage: kinds, subthemes and every label's score.
+
+    ``reasons`` holds, for each suggested label (kind or subtheme key), the character spans
+    ``(start, end)`` in the passage's text of the words that drove it (at most MAX_REASONS).
+    """
 
     kinds: tuple[str, ...]
     subthemes: tuple[str, ...]
     scores: Mapping[str, float] = field(default_factory=dict)
+    reasons: Mapping[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+
+
+# A label-score table (rows by ``ThemeModel.labels``) and the texts' vectors -> a new table.
+Adjust = Callable[[npt.NDArray[np.float32], Vectors], npt.NDArray[np.float32]]
+# At most this many word spans are marked as a suggestion's reasons.
+MAX_REASONS: Final = 6
 
 
 @dataclass
@@ -124,8 +135,12 @@ class ThemeModel:
                 probs[row, label_index] = (1 - pull) * probs[row, label_index] + pull * target
         return probs
 
-    def suggest(self, vectors: Vectors, texts: Sequence[str]) -> list[Suggestion]:
-        """Suggested kinds, each with its likeliest subthemes, and all scores, for each text.
+    def suggest(
+        self, vectors: Vectors, texts: Sequence[str], *, adjust: Adjust | None = None
+    ) -> list[Suggestion]:
+        """Suggested kinds, each with its likeliest subthemes, all scores and reasons, per text.
+
+        ``adjust`` (an organisation's adaptation) may change the score table before thresholds.
 
         A passage of speech often holds several themes in different sentences ("My name is Mary.
         The carer listened to me. Now I see my friends again."), which one embedding of the whole
@@ -146,7 +161,46 @@ class ThemeModel:
                     best = window_scores[start : start + len(windows)].max(axis=0)
                     table[row] = np.maximum(table[row], best)
                     start += len(windows)
-        return self.suggest_from_scores(table)
+        if adjust is not None:
+            table = np.asarray(adjust(table, vectors), dtype=np.float32)
+        found = self.suggest_from_scores(table)
+        return [
+            replace(s, reasons=self.reasons(text, (*s.kinds, *s.subthemes)))
+            for s, text in zip(found, texts, strict=True)
+        ]
+
+    def reasons(self, text: str, labels: Sequence[str]) -> dict[str, tuple[tuple[int, int], ...]]:
+        """For each label, the spans of ``text`` whose words (or word pairs) added most to its
+        word-view score: whole words, strongest first, at most MAX_REASONS."""
+        index = {label: i for i, label in enumerate(self.labels)}
+        row = _words(self.vocabulary, self.idf, [text]).tocsr()
+        terms = {column: value for column, value in zip(row.indices, row.data, strict=True)}
+        by_term = {term: column for term, column in self.vocabulary.items() if column in terms}
+        tokens = [
+            (match.start(), match.end(), _stem(match.group()))
+            for match in re.finditer(r"\b\w\w+\b", text.lower())
+        ]
+        found: dict[str, tuple[tuple[int, int], ...]] = {}
+        for label in labels:
+            if label not in index:
+                continue
+            weights = self.word_coef[index[label]]
+            ranked = sorted(
+                (
+                    (float(weights[column]) * terms[column], term)
+                    for term, column in by_term.items()
+                ),
+                reverse=True,
+            )
+            spans: list[tuple[int, int]] = []
+            for contribution, term in ranked:
+                if contribution <= 0 or len(spans) >= MAX_REASONS:
+                    break
+                for span in _term_spans(term, tokens):
+                    if not any(a < span[1] and span[0] < b for a, b in spans):
+                        spans.append(span)
+            found[label] = tuple(spans[:MAX_REASONS])
+        return found
 
     def suggest_from_scores(self, table: npt.NDArray[np.float32]) -> list[Suggestion]:
         """Turn a table of label scores (rows by labels) into suggestions."""
@@ -244,13 +298,24 @@ def _sigmoid(logits: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30))), dtype=np.float64)
 
 
+def _stem(word: str) -> str:
+    return re.sub(r"(ing|ed|es|s|ly)$", "", word) if len(word) > 4 else word
+
+
 def word_stems(text: str) -> list[str]:
     """Words with their commonest endings cut ("listened", "listen" and "listens" agree), so the
     word view copes with the tenses people use and the ones Whisper mishears."""
-    return [
-        re.sub(r"(ing|ed|es|s|ly)$", "", word) if len(word) > 4 else word
-        for word in re.findall(r"\b\w\w+\b", text.lower())
-    ]
+    return [_stem(word) for word in re.findall(r"\b\w\w+\b", text.lower())]
+
+
+def _term_spans(term: str, tokens: Sequence[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """Where a TF-IDF term (a stem, or two stems) occurs among ``tokens`` (start, end, stem)."""
+    stems = term.split(" ")
+    spans = []
+    for i in range(len(tokens) - len(stems) + 1):
+        if all(tokens[i + j][2] == stem for j, stem in enumerate(stems)):
+            spans.append((tokens[i][0], tokens[i + len(stems) - 1][1]))
+    return spans
 
 
 _TFIDF: Final[dict[str, Any]] = {

@@ -133,10 +133,10 @@ def _cross_validate(rows: list[dict[str, Any]], repeats: int, folds: int) -> Non
         rows, repeats=repeats, folds=folds, progress=lambda done: click.echo(done, err=True)
     )
     click.echo(f"{repeats} x {folds}-fold cross-validation, {len(rows)} passages (mean ± sd)")
-    click.echo(f"{'kind':<13}{'precision':>14}{'recall':>14}{'F1':>14}")
+    click.echo(f"{'kind':<13}{'precision':>16}{'recall':>16}{'F1':>16}")
     for kind in KINDS:
         cells = "".join(
-            "{:>14}".format("{:.3f} ± {:.3f}".format(*result.kind(kind, m)))
+            "{:>16}".format("{:.3f} ± {:.3f}".format(*result.kind(kind, m)))
             for m in ("precision", "recall", "f1")
         )
         click.echo(f"{kind:<13}{cells}")

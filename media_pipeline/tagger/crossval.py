@@ -8,8 +8,8 @@ calibrated and tuned, on the seed set and the other folds only.
 
 Calibration is Platt scaling per label (two plain numbers: a logistic regression on the raw
 score's logit, from scikit-learn), fitted on out-of-fold scores of the real passages, because
-those are what the tagger meets in use; the per-kind thresholds are then tuned on the same
-calibrated out-of-fold scores for the best F1.
+those are what the tagger meets in use. A kind is then suggested at KIND_THRESHOLD of calibrated
+probability.
 """
 
 from __future__ import annotations
@@ -34,6 +34,12 @@ REAL_WEIGHT: Final = 3.0
 # How the shipped tagger is fitted (chosen by cross-validation, see bench/README.md).
 SHIPPED_FIT: Final = {"c": 1.0, "word_c": 3.0, "mix": 0.5}
 CALIBRATION_FOLDS: Final = 5
+# A kind is suggested when its calibrated probability reaches this. For calibrated scores the cut
+# with the best expected F1 is half the F1 reachable (Lipton, Elkan and Naryanaswamy 2014,
+# "Thresholding classifiers to maximize F1"): about 0.7 here, so 0.35. Cut-offs tuned on the
+# training folds instead ("per-kind" or "shared") did worse in cross-validation (bench/README.md):
+# 120 passages are too few to place them steadily.
+KIND_THRESHOLD: Final = 0.35
 # Candidate per-kind thresholds on calibrated scores.
 _CUTS: Final = np.round(np.arange(0.2, 0.81, 0.01), 2)
 
@@ -140,12 +146,13 @@ def fit_calibrated(
     embedder: Embedder,
     folds: int = CALIBRATION_FOLDS,
     seed: int = 0,
-    thresholds: str = "shared",
+    thresholds: str = "fixed",
     **fit_options: Any,
 ) -> ThemeModel:
-    """Fit a tagger on ``examples``, then calibrate each label and tune each kind's threshold on
-    out-of-fold scores of the examples at ``held`` (the real passages): each of ``folds`` parts
-    of them is scored by a tagger fitted on everything else."""
+    """Fit a tagger on ``examples``, then calibrate each label on out-of-fold scores of the
+    examples at ``held`` (the real passages): each of ``folds`` parts of them is scored by a
+    tagger fitted on everything else. ``thresholds`` sets the kinds' cut-offs: "fixed"
+    (KIND_THRESHOLD), or tuned on those scores for the best F1, "per-kind" or one "shared"."""
     real = np.asarray(held, dtype=np.int64)
     model = fit(examples, vectors, kind_of, **fit_options)
     if len(real) < 2 * folds:
@@ -165,7 +172,9 @@ def fit_calibrated(
     model.calibration = calibration
     kinds = [model.labels.index(k) for k in KINDS]
     probs = model.calibrated(raw)
-    if thresholds == "per-kind":
+    if thresholds == "fixed":
+        model.thresholds[kinds] = KIND_THRESHOLD
+    elif thresholds == "per-kind":
         for col in kinds:
             model.thresholds[col] = best_threshold(probs[:, col], truth[:, col])
     elif thresholds == "shared":

@@ -22,6 +22,7 @@ import numpy as np
 from ..whisper_models import cache_root
 from .crossval import (
     CALIBRATION_FOLDS,
+    KIND_THRESHOLD,
     REAL_WEIGHT,
     SHIPPED_FIT,
     CachedEmbedder,
@@ -79,7 +80,7 @@ def fitting_set(taxonomy: Taxonomy | None = None) -> tuple[list[Example], Vector
 def shipped_model() -> ThemeModel:
     """The tagger as shipped: fitted to this project's seed set and real passages only."""
     taxonomy_digest = hashlib.sha256(SHIPPED_TAXONOMY.read_bytes()).hexdigest()[:8]
-    fitted_as = repr((REAL_WEIGHT, sorted(SHIPPED_FIT.items()), CALIBRATION_FOLDS))
+    fitted_as = repr((REAL_WEIGHT, sorted(SHIPPED_FIT.items()), CALIBRATION_FOLDS, KIND_THRESHOLD))
     settings = hashlib.sha256(fitted_as.encode()).hexdigest()[:8]
     name = f"shipped-f{FORMAT}-{seed_fingerprint()}-{taxonomy_digest}-{settings}.npz"
     with _lock:

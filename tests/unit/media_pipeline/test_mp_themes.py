@@ -208,6 +208,7 @@ def test_adjust_changes_the_scores_before_the_thresholds(shipped: ThemeModel) ->
 
 def test_the_shipped_tagger_is_calibrated_on_the_real_passages(shipped: ThemeModel) -> None:
     from media_pipeline.tagger import real_rows
+    from media_pipeline.tagger.crossval import KIND_THRESHOLD
 
     assert shipped.meta["real_passages"] == len(real_rows()) == shipped.meta["calibrated_on"]
     assert all(row["source_url"] for row in real_rows())
@@ -215,7 +216,7 @@ def test_the_shipped_tagger_is_calibrated_on_the_real_passages(shipped: ThemeMod
         col = shipped.labels.index(kind)
         assert not np.allclose(shipped.calibration[col], [1.0, 0.0])  # fitted, not left as is
         assert shipped.calibration[col, 0] > 0  # keeps the scores' order
-        assert 0.2 <= shipped.thresholds[col] <= 0.8
+        assert shipped.thresholds[col] == pytest.approx(KIND_THRESHOLD)
     again = ThemeModel.from_bytes(shipped.to_bytes())
     assert np.array_equal(again.calibration, shipped.calibration)
     assert np.array_equal(again.thresholds, shipped.thresholds)

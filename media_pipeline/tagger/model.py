@@ -227,13 +227,16 @@ class ThemeModel:
             table = np.asarray(adjust(table, vectors), dtype=np.float32)
         found: list[Suggestion] = []
         start = 0
-        for suggestion, text, windows in zip(
-            self.suggest_from_scores(table), texts, parts, strict=True
+        word_rows = _words(self.vocabulary, self.idf, texts).tocsr() if len(texts) else None
+        for row, (suggestion, text, windows) in enumerate(
+            zip(self.suggest_from_scores(table), texts, parts, strict=True)
         ):
             labels = (*suggestion.kinds, *suggestion.subthemes)
             mine = window_vectors[start : start + len(windows)]
             start += len(windows)
-            found.append(replace(suggestion, reasons=self.reasons(text, labels, windows, mine)))
+            words = word_rows[row] if word_rows is not None else None
+            reasons = self.reasons(text, labels, windows, mine, word_row=words)
+            found.append(replace(suggestion, reasons=reasons))
         return found
 
     def reasons(
@@ -242,6 +245,8 @@ class ThemeModel:
         labels: Sequence[str],
         windows: Sequence[tuple[int, int]] = (),
         window_vectors: Vectors | None = None,
+        *,
+        word_row: Any = None,
     ) -> dict[str, tuple[tuple[int, int], ...]]:
         """For each label, the spans of ``text`` (whole words, at most MAX_REASONS, in reading
         order) of the words that drove it.
@@ -250,10 +255,12 @@ class ThemeModel:
         label's score; the meaning view names the window (of a long text) it liked best, whose
         words go first. Neighbouring words are joined into one span ("asked what mattered"); words
         that carry no meaning on their own ("to", "me") are never marked alone. When no word
-        stands out, the best window itself is the reason.
+        stands out, the best window itself is the reason. ``word_row`` is the text's TF-IDF row,
+        if the caller has it (one batch for many texts is much quicker).
         """
         index = {label: i for i, label in enumerate(self.labels)}
-        row = _words(self.vocabulary, self.idf, [text]).tocsr()
+        row = word_row if word_row is not None else _words(self.vocabulary, self.idf, [text])
+        row = row.tocsr()
         present = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
         terms = self._terms()
         tokens = [

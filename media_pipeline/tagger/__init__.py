@@ -4,17 +4,20 @@ No Flask here. ``storyhub.themes`` stores the taxonomy, suggestions and curators
 database and refits the tagger from them.
 """
 
+from .crossval import CrossValidation, expected_calibration_error, reliability
 from .embed import DIMENSIONS, MODEL_NAME, embed
 from .evaluate import Evaluation, KindScore, evaluate
-from .model import Example, Suggestion, ThemeModel, fit
-from .seed import description_examples, seed_examples, seed_rows
-from .shipped import fitting_set, shipped_model
+from .model import Adjust, Example, Suggestion, ThemeModel, fit
+from .seed import description_examples, real_rows, seed_examples, seed_rows
+from .shipped import cross_validate_shipped, fitting_set, shipped_model
 from .taxonomy import KINDS, Kind, Subtheme, Taxonomy, shipped_taxonomy
 
 __all__ = [
     "DIMENSIONS",
     "KINDS",
     "MODEL_NAME",
+    "Adjust",
+    "CrossValidation",
     "Evaluation",
     "Example",
     "Kind",
@@ -23,11 +26,15 @@ __all__ = [
     "Suggestion",
     "Taxonomy",
     "ThemeModel",
+    "cross_validate_shipped",
     "description_examples",
     "embed",
     "evaluate",
+    "expected_calibration_error",
     "fit",
     "fitting_set",
+    "real_rows",
+    "reliability",
     "seed_examples",
     "seed_rows",
     "shipped_model",

@@ -149,3 +149,123 @@ def test_a_long_passage_is_also_scored_in_windows_of_sentences(shipped: ThemeMod
     (suggestion,) = suggest(shipped, [text])
     assert suggestion.scores["listened-to"] > whole_only
     assert "listened-to" in suggestion.subthemes
+
+
+def marked(text: str, spans: tuple[tuple[int, int], ...]) -> list[str]:
+    return [text[a:b] for a, b in spans]
+
+
+def test_the_reasons_mark_the_words_that_drove_each_suggestion(shipped: ThemeModel) -> None:
+    text = "The carer really listened to me and asked what mattered."
+    (suggestion,) = suggest(shipped, [text])
+    assert "listened-to" in suggestion.subthemes
+    assert set(suggestion.reasons) == {*suggestion.kinds, *suggestion.subthemes}
+    reasons = marked(text, suggestion.reasons["listened-to"])
+    assert "listened" in reasons and "asked what mattered" in reasons
+    assert "to me" not in reasons and "The" not in reasons  # no words of no meaning alone
+    for spans in suggestion.reasons.values():
+        assert 0 < len(spans) <= 6
+        for start, end in spans:  # whole words
+            assert text[start].isalnum() and text[end - 1].isalnum()
+            assert start == 0 or not text[start - 1].isalnum()
+            assert end == len(text) or not text[end].isalnum()
+
+
+def test_the_reasons_of_a_long_passage_come_from_its_best_window(shipped: ThemeModel) -> None:
+    background = (
+        "I was born in Merthyr in 1950 and I worked in the biscuit factory for thirty years. "
+        "My husband drove a bus and we had two boys, who both live in Bristol now. "
+    )
+    walking = "Since the physio came I can walk to the end of the garden again without my frame."
+    text = background + walking
+    (suggestion,) = suggest(shipped, [text])
+    assert "mobility" in suggestion.subthemes
+    start = text.index(walking)
+    assert all(a >= start for a, _ in suggestion.reasons["mobility"])
+    assert "walk" in marked(text, suggestion.reasons["mobility"])
+
+
+def test_adjust_changes_the_scores_before_the_thresholds(shipped: ThemeModel) -> None:
+    text = "My son works as an electrician in Cardiff and his wife is a teacher."
+    vectors = embed([text])
+    (plain,) = shipped.suggest(vectors, [text])
+    assert plain.kinds == ()
+    seen: list[tuple[int, int]] = []
+
+    def teach(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        seen.append((table.shape[0], rows.shape[0]))
+        table = table.copy()
+        table[:, shipped.labels.index("seeing-people")] = 0.99
+        table[:, shipped.labels.index("maintenance")] = 0.99
+        return table
+
+    (taught,) = shipped.suggest(vectors, [text], adjust=teach)
+    assert seen == [(1, 1)]
+    assert taught.kinds == ("maintenance",) and taught.subthemes[0] == "seeing-people"
+    assert taught.scores["seeing-people"] == pytest.approx(0.99)
+    assert taught.reasons.keys() == {"maintenance", *taught.subthemes}
+
+
+def test_the_shipped_tagger_is_calibrated_on_the_real_passages(shipped: ThemeModel) -> None:
+    from media_pipeline.tagger import real_rows
+    from media_pipeline.tagger.crossval import KIND_THRESHOLD
+
+    assert shipped.meta["real_passages"] == len(real_rows()) == shipped.meta["calibrated_on"]
+    assert all(row["source_url"] for row in real_rows())
+    for kind in KINDS:
+        col = shipped.labels.index(kind)
+        assert not np.allclose(shipped.calibration[col], [1.0, 0.0])  # fitted, not left as is
+        assert shipped.calibration[col, 0] > 0  # keeps the scores' order
+        assert shipped.thresholds[col] == pytest.approx(KIND_THRESHOLD)
+    again = ThemeModel.from_bytes(shipped.to_bytes())
+    assert np.array_equal(again.calibration, shipped.calibration)
+    assert np.array_equal(again.thresholds, shipped.thresholds)
+
+
+def test_platt_scaling_makes_overconfident_scores_honest() -> None:
+    from media_pipeline.tagger.crossval import expected_calibration_error, platt
+
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 2, 2000).astype(np.int8)
+    # Right only 75% of the time, but always 95% sure.
+    right = rng.random(2000) < 0.75
+    raw = np.where(truth == right, 0.95, 0.05).astype(np.float32)
+    a, b = platt(raw, truth)
+    model_logit = np.log(raw / (1 - raw)) * a + b
+    calibrated = (1 / (1 + np.exp(-model_logit))).astype(np.float32)
+    assert expected_calibration_error(raw, truth) > 0.15
+    assert expected_calibration_error(calibrated, truth) < 0.03
+    assert calibrated.max() == pytest.approx(0.75, abs=0.03)
+
+
+def test_the_reliability_table_counts_each_bin() -> None:
+    from media_pipeline.tagger import expected_calibration_error, reliability
+
+    probs = np.array([0.05, 0.05, 0.15, 0.95, 0.95, 0.95, 0.95], dtype=np.float32)
+    truth = np.array([0, 0, 1, 1, 1, 1, 0], dtype=np.int8)
+    table = reliability(probs, truth)
+    assert len(table) == 10 and sum(b.count for b in table) == 7
+    assert (table[0].count, table[0].observed) == (2, 0.0)
+    assert (table[1].count, table[1].observed) == (1, 1.0)
+    assert (table[9].count, table[9].predicted, table[9].observed) == (4, pytest.approx(0.95), 0.75)
+    expected = (2 * 0.05 + 1 * 0.85 + 4 * 0.2) / 7
+    assert expected_calibration_error(probs, truth) == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_tagger_saved_before_calibration_still_loads_uncalibrated(shipped: ThemeModel) -> None:
+    import io
+    import json
+
+    saved = np.load(io.BytesIO(shipped.to_bytes()), allow_pickle=False)
+    arrays = {k: saved[k] for k in saved.files if k not in ("calibration", "thresholds")}
+    header = json.loads(arrays["header"].tobytes().decode())
+    arrays["header"] = np.frombuffer(json.dumps({**header, "format": 3}).encode(), np.uint8)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    old = ThemeModel.from_bytes(buffer.getvalue())
+    assert np.array_equal(old.calibration[:, 0], np.ones(len(old.labels)))
+    assert np.array_equal(old.thresholds, np.full(len(old.labels), 0.5, np.float32))
+    texts = ["I feel like myself again."]
+    assert np.allclose(
+        old.scores(embed(texts), texts), shipped.raw_scores(embed(texts), texts), atol=1e-3
+    )

@@ -478,3 +478,26 @@ def test_two_stories_with_the_same_words_processed_at_once_both_keep_their_embed
     other.join()
     assert failures == []
     assert db.session.scalar(select(func.count()).select_from(TextEmbedding)) == 1
+
+
+# Slow (about 20 s): fits taggers on the seed set for each fold.
+@pytest.mark.slow
+def test_cli_cross_validates_a_labelled_file(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    from media_pipeline.tagger import real_rows
+
+    source = tmp_path / "real.jsonl"
+    source.write_text("\n".join(json.dumps(row) for row in real_rows()[:12]))
+    result = runner.invoke(args=["themes", "evaluate", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "12 of these passages are among those the tagger learnt from" in result.output
+
+    result = runner.invoke(
+        args=["themes", "evaluate", "--cv", "--repeats", "1", "--folds", "2", str(source)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 x 2-fold cross-validation, 12 passages" in result.output
+    assert "macro-F1 over maintenance, process, change:" in result.output
+    assert "Reliability" in result.output and "Expected calibration error" in result.output
+
+    result = runner.invoke(args=["themes", "evaluate", "--cv", "--folds", "9", str(source)])
+    assert result.exit_code != 0 and "between 2 folds and half the passages" in result.output

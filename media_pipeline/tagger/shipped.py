@@ -101,9 +101,14 @@ def shipped_model() -> ThemeModel:
 
 
 def _fit_shipped() -> ThemeModel:
+    return fit_like_shipped(real_rows())
+
+
+def fit_like_shipped(rows: Sequence[Mapping[str, Any]]) -> ThemeModel:
+    """A tagger fitted and calibrated as the shipped one is, with ``rows`` as its real passages
+    (the shipped one uses them all; a benchmark leaves out the passages it measures on)."""
     taxonomy = shipped_taxonomy()
     examples, vectors = fitting_set(taxonomy)
-    rows = real_rows()
     texts = [row["text"] for row in rows]
     # The real passages' windows are embedded for calibration too: keep them all on disk.
     embedder = CachedEmbedder(_cache_dir() / f"real-{cache_name(texts)}")

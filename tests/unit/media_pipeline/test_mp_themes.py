@@ -161,7 +161,7 @@ def test_the_reasons_mark_the_words_that_drove_each_suggestion(shipped: ThemeMod
     assert "listened-to" in suggestion.subthemes
     assert set(suggestion.reasons) == {*suggestion.kinds, *suggestion.subthemes}
     reasons = marked(text, suggestion.reasons["listened-to"])
-    assert "listened" in reasons and "asked what mattered" in reasons
+    assert "listened" in reasons and any(r.startswith("asked") for r in reasons)
     assert "to me" not in reasons and "The" not in reasons  # no words of no meaning alone
     for spans in suggestion.reasons.values():
         assert 0 < len(spans) <= 6

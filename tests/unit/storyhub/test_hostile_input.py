@@ -823,6 +823,7 @@ def test_form_posts_sent_as_json_get_the_sites_own_answer(
         "token": "not-a-token",
         "index": 0,  # another person in the story (there is none: a friendly message)
         "round_id": blind.id,
+        "version_id": 999999,  # what the tagger learnt: a version that isn't kept
     }
     token = csrf_token(client, "/")
     posts = sorted(

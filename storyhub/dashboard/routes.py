@@ -14,6 +14,7 @@ from storyhub.dashboard import charts, services
 from storyhub.dashboard.forms import PassagesForm, SliceForm
 from storyhub.dashboard.slices import GROUPINGS, VALENCE_CHOICES, VALENCE_LABELS, BadSlice, Slice
 from storyhub.models import Language, ServiceSetting, TellerKind, utcnow
+from storyhub.spreadsheets import inert
 from storyhub.themes.models import ThemeKind
 
 bp = Blueprint("dashboard", __name__)
@@ -105,11 +106,6 @@ def passages() -> Any:
     return make_response(html, 400 if problem else 200)
 
 
-def _inert(text: str) -> str:
-    """Text a spreadsheet won't run as a formula (subtheme names are typed by administrators)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @bp.route("/dashboard/outcomes.csv")
 @login_required
 def export_csv() -> Any:
@@ -129,12 +125,12 @@ def export_csv() -> Any:
                 count = cell.count
                 writer.writerow(
                     [
-                        _inert(table.title),
-                        _inert(row.label),
-                        _inert(label),
+                        inert(table.title),
+                        inert(row.label),
+                        inert(label),
                         count.csv_value,
                         count.csv_stories,
-                        _inert(filters),
+                        inert(filters),
                     ]
                 )
     response = make_response(out.getvalue())

@@ -26,6 +26,7 @@ from storyhub import audit
 from storyhub.extensions import db
 from storyhub.models import Passage, Story, User, utcnow
 from storyhub.qda import refi
+from storyhub.spreadsheets import inert
 from storyhub.themes.models import KIND_LABELS, PassageTheme, Subtheme, TagStatus, ThemeKind
 from storyhub.themes.services import ThemeError, add_subtheme, all_subthemes, passage_words_text
 from storyhub.words import display_words
@@ -347,11 +348,6 @@ def export_qdpx(user: User) -> bytes:
 
 
 # -- CSV ----------------------------------------------------------------------------------------
-
-
-def inert(text: str) -> str:
-    """Text a spreadsheet won't run as a formula (words, titles and names come from people)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _seconds(value: float | None) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urldefrag
 
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 # axe's impact levels; the issue allows none of the two worst on any page.
 BLOCKING_IMPACTS = {"serious", "critical"}
@@ -163,8 +164,19 @@ class Keyboard:
         assert target.input_value() == value, f"the arrow keys never chose {label or value!r}"
 
     def choose_file(self, target: Any, path: Path) -> None:
-        """Reach a file input with Tab and open the file chooser with Space."""
-        self.focus(target)
-        with self.page.expect_file_chooser() as chooser:
-            self.page.keyboard.press("Space")
-        chooser.value.set_files(str(path))
+        """Reach a file input with Tab and open the file chooser with Space.
+
+        Headless Chromium now and then drops the chooser a Space opens (one CI run in many, on a
+        busy machine); a person would press Space again, and so does this, up to three times.
+        """
+        for attempt in range(3):
+            self.focus(target)
+            try:
+                with self.page.expect_file_chooser(timeout=10_000) as chooser:
+                    self.page.keyboard.press("Space")
+            except PlaywrightTimeout:
+                if attempt == 2:
+                    raise
+                continue
+            chooser.value.set_files(str(path))
+            return

@@ -1,19 +1,18 @@
-"""The theme tagger: per-label logistic regressions on two views of the text, plus a memory.
+"""The theme tagger: per-label logistic regressions on two views of the text, calibrated.
 
 Labels are the three kinds and every subtheme. Each has its own binary classifiers (a passage may
-carry several themes), trained on labelled examples: the seed set this project wrote, the
-taxonomy's own descriptions, and, once an organisation uses storyhub, its curators' confirmed and
-rejected tags (weighted higher, because they are the organisation's own judgement).
+carry several themes), trained on labelled examples: the seed set this project wrote, the real
+passages it ships (weighted higher) and the taxonomy's own descriptions.
 
 The two views are a sentence embedding (meaning, whatever the words) and TF-IDF word and word-pair
-counts (the phrases people in care actually use); a label's score is the mean of the two
-classifiers' probabilities. On the measuring set the pair beats either alone (see bench/README).
-Classes are weighted to balance, so 0.5 is each label's natural decision point: a kind is
-suggested at 0.5 or more, with its likeliest subthemes.
+counts (the phrases people in care actually use); a label's raw score mixes the two classifiers'
+probabilities, and Platt scaling per label (fitted in ``crossval``) turns it into a probability
+that means what it says. A kind is suggested from its threshold (0.35 for the shipped tagger),
+with its likeliest subthemes; ``Suggestion.reasons`` holds the words that drove each one.
 
-The *memory* holds the curators' examples themselves: a new passage very close to one a curator
-tagged leans towards that curator's decision, so a confirmation shows in the next suggestion for
-similar words even before it shifts the regression much.
+What an organisation's curators teach is not fitted here: it is a separate, bounded adaptation
+(``learning``) applied through ``suggest(..., adjust=)``. The *memory* below (curators' examples
+inside the model) is what tagger formats before 4 used; the app no longer fills it.
 
 A model is plain numbers (numpy arrays and a little JSON), saved as bytes so the database can hold
 it and every worker read the same one.

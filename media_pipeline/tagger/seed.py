@@ -1,9 +1,11 @@
-"""The seed set: labelled example passages written for this project, one file per kind.
+"""The seed set: labelled example passages written for this project, in several files.
 
 Every line of ``seed/*.jsonl`` is ``{"id", "text", "labels", "subthemes", "speaker", "valence"}``.
 They were written to cover every subtheme with varied speakers (older people, disabled adults,
 mental health, learning disability, autistic people, carers, parents, practitioners) and both good
 and bad experiences, plus passages with no theme at all, so the tagger learns the difference.
+``seed/real-*.jsonl`` are written in the manner of real accounts (spoken and published styles),
+labelled by the measuring set's conventions (a passing hope or recovery aside is not change).
 
 ``seed/dev_passages.jsonl`` is different: 150 real first-person passages (paraphrased from
 published accounts, each with its ``source_url``), a copy of the project's measuring set

@@ -11,7 +11,7 @@ APT_PACKAGES := espeak-ng fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
 # redis-server: the worker is tested on the Redis queue too (each test starts its own server).
 TEST_APT_PACKAGES := chromium postgresql redis-server
 
-.PHONY: install system-packages test-packages run setup test test-fast lint format bench clean
+.PHONY: install system-packages test-packages run setup test test-fast lint format bench clean translations
 
 install: system-packages $(VENV)/.installed
 
@@ -62,6 +62,17 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# After marking or changing strings: extract them, bring the Welsh catalogue up to date (new
+# messages arrive untranslated and the tests say which), and compile it. The compiled .mo files
+# are kept in git so an install needs no step of its own.
+CATALOGUES := storyhub/translations
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k N_ -c "Translators:" --no-location \
+		--sort-output -o $(CATALOGUES)/messages.pot .
+	$(BIN)/pybabel update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) --no-fuzzy-matching \
+		--ignore-obsolete
+	$(BIN)/pybabel compile -d $(CATALOGUES) --statistics
 
 bench: install
 	$(BIN)/python bench/upload_memory.py

@@ -65,6 +65,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         extensions,
         filters,
         finder,
+        i18n,
         instance,
         jobs,
         main,
@@ -94,6 +95,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     # The foundations every feature stands on.
     extensions.init_app(app)  # database, migrations, CSRF, sign-in
+    i18n.init_app(app)  # Welsh and English: each request's language, the catalogues
     storage.init_app(app)
     registry.init_app(app)  # where the features below register their jobs and hooks
     jobs.init_app(app)  # the queue; it finds handlers in the registry when a job runs

@@ -113,6 +113,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # A trainer an administrator lets build showcases for learning events (curators always may).
     builds_showcases: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # "en" or "cy", chosen with the language link (storyhub/i18n.py); None: follow the browser.
+    # It is also the language their uploads are transcribed in, unless they say otherwise.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sessions of deactivated accounts

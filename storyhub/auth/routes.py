@@ -22,6 +22,7 @@ from storyhub.auth.services import (
     find_invitation,
 )
 from storyhub.extensions import db
+from storyhub.i18n import remember_on_sign_in
 from storyhub.models import Invitation, Role
 
 
@@ -48,6 +49,8 @@ def login() -> str | Response:
                 error = "That username and password don't match. Please check and try again."
             else:
                 login_user(user)
+                remember_on_sign_in(user)
+                db.session.commit()
                 target = NextPageForm(request.args).safe_target()
                 return redirect(target or url_for("main.home"))
     status = 200 if error is None else 400
@@ -117,6 +120,7 @@ def join(token: str) -> str | Response | tuple[str, int]:
         except AccountError as err:
             form.username.errors = [str(err)]
         else:
+            remember_on_sign_in(user)
             db.session.commit()
             login_user(user)
             flash(f"Welcome, {user.display_name}. Your account is ready.", "success")

@@ -1,6 +1,22 @@
 // storyhub's small scripts. Every page works without them; they add progress bars and printing.
 "use strict";
 
+// Words for people go through _("..."): the page hands over their translations (Welsh or
+// English) as JSON in <script id="messages">; storyhub/i18n.py finds the _("...") calls here.
+// Values fill %(name)s, as in the Python catalogue.
+const MESSAGES = (function () {
+  const holder = document.getElementById("messages");
+  try { return holder ? JSON.parse(holder.textContent) : {}; } catch (e) { return {}; }
+})();
+
+function _(message, values) {
+  const text = MESSAGES[message] || message;
+  if (!values) return text;
+  return text.replace(/%\((\w+)\)s/g, function (whole, name) {
+    return name in values ? String(values[name]) : whole;
+  });
+}
+
 function formatBytes(bytes) {
   if (bytes >= 1024 * 1024 * 1024) return (bytes / (1024 * 1024 * 1024)).toFixed(1) + " GB";
   if (bytes >= 1024 * 1024) return (bytes / (1024 * 1024)).toFixed(0) + " MB";

@@ -32,7 +32,7 @@ from storyhub.extensions import db
 LANGUAGES: Final = ("en", "cy")
 DEFAULT_LANGUAGE: Final = "en"
 # Each language is named in itself: a person who can't read the page can still find their own.
-LANGUAGE_NAMES: Final = {"en": "English", "cy": "Cymraeg"}
+LANGUAGE_NAMES: Final = {"en": "English", "cy": "Cymraeg"}  # untranslated: each in itself
 COOKIE: Final = "language"
 COOKIE_AGE: Final = 365 * 24 * 3600
 JS_SOURCE: Final = Path(__file__).parent / "static" / "js" / "storyhub.js"
@@ -132,5 +132,5 @@ def init_app(app: Flask) -> None:
     def _varies_by_language(response: Response) -> Response:
         # The same address reads differently by language: caches must keep them apart.
         response.vary.add("Accept-Language")
-        response.vary.add("Cookie")
+        response.vary.add("Cookie")  # untranslated: a header's value
         return response

@@ -33,6 +33,7 @@ SCRIPTS = (ROOT / "storyhub" / "static" / "js" / "storyhub.js",)
 # migrations and the demo's content are data, the tagger's seed is training text.
 PYTHON_SKIPPED = (
     "storyhub/cli.py",
+    "storyhub/config.py",
     "storyhub/themes/cli.py",
     "storyhub/migrations/",
     "storyhub/demo.py",
@@ -78,6 +79,8 @@ def looks_like_words(text: str, *, lowercase_phrases: bool) -> bool:
         r"[\[\]#>=(){}<$\\|]|https?:|^[.:/]|\.html$|\.(js|css|py|mp4|vtt|pdf|csv|json)\b", text
     ):
         return False
+    if text.count(",") >= 4 or re.match(r"[A-Z][a-z]+[A-Z]\w*:", text):
+        return False  # file syntax: "Format: Name, Fontname, ...", "WrapStyle: 0"
     if re.fullmatch(r"[\w-]+(\.[\w-]+)+\.?", text):
         return False  # a dotted name: "LessonItem.position", "prof."
     if re.fullmatch(r"[A-Z][a-zà-ÿ]+[.!?…:]?", text):
@@ -202,7 +205,8 @@ _NOT_FOR_PEOPLE_CALLS = {
     "route", "get", "post", "Blueprint", "abort_json_schema", "mapped_column", "Column",
     "Index", "CheckConstraint", "UniqueConstraint", "ForeignKey", "TypeVar", "namedtuple",
 }  # fmt: skip
-_NOT_FOR_PEOPLE_KEYWORDS = {"help", "short_help", "epilog", "metavar", "comment", "doc"}
+_NOT_FOR_PEOPLE_KEYWORDS = {"help", "short_help", "epilog", "metavar", "comment", "doc", "samesite"}
+_HEADER_NAME = re.compile(r"[A-Z][a-z]+(-[A-Z][a-z]+)+")  # "Content-Security-Policy"
 
 
 def _docstring_ids(tree: ast.AST) -> set[int]:
@@ -245,6 +249,13 @@ def unmarked_in_python(path: Path) -> Iterator[tuple[int, str]]:
             if exc_name in _NOT_FOR_PEOPLE_CALLS:
                 for inner in ast.walk(node.exc):
                     skipped.add(id(inner))
+        elif isinstance(node, ast.Dict):
+            skipped.update(id(key) for key in node.keys if key is not None)  # keys name things
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "__all__" for target in node.targets
+        ):
+            for inner in ast.walk(node.value):
+                skipped.add(id(inner))
         elif isinstance(node, ast.FunctionDef) and node.name in ("__repr__", "__str__"):
             for inner in ast.walk(node):
                 skipped.add(id(inner))
@@ -265,7 +276,7 @@ def unmarked_in_python(path: Path) -> Iterator[tuple[int, str]]:
         else:
             continue
         line = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
-        if "# untranslated:" in line:
+        if "# untranslated:" in line or _HEADER_NAME.fullmatch(text):
             continue
         if looks_like_words(text, lowercase_phrases=False):
             yield node.lineno, text

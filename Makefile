@@ -68,7 +68,7 @@ format: install
 # are kept in git so an install needs no step of its own.
 CATALOGUES := storyhub/translations
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k N_ -c "Translators:" --no-location \
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k N_ -c "Translators:" --no-location \
 		--sort-output -o $(CATALOGUES)/messages.pot .
 	$(BIN)/pybabel update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) --no-fuzzy-matching \
 		--ignore-obsolete

@@ -59,6 +59,7 @@ JINJA_NAME_CALLS = {
     "url_for", "get", "startswith", "endswith", "split", "selectattr", "rejectattr", "map",
     "attr", "strftime", "format_date", "format_datetime", "format_time", "include", "csrf_token",
     "dict", "items", "pop", "setdefault", "groupby", "sort", "sum", "tojson", "css_string",
+    "dateformat", "datetimeformat", "timeformat", "timedeltaformat",
 }  # fmt: skip
 # HTML attributes that people read (or hear, from a screen reader).
 READ_ATTRIBUTES = {"placeholder", "title", "alt", "aria-label", "aria-description",
@@ -76,7 +77,7 @@ def looks_like_words(text: str, *, lowercase_phrases: bool) -> bool:
     if not words or text in NOT_WORDS or all(w in NOT_WORDS for w in words):
         return False
     if re.search(
-        r"[\[\]#>=(){}<$\\|]|https?:|^[.:/]|\.html$|\.(js|css|py|mp4|vtt|pdf|csv|json)\b", text
+        r"[\[\]#>={}<$\\|]|https?:|^[.:/]|\.html$|\.(js|css|py|mp4|vtt|pdf|csv|json)\b", text
     ):
         return False
     if text.count(",") >= 4 or re.match(r"[A-Z][a-z]+[A-Z]\w*:", text):

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[3]
 CATALOGUES = ROOT / "storyhub" / "translations"
 WELSH_PO = CATALOGUES / "cy" / "LC_MESSAGES" / "messages.po"
 WELSH_MO = CATALOGUES / "cy" / "LC_MESSAGES" / "messages.mo"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "N_": None,
+KEYWORDS = {"_": None, "_l": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None,
+            "N_": None,
             "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3)}  # fmt: skip
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from flask_babel import gettext
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -32,6 +33,13 @@ class PlaylistError(ValueError):
 def N_(message: str) -> str:
     """Mark ``message`` for translation where it is defined; it is translated when used."""
     return message
+
+
+def in_language_of(user: Any) -> AbstractContextManager[None]:
+    """Words the worker writes for ``user`` (a handout, a pack's page, title cards) in their
+    account's language; English when they chose none (the browser they followed is not known
+    to the worker)."""
+    return force_locale(getattr(user, "language", None) or "en")
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,13 @@ literal Welsh word is checked too, so a page left in English can't pass.
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -167,3 +170,37 @@ def test_the_handout_pdf_draws_welsh_letters_with_dejavu(app: Flask) -> None:
     drawn = _drawn_characters(streams)
     for letter in "ŵŷâ":
         assert ord(letter) in drawn, f"{letter} is not drawn as itself"
+
+
+def test_the_offline_pack_page_is_in_the_language_of_who_made_it(
+    login_as: SignIn, make_user: Callable[..., User], tmp_path: Path
+) -> None:
+    from consent.models import Audience
+    from storyhub.showcases import services as showcases
+    from tests.conftest import csrf_token
+    from tests.training_factory import clip_story, make_video
+
+    client, curator = login_as(Role.CURATOR)
+    curator.language = "cy"
+    teller = make_user(Role.STORYTELLER)
+    video = make_video(tmp_path / "v.mp4", 6)
+    story = clip_story(
+        teller, ["Doedd neb yn gofyn i mi"], title="Clywed", audiences={Audience.LEARNING_EVENTS},
+        video=video,
+    )  # fmt: skip
+    showcase = showcases.create_showcase(curator, "Diwrnod y cyngor")
+    showcases.add_item(showcase, story)
+    db.session.commit()
+    token = csrf_token(client, "/showcases")
+    client.post(f"/showcases/{showcase.id}/packs", data={"csrf_token": token})
+    edit = client.get(f"/showcases/{showcase.id}/edit").get_data(as_text=True)
+    # The download is named by its date, with the Welsh month.
+    months = "|".join(WELSH_MONTHS)
+    assert re.search(rf"Lawrlwytho pecyn \d+ ({months}), \d\d:\d\d", edit)
+    link = edit.split(f'href="/showcases/{showcase.id}/packs/')[1].split('"')[0]
+    taken = client.get(f"/showcases/{showcase.id}/packs/{link}")
+    with zipfile.ZipFile(io.BytesIO(taken.get_data())) as archive:
+        page = archive.read("showcase/index.html").decode()
+    assert '<html lang="cy">' in page
+    assert welsh("Captions as a file") in page and "Capsiynau" in page
+    assert f'data-lang="{story.language.value}"' in page  # the captions in the story's language

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -26,6 +28,37 @@ from storyhub.models import Story, User, utcnow
 
 class PlaylistError(ValueError):
     """A change to a playlist that can't be made; the message says why, in plain words."""
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for translation where it is defined; it is translated when used."""
+    return message
+
+
+def in_language_of(user: Any) -> AbstractContextManager[None]:
+    """Words the worker writes for ``user`` (a handout, a pack's page, title cards) in their
+    account's language; English when they chose none (the browser they followed is not known
+    to the worker)."""
+    return force_locale(getattr(user, "language", None) or "en")
+
+
+@dataclass(frozen=True)
+class TextWording:
+    """What a text box is refused with, as whole sentences (msgids marked with ``N_``), so each
+    language can put its own words in its own order; ``too_long`` takes ``%(limit)s``."""
+
+    missing: str
+    too_long: str
+
+
+@dataclass(frozen=True)
+class PlaylistWording:
+    """A kind of playlist's own refusals (msgids marked with ``N_``): ``full`` takes
+    ``%(most)s``."""
+
+    full: str
+    order_mismatch: str
+    changed: str
 
 
 class Item(Protocol):
@@ -53,14 +86,19 @@ class Playlist(Protocol[ItemT]):
 
 
 def clean_text(
-    value: Any, limit: int, what: str, error: type[PlaylistError], *, required: bool = False
+    value: Any,
+    limit: int,
+    what: TextWording,
+    error: type[PlaylistError],
+    *,
+    required: bool = False,
 ) -> str:
     """``value`` as text without outer spaces, refused in plain words if missing or too long."""
     text = str(value or "").strip()
     if required and not text:
-        raise error(f"Please give the {what}.")
+        raise error(gettext(what.missing))
     if len(text) > limit:
-        raise error(f"The {what} can be at most {limit} characters.")
+        raise error(gettext(what.too_long, limit=limit))
     return text
 
 
@@ -84,13 +122,12 @@ def item_of(playlist: Playlist[ItemT], item_id: Any) -> ItemT | None:
     return next((i for i in playlist.items if i.id == wanted), None)
 
 
-def make_room(playlist: Playlist[Any], most: int, noun: str, error: type[PlaylistError]) -> None:
+def make_room(
+    playlist: Playlist[Any], most: int, wording: PlaylistWording, error: type[PlaylistError]
+) -> None:
     """Refuse, in plain words, an item past the ``most`` a playlist of this kind may hold."""
     if len(playlist.items) >= most:
-        raise error(
-            f"A {noun} can hold up to {most} items. Please take one out first, or make another "
-            f"{noun}."
-        )
+        raise error(gettext(wording.full, most=most))
 
 
 def append(playlist: Playlist[ItemT], item: ItemT) -> ItemT:
@@ -117,7 +154,7 @@ def move(
 ) -> None:
     """Move an item one place up or down, or to the top or the bottom."""
     if direction not in MOVES:
-        raise error("Please choose to move it up or down.")
+        raise error(gettext("Please choose to move it up or down."))
     items = list(playlist.items)
     old = items.index(item)
     new = max(0, min(len(items) - 1, old + MOVES[direction]))
@@ -128,7 +165,7 @@ def move(
 def reorder(
     playlist: Playlist[ItemT],
     item_ids: Iterable[Any],
-    noun: str,
+    wording: PlaylistWording,
     most: int,
     error: type[PlaylistError],
 ) -> None:
@@ -142,9 +179,9 @@ def reorder(
     try:
         wanted = [int(i) for i in item_ids]
     except (TypeError, ValueError, OverflowError):
-        raise error(f"That order doesn't match this {noun}. Please reload.") from None
+        raise error(gettext(wording.order_mismatch)) from None
     if sorted(wanted) != sorted(by_id):
-        raise error(f"The {noun} changed since this page loaded. Please reload it.")
+        raise error(gettext(wording.changed))
     _put_in_order(playlist, [by_id[i] for i in wanted])
 
 
@@ -181,9 +218,9 @@ def share_exactly(
     try:
         wanted = {int(i) for i in user_ids}
     except (TypeError, ValueError, OverflowError):
-        raise error("Please choose people from the list.") from None
+        raise error(gettext("Please choose people from the list.")) from None
     if not wanted <= set(allowed):
-        raise error("Please choose people from the list.")
+        raise error(gettext("Please choose people from the list."))
     for share in list(shares):
         if share.user_id not in wanted:
             shares.remove(share)

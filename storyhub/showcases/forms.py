@@ -9,13 +9,15 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
+from flask_babel import lazy_gettext
+from flask_babel.speaklater import LazyString
 from wtforms import DateField, DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
 from storyhub.forms import PageForm
 from storyhub.playlists.forms import IdListField, id_field
 
-CALENDAR = "Please give dates as the calendar offers them."
+CALENDAR = lazy_gettext("Please give dates as the calendar offers them.")
 
 
 class _NotEchoed:
@@ -37,7 +39,7 @@ class CalendarDateField(_NotEchoed, DateField):
 class CalendarTimeField(_NotEchoed, DateTimeLocalField):
     """A moment in UTC, as the page says; shown back as the browser's box writes it."""
 
-    def __init__(self, label: str, **binding: Any) -> None:
+    def __init__(self, label: str | LazyString, **binding: Any) -> None:
         super().__init__(
             label,
             format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
@@ -51,14 +53,14 @@ class CalendarTimeField(_NotEchoed, DateTimeLocalField):
 class ShowcaseForm(PageForm):
     """A new showcase, or a showcase's details."""
 
-    title = StringField("Title")
-    introduction = TextAreaField("Introduction (shown first)")
+    title = StringField(lazy_gettext("Title"))
+    introduction = TextAreaField(lazy_gettext("Introduction (shown first)"))
     event_date = CalendarDateField(
-        "Date of the event", validators=[Optional()], invalid_value_message=CALENDAR
+        lazy_gettext("Date of the event"), validators=[Optional()], invalid_value_message=CALENDAR
     )
-    event_place = StringField("Place")
-    opens_at = CalendarTimeField("From")
-    closes_at = CalendarTimeField("Until")
+    event_place = StringField(lazy_gettext("Place"))
+    opens_at = CalendarTimeField(lazy_gettext("From"))
+    closes_at = CalendarTimeField(lazy_gettext("Until"))
 
     def event(self) -> dict[str, Any]:
         """The event's date, place and code window, as the services take them."""
@@ -73,14 +75,14 @@ class ShowcaseForm(PageForm):
 class AddItemForm(PageForm):
     """A whole story (its button), or one of the builder's clips (the list)."""
 
-    story = id_field("Story", "Please choose a story from the list.")
-    clip = id_field("Clip", "Please choose one of your clips.")
+    story = id_field(lazy_gettext("Story"), lazy_gettext("Please choose a story from the list."))
+    clip = id_field(lazy_gettext("Clip"), lazy_gettext("Please choose one of your clips."))
 
 
 class ItemChangeForm(PageForm):
     """What to listen for, saved; or the item moved or removed (its buttons)."""
 
-    listen_for = TextAreaField("What to listen for")
+    listen_for = TextAreaField(lazy_gettext("What to listen for"))
     action = SelectField(choices=["up", "down", "remove"], validate_choice=False)
 
 
@@ -89,4 +91,4 @@ class MembersForm(PageForm):
 
 
 class EventCodeForm(PageForm):
-    code = StringField("Event code")
+    code = StringField(lazy_gettext("Event code"))

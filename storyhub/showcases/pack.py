@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import render_template, send_file
+from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -34,6 +35,7 @@ from storyhub.extensions import db
 from storyhub.jobs import JobContext, JobFailed
 from storyhub.models import Job, MediaRole, User
 from storyhub.playlists import core
+from storyhub.playlists.core import N_, in_language_of
 from storyhub.showcases.models import Showcase, ShowcaseItem, ShowcasePack
 from storyhub.storage import get_storage
 from storyhub.transcripts import caption_words
@@ -58,13 +60,19 @@ class PackItem:
 def pack_refusal(showcase: Showcase) -> str | None:
     """Why no offline pack may be made of ``showcase`` now; None when every item allows it."""
     if not showcase.items:
-        return "The showcase is empty."
+        return _("The showcase is empty.")
     for item in showcase.items:
         refusal = showcase_refusal(item.story)
         if refusal is not None:
-            return f"“{item.story.title}” can't be handed out: {refusal}"
+            return _(
+                "“%(title)s” can't be handed out: %(reason)s",
+                title=item.story.title,
+                reason=refusal,
+            )
         if web_copy_refusal(item.story) is not None:
-            return f"“{item.story.title}” is being prepared again. Please try later."
+            return _(
+                "“%(title)s” is being prepared again. Please try later.", title=item.story.title
+            )
     return None
 
 
@@ -138,7 +146,7 @@ def request_pack(user: User, showcase: Showcase) -> ShowcasePack:
         raise PackRefused(refusal)
     pack = ShowcasePack(showcase=showcase, requested_by=user)
     db.session.add(pack)
-    pack.job = jobs.submit(PACK_SHOWCASE, None, message="Waiting to start")
+    pack.job = jobs.submit(PACK_SHOWCASE, None, message=N_("Waiting to start"))
     db.session.flush()
     return pack
 
@@ -152,10 +160,16 @@ def may_follow_pack(user: Any, job: Job) -> bool:
 
 
 def make_pack(context: JobContext) -> None:
+    """Make the pack's zip; its page is in the language of the person who asked for it."""
     pack = db.session.scalar(select(ShowcasePack).where(ShowcasePack.job_id == context.job_id))
     if pack is None:
-        raise JobFailed("missing", "This pack was removed.")
-    context.report(0.05, "Cutting the stories")
+        raise JobFailed("missing", N_("This pack was removed."))
+    with in_language_of(pack.requested_by):
+        _make_pack(context, pack)
+
+
+def _make_pack(context: JobContext, pack: ShowcasePack) -> None:
+    context.report(0.05, N_("Cutting the stories"))
     made_under = [copies.made_from(story) for story in {i.story for i in pack.showcase.items}]
     with tempfile.TemporaryDirectory(prefix="storyhub-pack-") as workdir:
         work = Path(workdir)
@@ -164,10 +178,11 @@ def make_pack(context: JobContext) -> None:
         except PackRefused as refused:
             raise JobFailed("refused", str(refused)) from refused
         except MediaError as exc:
-            raise JobFailed("media", "We couldn't make the pack. Please try again.") from exc
+            raise JobFailed("media", N_("We couldn't make the pack. Please try again.")) from exc
         db.session.expire_all()
-        pack = db.session.get(ShowcasePack, pack.id)
-        assert pack is not None
+        fresh = db.session.get(ShowcasePack, pack.id)
+        assert fresh is not None
+        pack = fresh
         key = f"packs/{pack.id}-{uuid.uuid4().hex[:8]}.zip"
         made = copies.record(CopyKind.PACK, pack.id, Purpose.LEARNING_EVENT, made_under, [key])
         refusal = copy_refusal(made)  # a story may have changed meanwhile
@@ -181,7 +196,7 @@ def make_pack(context: JobContext) -> None:
 def handed_out_refusal(pack: ShowcasePack) -> str | None:
     """Why this kept pack may not be handed out now (the stories it holds, as they were made)."""
     if pack.file_key is None:
-        return "This pack isn't ready."
+        return _("This pack isn't ready.")
     return copy_refusal(copy_of(CopyKind.PACK, pack.id))
 
 
@@ -190,7 +205,7 @@ def hand_out(pack: ShowcasePack, user: User) -> Response:
     refusal = handed_out_refusal(pack)
     made = copy_of(CopyKind.PACK, pack.id)
     if refusal is not None or made is None or pack.file_key is None:
-        raise PackRefused(refusal or "This pack isn't ready.")
+        raise PackRefused(refusal or _("This pack isn't ready."))
     for held in made.stories:
         record_use(held.story, user, kind="copy", audience=Audience.LEARNING_EVENTS)
     audit.record(
@@ -204,7 +219,7 @@ def hand_out(pack: ShowcasePack, user: User) -> Response:
         download_name=f"showcase-{pack.showcase_id}.zip",
         max_age=0,
     )
-    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Cache-Control"] = "private, no-store"  # untranslated: an HTTP header
     return response
 
 

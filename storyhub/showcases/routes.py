@@ -19,6 +19,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -65,8 +66,10 @@ def _watchable(showcase_id: int) -> Showcase:
             session.pop(services.CODE_SESSION_KEY, None)
             session.pop(services.GRANT_SESSION_KEY, None)
             flash(
-                "This event code no longer opens the showcase: the code or the event's time "
-                "has changed. Please enter the code you have been given now.",
+                _(
+                    "This event code no longer opens the showcase: the code or the event's time "
+                    "has changed. Please enter the code you have been given now."
+                ),
                 "info",
             )
             abort(redirect(url_for("showcases.event")))
@@ -94,7 +97,7 @@ def event() -> Any:
             session[services.CODE_SESSION_KEY] = showcase.id
             session[services.GRANT_SESSION_KEY] = services.event_grant(showcase)
             return redirect(url_for("showcases.present", showcase_id=showcase.id))
-        problem = (
+        problem = _(
             "That code doesn't open a showcase now. Codes work only during their event: "
             "please check the code with the organiser."
         )
@@ -135,7 +138,7 @@ def media(showcase_id: int, item_id: int) -> Response:
         conditional=True,
         max_age=0,
     )
-    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Cache-Control"] = "private, no-cache"  # untranslated: an HTTP header
     return response
 
 
@@ -143,7 +146,7 @@ def media(showcase_id: int, item_id: int) -> Response:
 def captions(showcase_id: int, item_id: int) -> Response:
     item = _shown_item(_watchable(showcase_id), item_id)
     response = Response(webvtt(item.story), mimetype="text/vtt")
-    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Cache-Control"] = "private, no-cache"  # untranslated: an HTTP header
     return response
 
 
@@ -237,7 +240,7 @@ def details(showcase_id: int) -> Response:
         lambda s: services.update_details(
             s, form.title.data, form.introduction.data, **form.event()
         ),
-        "Saved.",
+        _("Saved."),
     )
 
 
@@ -251,7 +254,7 @@ def add(showcase_id: int) -> Response:
         if form.clip.data is not None:
             clip = clip_for(current_user, form.clip.data)
             if clip is None or clip.owner_id != current_user.id:
-                raise services.ShowcaseError("Please choose one of your clips.")
+                raise services.ShowcaseError(_("Please choose one of your clips."))
             story_id = clip.story_id
         else:
             story_id = form.story.data or 0
@@ -259,10 +262,10 @@ def add(showcase_id: int) -> Response:
             select(Story).where(Story.id == story_id, showcase_stories(current_user))
         )
         if story is None:
-            raise services.ShowcaseError("Please choose a story from the list.")
+            raise services.ShowcaseError(_("Please choose a story from the list."))
         services.add_item(showcase, story, clip=clip)
 
-    return _change(showcase_id, form, run, "Added at the end.")
+    return _change(showcase_id, form, run, _("Added at the end."))
 
 
 @bp.route("/showcases/<int:showcase_id>/items/<int:item_id>", methods=["POST"])
@@ -273,7 +276,7 @@ def change_item(showcase_id: int, item_id: int) -> Response:
     def run(showcase: Showcase) -> None:
         item = services.item_of(showcase, item_id)
         if item is None:
-            raise services.ShowcaseError("That item is no longer in this showcase.")
+            raise services.ShowcaseError(_("That item is no longer in this showcase."))
         action = form.action.data
         if action == "remove":
             services.remove_item(showcase, item)
@@ -282,7 +285,7 @@ def change_item(showcase_id: int, item_id: int) -> Response:
         else:
             services.set_listen_for(item, form.listen_for.data)
 
-    return _change(showcase_id, form, run, "Saved.")
+    return _change(showcase_id, form, run, _("Saved."))
 
 
 @bp.route("/showcases/<int:showcase_id>/code", methods=["POST"])
@@ -292,9 +295,10 @@ def code(showcase_id: int) -> Response:
     return _change(
         showcase_id,
         PageForm(),
-        lambda s: (
-            f"The event code is {services.new_code(s)}. Write it down now: it is shown only "
-            "once, and works only during the event's time window."
+        lambda s: _(
+            "The event code is %(code)s. Write it down now: it is shown only once, and works "
+            "only during the event's time window.",
+            code=services.new_code(s),
         ),
         "",
     )
@@ -308,7 +312,7 @@ def members(showcase_id: int) -> Response:
         showcase_id,
         form,
         lambda s: services.set_members(s, form.user.data),
-        "Sharing saved.",
+        _("Sharing saved."),
     )
 
 
@@ -319,13 +323,13 @@ def make_pack(showcase_id: int) -> Response:
 
     def run(showcase: Showcase) -> str:
         offline.request_pack(current_user, showcase)
-        return "We are making the pack. You can leave this page; we will keep going."
+        return _("We are making the pack. You can leave this page; we will keep going.")
 
     try:
         return _change(showcase_id, PageForm(), run, "")
     except offline.PackRefused as refused:
         db.session.rollback()
-        flash(f"A pack can't be made now. {refused}", "error")
+        flash(_("A pack can't be made now. %(reason)s", reason=refused), "error")
         return redirect(url_for("showcases.edit", showcase_id=showcase_id))
 
 
@@ -340,5 +344,5 @@ def take_pack(showcase_id: int, pack_id: int) -> Any:
     try:
         return offline.hand_out(made, current_user)
     except offline.PackRefused as refused:
-        flash(f"This pack can't be handed out now. {refused}", "error")
+        flash(_("This pack can't be handed out now. %(reason)s", reason=refused), "error")
         return redirect(url_for("showcases.edit", showcase_id=showcase.id))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from consent.policy import (
@@ -25,7 +26,7 @@ from storyhub import audit
 from storyhub.extensions import db
 from storyhub.models import Role, Story, StoryState, User, as_utc, utcnow
 from storyhub.playlists import core
-from storyhub.playlists.core import PlaylistError, Shown
+from storyhub.playlists.core import N_, PlaylistError, PlaylistWording, Shown, TextWording
 from storyhub.showcases.models import Showcase, ShowcaseItem, ShowcaseMember
 from storyhub.themes.models import TagStatus
 from storyhub.training.models import Clip
@@ -38,6 +39,31 @@ MAX_ITEMS = 50
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 
+# Each box's refusals as whole sentences, so the Welsh can order its own words.
+SHOWCASE_TITLE = TextWording(
+    N_("Please give the showcase a title."),
+    N_("A showcase's title can be at most %(limit)s characters."),
+)
+INTRODUCTION = TextWording(
+    N_("Please write an introduction."),
+    N_("The introduction can be at most %(limit)s characters."),
+)
+PLACE = TextWording(
+    N_("Please say where the event is."), N_("The place can be at most %(limit)s characters.")
+)
+LISTENING_NOTE = TextWording(
+    N_("Please say what to listen for."),
+    N_("What to listen for can be at most %(limit)s characters."),
+)
+SHOWCASE_WORDING = PlaylistWording(
+    full=N_(
+        "A showcase can hold up to %(most)s items. Please take one out first, or make another "
+        "showcase."
+    ),
+    order_mismatch=N_("That order doesn't match this showcase. Please reload."),
+    changed=N_("The showcase changed since this page loaded. Please reload it."),
+)
+
 
 class ShowcaseError(PlaylistError):
     """A change that can't be made; the message says why, in plain words."""
@@ -48,7 +74,7 @@ def can_build(user: Any) -> bool:
     return may_build_showcases(user)
 
 
-def _clean(text: Any, limit: int, what: str, *, required: bool = False) -> str:
+def _clean(text: Any, limit: int, what: TextWording, *, required: bool = False) -> str:
     return core.clean_text(text, limit, what, ShowcaseError, required=required)
 
 
@@ -64,15 +90,15 @@ def create_showcase(
 ) -> Showcase:
     """A new, empty showcase built by ``user``, for an event on that date, in that place."""
     if not can_build(user):
-        raise ShowcaseError("Only curators, and trainers they allow, can build showcases.")
+        raise ShowcaseError(_("Only curators, and trainers they allow, can build showcases."))
     if opens_at is not None and closes_at is not None and closes_at <= opens_at:
-        raise ShowcaseError("The event must end after it starts.")
+        raise ShowcaseError(_("The event must end after it starts."))
     showcase = Showcase(
         owner=user,
-        title=_clean(title, MAX_TITLE, "showcase a title", required=True),
-        introduction=_clean(introduction, MAX_TEXT, "introduction"),
+        title=_clean(title, MAX_TITLE, SHOWCASE_TITLE, required=True),
+        introduction=_clean(introduction, MAX_TEXT, INTRODUCTION),
         event_date=event_date,
-        event_place=_clean(event_place, MAX_TITLE, "place"),
+        event_place=_clean(event_place, MAX_TITLE, PLACE),
         opens_at=opens_at,
         closes_at=closes_at,
     )
@@ -109,20 +135,26 @@ def listen_for(story: Story, clip: Clip | None = None) -> str:
         for tag in passage.themes:
             if tag.status == TagStatus.CONFIRMED and tag.subtheme.label not in labels:
                 labels.append(tag.subtheme.label)
-    return f"Listen for: {', '.join(labels)}." if labels else ""
+    return _("Listen for: %(themes)s.", themes=", ".join(labels)) if labels else ""
 
 
 def add_item(
     showcase: Showcase, story: Story, *, clip: Clip | None = None, note: Any = None
 ) -> ShowcaseItem:
     """Add a whole story (or one clip of it), if its teller shares it for learning events."""
-    core.make_room(showcase, MAX_ITEMS, "showcase", ShowcaseError)
+    core.make_room(showcase, MAX_ITEMS, SHOWCASE_WORDING, ShowcaseError)
     refusal = showcase_refusal(story)
     if refusal is not None:
-        raise ShowcaseError(f"“{story.title}” can't be shown at a learning event. {refusal}")
+        raise ShowcaseError(
+            _(
+                "“%(title)s” can't be shown at a learning event. %(reason)s",
+                title=story.title,
+                reason=refusal,
+            )
+        )
     if clip is not None and clip.story_id != story.id:
-        raise ShowcaseError("That clip is from another story.")
-    line = listen_for(story, clip) if note is None else _clean(note, MAX_TEXT, "listening note")
+        raise ShowcaseError(_("That clip is from another story."))
+    line = listen_for(story, clip) if note is None else _clean(note, MAX_TEXT, LISTENING_NOTE)
     return core.append(showcase, ShowcaseItem(story=story, clip=clip, listen_for=line))
 
 
@@ -270,11 +302,11 @@ def update_details(
 ) -> None:
     """Change a showcase's details and its event's time window."""
     if opens_at is not None and closes_at is not None and closes_at <= opens_at:
-        raise ShowcaseError("The event must end after it starts.")
-    showcase.title = _clean(title, MAX_TITLE, "showcase a title", required=True)
-    showcase.introduction = _clean(introduction, MAX_TEXT, "introduction")
+        raise ShowcaseError(_("The event must end after it starts."))
+    showcase.title = _clean(title, MAX_TITLE, SHOWCASE_TITLE, required=True)
+    showcase.introduction = _clean(introduction, MAX_TEXT, INTRODUCTION)
     showcase.event_date = event_date
-    showcase.event_place = _clean(event_place, MAX_TITLE, "place")
+    showcase.event_place = _clean(event_place, MAX_TITLE, PLACE)
     showcase.opens_at, showcase.closes_at = opens_at, closes_at
 
 
@@ -295,7 +327,7 @@ def remove_item(showcase: Showcase, item: ShowcaseItem) -> None:
 
 def set_listen_for(item: ShowcaseItem, text: Any) -> None:
     """Change the line that tells the audience what to listen for."""
-    item.listen_for = _clean(text, MAX_TEXT, "listening note")
+    item.listen_for = _clean(text, MAX_TEXT, LISTENING_NOTE)
     core.touch(item.showcase)
 
 

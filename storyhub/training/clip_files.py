@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import send_file
+from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -25,6 +26,7 @@ from storyhub import audit, jobs
 from storyhub.extensions import db
 from storyhub.jobs import JobContext, JobFailed
 from storyhub.models import Job, MediaRole
+from storyhub.playlists.core import N_
 from storyhub.storage import get_storage
 from storyhub.training.models import Clip
 from storyhub.training.services import TrainingError, clip_standing
@@ -58,13 +60,13 @@ def request_file(user: Any, clip: Clip) -> Job | None:
     """Ask for the clip as a file; None when an up-to-date file is already there."""
     standing = clip_standing(clip, user)
     if not standing.usable:
-        raise TrainingError(f"This clip can't be used now. {standing.reason}")
+        raise TrainingError(_("This clip can't be used now. %(reason)s", reason=standing.reason))
     if file_ready(clip):
         return None
     running = file_job(clip)
     if running is not None:
         return running
-    clip.file_job = jobs.submit(CUT_CLIP, clip.story, message="Waiting to cut the clip")
+    clip.file_job = jobs.submit(CUT_CLIP, clip.story, message=N_("Waiting to cut the clip"))
     return clip.file_job
 
 
@@ -86,7 +88,7 @@ def send_clip_file(clip: Clip) -> Response:
         download_name=f"clip-{clip.id}{suffix}",
         max_age=0,
     )
-    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Cache-Control"] = "private, no-cache"  # untranslated: an HTTP header
     return response
 
 
@@ -96,11 +98,11 @@ def cut_clip_file(context: JobContext) -> None:
 
     clip = db.session.scalar(select(Clip).where(Clip.file_job_id == context.job_id))
     if clip is None:
-        raise JobFailed("missing", "This clip was deleted.")
+        raise JobFailed("missing", N_("This clip was deleted."))
     story = clip.story
     rendition = story.media_file(MediaRole.RENDITION)
     if clip_refusal(story) is not None or rendition is None or web_copy_refusal(story):
-        raise JobFailed("refused", "This clip can't be used now.")
+        raise JobFailed("refused", N_("This clip can't be used now."))
     source = get_storage().local_path(rendition.storage_key)
     source_made = made_from(clip)
     made_under = copies.made_from(story)
@@ -111,20 +113,24 @@ def cut_clip_file(context: JobContext) -> None:
         def progress(fraction: float, stage: str) -> None:
             context.report(0.05 + 0.9 * fraction, stage)
 
-        context.report(0.02, "Cutting the clip")
+        context.report(0.02, N_("Cutting the clip"))
         try:
             cut_clip(source, out, clip.start, clip.end, kind=story.kind, progress=progress)
         except MediaError as exc:
-            raise JobFailed("media", "We couldn't cut this clip. Please try again.") from exc
+            raise JobFailed("media", N_("We couldn't cut this clip. Please try again.")) from exc
         # Consent may have changed while it was cut: ask again before keeping the file.
         db.session.expire_all()
         clip = db.session.get(Clip, clip.id)
         if clip is None or made_from(clip) != source_made:
-            raise JobFailed("changed", "The clip or its story changed meanwhile. Please ask again.")
+            raise JobFailed(
+                "changed", N_("The clip or its story changed meanwhile. Please ask again.")
+            )
         key = f"clips/{clip.id}-{uuid.uuid4().hex[:8]}{suffix}"
         made = copies.record(CopyKind.CLIP_FILE, clip.id, Purpose.TRAINING, [made_under], [key])
         if copy_refusal(made) is not None:
-            raise JobFailed("changed", "The clip or its story changed meanwhile. Please ask again.")
+            raise JobFailed(
+                "changed", N_("The clip or its story changed meanwhile. Please ask again.")
+            )
         get_storage().put_file(out, key)
     old = clip.file_key
     clip.file_key, clip.file_made_from = key, source_made

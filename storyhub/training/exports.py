@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import render_template, send_file
+from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -29,6 +30,7 @@ from storyhub import audit, jobs
 from storyhub.extensions import db
 from storyhub.jobs import JobContext, JobFailed
 from storyhub.models import Job, MediaRole, Story, User, utcnow
+from storyhub.playlists.core import N_, in_language_of
 from storyhub.storage import get_storage
 from storyhub.training.models import Lesson, LessonExport
 from storyhub.training.services import (
@@ -53,14 +55,14 @@ EXPORT_FILES = {
 def request_export(user: User, session: Lesson, *, burn_captions: bool) -> LessonExport:
     """Ask the worker for an export of ``session`` (sent after the caller commits)."""
     if not can_open(user, session):
-        raise TrainingError("You can't export this session.")
+        raise TrainingError(_("You can't export this session."))
     if not any(s.kind == "clip" for s in slides_for(user, session)):
         raise TrainingError(
-            "None of this session's clips can be used now, so there is nothing to export."
+            _("None of this session's clips can be used now, so there is nothing to export.")
         )
     export = LessonExport(session=session, requested_by=user, burn_captions=bool(burn_captions))
     db.session.add(export)
-    export.job = jobs.submit(EXPORT_SESSION, None, message="Waiting to start")
+    export.job = jobs.submit(EXPORT_SESSION, None, message=N_("Waiting to start"))
     db.session.flush()
     audit.record(
         "session.export_requested", actor=user, object_type="session", object_id=session.id,
@@ -135,9 +137,9 @@ def _session_clips(plan: ExportPlan) -> list[Any]:
                 end=slide.clip.end,
                 title=slide.clip.title,
                 card_lines=(
-                    f"From “{story.title}”",
-                    f"Told by {slide.teller}",
-                    f"Shared by its storyteller for: {slide.audiences}",
+                    _("From “%(title)s”", title=story.title),
+                    _("Told by %(teller)s", teller=slide.teller),
+                    _("Shared by its storyteller for: %(audiences)s", audiences=slide.audiences),
                 ),
                 words=tuple(caption_words(story)),
             )
@@ -156,24 +158,32 @@ def _fetch_nothing() -> Any:
 
 def export_session(context: JobContext) -> None:
     """Compile the video, write the captions and the handout, then store them all."""
+    export = db.session.scalar(select(LessonExport).where(LessonExport.job_id == context.job_id))
+    if export is None:
+        raise JobFailed("missing", N_("This export was removed."))
+    # The title cards, the handout and any reason written into them: in the language of the
+    # trainer who asked (the job's own messages are stored as msgids and translated when shown).
+    with in_language_of(export.requested_by):
+        _export_session(context, export)
+
+
+def _export_session(context: JobContext, export: LessonExport) -> None:
     from weasyprint import HTML
 
     from media_pipeline.compile import compile_session
 
-    export = db.session.scalar(select(LessonExport).where(LessonExport.job_id == context.job_id))
-    if export is None:
-        raise JobFailed("missing", "This export was removed.")
     viewer = export.requested_by
     plan = plan_export(viewer, export.session)
     if not plan.clips:
         raise JobFailed(
-            "empty", "None of this session's clips can be used now, so there is nothing to export."
+            "empty",
+            N_("None of this session's clips can be used now, so there is nothing to export."),
         )
     clips = _session_clips(plan)
     story_ids = sorted({s.clip.story_id for s in plan.clips if s.clip is not None})
     stories = db.session.scalars(select(Story).where(Story.id.in_(story_ids))).all()
     made_under = [copies.made_from(story) for story in stories]
-    context.report(0.02, "Getting the clips ready")
+    context.report(0.02, N_("Getting the clips ready"))
     with tempfile.TemporaryDirectory(prefix="storyhub-export-") as workdir:
         work = Path(workdir)
 
@@ -189,18 +199,19 @@ def export_session(context: JobContext) -> None:
             )
         except MediaError as exc:
             raise JobFailed(
-                "media", "We couldn't make the video. Please try again, or tell a curator."
+                "media", N_("We couldn't make the video. Please try again, or tell a curator.")
             ) from exc
         (work / "session.vtt").write_text(compiled.webvtt, encoding="utf-8")
-        context.report(0.9, "Writing the handout")
+        context.report(0.9, N_("Writing the handout"))
         handout = render_handout(export, plan)
         (work / "handout.html").write_text(handout, encoding="utf-8")
         HTML(string=handout, url_fetcher=_fetch_nothing()).write_pdf(work / "handout.pdf")
-        context.report(0.97, "Checking every story may still be used")
+        context.report(0.97, N_("Checking every story may still be used"))
         # A story can change while the video is made: ask again, of the copy, before storing.
         db.session.expire_all()
-        export = db.session.get(LessonExport, export.id)
-        assert export is not None
+        fresh = db.session.get(LessonExport, export.id)
+        assert fresh is not None
+        export = fresh
         folder = f"exports/{export.id}-{uuid.uuid4().hex[:8]}"
         files = {kind: f"{folder}/{name}" for kind, (name, _type) in EXPORT_FILES.items()}
         made = copies.record(
@@ -209,8 +220,11 @@ def export_session(context: JobContext) -> None:
         if _refusal(export.requested_by, made) is not None:
             raise JobFailed(
                 "changed",
-                "A story in this session changed while we made the export. "
-                "Please export it again: the new export will follow the stories as they are now.",
+                N_(
+                    "A story in this session changed while we made the export. "
+                    "Please export it again: the new export will follow the stories as they are "
+                    "now."
+                ),
             )
         storage = get_storage()
         for kind, (name, _type) in EXPORT_FILES.items():
@@ -232,9 +246,12 @@ def export_session(context: JobContext) -> None:
 def export_refusal(user: Any, export: LessonExport) -> str | None:
     """Why ``export``'s files may not be downloaded now by ``user``; None when they may."""
     if export.revoked_at is not None:
-        return export.revoked_reason or "This export was withdrawn."
+        # Kept as the English msgid (made by consent/ when the copy went): shown translated.
+        if export.revoked_reason:
+            return _(export.revoked_reason)
+        return _("This export was withdrawn.")
     if not export.files:
-        return "This export isn't ready."
+        return _("This export isn't ready.")
     return _refusal(user, copy_of(CopyKind.EXPORT, export.id))
 
 
@@ -246,7 +263,7 @@ def _refusal(user: Any, made: Copy | None) -> str | None:
         and made is not None
         and not all(can_view(user, h.story) for h in made.stories)
     ):
-        return "You may not see a story in this export."
+        return _("You may not see a story in this export.")
     return refusal
 
 
@@ -266,9 +283,9 @@ def send_export_file(export: LessonExport, kind: str, *, attachment: bool) -> Re
         download_name=f"session-{export.session_id}-{name}",
         max_age=0,
     )
-    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Cache-Control"] = "private, no-cache"  # untranslated: an HTTP header
     if kind == "handout":
-        response.headers["Content-Security-Policy"] = HANDOUT_CSP
+        response.headers["Content-Security-Policy"] = HANDOUT_CSP  # untranslated: a header
     return response
 
 

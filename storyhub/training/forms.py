@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext
 from markupsafe import Markup
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField, widgets
 
@@ -16,23 +17,25 @@ from storyhub.playlists.core import MOVES
 from storyhub.playlists.forms import IdListField, id_field
 from storyhub.training.models import ItemKind
 
-CHOOSE_WORDS = "Please choose the words the clip starts and ends on."
+CHOOSE_WORDS = lazy_gettext("Please choose the words the clip starts and ends on.")
 
 
 class ClipForm(PageForm):
-    start_word = IntegerField("Starts with", invalid_value_message=CHOOSE_WORDS)
-    end_word = IntegerField("Ends with", invalid_value_message=CHOOSE_WORDS)
-    title = StringField("Title")
-    note = TextAreaField("Note (for you)")
+    start_word = IntegerField(lazy_gettext("Starts with"), invalid_value_message=CHOOSE_WORDS)
+    end_word = IntegerField(lazy_gettext("Ends with"), invalid_value_message=CHOOSE_WORDS)
+    title = StringField(lazy_gettext("Title"))
+    note = TextAreaField(lazy_gettext("Note (for you)"))
     # Optional: put the clip straight into one of the trainer's sessions.
-    session = id_field("Add it to a session", "Please choose one of your sessions.")
+    session = id_field(
+        lazy_gettext("Add it to a session"), lazy_gettext("Please choose one of your sessions.")
+    )
 
 
 class SessionForm(PageForm):
     """A new session, or a session's details."""
 
-    title = StringField("Title")
-    summary = TextAreaField("What it is for")
+    title = StringField(lazy_gettext("Title"))
+    summary = TextAreaField(lazy_gettext("What it is for"))
 
 
 class ItemForm(PageForm):
@@ -42,9 +45,9 @@ class ItemForm(PageForm):
         choices=[kind.value for kind in ItemKind],
         validate_choice=False,  # the service refuses any other kind in its own words
     )
-    text = TextAreaField("Words")
-    clip = id_field("Clip", "Please choose one of your clips.")
-    notes = TextAreaField("Notes for you")
+    text = TextAreaField(lazy_gettext("Words"))
+    clip = id_field(lazy_gettext("Clip"), lazy_gettext("Please choose one of your clips."))
+    notes = TextAreaField(lazy_gettext("Notes for you"))
 
     def text_as_line(self, **attributes: Any) -> Markup:
         """The words as a one-line box (a heading is a line; a prompt, a paragraph)."""
@@ -69,7 +72,7 @@ class ShareForm(PageForm):
 
 class ExportForm(PageForm):
     burn = BooleanField(
-        "Put the captions into the picture",
+        lazy_gettext("Put the captions into the picture"),
         # Only a ticked box (or "yes") burns captions in; a forged "no" must not.
         false_values=(False, "false", "", "no", "n", "0", "off"),
     )

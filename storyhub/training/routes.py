@@ -16,6 +16,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -142,8 +143,8 @@ def new_clip(story_id: int) -> Any:
     if not story.passages:
         abort(404)
     if not can_clip(current_user, story):
-        message = clip_refusal(story) or "You can't make clips from this story."
-        flash(f"Clips can't be made from this story. {message}", "error")
+        message = clip_refusal(story) or _("You can't make clips from this story.")
+        flash(_("Clips can't be made from this story. %(reason)s", reason=message), "error")
         return redirect(url_for("stories.show", story_id=story.id))
     passage_id = request.args.get("passage", type=int)
     passage = next((p for p in story.passages if p.id == passage_id), story.passages[0])
@@ -169,9 +170,9 @@ def _save_clip(story: Story, clip: Clip | None, passage: Passage | None, form: C
         return _clip_page(story, clip, passage, form, 400)
     db.session.commit()
     if session is not None:
-        flash(f"Clip saved and added to “{session.title}”.", "success")
+        flash(_("Clip saved and added to “%(title)s”.", title=session.title), "success")
         return redirect(url_for("training.session", session_id=session.id))
-    flash("Clip saved.", "success")
+    flash(_("Clip saved."), "success")
     return redirect(url_for("training.clips"))
 
 
@@ -181,7 +182,7 @@ def _add_to_chosen_session(clip: Clip, chosen: int | None) -> Lesson | None:
         return None
     session = services.session_for(current_user, chosen, edit=True)
     if session is None:
-        raise TrainingError("Please choose one of your sessions.")
+        raise TrainingError(_("Please choose one of your sessions."))
     services.add_item(current_user, session, "clip", clip_id=clip.id)
     return session
 
@@ -215,7 +216,7 @@ def clip_file(clip_id: int) -> Any:
         db.session.commit()
         if job is None:
             return redirect(url_for("training.clip_file", clip_id=clip.id))
-        flash("We are cutting the clip. It takes a few seconds.", "info")
+        flash(_("We are cutting the clip. It takes a few seconds."), "info")
         return redirect(url_for("training.edit_clip", clip_id=clip.id) + "#take-away")
     standing = services.clip_standing(clip, current_user)
     if not standing.usable or not clip_files.file_ready(clip):
@@ -231,7 +232,7 @@ def delete_clip(clip_id: int) -> Response:
     services.delete_clip(current_user, clip)
     db.session.commit()
     clip_files.forget_file(file_key)
-    flash("Clip deleted.", "success")
+    flash(_("Clip deleted."), "success")
     return redirect(url_for("training.clips"))
 
 
@@ -305,7 +306,7 @@ def session_details(session_id: int) -> Response:
         session_id,
         form,
         lambda s: services.update_session(s, form.title.data, form.summary.data),
-        "Saved.",
+        _("Saved."),
     )
 
 
@@ -324,7 +325,7 @@ def add_item(session_id: int) -> Response:
             clip_id=form.clip.data,
             notes=form.notes.data,
         ),
-        "Added at the end of the session.",
+        _("Added at the end of the session."),
         "#items",
     )
 
@@ -333,7 +334,7 @@ def _item_change(session_id: int, item_id: int, form: PageForm, change: Any, don
     def run(training_session: Lesson) -> None:
         item = services.item_of(training_session, item_id)
         if item is None:
-            raise TrainingError("That item is no longer in this session. Please reload.")
+            raise TrainingError(_("That item is no longer in this session. Please reload."))
         change(training_session, item)
 
     return _change(session_id, form, run, done, f"#item-{item_id}")
@@ -348,7 +349,7 @@ def update_item(session_id: int, item_id: int) -> Response:
         item_id,
         form,
         lambda s, item: services.update_item(item, form.text.data, form.notes.data),
-        "Saved.",
+        _("Saved."),
     )
 
 
@@ -361,7 +362,7 @@ def move_item(session_id: int, item_id: int) -> Response:
         item_id,
         form,
         lambda s, item: services.move_item(s, item, form.direction.data),
-        "Moved.",
+        _("Moved."),
     )
 
 
@@ -373,7 +374,7 @@ def remove_item(session_id: int, item_id: int) -> Response:
         item_id,
         PageForm(),
         lambda s, item: services.remove_item(s, item),
-        "Removed.",
+        _("Removed."),
     )
 
 
@@ -386,7 +387,7 @@ def reorder(session_id: int) -> Response:
         session_id,
         form,
         lambda s: services.reorder(s, form.item.data),
-        "The new order is saved.",
+        _("The new order is saved."),
         "#items",
     )
 
@@ -399,7 +400,7 @@ def share(session_id: int) -> Response:
         session_id,
         form,
         lambda s: services.set_shares(current_user, s, form.user.data),
-        "Sharing saved.",
+        _("Sharing saved."),
         "#sharing",
     )
 
@@ -410,7 +411,7 @@ def duplicate(session_id: int) -> Response:
     """Copy a session (one's own, or one shared with you) to change it freely."""
     copy = services.duplicate_session(current_user, _session_or_404(session_id))
     db.session.commit()
-    flash("This is your copy. Change it as you like.", "success")
+    flash(_("This is your copy. Change it as you like."), "success")
     return redirect(url_for("training.session", session_id=copy.id))
 
 
@@ -423,7 +424,7 @@ def delete_session(session_id: int) -> Response:
             get_storage().delete(key)
     services.delete_session(current_user, training_session)
     db.session.commit()
-    flash("Session deleted.", "success")
+    flash(_("Session deleted."), "success")
     return redirect(url_for("training.sessions"))
 
 
@@ -447,7 +448,7 @@ def played(session_id: int) -> tuple[str, int]:
     training_session = _session_or_404(session_id)
     clip_id = request.args.get("clip", type=int)
     if clip_id is None:
-        abort(400, "Please say which clip is playing.")
+        abort(400, _("Please say which clip is playing."))
     slides = services.slides_for(current_user, training_session)
     shown = [s.clip for s in slides if s.kind == "clip" and s.clip is not None]
     clip = next((c for c in shown if c.id == clip_id), None)
@@ -471,7 +472,7 @@ def export(session_id: int) -> Response:
         flash(str(error), "error")
     else:
         db.session.commit()
-        flash("We are making the export. You can leave this page; we will keep going.", "info")
+        flash(_("We are making the export. You can leave this page; we will keep going."), "info")
     return _back(training_session, "#exports")
 
 

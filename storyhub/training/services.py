@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from consent import CLIP_ROLES, can_clip, can_view, clip_refusal
@@ -19,7 +20,7 @@ from storyhub import audit
 from storyhub.extensions import db
 from storyhub.models import Passage, Story, StoryState, User
 from storyhub.playlists import core
-from storyhub.playlists.core import PlaylistError
+from storyhub.playlists.core import N_, PlaylistError, PlaylistWording, TextWording
 from storyhub.training.models import (
     Clip,
     ItemKind,
@@ -38,6 +39,40 @@ MAX_ITEMS = 200
 # What one person may keep, so that every list of them (a page, the API) stays a bounded piece
 # of work; far more than anyone uses (a busy trainer keeps a few hundred clips).
 MAX_CLIPS_PER_PERSON = 2000
+
+# Each box's refusals as whole sentences, so the Welsh can order its own words.
+CLIP_TITLE = TextWording(
+    N_("Please give the clip a title."), N_("A clip's title can be at most %(limit)s characters.")
+)
+CLIP_NOTE = TextWording(
+    N_("Please write a note."), N_("The note can be at most %(limit)s characters.")
+)
+SESSION_TITLE = TextWording(
+    N_("Please give the session a title."),
+    N_("A session's title can be at most %(limit)s characters."),
+)
+SESSION_SUMMARY = TextWording(
+    N_("Please say what the session is for."),
+    N_("What the session is for can be at most %(limit)s characters."),
+)
+HEADING = TextWording(
+    N_("Please give the heading."), N_("The heading can be at most %(limit)s characters.")
+)
+PROMPT = TextWording(
+    N_("Please give the discussion prompt."),
+    N_("The discussion prompt can be at most %(limit)s characters."),
+)
+NOTES = TextWording(
+    N_("Please write the notes."), N_("The notes can be at most %(limit)s characters.")
+)
+SESSION_WORDING = PlaylistWording(
+    full=N_(
+        "A session can hold up to %(most)s items. Please take one out first, or make another "
+        "session."
+    ),
+    order_mismatch=N_("That order doesn't match this session. Please reload."),
+    changed=N_("The session changed since this page loaded. Please reload it."),
+)
 MAX_SESSIONS_PER_PERSON = 500
 
 
@@ -105,16 +140,18 @@ def bounds_for(story: Story, start_word: Any, end_word: Any) -> tuple[float, flo
     try:
         first, last = int(start_word), int(end_word)
     except (TypeError, ValueError):
-        raise TrainingError("Please choose the words the clip starts and ends on.") from None
+        raise TrainingError(_("Please choose the words the clip starts and ends on.")) from None
     if not (0 <= first < len(words) and 0 <= last < len(words)):
-        raise TrainingError("Those words are not in this story. Please choose again.")
+        raise TrainingError(_("Those words are not in this story. Please choose again."))
     if last < first:
-        raise TrainingError("The clip must end after it starts. Please choose a later last word.")
+        raise TrainingError(
+            _("The clip must end after it starts. Please choose a later last word.")
+        )
     start, end = words[first].start, words[last].end
     if end - start > MAX_CLIP_SECONDS:
-        raise TrainingError("A clip can be at most 5 minutes long. Please choose fewer words.")
+        raise TrainingError(_("A clip can be at most 5 minutes long. Please choose fewer words."))
     if end <= start:
-        raise TrainingError("That clip would be empty. Please choose more words.")
+        raise TrainingError(_("That clip would be empty. Please choose more words."))
     return start, end
 
 
@@ -129,7 +166,7 @@ def word_index_at(words: Sequence[ClipWord], seconds: float, *, last: bool) -> i
     return candidates[0] if candidates else words[-1].index
 
 
-def _clean(text: Any, limit: int, what: str, *, required: bool = False) -> str:
+def _clean(text: Any, limit: int, what: TextWording, *, required: bool = False) -> str:
     return core.clean_text(text, limit, what, TrainingError, required=required)
 
 
@@ -137,7 +174,9 @@ def default_clip_title(story: Story, passage: Passage | None) -> str:
     """A starting title: the story's, and where in it the clip comes from."""
     if passage is None:
         return story.title[:MAX_TITLE]
-    return f"{story.title} (passage {passage.position + 1})"[:MAX_TITLE]
+    return _("%(title)s (passage %(number)s)", title=story.title, number=passage.position + 1)[
+        :MAX_TITLE
+    ]
 
 
 def create_clip(
@@ -145,9 +184,9 @@ def create_clip(
 ) -> Clip:
     """Cut a clip (a reference, not a copy) from ``story``, if its teller allows clips."""
     if not can_clip(user, story):
-        raise TrainingError(clip_refusal(story) or "You can't make clips from this story.")
+        raise TrainingError(clip_refusal(story) or _("You can't make clips from this story."))
     if story.state != StoryState.READY:
-        raise TrainingError("This story is still being prepared. Please try again soon.")
+        raise TrainingError(_("This story is still being prepared. Please try again soon."))
     start, end = bounds_for(story, start_word, end_word)
     _room_for_clips(user, 1)
     clip = Clip(
@@ -155,8 +194,8 @@ def create_clip(
         story=story,
         start=start,
         end=end,
-        title=_clean(title, MAX_TITLE, "clip a title", required=True),
-        note=_clean(note, MAX_TEXT, "note"),
+        title=_clean(title, MAX_TITLE, CLIP_TITLE, required=True),
+        note=_clean(note, MAX_TEXT, CLIP_NOTE),
         consent_id=story.consent_id,
     )
     db.session.add(clip)
@@ -170,12 +209,12 @@ def update_clip(
 ) -> Clip:
     """Move a clip's bounds (still on words) and change its title or note; its owner only."""
     if clip.owner_id != user.id:
-        raise TrainingError("Only the trainer who made this clip can change it.")
+        raise TrainingError(_("Only the trainer who made this clip can change it."))
     if not can_clip(user, clip.story):
-        raise TrainingError(clip_refusal(clip.story) or "You can't use clips from this story.")
+        raise TrainingError(clip_refusal(clip.story) or _("You can't use clips from this story."))
     clip.start, clip.end = bounds_for(clip.story, start_word, end_word)
-    clip.title = _clean(title, MAX_TITLE, "clip a title", required=True)
-    clip.note = _clean(note, MAX_TEXT, "note")
+    clip.title = _clean(title, MAX_TITLE, CLIP_TITLE, required=True)
+    clip.note = _clean(note, MAX_TEXT, CLIP_NOTE)
     audit.record("clip.changed", actor=user, object_type="clip", object_id=clip.id)
     return clip
 
@@ -183,7 +222,7 @@ def update_clip(
 def delete_clip(user: User, clip: Clip) -> None:
     """Delete a clip, and take it out of the owner's sessions."""
     if clip.owner_id != user.id:
-        raise TrainingError("Only the trainer who made this clip can delete it.")
+        raise TrainingError(_("Only the trainer who made this clip can delete it."))
     for item in db.session.scalars(select(LessonItem).where(LessonItem.clip_id == clip.id)):
         core.remove(item.session, item)
     audit.record("clip.deleted", actor=user, object_type="clip", object_id=clip.id)
@@ -221,7 +260,7 @@ def clip_standing(clip: Clip, viewer: Any) -> ClipStanding:
     def for_training(story: Story) -> str | None:
         if can_view(viewer, story):
             return clip_refusal(story)
-        return clip_refusal(story) or "You may not see this story."
+        return clip_refusal(story) or _("You may not see this story.")
 
     reason = core.refusal_now(story, for_training)
     words = tuple(words_between(story_words(story), clip.start, clip.end)) if reason is None else ()
@@ -316,25 +355,31 @@ def _room_for_clips(user: User, more: int) -> None:
     have = db.session.scalar(select(func.count()).where(Clip.owner_id == user.id)) or 0
     if have + more > MAX_CLIPS_PER_PERSON:
         raise TrainingError(
-            f"You can keep up to {MAX_CLIPS_PER_PERSON} clips. Please delete some you no longer "
-            "use, then try again."
+            _(
+                "You can keep up to %(most)s clips. Please delete some you no longer use, then "
+                "try again.",
+                most=MAX_CLIPS_PER_PERSON,
+            )
         )
 
 
 def create_session(user: User, title: Any, summary: Any = "") -> Lesson:
     """A new, empty session owned by ``user`` (a trainer or curator)."""
     if user.role not in CLIP_ROLES:
-        raise TrainingError("Only trainers and curators can make training sessions.")
+        raise TrainingError(_("Only trainers and curators can make training sessions."))
     owned = db.session.scalar(select(func.count()).where(Lesson.owner_id == user.id))
     if (owned or 0) >= MAX_SESSIONS_PER_PERSON:
         raise TrainingError(
-            f"You can keep up to {MAX_SESSIONS_PER_PERSON} sessions. Please delete some you no "
-            "longer use, then try again."
+            _(
+                "You can keep up to %(most)s sessions. Please delete some you no longer use, "
+                "then try again.",
+                most=MAX_SESSIONS_PER_PERSON,
+            )
         )
     session = Lesson(
         owner=user,
-        title=_clean(title, MAX_TITLE, "session a title", required=True),
-        summary=_clean(summary, MAX_TEXT, "summary"),
+        title=_clean(title, MAX_TITLE, SESSION_TITLE, required=True),
+        summary=_clean(summary, MAX_TEXT, SESSION_SUMMARY),
     )
     db.session.add(session)
     db.session.flush()
@@ -344,8 +389,8 @@ def create_session(user: User, title: Any, summary: Any = "") -> Lesson:
 
 def update_session(session: Lesson, title: Any, summary: Any) -> None:
     """Change a session's title and what it is for."""
-    session.title = _clean(title, MAX_TITLE, "session a title", required=True)
-    session.summary = _clean(summary, MAX_TEXT, "summary")
+    session.title = _clean(title, MAX_TITLE, SESSION_TITLE, required=True)
+    session.summary = _clean(summary, MAX_TEXT, SESSION_SUMMARY)
 
 
 def add_item(
@@ -361,21 +406,21 @@ def add_item(
     try:
         kind = ItemKind(str(kind))
     except ValueError:
-        raise TrainingError("Please choose a heading, a clip or a discussion prompt.") from None
-    core.make_room(session, MAX_ITEMS, "session", TrainingError)
+        raise TrainingError(_("Please choose a heading, a clip or a discussion prompt.")) from None
+    core.make_room(session, MAX_ITEMS, SESSION_WORDING, TrainingError)
     clip: Clip | None = None
     if kind == ItemKind.CLIP:
         clip = clip_for(user, clip_id)
         if clip is None:
-            raise TrainingError("Please choose one of your clips.")
+            raise TrainingError(_("Please choose one of your clips."))
         refusal = clip_refusal(clip.story)
         if refusal:
-            raise TrainingError(f"That clip can't be used: {refusal}")
+            raise TrainingError(_("That clip can't be used: %(reason)s", reason=refusal))
         body = ""
     else:
-        what = "heading" if kind == ItemKind.HEADING else "discussion prompt"
+        what = HEADING if kind == ItemKind.HEADING else PROMPT
         body = _clean(text, MAX_TEXT, what, required=True)
-    item = LessonItem(kind=kind, text=body, clip=clip, notes=_clean(notes, MAX_TEXT, "notes"))
+    item = LessonItem(kind=kind, text=body, clip=clip, notes=_clean(notes, MAX_TEXT, NOTES))
     return core.append(session, item)
 
 
@@ -387,9 +432,9 @@ def item_of(session: Lesson, item_id: Any) -> LessonItem | None:
 def update_item(item: LessonItem, text: Any, notes: Any) -> None:
     """Change a heading's or prompt's words, or any item's notes for the trainer."""
     if item.kind != ItemKind.CLIP:
-        what = "heading" if item.kind == ItemKind.HEADING else "discussion prompt"
+        what = HEADING if item.kind == ItemKind.HEADING else PROMPT
         item.text = _clean(text, MAX_TEXT, what, required=True)
-    item.notes = _clean(notes, MAX_TEXT, "notes")
+    item.notes = _clean(notes, MAX_TEXT, NOTES)
     core.touch(item.session)
 
 
@@ -405,12 +450,14 @@ def move_item(session: Lesson, item: LessonItem, direction: Any) -> None:
 
 def reorder(session: Lesson, item_ids: Iterable[Any]) -> None:
     """Put the items in the given order, which must name every item once (dragging)."""
-    core.reorder(session, item_ids, "session", MAX_ITEMS, TrainingError)
+    core.reorder(session, item_ids, SESSION_WORDING, MAX_ITEMS, TrainingError)
 
 
 def duplicate_session(user: User, session: Lesson) -> Lesson:
     """A copy owned by ``user``, with copies of the clips that ``user`` may still use."""
-    copy = create_session(user, f"Copy of {session.title}"[:MAX_TITLE], session.summary)
+    copy = create_session(
+        user, _("Copy of %(title)s", title=session.title)[:MAX_TITLE], session.summary
+    )
     _room_for_clips(user, sum(1 for i in session.items if i.clip and i.clip.owner_id != user.id))
     clip_copies: dict[int, Clip] = {}
     for item in session.items:
@@ -472,7 +519,7 @@ def set_shares(user: User, session: Lesson, user_ids: Iterable[Any]) -> None:
 def delete_session(user: User, session: Lesson) -> None:
     """Delete a session (its owner only), with the records of its exports' files."""
     if session.owner_id != user.id:
-        raise TrainingError("Only the trainer who made this session can delete it.")
+        raise TrainingError(_("Only the trainer who made this session can delete it."))
     audit.record("session.deleted", actor=user, object_type="session", object_id=session.id)
     _forget_copy_records(CopyKind.EXPORT, [export.id for export in session.exports])
     db.session.delete(session)

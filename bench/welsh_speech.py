@@ -193,6 +193,7 @@ def child(args: argparse.Namespace) -> None:
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "verdict": recognition.verdict,
         "mean_logprob": recognition.mean_logprob,
+        "unsure_share": recognition.unsure_share,
         "repeated_share": recognition.repeated_share,
         "max_compression": recognition.max_compression,
     }
@@ -204,11 +205,32 @@ def child(args: argparse.Namespace) -> None:
         log.write(json.dumps(result) + "\n")
 
 
+def judge_kept(scratch: Path) -> int:
+    """Print media_pipeline.recognition's measures for every transcript a run kept."""
+    from media_pipeline.recognition import judge
+    from media_pipeline.transcribe import Transcript
+
+    print("| transcript | verdict | mean logprob | unsure words | repeated 3-grams | max compr. |")
+    print("|---|---|---|---|---|---|")
+    for kept in sorted(scratch.glob("*-16k.*.json")):
+        got = judge(Transcript.from_dict(json.loads(kept.read_text(encoding="utf-8"))))
+        print(
+            f"| {kept.name} | {got.verdict} {' '.join(got.reasons)} | {got.mean_logprob:.2f} "
+            f"| {got.unsure_share:.2f} | {got.repeated_share:.2f} | {got.max_compression:.2f} |"
+        )
+    return 0
+
+
 def main() -> int:
     """Run every (model, clip) pair and print a Markdown table, then each transcript."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scratch", type=Path, default=Path("/work/scratch/speech/bench"))
     parser.add_argument("--wheels", type=Path, default=Path("/work/scratch/speech"))
+    parser.add_argument(
+        "--judge-only",
+        action="store_true",
+        help="judge the transcripts a previous run kept in --scratch again (no Whisper)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model")
     parser.add_argument("--folder", default="")
@@ -219,6 +241,8 @@ def main() -> int:
     if args.child:
         child(args)
         return 0
+    if args.judge_only:
+        return judge_kept(args.scratch)
     args.scratch.mkdir(parents=True, exist_ok=True)
     clips = make_clips(args.scratch)
     small = join_small(args.wheels, args.scratch)

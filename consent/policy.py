@@ -396,6 +396,7 @@ def _words_refusal() -> str:
     from flask import has_request_context
     from flask_babel import gettext
 
-    message = "Its words are waiting to be checked by its storyteller."  # untranslated: below
+    if has_request_context():
+        return gettext("Its words are waiting to be checked by its storyteller.")
     # Asked outside a request too (jobs, the CLI), where there is no reader's language.
-    return gettext(message) if has_request_context() else message
+    return "Its words are waiting to be checked by its storyteller."  # untranslated: no reader

@@ -2,9 +2,11 @@
 
 Whisper gives no error when it can't follow a language: it writes something anyway, often a
 phrase on a loop ("i 'n gweld i 'n gweld ...") or words it guessed. Three measures tell that
-apart from a usable transcript (thresholds from bench/welsh_speech.py, on real outputs):
+apart from a usable transcript (thresholds from bench/welsh_speech.py, on real outputs; any one
+of them over its line makes the transcript "poor"):
 
 * how sure the decoder was: the mean of its per-segment `avg_logprob`, weighted by duration;
+* how many words it was unsure of: the share of words with a probability under 0.5;
 * how much of the text repeats itself: the share of word 3-grams already seen earlier;
 * Whisper's own per-segment `compression_ratio` (a looping segment compresses very well).
 
@@ -26,6 +28,10 @@ CHECKED: Final = "checked"
 
 # Below this the decoder was mostly guessing. Clear speech it follows scores about -0.2 to -0.5.
 MIN_MEAN_LOGPROB: Final = -0.8
+# A word Whisper gives less than this probability is a guess. Base on Welsh: 55-87% of words;
+# on English it follows: 0-3%.
+UNSURE_WORD: Final = 0.5
+MAX_UNSURE_SHARE: Final = 0.35
 # More than this share of repeated 3-grams is a loop (ordinary speech: under 0.1).
 MAX_REPEATED_SHARE: Final = 0.3
 # Whisper's own fallback threshold for "this segment is looping".
@@ -40,6 +46,7 @@ class Recognition:
 
     verdict: str
     mean_logprob: float
+    unsure_share: float
     repeated_share: float
     max_compression: float
     reasons: tuple[str, ...] = ()
@@ -79,11 +86,15 @@ def judge(transcript: Transcript) -> Recognition:
         if segments
         else 0.0
     )
+    words = [w for w in transcript.words if w.text.strip()]
+    unsure = sum(w.probability < UNSURE_WORD for w in words) / len(words) if words else 0.0
     repeats = repeated_share(text) if len(_words(text)) >= _MIN_WORDS_FOR_REPEATS else 0.0
     max_compression = max((s.compression_ratio for s in segments), default=1.0)
     reasons = []
     if mean_logprob < MIN_MEAN_LOGPROB:
-        reasons.append("unsure")
+        reasons.append("low confidence")
+    if unsure > MAX_UNSURE_SHARE:
+        reasons.append("unsure words")
     if repeats > MAX_REPEATED_SHARE:
         reasons.append("repeating")
     if max_compression > MAX_COMPRESSION_RATIO:
@@ -93,6 +104,7 @@ def judge(transcript: Transcript) -> Recognition:
     return Recognition(
         verdict=POOR if reasons else GOOD,
         mean_logprob=round(mean_logprob, 3),
+        unsure_share=round(unsure, 3),
         repeated_share=round(repeats, 3),
         max_compression=round(max_compression, 2),
         reasons=tuple(reasons),

@@ -209,9 +209,9 @@ def transcribe(
     """Transcribe `wav_path` (ideally extract_audio()'s 16 kHz mono WAV) into timed words.
 
     `language` is required ("en" or "cy"; "en" only for tiny.en).
-    `condition_on_previous_text=False` stops a misheard phrase from being fed back as the
-    context of the next window, which is how Whisper falls into loops on a language it
-    knows poorly (see bench/welsh_speech.py). Raises MediaError:
+    `condition_on_previous_text=False` stops each window's text being fed back as the next
+    one's context (a cure for loops; bench/welsh_speech.py measured it on Welsh and it did
+    not help there, so the worker keeps the default). Raises MediaError:
     "missing" (no file), "unsupported_language", "damaged" (can't be decoded), or "failed".
     """
     report = progress or (lambda _fraction, _stage: None)

@@ -196,9 +196,6 @@ def _transcribe(
         compute_type=config["WHISPER_COMPUTE_TYPE"],
         beam_size=config["WHISPER_BEAM_SIZE"],
         threads=config["WHISPER_THREADS"],
-        # Welsh: don't feed a misheard window back as the next one's context, which is how base
-        # loops ("i 'n gweld i 'n gweld ..."); English stays as it was (bench/welsh_speech.py).
-        condition_on_previous_text=language == "en",
         progress=_step(context, 0.12, 0.75),
     )
     context.report(0.76, "Finding the passages")

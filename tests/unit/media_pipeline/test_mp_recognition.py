@@ -71,6 +71,5 @@ def test_base_on_the_demos_welsh_story_is_judged_poor_end_to_end(tmp_path: Path)
         "Ar ôl y strôc, roedd hi'n unig iawn. Roedd hi'n aros yn y tŷ bob dydd."
     )
     wav = extract_audio(speak(said, tmp_path / "cy.wav", voice="cy"), tmp_path / "cy16.wav")
-    # As the worker asks for Welsh (storyhub/processing.py).
-    heard = transcribe(wav, language="cy", model="base", condition_on_previous_text=False)
+    heard = transcribe(wav, language="cy", model="base")  # as the worker asks for Welsh
     assert judge(heard).poor, (heard.text, judge(heard))

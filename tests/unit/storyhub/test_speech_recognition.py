@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import delete, select
 
 from consent import clip_refusal, listed_in_search, may_read_words
 from consent.models import Audience
@@ -17,6 +18,7 @@ from consent.policy import showcase_refusal
 from consent.services import Choices, release
 from media_pipeline.recognition import CHECKED, POOR
 from storyhub.extensions import db
+from storyhub.finder.models import SearchChange
 from storyhub.models import Language, Role, Story
 from storyhub.transcripts import approve
 from tests import search_factory
@@ -83,8 +85,11 @@ def test_audiences_see_no_words_until_a_person_approves_them(
     assert not listed_in_search(poor_story)
     assert clip_refusal(poor_story) and showcase_refusal(poor_story)
 
+    db.session.execute(delete(SearchChange))
     approve(poor_story, poor_story.storyteller)
     db.session.commit()
+    # The search index is told: the story's words may now be found.
+    assert db.session.scalars(select(SearchChange.story_id)).all() == [poor_story.id]
 
     assert poor_story.transcript is not None and poor_story.transcript.recognition == CHECKED
     page = page_of(trainer_client, poor_story)

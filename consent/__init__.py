@@ -31,12 +31,14 @@ from consent.policy import (
     counted_stories,
     listed_in_search,
     may_fetch_media,
+    may_read_words,
     may_see_dashboard,
     purpose_for,
     search_scope,
     shared_audiences,
     shared_for,
     viewable_stories,
+    words_need_checking,
 )
 
 __all__ = [
@@ -60,10 +62,12 @@ __all__ = [
     "counted_stories",
     "listed_in_search",
     "may_fetch_media",
+    "may_read_words",
     "may_see_dashboard",
     "purpose_for",
     "search_scope",
     "shared_audiences",
     "shared_for",
     "viewable_stories",
+    "words_need_checking",
 ]

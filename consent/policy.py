@@ -206,6 +206,8 @@ def listed_in_search(story: ConsentedStory) -> bool:
     "stop using my story", and search is where stories are found for use.
     """
     consent = story.consent
+    if words_need_checking(story):
+        return False  # its words are the machine's guesses until a person checks them
     return consent is None or consent.status == ConsentStatus.ACTIVE
 
 
@@ -274,6 +276,8 @@ def clip_refusal(story: ConsentedStory, on: date | None = None) -> str | None:
     refusal = _sharing_refusal(story, Audience.TRAINING, on)
     if refusal is None and story.consent is not None and not story.consent.clips_allowed:
         return "Its storyteller does not allow clips to be made from it."
+    if refusal is None and words_need_checking(story):
+        return _words_refusal()
     return refusal
 
 
@@ -315,7 +319,10 @@ def showcase_stories(user: Any) -> ColumnElement[bool]:
 
 def showcase_refusal(story: ConsentedStory, on: date | None = None) -> str | None:
     """Why ``story`` may not be shown at a learning event now, in plain words; None if it may."""
-    return _sharing_refusal(story, Audience.LEARNING_EVENTS, on)
+    refusal = _sharing_refusal(story, Audience.LEARNING_EVENTS, on)
+    if refusal is None and words_need_checking(story):
+        return _words_refusal()
+    return refusal
 
 
 # --- the outcomes dashboard -------------------------------------------------------------------
@@ -359,3 +366,37 @@ def coding_export_stories(user: Any) -> ColumnElement[bool]:
         return false()
     held_back = stories().c.state == StoryState.FAILED
     return and_(viewable_stories(user), ~held_back, shared_with(Audience.TRAINING))
+
+
+# --- words the machine could not follow ------------------------------------------------------
+# A machine transcript judged poor (media_pipeline.recognition: e.g. Whisper looping on Welsh it
+# can't follow) is guesses, not the teller's words. Its teller and staff see it, with a notice,
+# to correct it; nobody else is shown its words (page, captions, search, clips, showcases) until
+# a person approves them. Releasing the story does not approve such words by itself.
+
+POOR_RECOGNITION = "poor"  # media_pipeline.recognition.POOR, as stored on the transcript
+
+
+def words_need_checking(story: ConsentedStory) -> bool:
+    """Whether ``story``'s words are a poor machine transcript that no person has approved."""
+    transcript = story.transcript
+    return transcript is not None and getattr(transcript, "recognition", None) == POOR_RECOGNITION
+
+
+def may_read_words(user: Any, story: ConsentedStory) -> bool:
+    """Whether ``user`` may read ``story``'s words and captions: whoever may see it, except that
+    words waiting to be checked are for its teller and staff only."""
+    if not can_view(user, story):
+        return False
+    return can_manage(user, story) or not words_need_checking(story)
+
+
+def _words_refusal() -> str:
+    # Imported here: the rest of this module's messages are marked by the consent change.
+    from flask import has_request_context
+    from flask_babel import gettext
+
+    if has_request_context():
+        return gettext("Its words are waiting to be checked by its storyteller.")
+    # Asked outside a request too (jobs, the CLI), where there is no reader's language.
+    return "Its words are waiting to be checked by its storyteller."  # untranslated: no reader

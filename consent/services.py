@@ -25,7 +25,7 @@ from consent.models import (
     RecordedFor,
     StoryUse,
 )
-from consent.policy import STORY_STAFF, Purpose, purpose_for, today
+from consent.policy import POOR_RECOGNITION, STORY_STAFF, Purpose, purpose_for, today
 from consent.records import utcnow
 from consent.roles import Person
 from consent.stories import ConsentedStory, StoryState, story_class
@@ -196,8 +196,13 @@ def release(
         raise ConsentError("Please watch your finished story before you choose who may see it.")
     choices.check()
     transcript = story.transcript
-    if transcript is not None and transcript.approved_at is None:
-        # Watching the finished story includes checking its words: step 2 approves them.
+    if (
+        transcript is not None
+        and transcript.approved_at is None
+        and getattr(transcript, "recognition", None) != POOR_RECOGNITION
+    ):
+        # Watching the finished story includes checking its words: step 2 approves them. Not
+        # words the machine could not follow: the teller approves those on their own.
         transcript.approved_at = utcnow()
         transcript.approved_by_id = by.id
     version = _new_version(

@@ -84,20 +84,42 @@ def join_words(words: Iterable[Word]) -> str:
 
 @dataclass(frozen=True)
 class Segment:
-    """A stretch of speech as Whisper decoded it (roughly a phrase or sentence)."""
+    """A stretch of speech as Whisper decoded it (roughly a phrase or sentence).
+
+    `avg_logprob` (how sure the decoder was, per token: near 0 is sure, below about -1 is a
+    guess), `no_speech_prob` and `compression_ratio` (how repetitive the text is: above about
+    2.4 it is looping) are Whisper's own signals, kept to judge the recognition.
+    """
 
     start: float
     end: float
     text: str
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+    compression_ratio: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (plain floats)."""
-        return {"start": float(self.start), "end": float(self.end), "text": self.text}
+        return {
+            "start": float(self.start),
+            "end": float(self.end),
+            "text": self.text,
+            "avg_logprob": float(self.avg_logprob),
+            "no_speech_prob": float(self.no_speech_prob),
+            "compression_ratio": float(self.compression_ratio),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Segment:
         """Rebuild a Segment from to_dict() output."""
-        return cls(start=float(data["start"]), end=float(data["end"]), text=str(data["text"]))
+        return cls(
+            start=float(data["start"]),
+            end=float(data["end"]),
+            text=str(data["text"]),
+            avg_logprob=float(data.get("avg_logprob", 0.0)),
+            no_speech_prob=float(data.get("no_speech_prob", 0.0)),
+            compression_ratio=float(data.get("compression_ratio", 1.0)),
+        )
 
 
 @dataclass(frozen=True)
@@ -181,11 +203,15 @@ def transcribe(
     beam_size: int = 5,
     threads: int = 2,
     vad_filter: bool = False,
+    condition_on_previous_text: bool = True,
     progress: ProgressCallback | None = None,
 ) -> Transcript:
     """Transcribe `wav_path` (ideally extract_audio()'s 16 kHz mono WAV) into timed words.
 
-    `language` is required ("en" or "cy"; "en" only for tiny.en). Raises MediaError:
+    `language` is required ("en" or "cy"; "en" only for tiny.en).
+    `condition_on_previous_text=False` stops each window's text being fed back as the next
+    one's context (a cure for loops; bench/welsh_speech.py measured it on Welsh and it did
+    not help there, so the worker keeps the default). Raises MediaError:
     "missing" (no file), "unsupported_language", "damaged" (can't be decoded), or "failed".
     """
     report = progress or (lambda _fraction, _stage: None)
@@ -211,12 +237,22 @@ def transcribe(
             beam_size=beam_size,
             word_timestamps=True,
             vad_filter=vad_filter,
+            condition_on_previous_text=condition_on_previous_text,
         )
         duration = float(info.duration)
         words: list[Word] = []
         segments: list[Segment] = []
         for seg in raw_segments:  # a generator: decoding happens as we iterate
-            segments.append(Segment(float(seg.start), float(seg.end), seg.text.strip()))
+            segments.append(
+                Segment(
+                    float(seg.start),
+                    float(seg.end),
+                    seg.text.strip(),
+                    avg_logprob=float(seg.avg_logprob),
+                    no_speech_prob=float(seg.no_speech_prob),
+                    compression_ratio=float(seg.compression_ratio),
+                )
+            )
             for w in seg.words or []:
                 start, end = float(w.start), float(w.end)
                 words.append(Word(start, max(start, end), w.word, float(w.probability)))

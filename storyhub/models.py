@@ -295,6 +295,10 @@ class Transcript(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     approved_at: Mapped[datetime | None]
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # How well the machine followed the words (media_pipeline.recognition): "good", "poor"
+    # (audiences wait until a person approves them: consent.policy.words_need_checking) or
+    # "checked" (was poor, then approved). None: made before this was judged.
+    recognition: Mapped[str | None] = mapped_column(String(10))
 
     story: Mapped[Story] = relationship(back_populates="transcript")
 

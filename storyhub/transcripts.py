@@ -20,6 +20,8 @@ from consent import copies
 from consent.policy import can_redact
 from media_pipeline.captions import make_webvtt
 from media_pipeline.passages import Passage as CutPassage
+from media_pipeline.recognition import CHECKED, POOR
+from media_pipeline.recognition import judge as judge_recognition
 from media_pipeline.transcribe import Transcript as MachineTranscript
 from media_pipeline.transcribe import Word
 from storyhub import audit
@@ -105,7 +107,13 @@ def save_machine_transcript(
     # A new machine transcript starts a new history (revision 1 is the machine's words).
     db.session.execute(delete(TranscriptRevision).where(TranscriptRevision.story_id == story.id))
     db.session.flush()
-    transcript = Transcript(story=story, language=machine.language, model=machine.model)
+    transcript = Transcript(
+        story=story,
+        language=machine.language,
+        model=machine.model,
+        # Poor words wait for a person before anyone else sees them (consent.words_need_checking).
+        recognition=judge_recognition(machine).verdict,
+    )
     db.session.add(transcript)
     for position, cut in enumerate(passages):
         words = [_word_dict(w) for w in cut.words if w.text.strip()]
@@ -526,6 +534,8 @@ def approve(story: Story, author: User) -> None:
         raise TranscriptError("This story has no transcript yet.")
     transcript.approved_at = utcnow()
     transcript.approved_by_id = author.id
+    if transcript.recognition == POOR:
+        transcript.recognition = CHECKED  # a person has looked: others may now see the words
     audit.record("transcript.approved", actor=author, object_type="story", object_id=story.id)
 
 

@@ -29,7 +29,7 @@ from storyhub import jobs
 from storyhub.extensions import db
 from storyhub.finder import meaning
 from storyhub.finder.models import SearchChange
-from storyhub.models import Passage, Story, as_utc, utcnow
+from storyhub.models import Passage, Story, Transcript, as_utc, utcnow
 from storyhub.themes.models import PassageTheme, TagStatus
 from storyhub.themes.services import vectors_for
 
@@ -91,6 +91,8 @@ def _story_ids(session: Session) -> set[int]:
             with_new_words.add(obj.story_id)
         elif isinstance(obj, ConsentVersion):
             ids.add(obj.story_id)
+        elif isinstance(obj, Transcript) and _changed(obj, ("recognition",)):
+            ids.add(obj.story_id)  # words a person has now checked may be found (consent)
         elif isinstance(obj, PassageTheme) and (
             obj.status == TagStatus.CONFIRMED or _changed(obj, ("status", "passage_id"))
         ):

@@ -17,7 +17,9 @@ from consent import (
     can_view,
     copies,
     may_fetch_media,
+    may_read_words,
     viewable_stories,
+    words_need_checking,
 )
 from consent.describe import sharing, teller_name
 from consent.services import record_view
@@ -132,6 +134,9 @@ def show(story_id: int) -> str:
         story=story,
         job=story.latest_job,
         can_manage=can_manage(current_user, story),
+        # Words the machine could not follow: teller and staff only, with a notice (consent).
+        words_shown=may_read_words(current_user, story),
+        words_need_checking=words_need_checking(story),
         can_redact=can_redact(current_user, story),
         can_tag=can_tag,
         theme_choices=subthemes_by_kind() if can_tag else [],

@@ -10,7 +10,7 @@ from flask import Response, abort, flash, redirect, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from consent import can_redact, copies
+from consent import can_redact, copies, may_read_words
 from storyhub import jobs
 from storyhub.extensions import db
 from storyhub.forms import first_error
@@ -36,6 +36,8 @@ from storyhub.words import find_phrase
 def captions(story_id: int) -> Response:
     """The story's captions (WebVTT), made from the current words, for those who may see it."""
     story = story_or_404(story_id)
+    if not may_read_words(current_user, story):
+        abort(404)  # the machine's words wait for a person's check (consent.may_read_words)
     response = Response(webvtt(story), mimetype="text/vtt")
     response.headers["Cache-Control"] = "private, no-cache"
     return response

@@ -133,7 +133,9 @@ def may_fetch_media(user: Any, story: ConsentedStory, media_role: str) -> bool:
     picture for whoever may see the story; the unredacted files for its teller and staff only."""
     if media_role in UNREDACTED_MEDIA:
         return can_manage(user, story)
-    return can_view(user, story)
+    # A story plays only with its captions: while its words wait for a person's check (see
+    # words_need_checking), only its teller and staff may play it.
+    return may_read_words(user, story)
 
 
 def can_redact(user: Any, story: ConsentedStory) -> bool:

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, select
 
-from consent import clip_refusal, listed_in_search, may_read_words
+from consent import clip_refusal, listed_in_search, may_fetch_media, may_read_words
 from consent.models import Audience
 from consent.policy import showcase_refusal
 from consent.services import Choices, release
@@ -82,6 +82,9 @@ def test_audiences_see_no_words_until_a_person_approves_them(
     assert "<track" not in page
     assert trainer_client.get(f"/stories/{poor_story.id}/captions.vtt").status_code == 404
     assert not may_read_words(trainer, poor_story)
+    # Nor the video: a story plays only with its captions. Its teller still may.
+    assert not may_fetch_media(trainer, poor_story, "rendition")
+    assert may_fetch_media(poor_story.storyteller, poor_story, "rendition")
     assert not listed_in_search(poor_story)
     assert clip_refusal(poor_story) and showcase_refusal(poor_story)
 
@@ -96,6 +99,7 @@ def test_audiences_see_no_words_until_a_person_approves_them(
     assert "gweld" in page and WAITING not in page and "<track" in page
     assert trainer_client.get(f"/stories/{poor_story.id}/captions.vtt").status_code == 200
     assert may_read_words(trainer, poor_story)
+    assert may_fetch_media(trainer, poor_story, "rendition")
     assert listed_in_search(poor_story)
     assert clip_refusal(poor_story) is None and showcase_refusal(poor_story) is None
 

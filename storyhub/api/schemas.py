@@ -79,9 +79,8 @@ def _messages(own: dict[str, str], given: dict[str, str] | None) -> dict[str, An
 
 def _field_error(field: fields.Field, key: str, **values: Any) -> ValidationError:
     """A field's message in the request's language, its name and values put in after."""
-    try:
-        message = field.error_messages[key]
-    except KeyError:  # marshmallow's own words for a mistake in the schema
+    message = field.error_messages.get(key)
+    if not isinstance(message, str):  # none (a mistake in the schema) or not words: as it was
         return fields.Field.make_error(field, key, name=field.name, **values)
     return ValidationError(in_language(message, name=field.name, **values))
 

@@ -106,7 +106,7 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "PROXY_HOPS": _env_int("PROXY_HOPS", 0),
         "INVITE_VALID_DAYS": _env_int("INVITE_VALID_DAYS", 14),
         "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SAMESITE": "Lax",  # untranslated: a cookie setting
         "SESSION_COOKIE_SECURE": _env_bool("SECURE_COOKIES", False),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": _env_bool("SECURE_COOKIES", False),

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_babel import gettext
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -61,6 +62,11 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 
 
+def N_(message: str) -> str:  # the name gettext tools look for
+    """Mark a message for translation that is translated later, when it is shown."""
+    return message
+
+
 def init_app(app: Flask) -> None:
     """Bind the extensions to ``app``; the database's listeners go on this app's engines only."""
     db.init_app(app)
@@ -68,7 +74,9 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to see that page."
+    # English here: Flask-Login translates it (localize_callback) in the request that flashes it.
+    login_manager.login_message = N_("Please sign in to see that page.")
+    login_manager.localize_callback = gettext
     login_manager.login_message_category = "info"
     with app.app_context():
         for engine in db.engines.values():

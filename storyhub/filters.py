@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup
 
 from consent.models import Audience
@@ -11,11 +12,11 @@ from storyhub.transcripts import redactions_in
 from storyhub.words import display_words
 
 STATE_LABELS = {
-    StoryState.UPLOADED: "Waiting to be prepared",
-    StoryState.PROCESSING: "Being prepared",
-    StoryState.TRANSCRIBED: "Words ready; video being prepared",
-    StoryState.READY: "Ready to watch",
-    StoryState.FAILED: "Needs attention",
+    StoryState.UPLOADED: lazy_gettext("Waiting to be prepared"),
+    StoryState.PROCESSING: lazy_gettext("Being prepared"),
+    StoryState.TRANSCRIBED: lazy_gettext("Words ready; video being prepared"),
+    StoryState.READY: lazy_gettext("Ready to watch"),
+    StoryState.FAILED: lazy_gettext("Needs attention"),
 }
 
 
@@ -27,13 +28,15 @@ def duration(seconds: float | None) -> str:
     minutes, secs = divmod(total, 60)
     if minutes >= 60:
         hours, minutes = divmod(minutes, 60)
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+        return gettext("%(hours)d h %(minutes)02d min", hours=hours, minutes=minutes)
+    if minutes:
+        return gettext("%(minutes)d min %(seconds)02d s", minutes=minutes, seconds=secs)
+    return gettext("%(seconds)d s", seconds=secs)
 
 
 def state_label(state: StoryState | str) -> str:
     """A story state as words a storyteller understands."""
-    return STATE_LABELS.get(StoryState(state), str(state))
+    return str(STATE_LABELS.get(StoryState(state), state))
 
 
 def timecode(seconds: float) -> str:

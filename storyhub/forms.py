@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import request
+from flask_babel import gettext
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import Form, IntegerField
@@ -61,4 +62,4 @@ def first_error(form: Form) -> str:
             # FieldList and FormField give nested lists or dicts; small forms have neither.
             if isinstance(message, str):
                 return message
-    return "Something in that form needs another look. Please try again."
+    return gettext("Something in that form needs another look. Please try again.")

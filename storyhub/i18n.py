@@ -100,9 +100,10 @@ def js_messages() -> tuple[str, ...]:
     the list can't drift from the code)."""
     with JS_SOURCE.open("rb") as source:
         found = [
-            str(message)
+            # _("... %(name)s ...", {name: value}) comes as (message, None): the message is first.
+            message if isinstance(message, str) else message[0]
             for _line, _func, message, _comments in extract_javascript(source, {"_": None}, [], {})
-            if isinstance(message, str)
+            if isinstance(message, str) or (message and isinstance(message[0], str))
         ]
     return tuple(dict.fromkeys(found))
 

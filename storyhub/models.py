@@ -11,6 +11,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import lazy_gettext
 from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -35,13 +36,14 @@ class TellerKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return TELLER_LABELS[self]
+        """Who told the story, in the page's language."""
+        return str(TELLER_LABELS[self])
 
 
 TELLER_LABELS = {
-    TellerKind.SERVICE_USER: "A person who uses services",
-    TellerKind.CARER: "An unpaid carer",
-    TellerKind.PRACTITIONER: "A practitioner",
+    TellerKind.SERVICE_USER: lazy_gettext("A person who uses services"),
+    TellerKind.CARER: lazy_gettext("An unpaid carer"),
+    TellerKind.PRACTITIONER: lazy_gettext("A practitioner"),
 }
 
 
@@ -60,19 +62,20 @@ class ServiceSetting(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return SETTING_LABELS[self]
+        """Where the support was given, in the page's language."""
+        return str(SETTING_LABELS[self])
 
 
 SETTING_LABELS = {
-    ServiceSetting.HOME_CARE: "Support at home",
-    ServiceSetting.CARE_HOME: "Care home",
-    ServiceSetting.DAY_SERVICE: "Day service",
-    ServiceSetting.SUPPORTED_LIVING: "Supported living",
-    ServiceSetting.HOSPITAL: "Hospital",
-    ServiceSetting.COMMUNITY_TEAM: "Community health or social work team",
-    ServiceSetting.CARERS_SUPPORT: "Support for carers",
-    ServiceSetting.OTHER: "Somewhere else",
-    ServiceSetting.NOT_SAID: "Not said",
+    ServiceSetting.HOME_CARE: lazy_gettext("Support at home"),
+    ServiceSetting.CARE_HOME: lazy_gettext("Care home"),
+    ServiceSetting.DAY_SERVICE: lazy_gettext("Day service"),
+    ServiceSetting.SUPPORTED_LIVING: lazy_gettext("Supported living"),
+    ServiceSetting.HOSPITAL: lazy_gettext("Hospital"),
+    ServiceSetting.COMMUNITY_TEAM: lazy_gettext("Community health or social work team"),
+    ServiceSetting.CARERS_SUPPORT: lazy_gettext("Support for carers"),
+    ServiceSetting.OTHER: lazy_gettext("Somewhere else"),
+    ServiceSetting.NOT_SAID: lazy_gettext("Not said"),
 }
 
 
@@ -82,7 +85,16 @@ class Language(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"en": "English", "cy": "Cymraeg (Welsh)"}[self.value]
+        """The language's name for this page: "Cymraeg (Welsh)" and "English" on an English
+        page, "Cymraeg" and "Saesneg" on a Welsh one (both names where the reader may need
+        either: a Welsh speaker finds "Cymraeg" on an English page)."""
+        return str(LANGUAGE_LABELS[self])
+
+
+LANGUAGE_LABELS = {
+    Language.ENGLISH: lazy_gettext("English"),
+    Language.WELSH: lazy_gettext("Cymraeg (Welsh)"),
+}
 
 
 class MediaRole(enum.StrEnum):

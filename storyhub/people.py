@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from consent import copies
@@ -21,7 +23,7 @@ from consent.policy import people_to_remove
 from consent.services import ConsentError, person_removed
 from storyhub import audit, jobs
 from storyhub.covers import PictureCover, picture_covers
-from storyhub.extensions import db
+from storyhub.extensions import N_, db
 from storyhub.models import Job, JobState, Passage, Story, User
 from storyhub.processing import RENDER_STORY
 from storyhub.transcripts import redact
@@ -85,7 +87,7 @@ def remove_name(story: Story, name: str, by: User) -> int:
     for passage, first, last in places:
         redact(passage, first, last, by)
     if places:
-        jobs.submit(RENDER_STORY, story, message="Silencing the removed words")
+        jobs.submit(RENDER_STORY, story, message=N_("Silencing the removed words"))
     return len(places)
 
 
@@ -104,17 +106,17 @@ def cover_picture(story: Story, start: str, end: str, by: User) -> PictureCover:
     """Cover the picture of a video story from ``start`` to ``end`` (e.g. "1:05"): the web copy
     is made again with that stretch blanked."""
     if story.kind != "video":
-        raise ConsentError("This story has no picture to cover.")
+        raise ConsentError(_("This story has no picture to cover."))
     try:
         begin, finish = _seconds(start), _seconds(end)
     except ValueError:
         raise ConsentError(
-            "Please give the times as minutes and seconds, for example 1:05 to 1:20."
+            _("Please give the times as minutes and seconds, for example 1:05 to 1:20.")
         ) from None
     if not begin < finish:
-        raise ConsentError("The end time must come after the start time.")
+        raise ConsentError(_("The end time must come after the start time."))
     if begin >= story.duration:
-        raise ConsentError("That time is after the end of the story.")
+        raise ConsentError(_("That time is after the end of the story."))
     copies.before_removal(story)  # the web copy playing now still shows this stretch
     cover = PictureCover(
         story_id=story.id, start=begin, end=min(finish, story.duration), created_by_id=by.id
@@ -123,7 +125,7 @@ def cover_picture(story: Story, start: str, end: str, by: User) -> PictureCover:
     db.session.flush()
     audit.record("story.picture_covered", actor=by, object_type="story", object_id=story.id,
                  cover=cover.id)  # fmt: skip
-    jobs.submit(RENDER_STORY, story, message="Covering the picture")
+    jobs.submit(RENDER_STORY, story, message=N_("Covering the picture"))
     return cover
 
 
@@ -145,29 +147,43 @@ def record_removed(story: Story, by: User, index: int, picture: str | None) -> A
     consent = story.consent
     people = consent.third_parties if consent is not None else []
     if not 0 <= index < len(people):
-        raise ConsentError("We couldn't find that person in this story. Please try again.")
+        raise ConsentError(_("We couldn't find that person in this story. Please try again."))
     name = str(people[index].get("name", ""))
     places = name_places(story, name)
     if places:
-        where = "1 place" if len(places) == 1 else f"{len(places)} places"
         raise ConsentError(
-            f"“{name}” is still in the words in {where}. Remove it first, then come back here."
+            ngettext(
+                "“%(name)s” is still in the words in %(num)d place. Remove it first, then come "
+                "back here.",
+                "“%(name)s” is still in the words in %(num)d places. Remove it first, then come "
+                "back here.",
+                len(places),
+                name=name,
+            )
         )
     if story.kind == "video":
         if picture not in PICTURE_CHOICES:
             raise ConsentError(
-                f"Please say whether you covered the picture where {name} appears, "
-                "or checked that they don't appear."
+                _(
+                    "Please say whether you covered the picture where %(name)s appears, "
+                    "or checked that they don't appear.",
+                    name=name,
+                )
             )
         if picture == "covered" and not picture_covers(story):
             raise ConsentError(
-                f"Nothing is covered in the picture yet. Cover where {name} appears first."
+                _(
+                    "Nothing is covered in the picture yet. Cover where %(name)s appears first.",
+                    name=name,
+                )
             )
     else:
         picture = None
     if _copy_waiting(story):
         raise ConsentError(
-            "The video is still being made again without them (or making it didn't work). "
-            "Please come back when it is ready."
+            _(
+                "The video is still being made again without them (or making it didn't work). "
+                "Please come back when it is ready."
+            )
         )
     return person_removed(story, by, index, picture)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app, g, jsonify, request, url_for
+from flask_babel import gettext
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -66,6 +67,7 @@ csrf.exempt(bp)
 bp.ARGUMENTS_PARSER = ApiParser()
 
 PUBLIC_ENDPOINTS = {"api.openapi"}
+LOCATION = "Location"  # untranslated: an HTTP header
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
@@ -118,7 +120,11 @@ def _api_error(err: ApiError) -> tuple[Response, int]:
 @bp.errorhandler(HTTPException)
 def _http_error(err: HTTPException) -> tuple[Response, int]:
     code = (err.name or "error").lower().replace(" ", "_")
-    return error_response(err.code or 500, code, err.description or err.name)
+    message = err.description
+    if not message or message == type(err).description:
+        # Werkzeug's stock wording is English only: plain words in the asked-for language.
+        message = gettext("That request didn't work. Please check it and try again.")
+    return error_response(err.code or 500, code, message)
 
 
 @bp.errorhandler(TrainingError)
@@ -135,7 +141,9 @@ def _authenticate() -> None:
     scheme, _, token = header.partition(" ")
     user = user_for_api_token(token.strip()) if scheme.lower() == "bearer" and token else None
     if user is None:
-        raise ApiError(401, "unauthorised", "A valid API token is needed (Authorization: Bearer).")
+        raise ApiError(
+            401, "unauthorised", gettext("A valid API token is needed (Authorization: Bearer).")
+        )
     g.api_user = user
 
 
@@ -147,13 +155,13 @@ def _user() -> User:
 def _viewable_story(story_id: int) -> Story:
     story = db.session.get(Story, story_id) if 0 < story_id <= MAX_ID else None
     if story is None or not can_view(_user(), story):
-        raise ApiError(404, "not_found", "No story with that id is available to you.")
+        raise ApiError(404, "not_found", gettext("No story with that id is available to you."))
     return story
 
 
 @bp.route("/openapi.json")
 @bp.doc(security=[])
-@bp.doc(responses={"200": {"description": "The OpenAPI document"}})
+@bp.doc(responses={"200": {"description": "The OpenAPI document"}})  # untranslated: developer docs
 def openapi() -> Response:
     """This document"""
     return jsonify(openapi_document(current_app))
@@ -164,7 +172,7 @@ def openapi() -> Response:
 
 @bp.route("/stories", methods=["GET"])
 @bp.arguments(s.StoryPaging, location="query")
-@bp.response(200, s.StoryPage, description="A page of stories")
+@bp.response(200, s.StoryPage, description="A page of stories")  # untranslated: developer docs
 @errors(401)
 def list_stories(paging: dict[str, int]) -> dict[str, Any]:
     """Stories you may see, newest first"""
@@ -182,7 +190,7 @@ def list_stories(paging: dict[str, int]) -> dict[str, Any]:
 @bp.doc(
     requestBody={"required": True, "content": {"multipart/form-data": {"schema": s.StoryUpload}}}
 )
-@bp.response(201, s.StoryOut, description="Stored and queued")
+@bp.response(201, s.StoryOut, description="Stored and queued")  # untranslated: developer docs
 @errors(400, 401, 403, 413, 422)
 @accepts_uploads
 def create_story() -> tuple[Story, int, dict[str, str]]:
@@ -192,12 +200,14 @@ def create_story() -> tuple[Story, int, dict[str, str]]:
     """
     user = _user()
     if user.role not in (Role.STORYTELLER, Role.CURATOR, Role.ADMIN):
-        raise ApiError(403, "forbidden", "Your role can't upload stories.")
+        raise ApiError(403, "forbidden", gettext("Your role can't upload stories."))
     form = UploadForm(meta={"csrf": False})
     form.offer_storytellers(user)
     if not form.validate_on_submit():
         problems = {name: list(messages) for name, messages in form.errors.items()}
-        raise ApiError(400, "invalid", "Some details are missing or wrong.", fields=problems)
+        raise ApiError(
+            400, "invalid", gettext("Some details are missing or wrong."), fields=problems
+        )
     try:
         story = receive_upload(
             form.media.data,
@@ -207,11 +217,11 @@ def create_story() -> tuple[Story, int, dict[str, str]]:
         )
     except UploadRejected as rejected:
         raise ApiError(422, rejected.code, rejected.message) from None
-    return story, 201, {"Location": url_for("api.get_story", story_id=story.id)}
+    return story, 201, {LOCATION: url_for("api.get_story", story_id=story.id)}
 
 
 @bp.route("/stories/<int:story_id>")
-@bp.response(200, s.StoryOut, description="The story")
+@bp.response(200, s.StoryOut, description="The story")  # untranslated: developer docs
 @errors(401, 404)
 def get_story(story_id: int) -> Story:
     """One story"""
@@ -219,7 +229,7 @@ def get_story(story_id: int) -> Story:
 
 
 @bp.route("/jobs/<int:job_id>")
-@bp.response(200, s.Job, description="The job")
+@bp.response(200, s.Job, description="The job")  # untranslated: developer docs
 @errors(401, 404)
 def get_job(job_id: int) -> Job:
     """A background job's progress"""
@@ -229,7 +239,7 @@ def get_job(job_id: int) -> Job:
         can_view(user, job.story) if job.story is not None else jobs.may_follow(user, job)
     )
     if job is None or not allowed:
-        raise ApiError(404, "not_found", "No job with that id is available to you.")
+        raise ApiError(404, "not_found", gettext("No job with that id is available to you."))
     return job
 
 
@@ -239,7 +249,9 @@ def get_job(job_id: int) -> Job:
 def _managed_story(story_id: int) -> Story:
     story = _viewable_story(story_id)
     if not can_manage(_user(), story):
-        raise ApiError(403, "forbidden", "Only the storyteller and curators can change consent.")
+        raise ApiError(
+            403, "forbidden", gettext("Only the storyteller and curators can change consent.")
+        )
     return story
 
 
@@ -266,7 +278,11 @@ def _choices(given: dict[str, Any]) -> Choices:
 
 
 @bp.route("/stories/<int:story_id>/consent", methods=["GET"])
-@bp.response(200, s.ConsentWithHistory, description="Current consent and history")
+@bp.response(
+    200,
+    s.ConsentWithHistory,
+    description="Current consent and history",  # untranslated: developer docs
+)
 @errors(401, 403, 404)
 def get_consent(story_id: int) -> Story:
     """The story's current consent and its history (teller and staff)"""
@@ -276,7 +292,7 @@ def get_consent(story_id: int) -> Story:
 @bp.route("/stories/<int:story_id>/consent", methods=["POST"])
 @before_body(lambda story_id: _managed_story(story_id))
 @body(s.ConsentChoices)
-@bp.response(200, s.ConsentState, description="The new consent")
+@bp.response(200, s.ConsentState, description="The new consent")  # untranslated: developer docs
 @errors(400, 401, 403, 404, 409)
 def set_consent(given: dict[str, Any], story_id: int) -> Story:
     """Release the story (needs watched: true) or change its choices"""
@@ -297,7 +313,7 @@ def set_consent(given: dict[str, Any], story_id: int) -> Story:
 @bp.route("/stories/<int:story_id>/consent/renew", methods=["POST"])
 @before_body(lambda story_id: _managed_story(story_id))
 @body(s.ConsentRenewal)
-@bp.response(200, s.ConsentState, description="The new consent")
+@bp.response(200, s.ConsentState, description="The new consent")  # untranslated: developer docs
 @errors(400, 401, 403, 404, 409)
 def renew_consent(given: dict[str, Any], story_id: int) -> Story:
     """Keep sharing with the same choices for more months (default: the configured period)"""
@@ -313,7 +329,7 @@ def renew_consent(given: dict[str, Any], story_id: int) -> Story:
 @bp.route("/stories/<int:story_id>/consent/withdraw", methods=["POST"])
 @before_body(lambda story_id: _managed_story(story_id))
 @body(s.ConsentWithdrawal)
-@bp.response(200, s.ConsentState, description="The new consent")
+@bp.response(200, s.ConsentState, description="The new consent")  # untranslated: developer docs
 @errors(400, 401, 403, 404, 409)
 def withdraw_consent(given: dict[str, Any], story_id: int) -> Story:
     """Stop sharing the story everywhere, at once ("reason" needed when acting for the teller)"""
@@ -333,7 +349,7 @@ def withdraw_consent(given: dict[str, Any], story_id: int) -> Story:
 
 @bp.route("/search")
 @bp.doc(parameters=[{"in": "query", "schema": s.SearchFilters}])
-@bp.response(200, s.SearchResults, description="A page")
+@bp.response(200, s.SearchResults, description="A page")  # untranslated: developer docs
 @errors(400, 401, 503)
 def search() -> Any:
     """Find passages in the stories you may see, grouped by story
@@ -356,7 +372,11 @@ def search() -> Any:
 
 @bp.route("/passages/<int:passage_id>/similar")
 @bp.doc(parameters=[{"in": "query", "schema": s.SimilarFilters}])
-@bp.response(200, s.SearchResults, description="A page of passages, closest in meaning first")
+@bp.response(
+    200,
+    s.SearchResults,
+    description="A page of passages, closest in meaning first",  # untranslated: developer docs
+)
 @errors(400, 401, 404, 409, 503)
 def similar_passages(passage_id: int) -> Any:
     """Passages like this one in meaning, in the stories you may see ("more like this")
@@ -369,7 +389,7 @@ def similar_passages(passage_id: int) -> Any:
     """
     passage = passage_for_similar(_user(), passage_id)
     if passage is None:
-        raise ApiError(404, "not_found", "No passage with that id is available to you.")
+        raise ApiError(404, "not_found", gettext("No passage with that id is available to you."))
     try:
         page = run_similar(_user(), passage, request.args)
     except BadSearch as err:
@@ -383,7 +403,7 @@ def similar_passages(passage_id: int) -> Any:
 
 def _dashboard_slice(counting: bool = False) -> Slice:
     if not may_see_dashboard(_user()):
-        raise ApiError(403, "forbidden", "Your role can't see the outcomes dashboard.")
+        raise ApiError(403, "forbidden", gettext("Your role can't see the outcomes dashboard."))
     try:
         return Slice.parse(request.args, dashboard.subtheme_kinds(), counting)
     except BadSlice as err:
@@ -392,7 +412,7 @@ def _dashboard_slice(counting: bool = False) -> Slice:
 
 @bp.route("/outcomes")
 @bp.doc(parameters=[{"in": "query", "schema": s.OutcomeFilters}])
-@bp.response(200, s.Outcomes, description="The tables")
+@bp.response(200, s.Outcomes, description="The tables")  # untranslated: developer docs
 @errors(400, 401, 403)
 def outcomes() -> Any:
     """Counts of confirmed outcome themes (the dashboard's tables)
@@ -417,7 +437,11 @@ def outcomes() -> Any:
 @before_body(_dashboard_slice)
 @bp.doc(parameters=[{"in": "query", "schema": s.OutcomeFilters}])
 @bp.arguments(s.BehindPaging, location="query")
-@bp.response(200, s.OutcomePassages, description="A page of passages")
+@bp.response(
+    200,
+    s.OutcomePassages,
+    description="A page of passages",  # untranslated: developer docs
+)
 @errors(400, 401, 403)
 def outcome_passages(paging: dict[str, int]) -> Any:
     """The passages behind a count that you may see"""
@@ -434,7 +458,9 @@ def _trainer() -> User:
     user = _user()
     if user.role not in CLIP_ROLES:
         raise ApiError(
-            403, "forbidden", "Only trainers, curators and administrators use clips and sessions."
+            403,
+            "forbidden",
+            gettext("Only trainers, curators and administrators use clips and sessions."),
         )
     return user
 
@@ -443,7 +469,7 @@ def _clip(clip_id: int, *, own: bool = False) -> Clip:
     user = _trainer()
     clip = training.clip_for(user, clip_id) if 0 < clip_id <= MAX_ID else None
     if clip is None or (own and clip.owner_id != user.id):
-        raise ApiError(404, "not_found", "No clip with that id is available to you.")
+        raise ApiError(404, "not_found", gettext("No clip with that id is available to you."))
     return clip
 
 
@@ -451,19 +477,19 @@ def _session(session_id: int, *, edit: bool = False) -> Lesson:
     user = _trainer()
     found = training.session_for(user, session_id, edit=edit) if 0 < session_id <= MAX_ID else None
     if found is None:
-        raise ApiError(404, "not_found", "No session with that id is available to you.")
+        raise ApiError(404, "not_found", gettext("No session with that id is available to you."))
     return found
 
 
 def _item(session: Lesson, item_id: int) -> LessonItem:
     item = training.item_of(session, item_id)
     if item is None:
-        raise ApiError(404, "not_found", "No item with that id is in this session.")
+        raise ApiError(404, "not_found", gettext("No item with that id is in this session."))
     return item
 
 
 @bp.route("/clips", methods=["GET"])
-@bp.response(200, s.ClipList, description="Your clips")
+@bp.response(200, s.ClipList, description="Your clips")  # untranslated: developer docs
 @errors(401, 403)
 def list_clips() -> dict[str, Any]:
     """Your clips, newest first, each saying whether it can be used now"""
@@ -473,7 +499,7 @@ def list_clips() -> dict[str, Any]:
 @bp.route("/clips", methods=["POST"])
 @before_body(_trainer)
 @body(s.ClipCreate)
-@bp.response(201, s.ClipOut, description="The new clip")
+@bp.response(201, s.ClipOut, description="The new clip")  # untranslated: developer docs
 @errors(400, 401, 403, 404)
 def create_clip(given: dict[str, Any]) -> tuple[Clip, int, dict[str, str]]:
     """Cut a clip from a story, from one word number to another
@@ -489,11 +515,11 @@ def create_clip(given: dict[str, Any]) -> tuple[Clip, int, dict[str, str]]:
         user, story, given["start_word"], given["end_word"], given["title"], given.get("note", "")
     )
     db.session.commit()
-    return clip, 201, {"Location": url_for("api.get_clip", clip_id=clip.id)}
+    return clip, 201, {LOCATION: url_for("api.get_clip", clip_id=clip.id)}
 
 
 @bp.route("/stories/<int:story_id>/words")
-@bp.response(200, s.StoryWords, description="The words")
+@bp.response(200, s.StoryWords, description="The words")  # untranslated: developer docs
 @errors(400, 401, 403, 404)
 def story_words(story_id: int) -> Story:
     """A story's numbered words, to choose where a clip starts and ends
@@ -505,12 +531,12 @@ def story_words(story_id: int) -> Story:
     story = _viewable_story(story_id)
     refusal = clip_refusal(story)
     if refusal is not None or not can_clip(user, story):
-        raise ApiError(400, "invalid", refusal or "You can't make clips from this story.")
+        raise ApiError(400, "invalid", refusal or gettext("You can't make clips from this story."))
     return story
 
 
 @bp.route("/clips/<int:clip_id>", methods=["GET"])
-@bp.response(200, s.ClipOut, description="The clip")
+@bp.response(200, s.ClipOut, description="The clip")  # untranslated: developer docs
 @errors(401, 403, 404)
 def get_clip(clip_id: int) -> Clip:
     """One clip: yours, or one in a session shared with you"""
@@ -520,7 +546,7 @@ def get_clip(clip_id: int) -> Clip:
 @bp.route("/clips/<int:clip_id>", methods=["PATCH"])
 @before_body(lambda clip_id: _clip(clip_id, own=True))
 @body(s.ClipUpdate)
-@bp.response(200, s.ClipOut, description="The changed clip")
+@bp.response(200, s.ClipOut, description="The changed clip")  # untranslated: developer docs
 @errors(400, 401, 403, 404)
 def update_clip(given: dict[str, Any], clip_id: int) -> Clip:
     """Change your clip's words, title or note (fields left out stay)"""
@@ -539,7 +565,7 @@ def update_clip(given: dict[str, Any], clip_id: int) -> Clip:
 
 
 @bp.route("/clips/<int:clip_id>", methods=["DELETE"])
-@bp.response(204, description="Done")
+@bp.response(204, description="Done")  # untranslated: developer docs
 @errors(401, 403, 404)
 def delete_clip(clip_id: int) -> None:
     """Delete your clip; it leaves every session that held it"""
@@ -551,8 +577,12 @@ def delete_clip(clip_id: int) -> None:
 
 
 @bp.route("/clips/<int:clip_id>/file", methods=["POST"])
-@bp.response(200, s.ClipFile, description="The file is ready")
-@bp.alt_response(202, schema=s.ClipFileCutting, description="Being cut")
+@bp.response(200, s.ClipFile, description="The file is ready")  # untranslated: developer docs
+@bp.alt_response(
+    202,
+    schema=s.ClipFileCutting,
+    description="Being cut",  # untranslated: developer docs
+)
 @errors(400, 401, 403, 404)
 def request_clip_file(clip_id: int) -> Any:
     """Ask for your clip as a file, cut exactly on its words
@@ -568,12 +598,12 @@ def request_clip_file(clip_id: int) -> Any:
     cutting = s.ClipFileCutting().dump({**s.ClipFile().dump(clip), "job": job})
     response = jsonify(cutting)
     response.status_code = 202
-    response.headers["Location"] = url_for("api.get_job", job_id=job.id)
+    response.headers[LOCATION] = url_for("api.get_job", job_id=job.id)
     return response
 
 
 @bp.route("/clips/<int:clip_id>/file", methods=["GET"])
-@binary("The clip", "video/mp4", "audio/mp4")
+@binary("The clip", "video/mp4", "audio/mp4")  # untranslated: developer docs
 @errors(401, 403, 404, 410)
 def download_clip_file(clip_id: int) -> WerkzeugResponse:
     """Your clip as a file (MP4, or M4A for a sound-only story)
@@ -583,14 +613,16 @@ def download_clip_file(clip_id: int) -> WerkzeugResponse:
     clip = _clip(clip_id, own=True)
     standing = training.clip_standing(clip, _user())
     if not standing.usable:
-        raise ApiError(410, "gone", standing.reason or "This clip can't be used now.")
+        raise ApiError(410, "gone", standing.reason or gettext("This clip can't be used now."))
     if not clip_files.file_ready(clip):
-        raise ApiError(404, "not_found", "This clip has no file yet: POST to this address first.")
+        raise ApiError(
+            404, "not_found", gettext("This clip has no file yet: POST to this address first.")
+        )
     return clip_files.send_clip_file(clip)
 
 
 @bp.route("/sessions", methods=["GET"])
-@bp.response(200, s.SessionLists, description="Sessions")
+@bp.response(200, s.SessionLists, description="Sessions")  # untranslated: developer docs
 @errors(401, 403)
 def list_sessions() -> dict[str, Any]:
     """Your sessions and those shared with you, most recently changed first"""
@@ -601,18 +633,18 @@ def list_sessions() -> dict[str, Any]:
 @bp.route("/sessions", methods=["POST"])
 @before_body(_trainer)
 @body(s.SessionDetails)
-@bp.response(201, s.SessionOut, description="The new session")
+@bp.response(201, s.SessionOut, description="The new session")  # untranslated: developer docs
 @errors(400, 401, 403)
 def create_session(given: dict[str, Any]) -> tuple[Lesson, int, dict[str, str]]:
     """Make a new, empty session"""
     user = _trainer()
     session = training.create_session(user, given.get("title", ""), given.get("summary", ""))
     db.session.commit()
-    return session, 201, {"Location": url_for("api.get_session", session_id=session.id)}
+    return session, 201, {LOCATION: url_for("api.get_session", session_id=session.id)}
 
 
 @bp.route("/sessions/<int:session_id>", methods=["GET"])
-@bp.response(200, s.SessionOut, description="The session")
+@bp.response(200, s.SessionOut, description="The session")  # untranslated: developer docs
 @errors(401, 403, 404)
 def get_session(session_id: int) -> Lesson:
     """A session with its items in order; each clip says whether it can be used now"""
@@ -622,7 +654,7 @@ def get_session(session_id: int) -> Lesson:
 @bp.route("/sessions/<int:session_id>", methods=["PATCH"])
 @before_body(lambda session_id: _session(session_id, edit=True))
 @body(s.SessionDetails)
-@bp.response(200, s.SessionOut, description="The session")
+@bp.response(200, s.SessionOut, description="The session")  # untranslated: developer docs
 @errors(400, 401, 403, 404)
 def update_session(given: dict[str, Any], session_id: int) -> Lesson:
     """Change your session's title or summary (fields left out stay)"""
@@ -635,7 +667,7 @@ def update_session(given: dict[str, Any], session_id: int) -> Lesson:
 
 
 @bp.route("/sessions/<int:session_id>", methods=["DELETE"])
-@bp.response(204, description="Done")
+@bp.response(204, description="Done")  # untranslated: developer docs
 @errors(401, 403, 404)
 def delete_session(session_id: int) -> None:
     """Delete your session and its exports' files"""
@@ -650,14 +682,14 @@ def delete_session(session_id: int) -> None:
 @bp.route("/sessions/<int:session_id>/items", methods=["POST"])
 @before_body(lambda session_id: _session(session_id, edit=True))
 @body(s.SessionItemCreate)
-@bp.response(201, s.LessonItemOut, description="The new item")
+@bp.response(201, s.LessonItemOut, description="The new item")  # untranslated: developer docs
 @errors(400, 401, 403, 404)
 def add_session_item(given: dict[str, Any], session_id: int) -> tuple[LessonItem, int]:
     """Add a heading, a discussion prompt or a clip at the end"""
     session = _session(session_id, edit=True)
     clip_id = given.get("clip_id")
     if clip_id is not None and not 0 < clip_id <= MAX_ID:
-        raise ApiError(400, "invalid", "Please choose one of your clips.")
+        raise ApiError(400, "invalid", gettext("Please choose one of your clips."))
     item = training.add_item(
         _user(),
         session,
@@ -673,7 +705,7 @@ def add_session_item(given: dict[str, Any], session_id: int) -> tuple[LessonItem
 @bp.route("/sessions/<int:session_id>/items/<int:item_id>", methods=["PATCH"])
 @before_body(lambda session_id, item_id: _item(_session(session_id, edit=True), item_id))
 @body(s.SessionItemUpdate)
-@bp.response(200, s.LessonItemOut, description="The item")
+@bp.response(200, s.LessonItemOut, description="The item")  # untranslated: developer docs
 @errors(400, 401, 403, 404)
 def update_session_item(given: dict[str, Any], session_id: int, item_id: int) -> LessonItem:
     """Change an item's text (headings, prompts) or notes"""
@@ -685,7 +717,7 @@ def update_session_item(given: dict[str, Any], session_id: int, item_id: int) ->
 
 
 @bp.route("/sessions/<int:session_id>/items/<int:item_id>", methods=["DELETE"])
-@bp.response(204, description="Done")
+@bp.response(204, description="Done")  # untranslated: developer docs
 @errors(401, 403, 404)
 def remove_session_item(session_id: int, item_id: int) -> None:
     """Take an item out of the session"""
@@ -697,7 +729,11 @@ def remove_session_item(session_id: int, item_id: int) -> None:
 @bp.route("/sessions/<int:session_id>/order", methods=["PUT"])
 @before_body(lambda session_id: _session(session_id, edit=True))
 @body(s.SessionOrder)
-@bp.response(200, s.SessionOut, description="The session in its new order")
+@bp.response(
+    200,
+    s.SessionOut,
+    description="The session in its new order",  # untranslated: developer docs
+)
 @errors(400, 401, 403, 404)
 def reorder_session(given: dict[str, Any], session_id: int) -> Lesson:
     """Put the items in a new order
@@ -712,20 +748,20 @@ def reorder_session(given: dict[str, Any], session_id: int) -> Lesson:
 
 
 @bp.route("/sessions/<int:session_id>/duplicate", methods=["POST"])
-@bp.response(201, s.SessionOut, description="Your copy")
+@bp.response(201, s.SessionOut, description="Your copy")  # untranslated: developer docs
 @errors(401, 403, 404)
 def duplicate_session(session_id: int) -> tuple[Lesson, int, dict[str, str]]:
     """Copy a session (yours or one shared with you) into a new one of yours"""
     session = _session(session_id)
     copy = training.duplicate_session(_user(), session)
     db.session.commit()
-    return copy, 201, {"Location": url_for("api.get_session", session_id=copy.id)}
+    return copy, 201, {LOCATION: url_for("api.get_session", session_id=copy.id)}
 
 
 @bp.route("/sessions/<int:session_id>/exports", methods=["POST"])
 @before_body(lambda session_id: _session(session_id))
 @body(s.ExportRequest)
-@bp.response(202, s.ExportQueued, description="Queued")
+@bp.response(202, s.ExportQueued, description="Queued")  # untranslated: developer docs
 @errors(400, 401, 403, 404)
 def export_session(
     given: dict[str, Any], session_id: int
@@ -742,7 +778,7 @@ def export_session(
     db.session.commit()
     job = export.job
     assert job is not None
-    return {"export": export, "job": job}, 202, {"Location": url_for("api.get_job", job_id=job.id)}
+    return {"export": export, "job": job}, 202, {LOCATION: url_for("api.get_job", job_id=job.id)}
 
 
 @bp.route(
@@ -755,7 +791,13 @@ def export_session(
         }
     ],
 )
-@binary("The file", "video/mp4", "text/vtt", "text/html", "application/pdf")
+@binary(
+    "The file",  # untranslated: developer docs
+    "video/mp4",
+    "text/vtt",
+    "text/html",
+    "application/pdf",
+)
 @errors(401, 403, 404, 410)
 def download_export(session_id: int, export_id: int, kind: str) -> WerkzeugResponse:
     """One file of an export: the video, its captions, or the handout
@@ -770,7 +812,9 @@ def download_export(session_id: int, export_id: int, kind: str) -> WerkzeugRespo
         or export.session_id != session.id
         or kind not in training_exports.EXPORT_FILES
     ):
-        raise ApiError(404, "not_found", "No export file with that name is available to you.")
+        raise ApiError(
+            404, "not_found", gettext("No export file with that name is available to you.")
+        )
     refusal = training_exports.export_refusal(_user(), export)
     if refusal is not None:
         raise ApiError(410, "gone", refusal)
@@ -778,7 +822,7 @@ def download_export(session_id: int, export_id: int, kind: str) -> WerkzeugRespo
 
 
 @bp.route("/sessions/<int:session_id>/exports", methods=["GET"])
-@bp.response(200, s.ExportList, description="Exports")
+@bp.response(200, s.ExportList, description="Exports")  # untranslated: developer docs
 @errors(401, 403, 404)
 def list_session_exports(session_id: int) -> dict[str, Any]:
     """The session's exports, newest first"""

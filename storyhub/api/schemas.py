@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import g, url_for
+from flask_babel import gettext
 from marshmallow import (
     EXCLUDE,
     RAISE,
@@ -24,14 +25,16 @@ from marshmallow import (
     post_load,
     pre_dump,
     pre_load,
+    validate,
 )
-from marshmallow.validate import Length, OneOf, Range
 
 from consent.describe import sharing
 from consent.models import Audience, ConsentAction, ConsentStatus, Naming, RecordedFor
 from search.query import SearchMode
 from storyhub import MAX_ID
+from storyhub.api.errors import in_language
 from storyhub.dashboard.services import Behind, Dashboard, Row
+from storyhub.extensions import N_
 from storyhub.finder.services import MAX_FILTER_VALUES, MatchedBy, SearchPage
 from storyhub.models import (
     JobState,
@@ -66,7 +69,7 @@ def _values(kind: Any) -> list[str]:
 # --- fields: strict as JSON is, each message naming its field --------------------------------
 
 
-NEEDED = {"required": "{name} is needed.", "null": "{name} is needed."}
+NEEDED = {"required": N_("{name} is needed."), "null": N_("{name} is needed.")}
 
 
 def _messages(own: dict[str, str], given: dict[str, str] | None) -> dict[str, Any]:
@@ -74,11 +77,42 @@ def _messages(own: dict[str, str], given: dict[str, str] | None) -> dict[str, An
     return {**NEEDED, **own, **(given or {})}
 
 
+def _field_error(field: fields.Field, key: str, **values: Any) -> ValidationError:
+    """A field's message in the request's language, its name and values put in after."""
+    message = field.error_messages.get(key)
+    if not isinstance(message, str):  # none (a mistake in the schema) or not words: as it was
+        return fields.Field.make_error(field, key, name=field.name, **values)
+    return ValidationError(in_language(message, name=field.name, **values))
+
+
+# Validators whose messages are translated before their values are put in.
+class Length(validate.Length):
+    def _format_error(self, value: Any, message: str) -> str:
+        return in_language(
+            self.error or message, input=value, min=self.min, max=self.max, equal=self.equal
+        )
+
+
+class Range(validate.Range):
+    def _format_error(self, value: Any, message: str) -> str:
+        return in_language(self.error or message, input=value, min=self.min, max=self.max)
+
+
+class OneOf(validate.OneOf):
+    def _format_error(self, value: Any) -> str:
+        return in_language(
+            self.error, input=value, choices=self.choices_text, labels=self.labels_text
+        )
+
+
 class Whole(fields.Integer):
     """A whole number: not text, not a fraction, not true or false."""
 
     def __init__(self, *, error_messages: dict[str, str] | None = None, **kwargs: Any) -> None:
-        own = {"invalid": "{name} must be a whole number.", "too_large": "{name} is too large."}
+        own = {
+            "invalid": N_("{name} must be a whole number."),
+            "too_large": N_("{name} is too large."),
+        }
         super().__init__(strict=True, error_messages=_messages(own, error_messages), **kwargs)
 
     def _validated(self, value: Any) -> int:
@@ -87,25 +121,25 @@ class Whole(fields.Integer):
         return super()._validated(value)
 
     def make_error(self, key: str, **kwargs: Any) -> ValidationError:
-        return super().make_error(key, name=self.name, **kwargs)
+        return _field_error(self, key, **kwargs)
 
 
 class Text(fields.String):
     """Text, and only text (a number or a list is refused, not turned into text)."""
 
     def __init__(self, *, error_messages: dict[str, str] | None = None, **kwargs: Any) -> None:
-        own = {"invalid": "{name} must be text."}
+        own = {"invalid": N_("{name} must be text.")}
         super().__init__(error_messages=_messages(own, error_messages), **kwargs)
 
     def make_error(self, key: str, **kwargs: Any) -> ValidationError:
-        return super().make_error(key, name=self.name, **kwargs)
+        return _field_error(self, key, **kwargs)
 
 
 class Flag(fields.Boolean):
     """true or false, as JSON sends them (not "yes", not 1)."""
 
     def __init__(self, *, error_messages: dict[str, str] | None = None, **kwargs: Any) -> None:
-        own = {"invalid": "{name} must be true or false."}
+        own = {"invalid": N_("{name} must be true or false.")}
         super().__init__(error_messages=_messages(own, error_messages), **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
@@ -114,7 +148,7 @@ class Flag(fields.Boolean):
         return value
 
     def make_error(self, key: str, **kwargs: Any) -> ValidationError:
-        return super().make_error(key, name=self.name, **kwargs)
+        return _field_error(self, key, **kwargs)
 
 
 class Moment(fields.DateTime):
@@ -135,7 +169,11 @@ class Blankable(fields.Field):
         self.inner = inner
 
 
-BLANK = {"type": "string", "pattern": "^\\s*$", "description": "Empty: no filter"}
+BLANK = {
+    "type": "string",
+    "pattern": "^\\s*$",
+    "description": "Empty: no filter",  # untranslated: developer docs
+}
 
 
 def blankable2properties(self: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
@@ -147,14 +185,14 @@ def blankable2properties(self: Any, field: fields.Field, **kwargs: Any) -> dict[
 
 def title_field(**kwargs: Any) -> Text:
     return Text(
-        validate=Length(max=TITLE_CHARS, error="The title can be at most {max} characters."),
+        validate=Length(max=TITLE_CHARS, error=N_("The title can be at most {max} characters.")),
         **kwargs,
     )
 
 
 def text_field(**kwargs: Any) -> Text:
     return Text(
-        validate=Length(max=TEXT_CHARS, error="That can be at most {max} characters."), **kwargs
+        validate=Length(max=TEXT_CHARS, error=N_("That can be at most {max} characters.")), **kwargs
     )
 
 
@@ -184,9 +222,13 @@ class Body(Schema):
         allowed = sorted(field.data_key or name for name, field in self.load_fields.items())
         unknown = sorted(set(data) - set(allowed))
         if unknown:
-            message = f"Unknown field(s): {', '.join(unknown)}. Allowed: {', '.join(allowed)}."
+            message = gettext(
+                "Unknown field(s): %(unknown)s. Allowed: %(allowed)s.",
+                unknown=", ".join(unknown),
+                allowed=", ".join(allowed),
+            )
             if self.unknown_hint and {"start", "end"} & set(unknown):
-                message += self.unknown_hint
+                message += " " + gettext(self.unknown_hint)
             raise ValidationError(message)
         return data
 
@@ -195,9 +237,9 @@ class Body(Schema):
         return {name: value for name, value in data.items() if value is not None}
 
 
-NOT_IN_STORY = "Those words are not in this story. Please choose again."
-WORD_HINT = (
-    " A clip starts and ends on word numbers (start_word, end_word), "
+NOT_IN_STORY = N_("Those words are not in this story. Please choose again.")
+WORD_HINT = N_(
+    "A clip starts and ends on word numbers (start_word, end_word), "
     "as listed by GET /stories/{story_id}/words."
 )
 
@@ -226,11 +268,19 @@ class SessionItemCreate(Body):
     kind = Text(
         required=True,
         validate=OneOf(
-            _values(ItemKind), error="Please choose a heading, a clip or a discussion prompt."
+            _values(ItemKind), error=N_("Please choose a heading, a clip or a discussion prompt.")
         ),
     )
-    text = optional(text_field(metadata={"description": "Needed for a heading or a prompt"}))
-    clip_id = optional(Whole(metadata={"description": "Needed for a clip"}))
+    text = optional(
+        text_field(
+            metadata={
+                "description": "Needed for a heading or a prompt"  # untranslated: developer docs
+            }  # untranslated: developer docs
+        )
+    )
+    clip_id = optional(
+        Whole(metadata={"description": "Needed for a clip"})  # untranslated: developer docs
+    )
     notes = optional(text_field())
 
 
@@ -239,7 +289,7 @@ class SessionItemUpdate(Body):
     notes = optional(text_field())
 
 
-ORDER_MESSAGE = "items must be a list of the session's item ids."
+ORDER_MESSAGE = N_("items must be a list of the session's item ids.")
 
 
 class SessionOrder(Body):
@@ -251,7 +301,13 @@ class SessionOrder(Body):
 
 
 class ExportRequest(Body):
-    burn_captions = optional(Flag(metadata={"description": "Put the captions into the picture"}))
+    burn_captions = optional(
+        Flag(
+            metadata={
+                "description": "Put the captions into the picture"  # untranslated: developer docs
+            }  # untranslated: developer docs
+        )
+    )
 
 
 class ThirdParty(Schema):
@@ -263,7 +319,7 @@ class ThirdParty(Schema):
 
 
 def _choice(kind: Any) -> Text:
-    return Text(validate=OneOf(_values(kind), error="{input} is not one of: {choices}."))
+    return Text(validate=OneOf(_values(kind), error=N_("{input} is not one of: {choices}.")))
 
 
 class ConsentChoices(Body):
@@ -277,13 +333,13 @@ class ConsentChoices(Body):
     clips_allowed = optional(Flag())
     naming = optional(_choice(Naming))
     review_months = optional(
-        Whole(validate=Range(min=1, max=36, error="review_months goes from {min} to {max}."))
+        Whole(validate=Range(min=1, max=36, error=N_("review_months goes from {min} to {max}.")))
     )
     recorded_for = optional(_choice(RecordedFor))
     proxy_name = optional(Text())
     proxy_relationship = optional(Text())
     best_interests_note = optional(Text())
-    adult_on = optional(fields.Date(error_messages={"invalid": "adult_on must be a date."}))
+    adult_on = optional(fields.Date(error_messages={"invalid": N_("adult_on must be a date.")}))
     third_parties = optional(fields.List(fields.Nested(ThirdParty)))
     notes = optional(Text())
 
@@ -293,7 +349,7 @@ class ConsentRenewal(Body):
         unknown = EXCLUDE
 
     months = optional(
-        Whole(validate=Range(min=1, max=36, error="months goes from {min} to {max}."))
+        Whole(validate=Range(min=1, max=36, error=N_("months goes from {min} to {max}.")))
     )
 
 
@@ -310,10 +366,10 @@ class ConsentWithdrawal(Body):
 class StoryPaging(Schema):
     # Refused, not quietly changed: a client must not think it has them all.
     limit = fields.Integer(
-        load_default=50, validate=Range(1, 200, error="limit goes from {min} to {max}.")
+        load_default=50, validate=Range(1, 200, error=N_("limit goes from {min} to {max}."))
     )
     offset = fields.Integer(
-        load_default=0, validate=Range(0, MAX_ID, error="offset goes from {min} to {max}.")
+        load_default=0, validate=Range(0, MAX_ID, error=N_("offset goes from {min} to {max}."))
     )
 
 
@@ -321,7 +377,7 @@ class BehindPaging(Schema):
     error_code = "bad_filter"  # as the dashboard's own filters say it
     page = fields.Integer(
         load_default=1,
-        validate=Range(1, 10_000, error="page must be a whole number from 1 to 10000."),
+        validate=Range(1, 10_000, error=N_("page must be a whole number from 1 to 10000.")),
     )
 
 
@@ -352,7 +408,11 @@ class SimilarFilters(Schema):
 class SearchFilters(SimilarFilters):
     """The search page's words, mode and filters (documentation: the finder checks them)."""
 
-    q = Text(metadata={"description": "Only its first 500 characters count"})
+    q = Text(
+        metadata={
+            "description": "Only its first 500 characters count"  # untranslated: developer docs
+        }
+    )
     mode = _filter(
         Text(validate=OneOf(_values(SearchMode))),
         metadata={
@@ -395,7 +455,12 @@ class Answer(Schema):
 class ErrorDetail(Answer):
     code = fields.String(required=True)
     message = fields.String(required=True)
-    fields_ = fields.Dict(data_key="fields", metadata={"description": "Each field's problems"})
+    fields_ = fields.Dict(
+        data_key="fields",
+        metadata={
+            "description": "Each field's problems"  # untranslated: developer docs
+        },
+    )
 
 
 class Error(Answer):
@@ -463,7 +528,11 @@ class StoryUpload(Answer):
     description = Text(validate=Length(max=TEXT_CHARS))
     language = Text(validate=OneOf(_values(Language)))
     teller_kind = Text(validate=OneOf(_values(TellerKind)))
-    storyteller = Text(metadata={"description": "Staff only: the storyteller's user id, or 'self'"})
+    storyteller = Text(
+        metadata={
+            "description": "Staff only: the storyteller's user id, or 'self'"  # untranslated: docs
+        }
+    )
     take_part = Text(
         required=True,
         validate=OneOf(["true", "y", "yes", "on", "1"]),
@@ -620,7 +689,9 @@ class CellOut(CountOut):
         keys=fields.String(),
         values=fields.String(),
         required=True,
-        metadata={"description": "The drill-down's query"},
+        metadata={
+            "description": "The drill-down's query"  # untranslated: developer docs
+        },
     )
 
     @pre_dump
@@ -713,7 +784,12 @@ class ClipOut(Answer):
     id = fields.Integer(required=True)
     story_id = fields.Integer(required=True)
     story_title = fields.String()
-    start = fields.Float(required=True, metadata={"description": "Seconds into the story"})
+    start = fields.Float(
+        required=True,
+        metadata={
+            "description": "Seconds into the story"  # untranslated: developer docs
+        },
+    )
     end = fields.Float(required=True)
     duration = fields.Float()
     start_word = fields.Integer(
@@ -722,20 +798,37 @@ class ClipOut(Answer):
     )
     end_word = fields.Integer(allow_none=True)
     title = fields.String(required=True)
-    note = fields.String(allow_none=True, metadata={"description": "Its maker's only"})
+    note = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Its maker's only"  # untranslated: developer docs
+        },
+    )
     mine = fields.Boolean()
     created_at = Moment()
     updated_at = Moment()
     usable = fields.Boolean(
         required=True,
-        metadata={"description": "Whether its story's consent lets you be shown it now"},
+        metadata={
+            "description": (
+                "Whether its story's consent lets you be shown it now"  # untranslated: docs
+            )
+        },
     )
     reason = fields.String(
-        required=True, allow_none=True, metadata={"description": "Why it can't be used"}
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Why it can't be used"  # untranslated: developer docs
+        },
     )
     redacted = fields.Boolean(metadata={"description": "A name or place was removed"})
     text = fields.String(
-        required=True, allow_none=True, metadata={"description": "Its words, when usable"}
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Its words, when usable"  # untranslated: developer docs
+        },
     )
     links = Links
 
@@ -835,10 +928,19 @@ class LessonItemOut(Answer):
     id = fields.Integer(required=True)
     position = fields.Integer(required=True)
     kind = fields.Enum(ItemKind, by_value=fields.String, required=True)
-    text = fields.String(required=True, metadata={"description": "The heading or the prompt"})
+    text = fields.String(
+        required=True,
+        metadata={
+            "description": "The heading or the prompt"  # untranslated: developer docs
+        },
+    )
     # Trainer's notes: for everyone who runs the session (the room never sees them).
     notes = fields.String(
-        required=True, allow_none=True, metadata={"description": "The trainer's notes"}
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The trainer's notes"  # untranslated: developer docs
+        },
     )
     clip = fields.Nested(ClipOut, required=True, allow_none=True)
 
@@ -852,11 +954,18 @@ class SessionSummary(Answer):
     title = fields.String(required=True)
     summary = fields.String(required=True)
     owner = fields.String(
-        attribute="owner.display_name", required=True, metadata={"description": "Its owner's name"}
+        attribute="owner.display_name",
+        required=True,
+        metadata={
+            "description": "Its owner's name"  # untranslated: developer docs
+        },
     )
     editable = fields.Function(
         lambda session: training.can_edit(_viewer(), session),
-        metadata={"type": "boolean", "description": "Only its owner changes it"},
+        metadata={
+            "type": "boolean",
+            "description": "Only its owner changes it",  # untranslated: developer docs
+        },
     )
     item_count = fields.Function(
         lambda session: len(session.items), required=True, metadata={"type": "integer"}
@@ -900,14 +1009,18 @@ class ExportOut(Answer):
         required=True,
         allow_none=True,
         metadata={
-            "description": "File kind to download address, only while every story in it may "
-            "still be used"
+            "description": (
+                "File kind to download address, only while every story "  # untranslated: docs
+                "in it may still be used"
+            )
         },
     )
     refusal = fields.String(
         required=True,
         allow_none=True,
-        metadata={"description": "Why the files can't be downloaded now"},
+        metadata={
+            "description": "Why the files can't be downloaded now"  # untranslated: developer docs
+        },
     )
 
     @pre_dump

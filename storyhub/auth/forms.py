@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from flask_babel import lazy_gettext
 from wtforms import Form, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
@@ -12,8 +13,10 @@ from storyhub.models import Role
 
 
 class LoginForm(PageForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    username = StringField(lazy_gettext("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(
+        lazy_gettext("Password"), validators=[DataRequired(), Length(max=1024)]
+    )
 
 
 def _same_site(_form: Form, field: StringField) -> None:
@@ -22,9 +25,9 @@ def _same_site(_form: Form, field: StringField) -> None:
     parts = urlsplit(target)
     # A backslash too: browsers read "/\\evil.example" as "//evil.example", another site.
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        raise ValidationError("That page is not on this site.")
+        raise ValidationError(lazy_gettext("That page is not on this site."))
     if "\\" in target:
-        raise ValidationError("That page is not on this site.")
+        raise ValidationError(lazy_gettext("That page is not on this site."))
 
 
 class NextPageForm(Form):
@@ -39,14 +42,16 @@ class NextPageForm(Form):
 
 class InviteForm(PageForm):
     display_name = StringField(
-        "Their name",
-        description="How their name is shown to staff. They can be anonymous to others.",
+        lazy_gettext("Their name"),
+        description=lazy_gettext(
+            "How their name is shown to staff. They can be anonymous to others."
+        ),
         validators=[DataRequired(), Length(max=120)],
     )
-    role = SelectField("They will be a", validators=[DataRequired()])
+    role = SelectField(lazy_gettext("They will be a"), validators=[DataRequired()])
     note = TextAreaField(
-        "A note for your records (optional)",
-        description="For example: who will help them sign up.",
+        lazy_gettext("A note for your records (optional)"),
+        description=lazy_gettext("For example: who will help them sign up."),
         validators=[Length(max=500)],
     )
 
@@ -57,16 +62,21 @@ class InviteForm(PageForm):
 
 class JoinForm(PageForm):
     username = StringField(
-        "Choose a username",
-        description="Letters or numbers, at least 3. You'll type it to sign in.",
+        lazy_gettext("Choose a username"),
+        description=lazy_gettext("Letters or numbers, at least 3. You'll type it to sign in."),
         validators=[DataRequired(), Length(min=3, max=64)],
     )
     password = PasswordField(
-        "Choose a password",
-        description="At least 8 characters. A short sentence you'll remember works well.",
+        lazy_gettext("Choose a password"),
+        description=lazy_gettext(
+            "At least 8 characters. A short sentence you'll remember works well."
+        ),
         validators=[DataRequired(), Length(min=8, max=1024)],
     )
     confirm = PasswordField(
-        "Type the password again",
-        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+        lazy_gettext("Type the password again"),
+        validators=[
+            DataRequired(),
+            EqualTo("password", message=lazy_gettext("The two passwords differ.")),
+        ],
     )

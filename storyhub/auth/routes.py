@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import segno
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -40,13 +42,16 @@ def login() -> str | Response:
             )
         except SignInLocked as locked:
             # The same words whether or not the name is an account's (nothing to learn here).
-            error = (
+            error = ngettext(
                 "Too many attempts to sign in from here. For safety, please wait "
-                f"{locked.minutes} minutes and try again, or ask a curator for help."
+                "%(num)d minute and try again, or ask a curator for help.",
+                "Too many attempts to sign in from here. For safety, please wait "
+                "%(num)d minutes and try again, or ask a curator for help.",
+                locked.minutes,
             )
         else:
             if user is None:
-                error = "That username and password don't match. Please check and try again."
+                error = _("That username and password don't match. Please check and try again.")
             else:
                 login_user(user)
                 remember_on_sign_in(user)
@@ -62,7 +67,7 @@ def login() -> str | Response:
 def logout() -> Response:
     """Sign out (a POST, so a link elsewhere can't sign people out)."""
     logout_user()
-    flash("You have signed out.", "info")
+    flash(_("You have signed out."), "info")
     return redirect(url_for("main.home"))
 
 
@@ -123,7 +128,7 @@ def join(token: str) -> str | Response | tuple[str, int]:
             remember_on_sign_in(user)
             db.session.commit()
             login_user(user)
-            flash(f"Welcome, {user.display_name}. Your account is ready.", "success")
+            flash(_("Welcome, %(name)s. Your account is ready.", name=user.display_name), "success")
             return redirect(url_for("main.home"))
     status = 400 if form.is_submitted() else 200
     return render_template("auth/join.html", form=form, invitation=invitation), status

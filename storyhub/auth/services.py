@@ -17,6 +17,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, request
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from storyhub import audit
@@ -60,14 +61,17 @@ def check_new_credentials(username: str, password: str) -> str:
     name = normalise_username(username)
     if not USERNAME_PATTERN.match(name):
         raise AccountError(
-            "A username needs 3 to 64 letters or numbers (dots, dashes and underscores are fine)."
+            _(
+                "A username needs 3 to 64 letters or numbers "
+                "(dots, dashes and underscores are fine)."
+            )
         )
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(
-            f"Please choose a password of at least {MIN_PASSWORD_LENGTH} characters."
+            _("Please choose a password of at least %(num)d characters.", num=MIN_PASSWORD_LENGTH)
         )
     if db.session.scalar(select(func.count()).where(User.username == name)):
-        raise AccountError("That username is taken. Please choose another.")
+        raise AccountError(_("That username is taken. Please choose another."))
     return name
 
 
@@ -168,7 +172,7 @@ def create_invitation(
 ) -> NewInvitation:
     """Make a one-time sign-up link for a new person (the caller commits)."""
     if not can_invite(inviter, role):
-        raise AccountError("You can't invite someone with that role.")
+        raise AccountError(_("You can't invite someone with that role."))
     token = secrets.token_urlsafe(24)
     invitation = Invitation(
         token_hash=_token_hash(token),

@@ -6,6 +6,8 @@ import logging
 from typing import Any
 
 from flask import jsonify, render_template, request
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -40,22 +42,36 @@ def too_large(_err: Exception) -> Any:
 
     if not is_upload_route(request.endpoint):
         limit_kb = current_app.config["MAX_REQUEST_KB"]
-        size = f"{limit_kb // 1024} MB" if limit_kb >= 1024 else f"{limit_kb} KB"
+        size = (
+            _("%(number)s MB", number=format_decimal(limit_kb // 1024))
+            if limit_kb >= 1024
+            else _("%(number)s KB", number=format_decimal(limit_kb))
+        )
         return _error(
             413,
             "too_large",
-            "That was too much to send at once",
-            f"This page can take up to {size} at a time. Please send less, for example a "
-            "shorter text, and try again. Nothing was changed.",
+            _("That was too much to send at once"),
+            _(
+                "This page can take up to %(size)s at a time. Please send less, for example a "
+                "shorter text, and try again. Nothing was changed.",
+                size=size,
+            ),
         )
     limit_gb = current_app.config["MAX_UPLOAD_MB"] / 1024
-    size = f"{limit_gb:.0f} GB" if limit_gb >= 1 else f"{current_app.config['MAX_UPLOAD_MB']} MB"
+    size = (
+        _("%(number)s GB", number=f"{limit_gb:.0f}")
+        if limit_gb >= 1
+        else _("%(number)s MB", number=format_decimal(current_app.config["MAX_UPLOAD_MB"]))
+    )
     return _error(
         413,
         "too_large",
-        "That file is too big",
-        f"Files can be up to {size}. Please choose a shorter recording, or ask a curator to "
-        "help make the file smaller. Nothing was saved.",
+        _("That file is too big"),
+        _(
+            "Files can be up to %(size)s. Please choose a shorter recording, or ask a curator to "
+            "help make the file smaller. Nothing was saved.",
+            size=size,
+        ),
     )
 
 
@@ -65,9 +81,11 @@ def csrf_failed(_err: CSRFError) -> Any:
     return _error(
         400,
         "csrf",
-        "Please try that again",
-        "For your safety this form has to be sent from a fresh page. Please go back, reload the "
-        "page and try again. Nothing was changed.",
+        _("Please try that again"),
+        _(
+            "For your safety this form has to be sent from a fresh page. Please go back, reload "
+            "the page and try again. Nothing was changed."
+        ),
     )
 
 
@@ -75,7 +93,7 @@ def csrf_failed(_err: CSRFError) -> Any:
 def forbidden(_err: Exception) -> Any:
     """Signed in, but not allowed here."""
     return _error(
-        403, "forbidden", "You can't open this page", "Your account can't open this page."
+        403, "forbidden", _("You can't open this page"), _("Your account can't open this page.")
     )
 
 
@@ -85,21 +103,28 @@ def not_found(_err: Exception) -> Any:
     return _error(
         404,
         "not_found",
-        "We can't find that",
-        "This page doesn't exist, or it isn't available to you.",
+        _("We can't find that"),
+        _("This page doesn't exist, or it isn't available to you."),
     )
 
 
 @bp.app_errorhandler(405)
 def wrong_method(_err: Exception) -> Any:
     """A form or link used in a way it doesn't support."""
-    return _error(405, "method_not_allowed", "That didn't work", "That action isn't possible here.")
+    return _error(
+        405, "method_not_allowed", _("That didn't work"), _("That action isn't possible here.")
+    )
 
 
 @bp.app_errorhandler(HTTPException)
 def other_http(err: HTTPException) -> Any:
-    """Any other HTTP error, with its own words."""
-    return _error(err.code or 500, "error", err.name, err.description or err.name)
+    """Any other HTTP error: our own words when the code gave some, else a plain apology."""
+    if not err.description or err.description == type(err).description:
+        # Werkzeug's stock wording is English and technical: say it plainly, in the page's language.
+        message = _("That didn't work. Please go back and try again.")
+    else:
+        message = err.description
+    return _error(err.code or 500, "error", _("That didn't work"), message)
 
 
 @bp.app_errorhandler(Exception)
@@ -109,7 +134,9 @@ def server_error(err: Exception) -> Any:
     return _error(
         500,
         "internal",
-        "Something went wrong on our side",
-        "Sorry, that didn't work. Please try again in a minute. If it keeps happening, tell a "
-        "curator or administrator.",
+        _("Something went wrong on our side"),
+        _(
+            "Sorry, that didn't work. Please try again in a minute. If it keeps happening, tell a "
+            "curator or administrator."
+        ),
     )

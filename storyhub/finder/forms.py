@@ -9,24 +9,26 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext, lazy_gettext
 from wtforms import DateField, Field, Form, IntegerField, StringField
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from search.query import FACET_FIELDS, MAX_QUERY_CHARS, SearchMode
 from storyhub.forms import MAX_ID
 
+# Lazy: made at import, shown in the language of each request.
 FACET_LABELS = {
-    "kind": "Outcome",
-    "subtheme": "Theme",
-    "teller": "Who tells the story",
-    "setting": "Service setting",
-    "language": "Language",
-    "year": "Year added",
+    "kind": lazy_gettext("Outcome"),
+    "subtheme": lazy_gettext("Theme"),
+    "teller": lazy_gettext("Who tells the story"),
+    "setting": lazy_gettext("Service setting"),
+    "language": lazy_gettext("Language"),
+    "year": lazy_gettext("Year added"),
 }
 MAX_PAGE = 100
 # Values one filter may hold at once (the page offers checkboxes; more would only be work).
 MAX_FILTER_VALUES = 50
-WHOLE_NUMBERS = "The page and story should be whole numbers."
+WHOLE_NUMBERS = lazy_gettext("The page and story should be whole numbers.")
 
 
 class FacetField(Field):
@@ -49,15 +51,16 @@ class WholeNumberField(IntegerField):
         try:
             super().process_formdata(given[:1])
         except ValueError:
-            raise ValueError(WHOLE_NUMBERS) from None
+            raise ValueError(str(WHOLE_NUMBERS)) from None
 
 
 class IsoDateField(DateField):
     """A date written like 2026-03-31 (what a browser's date box sends)."""
 
-    def __init__(self, label: str, *, what: str, **kwargs: Any) -> None:
+    def __init__(self, label: Any, *, what_wrong: Any, **kwargs: Any) -> None:
         super().__init__(label, validators=[Optional()], **kwargs)
-        self.what = what
+        # The whole sentence for a date that can't be read (one message per field, for Welsh).
+        self.what_wrong = what_wrong
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         given = [str(v).strip() for v in valuelist if str(v).strip()]
@@ -66,7 +69,7 @@ class IsoDateField(DateField):
         try:
             self.data = date.fromisoformat(given[0])
         except ValueError:
-            raise ValueError(f"The {self.what} date should look like 2026-03-31.") from None
+            raise ValueError(str(self.what_wrong)) from None
 
 
 def _first_text(valuelist: list[Any]) -> str:
@@ -84,11 +87,13 @@ class QueryField(StringField):
 # How passages may be found, as the page offers them (``meaning`` alone is for the address and
 # the API: the page shows it only when it was asked for).
 MODE_LABELS = {
-    SearchMode.HYBRID: "Meaning and words",
-    SearchMode.WORDS: "Exact words",
-    SearchMode.MEANING: "Meaning only",
+    SearchMode.HYBRID: lazy_gettext("Meaning and words"),
+    SearchMode.WORDS: lazy_gettext("Exact words"),
+    SearchMode.MEANING: lazy_gettext("Meaning only"),
 }
-UNKNOWN_MODE = "Please choose how to find passages: by meaning and words, or by exact words."
+UNKNOWN_MODE = lazy_gettext(
+    "Please choose how to find passages: by meaning and words, or by exact words."
+)
 
 
 class ModeField(Field):
@@ -106,7 +111,7 @@ class ModeField(Field):
             self.data = SearchMode(given)
         except ValueError:
             self.data = None
-            raise ValueError(UNKNOWN_MODE) from None
+            raise ValueError(str(UNKNOWN_MODE)) from None
 
     def process_data(self, value: Any) -> None:
         self.data = SearchMode(value) if value else SearchMode.HYBRID
@@ -123,14 +128,24 @@ class KnownValues:
         label = FACET_LABELS[self.facet]
         if len(field.data) > MAX_FILTER_VALUES:
             raise ValidationError(
-                f"Please choose up to {MAX_FILTER_VALUES} of “{label}” at a time."
+                gettext(
+                    "Please choose up to %(most)s of “%(filter)s” at a time.",
+                    most=MAX_FILTER_VALUES,
+                    filter=label,
+                )
             )
         known = form.labels.get(self.facet)
         for value in field.data:
             if known is not None and value not in known:
-                raise ValidationError(f"There is no {label.lower()} called {value!r}.")
+                raise ValidationError(
+                    gettext(
+                        "There is no %(filter)s called %(value)s.",
+                        filter=str(label).lower(),
+                        value=repr(value),
+                    )
+                )
             if self.facet == "year" and not (value.isdigit() and len(value) == 4):
-                raise ValidationError("A year should be four digits, like 2026.")
+                raise ValidationError(gettext("A year should be four digits, like 2026."))
 
 
 def _facet(name: str) -> FacetField:
@@ -141,8 +156,8 @@ class SearchForm(Form):
     """The search page's query string, checked against the filter values that exist. Fields are
     checked in this order, so the first message is about the filters, then the page, the dates."""
 
-    q = QueryField("Words to find")
-    mode = ModeField("Find by")
+    q = QueryField(lazy_gettext("Words to find"))
+    mode = ModeField(lazy_gettext("Find by"))
     kind = _facet("kind")
     subtheme = _facet("subtheme")
     language = _facet("language")
@@ -150,16 +165,28 @@ class SearchForm(Form):
     setting = _facet("setting")
     year = _facet("year")
     page = WholeNumberField(
-        "Page",
+        lazy_gettext("Page"),
         default=1,
-        validators=[Optional(), NumberRange(1, MAX_PAGE, f"Pages go from 1 to {MAX_PAGE}.")],
+        validators=[
+            Optional(),
+            NumberRange(1, MAX_PAGE, lazy_gettext("Pages go from 1 to %(most)s.", most=MAX_PAGE)),
+        ],
     )
     story = WholeNumberField(
-        "Story", validators=[Optional(), NumberRange(1, MAX_ID, "There is no such story.")]
+        lazy_gettext("Story"),
+        validators=[Optional(), NumberRange(1, MAX_ID, lazy_gettext("There is no such story."))],
     )
     # "from" is a Python keyword: the field is ``date_from``, its name in the address "from".
-    date_from = IsoDateField("Added from", what="from", name="from")
-    date_to = IsoDateField("Added until", what="to", name="to")
+    date_from = IsoDateField(
+        lazy_gettext("Added from"),
+        what_wrong=lazy_gettext("The “from” date should look like 2026-03-31."),
+        name="from",
+    )
+    date_to = IsoDateField(
+        lazy_gettext("Added until"),
+        what_wrong=lazy_gettext("The “to” date should look like 2026-03-31."),
+        name="to",
+    )
 
     def __init__(self, formdata: Any, labels: dict[str, dict[str, str]]) -> None:
         """``labels``: facet name -> the values that exist (the year has none)."""
@@ -169,7 +196,7 @@ class SearchForm(Form):
     def validate_date_to(self, field: IsoDateField) -> None:
         start = self.date_from.data
         if start and field.data and start > field.data:
-            raise ValidationError("The 'from' date is after the 'to' date.")
+            raise ValidationError(gettext("The “from” date is after the “to” date."))
 
     def filters(self) -> dict[str, tuple[str, ...]]:
         """The chosen values of each filter that has any."""

@@ -32,6 +32,7 @@ from storyhub.finder.models import SearchChange
 from storyhub.models import Passage, Story, Transcript, as_utc, utcnow
 from storyhub.themes.models import PassageTheme, TagStatus
 from storyhub.themes.services import vectors_for
+from storyhub.themes.shipped import N_
 
 log = logging.getLogger(__name__)
 
@@ -305,9 +306,11 @@ def reindex(progress: Callable[[int], None] = lambda n: None) -> int:
 def reindex_job(context: jobs.JobContext) -> None:
     """The admin page's "Rebuild the index", with a progress bar."""
     total = max(1, db.session.scalar(select(func.count()).select_from(Passage)) or 0)
-    context.report(0.0, "Rebuilding the search index")
-    count = reindex(lambda n: context.report(min(0.99, n / total), f"{n:,} of {total:,} passages"))
-    context.report(1.0, f"Rebuilt: {count:,} passages indexed")
+    # Job messages are stored in English and translated where shown: no numbers in them (the
+    # bar shows how far it got, the admin page how many passages the index holds).
+    context.report(0.0, N_("Rebuilding the search index"))
+    reindex(lambda n: context.report(min(0.99, n / total)))
+    context.report(1.0, N_("The search index is rebuilt."))
 
 
 def index_lag() -> dict[str, Any]:

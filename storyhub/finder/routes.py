@@ -15,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -34,8 +35,10 @@ from storyhub.finder.services import (
     similar_offered,
 )
 from storyhub.models import Job, JobState, Role
+from storyhub.themes.shipped import N_
 
 bp = Blueprint("search", __name__)
+TIMING_HEADER = "Server-Timing"  # untranslated: an HTTP header's name, read by browsers' tools
 
 
 @bp.before_app_request
@@ -56,7 +59,7 @@ def _timed(html: str, status: int, page: SearchPage | None) -> Any:
     response = make_response(html, status)
     if page is not None:
         # How long the engine took, for people measuring the page (see bench/search.py).
-        response.headers["Server-Timing"] = f"engine;dur={page.engine_seconds * 1000:.2f}"
+        response.headers[TIMING_HEADER] = f"engine;dur={page.engine_seconds * 1000:.2f}"
     return response
 
 
@@ -124,10 +127,10 @@ def admin() -> Any:
 def rebuild() -> Response:
     """Rebuild the index from the database in the background; search keeps working meanwhile."""
     if _rebuild_under_way() is None:
-        jobs.submit(REINDEX_JOB, message="Waiting to start rebuilding the index")
+        jobs.submit(REINDEX_JOB, message=N_("Waiting to start rebuilding the index"))
         audit.record("search.rebuild", actor=current_user)
         db.session.commit()
-        flash("The index is being rebuilt. Search keeps working while it happens.", "success")
+        flash(_("The index is being rebuilt. Search keeps working while it happens."), "success")
     else:
-        flash("The index is already being rebuilt.", "info")
+        flash(_("The index is already being rebuilt."), "info")
     return redirect(url_for("search.admin"))

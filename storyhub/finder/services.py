@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
@@ -114,7 +116,7 @@ def _labels() -> dict[str, dict[str, str]]:
     subthemes = db.session.scalars(select(Subtheme).order_by(Subtheme.position)).all()
     return {
         "kind": {k.value: k.label for k in ThemeKind},
-        "subtheme": {s.key: s.label for s in subthemes},
+        "subtheme": {s.key: s.shown_label for s in subthemes},
         "language": {lang.value: lang.label for lang in Language},
         "teller": {t.value: t.label for t in TellerKind},
         "setting": {s.value: s.label for s in ServiceSetting},
@@ -146,7 +148,7 @@ def build_request(
     )
 
 
-MEANING_UNAVAILABLE = (
+MEANING_UNAVAILABLE = lazy_gettext(
     "Finding by meaning isn't working just now, so these passages are found by their words."
 )
 
@@ -157,7 +159,7 @@ def run_search(user: Any, args: MultiDict[str, str]) -> SearchPage:
     request = build_request(user, args, labels)
     page = SearchPage(query=(args.get("q") or "")[:MAX_QUERY_CHARS], request=request)
     if request.mode != SearchMode.WORDS and not request.text.empty and request.vector is None:
-        page.notice = MEANING_UNAVAILABLE
+        page.notice = str(MEANING_UNAVAILABLE)
     return _run(user, page, labels)
 
 
@@ -168,7 +170,7 @@ class NotUnderstood(ValueError):
     """A passage in a language the search model does not understand: nothing is like it yet."""
 
 
-NOT_UNDERSTOOD = "We can find passages like this one only in English stories for now."
+NOT_UNDERSTOOD = lazy_gettext("We can find passages like this one only in English stories for now.")
 
 
 def similar_offered(story: Story) -> bool:
@@ -195,7 +197,7 @@ def run_similar(user: Any, passage: Passage, args: MultiDict[str, str]) -> Searc
     ``passage_for_similar``. Raises BadSearch for values that can't be used, NotUnderstood for a
     passage in a language the model does not understand."""
     if not meaning.understands(passage.story.language.value):
-        raise NotUnderstood(NOT_UNDERSTOOD)
+        raise NotUnderstood(str(NOT_UNDERSTOOD))
     labels = _labels()
     # Its filters and page, read as the search page reads them; words and mode are this search's.
     filters_only = MultiDict([(k, v) for k, v in args.items(multi=True) if k not in ("q", "mode")])
@@ -221,7 +223,7 @@ def _run(user: Any, page: SearchPage, labels: dict[str, dict[str, str]]) -> Sear
     try:
         found = get_backend().search(request)
     except SearchUnavailable:
-        page.unavailable = "Search is not available just now. Please try again in a minute."
+        page.unavailable = _("Search is not available just now. Please try again in a minute.")
         return page
     finally:
         page.engine_seconds = time.perf_counter() - started

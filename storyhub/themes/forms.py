@@ -4,13 +4,15 @@ decided in ``services``; these say what is wrong with a value on its own."""
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, Length, Optional
 
 from storyhub.forms import IdField, PageForm
-from storyhub.themes.models import ThemeKind, Valence
+from storyhub.themes.models import KIND_LABELS, VALENCE_LABELS, ThemeKind, Valence
 
-NOT_MARKED = SelectChoice("", "Not marked")
+# Labels are lazy: the forms are made at import, and shown in each request's language.
+NOT_MARKED = SelectChoice("", lazy_gettext("Not marked"))
 
 
 class ValenceForm(PageForm):
@@ -18,14 +20,15 @@ class ValenceForm(PageForm):
 
     # validate_choice=False: AnyOf says what is wrong in plain words, not "Not a valid choice".
     valence = SelectField(
-        "Experience",
-        choices=[NOT_MARKED] + [SelectChoice(v.value, v.label) for v in Valence],
+        lazy_gettext("Experience"),
+        choices=[NOT_MARKED]
+        + [SelectChoice(v.value, lazy_gettext(VALENCE_LABELS[v.value])) for v in Valence],
         validate_choice=False,
         validators=[
             Optional(),
             AnyOf(
                 [v.value for v in Valence],
-                message="Please choose good, bad or mixed experience, or not marked.",
+                message=lazy_gettext("Please choose good, bad or mixed experience, or not marked."),
             ),
         ],
     )
@@ -43,11 +46,15 @@ class ValenceForm(PageForm):
 class AddThemeForm(ValenceForm):
     """A theme for a whole passage, or for some of its words."""
 
-    subtheme = IdField("Theme", message="Please choose a theme from the list.")
+    subtheme = IdField(
+        lazy_gettext("Theme"), message=lazy_gettext("Please choose a theme from the list.")
+    )
     # Whether the words are in the passage is checked against it (find_phrase).
     words = StringField(
-        "Only these words (optional)",
-        validators=[Length(max=500, message="Please type just the words to tag, or none.")],
+        lazy_gettext("Only these words (optional)"),
+        validators=[
+            Length(max=500, message=lazy_gettext("Please type just the words to tag, or none."))
+        ],
     )
 
 
@@ -56,11 +63,16 @@ class SubthemeForm(PageForm):
 
     # add_subtheme and rename_subtheme refuse an empty or taken name, and keep 80 characters.
     label = StringField(
-        "Name", validators=[Length(max=1000, message="Please give the theme a shorter name.")]
+        lazy_gettext("Name"),
+        validators=[
+            Length(max=1000, message=lazy_gettext("Please give the theme a shorter name."))
+        ],
     )
     description = TextAreaField(
-        "What it covers",
-        validators=[Length(max=4000, message="Please describe the theme in fewer words.")],
+        lazy_gettext("What it covers"),
+        validators=[
+            Length(max=4000, message=lazy_gettext("Please describe the theme in fewer words."))
+        ],
     )
 
 
@@ -68,10 +80,13 @@ class NewSubthemeForm(SubthemeForm):
     """A new theme, under one of the three kinds of outcome."""
 
     kind = SelectField(
-        "Kind of outcome",
-        choices=[SelectChoice(k.value, k.label) for k in ThemeKind],
+        lazy_gettext("Kind of outcome"),
+        choices=[SelectChoice(k.value, lazy_gettext(KIND_LABELS[k])) for k in ThemeKind],
         validate_choice=False,
         validators=[
-            AnyOf([k.value for k in ThemeKind], message="Please choose one of the three kinds.")
+            AnyOf(
+                [k.value for k in ThemeKind],
+                message=lazy_gettext("Please choose one of the three kinds."),
+            )
         ],
     )

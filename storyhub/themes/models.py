@@ -6,11 +6,13 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import gettext
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storyhub.extensions import db
 from storyhub.models import str_enum, utcnow
+from storyhub.themes.shipped import N_, shown_description, shown_label
 
 if TYPE_CHECKING:
     from storyhub.models import Passage, User
@@ -25,13 +27,15 @@ class ThemeKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return KIND_LABELS[self]
+        """The kind's name, in the page's language."""
+        return gettext(KIND_LABELS[self])
 
 
+# The English names (exports that want English read these); ``ThemeKind.label`` translates.
 KIND_LABELS = {
-    ThemeKind.MAINTENANCE: "Quality of life",
-    ThemeKind.PROCESS: "Process",
-    ThemeKind.CHANGE: "Change",
+    ThemeKind.MAINTENANCE: N_("Quality of life"),
+    ThemeKind.PROCESS: N_("Process"),
+    ThemeKind.CHANGE: N_("Change"),
 }
 
 
@@ -50,9 +54,15 @@ class Valence(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"positive": "Good experience", "negative": "Bad experience", "mixed": "Mixed"}[
-            self.value
-        ]
+        """The experience's name, in the page's language."""
+        return gettext(VALENCE_LABELS[self.value])
+
+
+VALENCE_LABELS = {
+    "positive": N_("Good experience"),
+    "negative": N_("Bad experience"),
+    "mixed": N_("Mixed"),
+}
 
 
 class Subtheme(db.Model):  # type: ignore[name-defined]
@@ -67,6 +77,17 @@ class Subtheme(db.Model):  # type: ignore[name-defined]
     description: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def shown_label(self) -> str:
+        """The name to show people: in Welsh on a Welsh page for a shipped name not renamed;
+        a name the organisation typed, as typed (``label`` is the stored name: forms, exports)."""
+        return shown_label(self.key, self.label)
+
+    @property
+    def shown_description(self) -> str:
+        """The description to show people, translated like ``shown_label``."""
+        return shown_description(self.key, self.description)
 
 
 class PassageTheme(db.Model):  # type: ignore[name-defined]

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -82,6 +84,14 @@ def _done(story: Story, passage: Passage, message: str, *, error: bool = False) 
     return redirect(url_for("stories.show", story_id=story.id, _anchor=f"passage-{passage.id}"))
 
 
+def _first_problem(form: AddThemeForm) -> str:
+    # The theme's IdField keeps its lazy (translated when shown) message as it is, which
+    # first_error, looking for plain strings, would pass over.
+    for messages in form.errors.values():
+        return str(messages[0]) if messages else first_error(form)
+    return first_error(form)
+
+
 @bp.route("/stories/<int:story_id>/themes/<int:tag_id>/confirm", methods=["POST"])
 @login_required
 def confirm(story_id: int, tag_id: int) -> Any:
@@ -89,7 +99,7 @@ def confirm(story_id: int, tag_id: int) -> Any:
     tag = _tag(story, tag_id)
     services.confirm(tag, current_user, _valence(ValenceForm()))
     db.session.commit()
-    return _done(story, tag.passage, f"Confirmed “{tag.subtheme.label}”.")
+    return _done(story, tag.passage, _("Confirmed “%(name)s”.", name=tag.subtheme.shown_label))
 
 
 @bp.route("/stories/<int:story_id>/themes/<int:tag_id>/reject", methods=["POST"])
@@ -99,7 +109,7 @@ def reject(story_id: int, tag_id: int) -> Any:
     tag = _tag(story, tag_id)
     services.reject(tag, current_user)
     db.session.commit()
-    return _done(story, tag.passage, f"Removed “{tag.subtheme.label}”.")
+    return _done(story, tag.passage, _("Removed “%(name)s”.", name=tag.subtheme.shown_label))
 
 
 @bp.route("/stories/<int:story_id>/themes/<int:tag_id>/valence", methods=["POST"])
@@ -109,7 +119,7 @@ def valence(story_id: int, tag_id: int) -> Any:
     tag = _tag(story, tag_id)
     services.set_valence(tag, _valence(ValenceForm()), current_user)
     db.session.commit()
-    return _done(story, tag.passage, "Saved.")
+    return _done(story, tag.passage, _("Saved."))
 
 
 @bp.route("/stories/<int:story_id>/passages/<int:passage_id>/themes", methods=["POST"])
@@ -121,10 +131,10 @@ def add(story_id: int, passage_id: int) -> Any:
     form = AddThemeForm()
     valence = _valence(form)
     if not form.validate_on_submit():
-        return _done(story, passage, first_error(form), error=True)
+        return _done(story, passage, _first_problem(form), error=True)
     subtheme = db.session.get(Subtheme, form.subtheme.data)
     if subtheme is None:
-        return _done(story, passage, "Please choose a theme from the list.", error=True)
+        return _done(story, passage, _("Please choose a theme from the list."), error=True)
     phrase = (form.words.data or "").strip()
     span = None
     if phrase:
@@ -133,8 +143,11 @@ def add(story_id: int, passage_id: int) -> Any:
             return _done(
                 story,
                 passage,
-                f"“{phrase}” isn't in this passage. Type it as it "
-                "appears, or leave it empty to tag the whole passage.",
+                _(
+                    "“%(words)s” isn't in this passage. Type it as it appears, or leave it "
+                    "empty to tag the whole passage.",
+                    words=phrase,
+                ),
                 error=True,
             )
         first, last = places[0]
@@ -152,7 +165,7 @@ def add(story_id: int, passage_id: int) -> Any:
         db.session.rollback()
         return _done(story, passage, str(problem), error=True)
     db.session.commit()
-    return _done(story, passage, f"Added “{subtheme.label}”.")
+    return _done(story, passage, _("Added “%(name)s”.", name=subtheme.shown_label))
 
 
 @bp.route("/stories/<int:story_id>/passages/<int:passage_id>/themes/confirm-all", methods=["POST"])
@@ -162,7 +175,9 @@ def confirm_all(story_id: int, passage_id: int) -> Any:
     passage = passage_or_404(story, passage_id)
     count = services.confirm_all(passage, current_user)
     db.session.commit()
-    return _done(story, passage, f"Confirmed {count} theme{'s' if count != 1 else ''}.")
+    return _done(
+        story, passage, ngettext("Confirmed %(num)d theme.", "Confirmed %(num)d themes.", count)
+    )
 
 
 @bp.route("/stories/<int:story_id>/themes/suggest", methods=["POST"])
@@ -174,7 +189,7 @@ def suggest_again(story_id: int) -> WerkzeugResponse:
         passage.themes_suggested_at = None
     services.schedule_suggestions(story)
     db.session.commit()
-    flash("Suggesting themes again. They will appear in a moment.", "success")
+    flash(_("Suggesting themes again. They will appear in a moment."), "success")
     return redirect(url_for("stories.show", story_id=story.id, _anchor="transcript"))
 
 
@@ -200,7 +215,7 @@ def taxonomy() -> Any:
             flash(str(problem), "error")
             return redirect(url_for("themes.taxonomy"))
         db.session.commit()
-        flash(f"Added “{sub.label}” to {kind.label}.", "success")
+        flash(_("Added “%(name)s” to %(kind)s.", name=sub.shown_label, kind=kind.label), "success")
         return redirect(url_for("themes.taxonomy", _anchor=f"theme-{sub.id}"))
     return render_template(
         "themes/taxonomy.html",
@@ -230,7 +245,7 @@ def rename(subtheme_id: int) -> WerkzeugResponse:
         flash(str(problem), "error")
         return redirect(url_for("themes.taxonomy", _anchor=f"theme-{subtheme_id}"))
     db.session.commit()
-    flash(f"Saved “{sub.label}”. Its tags are unchanged.", "success")
+    flash(_("Saved “%(name)s”. Its tags are unchanged.", name=sub.shown_label), "success")
     return redirect(url_for("themes.taxonomy", _anchor=f"theme-{subtheme_id}"))
 
 
@@ -260,7 +275,7 @@ def use_version(version_id: int) -> WerkzeugResponse:
         flash(str(problem), "error")
         return redirect(url_for("themes.learning"))
     db.session.commit()
-    flash("Done. New suggestions will use this version.", "success")
+    flash(_("Done. New suggestions will use this version."), "success")
     return redirect(url_for("themes.learning"))
 
 
@@ -270,8 +285,10 @@ def stop_learning() -> WerkzeugResponse:
     services.use_version(None, current_user)
     db.session.commit()
     flash(
-        "Done. New suggestions come from the tagger as it was shipped. "
-        "You can use a version again at any time.",
+        _(
+            "Done. New suggestions come from the tagger as it was shipped. "
+            "You can use a version again at any time."
+        ),
         "success",
     )
     return redirect(url_for("themes.learning"))

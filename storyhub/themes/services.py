@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -58,6 +59,7 @@ from storyhub.themes.models import (
     ThemeKind,
     Valence,
 )
+from storyhub.themes.shipped import N_
 from storyhub.words import display_words
 
 REFIT_TAGGER = "refit_tagger"
@@ -118,13 +120,19 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:50] or "theme"
 
 
+def _same_name(sub: Subtheme, label: str) -> bool:
+    # As stored or as this page shows it: on a Welsh page a shipped name reads in Welsh, and a
+    # new theme typed with that Welsh name would look like a second copy of it.
+    return label.casefold() in (sub.label.casefold(), sub.shown_label.casefold())
+
+
 def add_subtheme(kind: ThemeKind, label: str, description: str, by: User) -> Subtheme:
     """Add a subtheme to one of the three kinds."""
     label, description = label.strip(), description.strip()
     if not label:
-        raise ThemeError("Please give the new theme a name.")
-    if any(s.label.casefold() == label.casefold() for s in all_subthemes()):
-        raise ThemeError(f"There is already a theme called “{label}”.")
+        raise ThemeError(_("Please give the new theme a name."))
+    if any(_same_name(s, label) for s in all_subthemes()):
+        raise ThemeError(_("There is already a theme called “%(name)s”.", name=label))
     key, n = _slug(label), 1
     while db.session.scalar(select(Subtheme.id).where(Subtheme.key == key)) is not None:
         n += 1
@@ -141,9 +149,9 @@ def rename_subtheme(sub: Subtheme, label: str, description: str, by: User) -> Su
     """Rename a subtheme (its kind and key stay): its tags keep pointing at it."""
     label, description = label.strip(), description.strip()
     if not label:
-        raise ThemeError("A theme needs a name.")
-    if any(s.id != sub.id and s.label.casefold() == label.casefold() for s in all_subthemes()):
-        raise ThemeError(f"There is already a theme called “{label}”.")
+        raise ThemeError(_("A theme needs a name."))
+    if any(s.id != sub.id and _same_name(s, label) for s in all_subthemes()):
+        raise ThemeError(_("There is already a theme called “%(name)s”.", name=label))
     old = sub.label
     sub.label, sub.description = label[:80], description
     audit.record(
@@ -360,14 +368,14 @@ def suggest_for_story(story: Story, *, again: bool = False) -> int:
 
 def schedule_suggestions(story: Story) -> None:
     """Ask the worker to suggest themes for passages that have none yet (after a split)."""
-    jobs.submit(SUGGEST_THEMES, story, message="Suggesting themes")
+    jobs.submit(SUGGEST_THEMES, story, message=N_("Suggesting themes"))
 
 
 def suggest_job(context: jobs.JobContext) -> None:
     story = db.session.get(Story, context.story_id) if context.story_id else None
     if story is None:
         return
-    context.report(0.1, "Suggesting themes")
+    context.report(0.1, N_("Suggesting themes"))
     suggest_for_story(story)
     db.session.commit()
 
@@ -427,9 +435,9 @@ def add_tag(
         first = min([passage.start] + [float(w["start"]) for w in passage.words])
         last = max([passage.end] + [float(w["end"]) for w in passage.words])
         if not (first - 0.01 <= start < end <= last + 0.01):
-            raise ThemeError("Choose words inside this passage.")
+            raise ThemeError(_("Choose words inside this passage."))
         if not passage_words_text(passage, start, end):
-            raise ThemeError("Choose at least one word.")
+            raise ThemeError(_("Choose at least one word."))
     same = next(
         (
             t
@@ -636,7 +644,7 @@ def schedule_refit() -> None:
         select(Job.id).where(Job.kind == REFIT_TAGGER, Job.state == JobState.QUEUED).limit(1)
     )
     if waiting is None:
-        jobs.submit(REFIT_TAGGER, message="Learning from confirmed themes")
+        jobs.submit(REFIT_TAGGER, message=N_("Learning from confirmed themes"))
 
 
 def _right(decisions: Sequence[Decision], suggestions: Sequence[Any]) -> int:
@@ -728,7 +736,7 @@ def refit() -> TaggerModel | None:
 
 
 def refit_job(context: jobs.JobContext) -> None:
-    context.report(0.1, "Learning from confirmed themes")
+    context.report(0.1, N_("Learning from confirmed themes"))
     refit()
     db.session.commit()
 
@@ -748,7 +756,7 @@ class LearntVersion:
 
 def _label_name(label: str, by_key: dict[str, Subtheme]) -> str:
     if label in by_key:
-        return by_key[label].label
+        return by_key[label].shown_label
     if label in {k.value for k in ThemeKind}:
         return ThemeKind(label).label
     return label
@@ -784,7 +792,7 @@ def use_version(version_id: int | None, by: User) -> TaggerModel | None:
     if version_id is not None:
         chosen = db.session.get(TaggerModel, version_id)
         if chosen is None:
-            raise ThemeError("That version is no longer kept. Please choose another one.")
+            raise ThemeError(_("That version is no longer kept. Please choose another one."))
     db.session.execute(update(TaggerModel).values(in_use=False))
     if chosen is not None:
         chosen.in_use = True

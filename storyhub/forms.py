@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import request
-from flask_babel import gettext
+from flask_babel import LazyString, gettext
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import Form, IntegerField
@@ -59,7 +59,8 @@ def first_error(form: Form) -> str:
     """The first thing wrong with a refused form, for a page that answers with one message."""
     for messages in form.errors.values():
         for message in messages:
-            # FieldList and FormField give nested lists or dicts; small forms have neither.
-            if isinstance(message, str):
-                return message
+            # FieldList and FormField give nested lists or dicts; small forms have neither. A
+            # lazy message (lazy_gettext) is read now, in the language of this page.
+            if isinstance(message, str | LazyString):
+                return str(message)
     return gettext("Something in that form needs another look. Please try again.")

@@ -178,3 +178,24 @@ def test_signing_in_keeps_the_language_being_read(
 def test_pages_vary_by_language_for_caches(client: FlaskClient) -> None:
     vary = client.get("/login").headers["Vary"]
     assert "Accept-Language" in vary and "Cookie" in vary
+
+
+def test_a_lazy_form_message_is_the_first_error_in_the_pages_language(app: Flask) -> None:
+    from flask_babel import force_locale, gettext, lazy_gettext
+    from flask_wtf import FlaskForm
+    from wtforms import StringField
+    from wtforms.validators import InputRequired
+
+    from storyhub.forms import first_error
+
+    message = "Something in that form needs another look. Please try again."
+    with app.test_request_context(method="POST", data={}):
+
+        class Asked(FlaskForm):
+            name = StringField(validators=[InputRequired(lazy_gettext(message))])
+
+        form = Asked(meta={"csrf": False})
+        assert not form.validate()
+        with force_locale("cy"):
+            assert first_error(form) == gettext(message)
+            assert first_error(form) != message  # it is in the Welsh catalogue

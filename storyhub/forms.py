@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import request
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import Form, IntegerField
@@ -59,6 +60,7 @@ def first_error(form: Form) -> str:
     for messages in form.errors.values():
         for message in messages:
             # FieldList and FormField give nested lists or dicts; small forms have neither.
-            if isinstance(message, str):
-                return message
+            # A lazy message (lazy_gettext, made at import) is written out in the page's language.
+            if isinstance(message, str | LazyString):
+                return str(message)
     return "Something in that form needs another look. Please try again."

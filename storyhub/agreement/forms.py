@@ -7,14 +7,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from flask_babel import lazy_gettext
 from wtforms import RadioField, SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import StopValidation
 
 from storyhub.forms import IdField, PageForm
 
-CHOOSE_COLLEAGUE = "Please choose a colleague from the list."
-CHOOSE_THEMES = "Please choose themes from the list on the page."
-ANSWER_EVERY = "Please choose “Keep it” or “Leave it out” for every theme you differ on."
+# Lazy: the fields are made at import, their messages are read in the language of each page.
+CHOOSE_COLLEAGUE = lazy_gettext("Please choose a colleague from the list.")
+CHOOSE_THEMES = lazy_gettext("Please choose themes from the list on the page.")
+ANSWER_EVERY = lazy_gettext(
+    "Please choose “Keep it” or “Leave it out” for every theme you differ on."
+)
 KEEP, LEAVE = "keep", "leave"
 
 
@@ -69,12 +73,16 @@ class AnswerField(RadioField):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(
-            choices=[SelectChoice(KEEP, "Keep it"), SelectChoice(LEAVE, "Leave it out")], **kwargs
+            choices=[
+                SelectChoice(KEEP, lazy_gettext("Keep it")),
+                SelectChoice(LEAVE, lazy_gettext("Leave it out")),
+            ],
+            **kwargs,
         )
 
     def pre_validate(self, form: Any) -> None:
         if self.data not in (KEEP, LEAVE):
-            raise StopValidation(ANSWER_EVERY)
+            raise StopValidation(str(ANSWER_EVERY))
 
 
 class SettleForm(PageForm):

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from flask_login import current_user
 
 from consent import can_tag_themes
@@ -27,12 +29,13 @@ from storyhub.themes.services import passage_words_text
 bp = Blueprint("agreement", __name__)
 
 STAFF = (Role.CURATOR, Role.ADMIN)
-STARTED = "Started. Code each passage on your own; your colleague does the same."
-SAVED = "Saved. You can come back to it at any time."
-BOTH_FINISHED = "Thank you. You have both finished: here is where you differ."
-SETTLED = "Settled. {count} themes are confirmed on the story."
-SETTLED_ONE = "Settled. 1 theme is confirmed on the story."
-FINISHED_FIRST = "Thank you. We'll show you both where you differ once your colleague has finished."
+# Lazy: written in the language of the page that flashes them.
+STARTED = lazy_gettext("Started. Code each passage on your own; your colleague does the same.")
+SAVED = lazy_gettext("Saved. You can come back to it at any time.")
+BOTH_FINISHED = lazy_gettext("Thank you. You have both finished: here is where you differ.")
+FINISHED_FIRST = lazy_gettext(
+    "Thank you. We'll show you both where you differ once your colleague has finished."
+)
 
 
 def _story_to_code(story_id: int) -> Story:
@@ -66,7 +69,7 @@ def start(story_id: int) -> Any:
             problem = str(error)
         else:
             db.session.commit()
-            flash(STARTED, "success")
+            flash(str(STARTED), "success")
             return redirect(url_for("agreement.code", round_id=blind.id))
     html = render_template(
         "agreement/start.html",
@@ -102,9 +105,9 @@ def code(round_id: int) -> Any:
         else:
             db.session.commit()
             if form.finishing and blind.both_finished:
-                flash(BOTH_FINISHED, "success")
+                flash(str(BOTH_FINISHED), "success")
                 return redirect(url_for("agreement.compare", round_id=blind.id))
-            flash(FINISHED_FIRST if form.finishing else SAVED, "success")
+            flash(str(FINISHED_FIRST if form.finishing else SAVED), "success")
             return redirect(url_for("agreement.code", round_id=blind.id))
     other = blind.second_coder if current_user.id == blind.first_coder_id else blind.first_coder
     html = render_template(
@@ -127,7 +130,7 @@ def compare(round_id: int) -> Any:
     """Where the two codings differ; either coder settles one version."""
     blind = _round_or_404(round_id)
     if not blind.both_finished:
-        flash("You can compare once you have both finished coding.", "error")
+        flash(_("You can compare once you have both finished coding."), "error")
         return redirect(url_for("agreement.code", round_id=blind.id))
     problem = None
     comparison = services.compare(blind)
@@ -146,7 +149,12 @@ def compare(round_id: int) -> Any:
             problem = str(error)
         else:
             db.session.commit()
-            flash(SETTLED_ONE if settled == 1 else SETTLED.format(count=settled), "success")
+            settled_message = ngettext(
+                "Settled. %(num)d theme is confirmed on the story.",
+                "Settled. %(num)d themes are confirmed on the story.",
+                settled,
+            )
+            flash(settled_message, "success")
             return redirect(url_for("agreement.compare", round_id=blind.id))
     html = render_template(
         "agreement/compare.html",

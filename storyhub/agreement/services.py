@@ -25,6 +25,8 @@ from datetime import datetime
 
 import krippendorff
 import numpy as np
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import ColumnElement, and_, delete, or_, select
 
@@ -44,13 +46,14 @@ CODER_ROLES = (Role.CURATOR, Role.ADMIN)
 MIN_PASSAGES = 20
 
 # Landis and Koch (1977): words for how far agreement goes beyond chance.
+# Lazy: the words are read in the language of the page that shows them.
 BANDS = (
-    (0.0, "poor: no better than chance"),
-    (0.20, "slight"),
-    (0.40, "fair"),
-    (0.60, "moderate"),
-    (0.80, "substantial"),
-    (1.0, "almost perfect"),
+    (0.0, lazy_gettext("poor: no better than chance")),
+    (0.20, lazy_gettext("slight")),
+    (0.40, lazy_gettext("fair")),
+    (0.60, lazy_gettext("moderate")),
+    (0.80, lazy_gettext("substantial")),
+    (1.0, lazy_gettext("almost perfect")),
 )
 
 
@@ -61,11 +64,11 @@ class AgreementError(ValueError):
 def band(value: float) -> str:
     """Landis and Koch's word for a kappa (or alpha) value."""
     if value <= 0:
-        return BANDS[0][1]
+        return str(BANDS[0][1])
     for top, word in BANDS[1:]:
         if value <= top + 1e-9:
-            return word
-    return BANDS[-1][1]
+            return str(word)
+    return str(BANDS[-1][1])
 
 
 # -- starting, coding, finishing -------------------------------------------------------------
@@ -94,16 +97,18 @@ def open_round(story: Story) -> BlindRound | None:
 def start_round(story: Story, by: User, colleague_id: int | None) -> BlindRound:
     """Start coding ``story`` blind: ``by`` and the colleague each code every passage alone."""
     if not can_tag_themes(by, story):
-        raise AgreementError("You can't code themes on this story.")
+        raise AgreementError(_("You can't code themes on this story."))
     colleague = next((p for p in colleagues(story, by) if p.id == colleague_id), None)
     if colleague is None:
-        raise AgreementError("Please choose a colleague from the list.")
+        raise AgreementError(_("Please choose a colleague from the list."))
     if not story.passages:
-        raise AgreementError("This story has no words to code yet.")
+        raise AgreementError(_("This story has no words to code yet."))
     if open_round(story) is not None:
         raise AgreementError(
-            "Two people are already coding this story blind. Another can start once they have "
-            "settled it."
+            _(
+                "Two people are already coding this story blind. Another can start once they "
+                "have settled it."
+            )
         )
     blind = BlindRound(story=story, first_coder_id=by.id, second_coder_id=colleague.id)
     blind.units = [BlindUnit(passage_id=p.id) for p in story.passages]
@@ -191,13 +196,13 @@ def save_choices(
     passages = {p.id for p in passages_of(blind)}
     offered = {s.id for s in offered_subthemes(blind)}
     if not set(chosen) <= passages:
-        raise AgreementError("That passage is not part of this coding. Please try again.")
+        raise AgreementError(_("That passage is not part of this coding. Please try again."))
     if any(not ids <= offered for ids in chosen.values()):
-        raise AgreementError("Please choose themes from the list on the page.")
+        raise AgreementError(_("Please choose themes from the list on the page."))
     if blind.settled:
-        raise AgreementError("This coding has been settled already, so it can't change now.")
+        raise AgreementError(_("This coding has been settled already, so it can't change now."))
     if is_finished(blind, coder):
-        raise AgreementError("You have finished your coding, so it can't change now.")
+        raise AgreementError(_("You have finished your coding, so it can't change now."))
     for choice in [c for c in blind.choices if c.coder_id == coder.id]:
         blind.choices.remove(choice)
     db.session.flush()
@@ -305,11 +310,11 @@ def settle(blind: BlindRound, by: User, answers: Mapping[tuple[int, int], bool])
     themes the settled version confirms.
     """
     if by.id not in blind.coder_ids():
-        raise AgreementError("Only the two people who coded this story can settle it.")
+        raise AgreementError(_("Only the two people who coded this story can settle it."))
     if not blind.both_finished:
-        raise AgreementError("You can settle once both of you have finished coding.")
+        raise AgreementError(_("You can settle once both of you have finished coding."))
     if blind.settled:
-        raise AgreementError("This coding has been settled already.")
+        raise AgreementError(_("This coding has been settled already."))
     comparison = compare(blind)
     offered = {s.id: s for s in offered_subthemes(blind)}
     confirmed = 0
@@ -318,7 +323,7 @@ def settle(blind: BlindRound, by: User, answers: Mapping[tuple[int, int], bool])
         for sub in row.only_first + row.only_second:
             if answers.get((row.passage.id, sub.id)) is None:
                 raise AgreementError(
-                    "Please choose “Keep it” or “Leave it out” for every theme you differ on."
+                    _("Please choose “Keep it” or “Leave it out” for every theme you differ on.")
                 )
             if answers[(row.passage.id, sub.id)]:
                 keep.add(sub.id)
@@ -464,7 +469,7 @@ def agreement_table(
             continue
         first = [int(bool(u.first & of_kind)) for u in units]
         second = [int(bool(u.second & of_kind)) for u in units]
-        table.kinds.append(figure(kind.label, first, second))
+        table.kinds.append(figure(str(kind.label), first, second))
     for sub in subthemes if per_subtheme else ():
         sub_id = sub.id  # read once: a mapped attribute costs more than a set lookup
         asked = [u for u in units if sub_id in u.offered]
@@ -539,7 +544,7 @@ def tagger_agreement(stories: ColumnElement[bool]) -> list[Month]:
             ids = by_month[month]
             figures.append(
                 figure(
-                    kind.label,
+                    str(kind.label),
                     [int(kind in said[i][0]) for i in ids],
                     [int(kind in said[i][1]) for i in ids],
                 )
@@ -550,12 +555,8 @@ def tagger_agreement(stories: ColumnElement[bool]) -> list[Month]:
 
 # -- what the dashboard says about its counts ------------------------------------------------
 
-# Whole sentences with named places, so they can be marked for translation later.
-AGREED_SENTENCE = (
-    "Curators agreed on {kind} themes with alpha {alpha:.2f} ({words}) over {passages} "
-    "passages coded by two people."
-)
-NOT_MEASURED_SENTENCE = (
+# Whole sentences with named places, so that each language orders the words its own way.
+NOT_MEASURED_SENTENCE = lazy_gettext(
     "How far two curators agree is not yet measured: too few passages have been coded by two "
     "people."
 )
@@ -576,16 +577,20 @@ def reliability(stories: ColumnElement[bool]) -> Reliability:
     for kind in table.kinds:
         if kind.enough and kind.alpha is not None:
             sentences.append(
-                AGREED_SENTENCE.format(
+                ngettext(
+                    "Curators agreed on %(kind)s themes with alpha %(alpha)s (%(words)s) over "
+                    "%(num)d passage coded by two people.",
+                    "Curators agreed on %(kind)s themes with alpha %(alpha)s (%(words)s) over "
+                    "%(num)d passages coded by two people.",
+                    kind.passages,
                     kind=kind.label,
-                    alpha=kind.alpha,
+                    alpha=f"{kind.alpha:.2f}",
                     words=kind.alpha_words,
-                    passages=kind.passages,
                 )
             )
     if not sentences:
         return Reliability(
-            [NOT_MEASURED_SENTENCE],
+            [str(NOT_MEASURED_SENTENCE)],
             measured=False,
         )
     return Reliability(sentences, measured=True)

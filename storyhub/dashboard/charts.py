@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from storyhub.dashboard.services import Dashboard, Row, Table
 
 WIDTH = 960
@@ -77,11 +79,16 @@ def _panel_bars(row: Row, top: float, height: float, scale: int, columns: list[s
         count = cell.count
         if count.hidden:
             size = float(STUB)
-            text = f"<{count.threshold}"
+            text = _("<%(threshold)d", threshold=count.threshold)
         else:
             size = (count.passages or 0) / scale * (height - 22)
             text = f"{count.passages:,}"
-        spoken = f"{row.label}, {columns[i]}: {count.text} passages"
+        spoken = _(
+            "%(outcome)s, %(period)s: %(count)s passages",
+            outcome=row.label,
+            period=columns[i],
+            count=count.text,
+        )
         bars.append(Bar(x, bottom - size, width, size, count.hidden, text, spoken, cell.link))
     grid = [(bottom - f * (height - 22), f"{int(scale * f):,}") for f in (0, 0.5, 1)]
     return Panel(row.label, top, bars, grid)
@@ -151,8 +158,12 @@ def theme_chart(board: Dashboard) -> ThemeChart | None:
             width = float(STUB)
         else:
             width = (count.passages or 0) / scale * room
-        text = f"<{count.threshold}" if count.hidden else f"{count.passages:,}"
-        spoken = f"{row.label}: {count.text} passages"
+        text = (
+            _("<%(threshold)d", threshold=count.threshold)
+            if count.hidden
+            else f"{count.passages:,}"
+        )
+        spoken = _("%(outcome)s: %(count)s passages", outcome=row.label, count=count.text)
         bars.append(HBar(y, width, count.hidden, row.label, text, spoken, row.total.link, heading))
         y += line + (6 if heading else 0)
     grid = [(label_width + f * room, f"{int(scale * f):,}") for f in (0, 0.5, 1)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import lazy_gettext
 from wtforms import Form, IntegerField, SelectField
 from wtforms.validators import NumberRange, Optional
 
@@ -14,7 +15,7 @@ from storyhub.dashboard.slices import BadSlice, Slice
 from storyhub.themes.models import ThemeKind
 
 MAX_PAGE = 10_000
-NO_SUCH_PAGE = "That page number is not one we can show."
+NO_SUCH_PAGE = lazy_gettext("That page number is not one we can show.")
 
 
 class PageField(IntegerField):
@@ -24,10 +25,10 @@ class PageField(IntegerField):
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            raise ValueError(NO_SUCH_PAGE) from None
+            raise ValueError(str(NO_SUCH_PAGE)) from None
 
 
-def _choice(label: str, **kwargs: Any) -> SelectField:
+def _choice(label: Any, **kwargs: Any) -> SelectField:
     # The page offers the choices; Slice.parse says what is wrong with any other value (one typed
     # into an address), in its own words, so WTForms' "Not a valid choice" is never shown.
     return SelectField(label, choices=[], validate_choice=False, **kwargs)
@@ -36,17 +37,17 @@ def _choice(label: str, **kwargs: Any) -> SelectField:
 class SliceForm(Form):
     """The filters, as the page's form and every number's link send them."""
 
-    kind = _choice("Kind of outcome")
-    subtheme = _choice("Theme")
-    teller = _choice("Who tells the story")
-    setting = _choice("Service setting")
-    language = _choice("Language")
-    valence = _choice("Good or bad experience")
+    kind = _choice(lazy_gettext("Kind of outcome"))
+    subtheme = _choice(lazy_gettext("Theme"))
+    teller = _choice(lazy_gettext("Who tells the story"))
+    setting = _choice(lazy_gettext("Service setting"))
+    language = _choice(lazy_gettext("Language"))
+    valence = _choice(lazy_gettext("Good or bad experience"))
     # "from" is a Python keyword: the field is ``month_from``, its name in the address "from".
-    month_from = _choice("From", name="from")
-    month_to = _choice("To", name="to")
-    year = _choice("Year")
-    by = _choice("Group time")
+    month_from = _choice(lazy_gettext("From"), name="from")
+    month_to = _choice(lazy_gettext("To"), name="to")
+    year = _choice(lazy_gettext("Year"))
+    by = _choice(lazy_gettext("Group time"))
     # The slice is for counts (the page, print, CSV), not for the passages behind one number.
     counting = True
 
@@ -81,5 +82,7 @@ class PassagesForm(SliceForm):
 
     counting = False
     page = PageField(
-        "Page", default=1, validators=[Optional(), NumberRange(1, MAX_PAGE, NO_SUCH_PAGE)]
+        lazy_gettext("Page"),
+        default=1,
+        validators=[Optional(), NumberRange(1, MAX_PAGE, NO_SUCH_PAGE)],
     )

@@ -7,6 +7,8 @@ import io
 from typing import Any
 
 from flask import Blueprint, abort, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_babel import pgettext
 from flask_login import current_user, login_required
 
 from consent.policy import may_see_dashboard
@@ -114,12 +116,23 @@ def export_csv() -> Any:
     if board is None:
         return _page("dashboard/dashboard.html")
     slice_ = board.slice
-    filters = "; ".join(services.describe(slice_, services.taxonomy())) or "everything"
+    filters = "; ".join(services.describe(slice_, services.taxonomy())) or _("everything")
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["table", "outcome", "column", "passages", "stories", "filters"])
+    # Headers for people reading the file in a spreadsheet: in the language of whoever downloads
+    # it (the context keeps these short words apart from the same words elsewhere).
+    writer.writerow(
+        [
+            pgettext("outcomes CSV column", "table"),
+            pgettext("outcomes CSV column", "outcome"),
+            pgettext("outcomes CSV column", "column"),
+            pgettext("outcomes CSV column", "passages"),
+            pgettext("outcomes CSV column", "stories"),
+            pgettext("outcomes CSV column", "filters"),
+        ]
+    )
     for table in board.tables.values():
-        labels = [c.label for c in table.columns] + ["All"]
+        labels = [c.label for c in table.columns] + [_("All")]
         for row in [*table.rows, table.totals]:
             for label, cell in zip(labels, row.cells, strict=True):
                 count = cell.count
@@ -134,7 +147,7 @@ def export_csv() -> Any:
                     ]
                 )
     response = make_response(out.getvalue())
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"  # untranslated: an HTTP header
     name = f"storyhub-outcomes-{utcnow().date().isoformat()}.csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'  # untranslated: HTTP
     return response

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, String, and_, case, func, select, type_coerce
 
 from consent.policy import STORY_STAFF, counted_stories, may_read_words, viewable_stories
@@ -43,7 +44,6 @@ from storyhub.dashboard.publication import (
     publication,
 )
 from storyhub.dashboard.slices import (
-    GROUPINGS,
     UNMARKED,
     VALENCE_CHOICES,
     VALENCE_LABELS,
@@ -310,16 +310,17 @@ class Axis:
 
 
 def _axis_for(name: str) -> Axis:
+    # Labels as text now (they may be lazy): the page's language, and plain ``str`` for the CSV.
     if name == "teller":
         values: list[Any] = TELLERS
-        field, labels = T, [t.label for t in TELLERS]
+        field, labels = T, [str(t.label) for t in TELLERS]
     elif name == "setting":
-        values, field, labels = SETTINGS, E, [s.label for s in SETTINGS]
+        values, field, labels = SETTINGS, E, [str(s.label) for s in SETTINGS]
     elif name == "language":
-        values, field, labels = LANGUAGES, L, [lang.label for lang in LANGUAGES]
+        values, field, labels = LANGUAGES, L, [str(lang.label) for lang in LANGUAGES]
     elif name == "valence":
         values, field = list(VALENCE_CHOICES), V
-        labels = [VALENCE_LABELS[v] for v in VALENCE_CHOICES]
+        labels = [str(VALENCE_LABELS[v]) for v in VALENCE_CHOICES]
     else:
         raise ValueError(name)
     return Axis(
@@ -342,10 +343,18 @@ def _periods(slice_: Slice, facts: Facts) -> list[Period]:
         return []
     lo, hi = slice_.period(first), slice_.period(last)
     if hi - lo + 1 > MAX_PERIODS:
-        raise BadSlice(
-            f"Over time {GROUPINGS[slice_.by].lower()} would need more than {MAX_PERIODS} "
-            "columns. Please choose a year, or show time by year."
-        )
+        if slice_.by == "quarter":
+            too_many = _(
+                "Over time by quarter would need more than %(columns)d columns. "
+                "Please choose a year, or show time by year.",
+                columns=MAX_PERIODS,
+            )
+        else:
+            too_many = _(
+                "Over time by year would need more than %(columns)d columns. Please choose a year.",
+                columns=MAX_PERIODS,
+            )
+        raise BadSlice(too_many)
     return [slice_.period_bounds(i) for i in range(lo, hi + 1)]
 
 
@@ -399,7 +408,7 @@ def build_table(
     subthemes: Sequence[Subtheme],
     rows_by: str,
     cols: Axis,
-    row_heading: str = "Kind of outcome",
+    row_heading: str = "",
     note: str = "",
 ) -> Table:
     """A table of ``rows_by`` (kind, or kind with its subthemes) against ``cols``.
@@ -407,6 +416,7 @@ def build_table(
     Every number is looked up in the publication, never counted here: the same cell has the
     same answer (shown or hidden) in every table, filter, file and API answer.
     """
+    row_heading = row_heading or _("Kind of outcome")
     context = context_pins(slice_, subthemes)
     kind_of = pub.kind_of
     # A column the filters rule out (good experiences, when only bad ones are asked for) would
@@ -431,14 +441,14 @@ def build_table(
         kind_pin = pins([(S, (1, k))])
         if slice_.kind not in (None, kind) or merge(context, kind_pin, kind_of=kind_of) is None:
             continue
-        rows.append(row(kind.label, 0, kind_pin, {"kind": kind}))
+        rows.append(row(str(kind.label), 0, kind_pin, {"kind": kind}))
         if rows_by != "subtheme":
             continue
         for r, sub in enumerate(subthemes):
             if sub.kind == kind and slice_.subtheme in (None, sub.key):
                 narrow = {"kind": kind, "subtheme": sub.key}
                 rows.append(row(sub.label, 1, pins([(S, (2, r))]), narrow))
-    totals = row("All outcomes", 0, pins([]), {})
+    totals = row(_("All outcomes"), 0, pins([]), {})
     columns = [Column(cols.labels[c]) for c in shown]
     return Table(key, title, row_heading, columns, rows, totals, note)
 
@@ -488,31 +498,31 @@ def dashboard(slice_: Slice, limit: int | None = None) -> Dashboard:
     tables = {
         "themes": build_table(
             "themes",
-            "Outcomes, and whether the experience was good or bad",
+            _("Outcomes, and whether the experience was good or bad"),
             slice_,
             pub,
             subs,
             "subtheme",
             _axis_for("valence"),
-            row_heading="Outcome",
-            note="Good or bad is counted where a curator marked it.",
+            row_heading=_("Outcome"),
+            note=_("Good or bad is counted where a curator marked it."),
         ),
-        "time": build_table("time", "Outcomes over time", slice_, pub, subs, "kind", time_axis),
+        "time": build_table("time", _("Outcomes over time"), slice_, pub, subs, "kind", time_axis),
         "setting": build_table(
             "setting",
-            "Outcomes by service setting",
+            _("Outcomes by service setting"),
             slice_,
             pub,
             subs,
             "subtheme",
             _axis_for("setting"),
-            row_heading="Outcome",
+            row_heading=_("Outcome"),
         ),
         "teller": build_table(
-            "teller", "By who tells the story", slice_, pub, subs, "kind", _axis_for("teller")
+            "teller", _("By who tells the story"), slice_, pub, subs, "kind", _axis_for("teller")
         ),
         "language": build_table(
-            "language", "By language", slice_, pub, subs, "kind", _axis_for("language")
+            "language", _("By language"), slice_, pub, subs, "kind", _axis_for("language")
         ),
     }
     total = tables["themes"].totals.total.count
@@ -565,30 +575,36 @@ def passages_behind(user: Any, slice_: Slice, page: int = 1) -> BehindPage:
 
 def describe(slice_: Slice, subthemes: Sequence[Subtheme]) -> list[str]:
     """The slice's filters in words, for headings and the printed page."""
-    words: list[str] = []
+    words: list[str] = []  # plain text (labels may be lazy): the CSV joins them too
     labels = {s.key: s.label for s in subthemes}
     if slice_.subtheme is not None:
         words.append(labels.get(slice_.subtheme, slice_.subtheme))
     elif slice_.kind is not None:
-        words.append(slice_.kind.label)
+        words.append(str(slice_.kind.label))
     if slice_.valence is not None:
-        words.append(VALENCE_LABELS[slice_.valence])
+        words.append(str(VALENCE_LABELS[slice_.valence]))
     if slice_.teller is not None:
-        words.append(slice_.teller.label)
+        words.append(str(slice_.teller.label))
     if slice_.setting is not None:
-        words.append(slice_.setting.label)
+        words.append(str(slice_.setting.label))
     if slice_.language is not None:
-        words.append(slice_.language.label)
+        words.append(str(slice_.language.label))
     if slice_.year is not None:
-        words.append(f"added in {slice_.year}")
+        words.append(_("added in %(when)s", when=slice_.year))
     elif slice_.start is not None or slice_.end is not None:
         if slice_.start is not None and slice_.end is not None:
             if slice_.start == slice_.end:
-                words.append(f"added in {month_label(slice_.start)}")
+                words.append(_("added in %(when)s", when=month_label(slice_.start)))
             else:
-                words.append(f"added {month_label(slice_.start)} to {month_label(slice_.end)}")
+                words.append(
+                    _(
+                        "added %(start)s to %(end)s",
+                        start=month_label(slice_.start),
+                        end=month_label(slice_.end),
+                    )
+                )
         elif slice_.start is not None:
-            words.append(f"added from {month_label(slice_.start)}")
+            words.append(_("added from %(when)s", when=month_label(slice_.start)))
         elif slice_.end is not None:
-            words.append(f"added until {month_label(slice_.end)}")
+            words.append(_("added until %(when)s", when=month_label(slice_.end)))
     return words

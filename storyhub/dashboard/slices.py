@@ -19,22 +19,27 @@ from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Any
 
+from babel import Locale
+from babel.dates import get_month_names
+from flask_babel import get_locale, lazy_gettext
+from flask_babel import gettext as _
+
 from storyhub.models import Language, ServiceSetting, TellerKind
 from storyhub.themes.models import ThemeKind, Valence
 
 UNMARKED = "unmarked"  # a confirmed theme the curator has not marked good or bad
 VALENCE_CHOICES = (*(v.value for v in Valence), UNMARKED)
-VALENCE_LABELS = {**{v.value: v.label for v in Valence}, UNMARKED: "Not marked"}
-GROUPINGS = {"quarter": "By quarter", "year": "By year"}
-MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Labels are lazy: made at import, they are written in the language of each page that shows them.
+VALENCE_LABELS = {**{v.value: v.label for v in Valence}, UNMARKED: lazy_gettext("Not marked")}
+GROUPINGS = {"quarter": lazy_gettext("By quarter"), "year": lazy_gettext("By year")}
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _YEAR = re.compile(r"^(\d{4})$")
-ONE_WAY = (
+ONE_WAY = lazy_gettext(
     "To keep storytellers from being recognised, counts can be narrowed one way at a time: "
     "by who tells the story, where, language, good or bad, or one year. "
     "Please choose just one of these."
 )
-WHOLE_YEARS = (
+WHOLE_YEARS = lazy_gettext(
     "Counts are given for every year or for one whole year, so that no one can be picked out "
     "by comparing dates. Please choose a year."
 )
@@ -53,8 +58,14 @@ def month_key(month: int) -> str:
     return f"{month // 12:04d}-{month % 12 + 1:02d}"
 
 
+def month_name(month: int) -> str:
+    """The month's short name in the page's language ("Jan", "Ion"), from Babel's CLDR data."""
+    locale = get_locale() or Locale("en")
+    return str(get_month_names("abbreviated", locale=locale)[month % 12 + 1])
+
+
 def month_label(month: int) -> str:
-    return f"{MONTH_NAMES[month % 12]} {month // 12}"
+    return f"{month_name(month)} {month // 12}"
 
 
 @dataclass(frozen=True)
@@ -70,17 +81,17 @@ class Period:
             return month_label(self.first)
         if self.last - self.first == 11:
             return str(self.first // 12)
-        first, last = MONTH_NAMES[self.first % 12], MONTH_NAMES[self.last % 12]
+        first, last = month_name(self.first), month_name(self.last)
         return f"{first}\N{EN DASH}{last} {self.last // 12}"
 
     @property
     def short(self) -> tuple[str, str]:
         """Two short lines for a chart's axis: ("Q1", "2025") or ("Jan", "2025")."""
         if self.first == self.last:
-            return MONTH_NAMES[self.first % 12], str(self.first // 12)
+            return month_name(self.first), str(self.first // 12)
         if self.last - self.first == 11:
             return str(self.first // 12), ""
-        return f"Q{self.first % 12 // 3 + 1}", str(self.first // 12)
+        return _("Q%(number)d", number=self.first % 12 // 3 + 1), str(self.first // 12)
 
 
 @dataclass(frozen=True)
@@ -104,51 +115,57 @@ class Slice:
         ``counting``: the slice is for counts (page, CSV, API), not for the passages behind one.
         """
 
-        def choice(name: str, options: Any, what: str) -> Any:
+        def choice(name: str, options: Any, nothing_called: str) -> Any:
+            # ``nothing_called``: the whole sentence, so each language words it its own way.
             raw = (args.get(name) or "").strip()
             if not raw:
                 return None
             try:
                 return options(raw)
             except ValueError:
-                raise BadSlice(f"There is no {what} called “{raw[:40]}”.") from None
+                raise BadSlice(nothing_called % {"value": raw[:40]}) from None
 
         subtheme = (args.get("subtheme") or "").strip() or None
         if subtheme is not None and subtheme not in subthemes:
-            raise BadSlice(f"There is no theme called “{subtheme[:40]}”.")
+            raise BadSlice(_("There is no theme called “%(value)s”.", value=subtheme[:40]))
         valence = (args.get("valence") or "").strip() or None
         if valence is not None and valence not in VALENCE_CHOICES:
-            raise BadSlice("Good or bad experience must be one of the choices offered.")
+            raise BadSlice(_("Good or bad experience must be one of the choices offered."))
         by = (args.get("by") or "quarter").strip()
         if by not in GROUPINGS:
-            raise BadSlice("Time can be grouped by quarter or by year.")
-        start, end = _month_arg(args.get("from"), "From"), _month_arg(args.get("to"), "To")
+            raise BadSlice(_("Time can be grouped by quarter or by year."))
+        start = _month_arg(args.get("from"), _("“From” must be a month written like 2025-03."))
+        end = _month_arg(args.get("to"), _("“To” must be a month written like 2025-03."))
         year = (args.get("year") or "").strip()
         if year:
             found_year = _YEAR.match(year)
             if not found_year or not 1900 < int(year) < 3000:
-                raise BadSlice("“Year” must be a year written like 2025.")
+                raise BadSlice(_("“Year” must be a year written like 2025."))
             if start is not None or end is not None:
-                raise BadSlice("Please choose a year, or a start and an end, not both.")
+                raise BadSlice(_("Please choose a year, or a start and an end, not both."))
             start, end = int(year) * 12, int(year) * 12 + 11
         # Whole quarters only: a month on its own, or a range cut mid-quarter, is never offered.
         if (start is not None and start % 3) or (end is not None and end % 3 != 2):
-            raise BadSlice(WHOLE_YEARS)
+            raise BadSlice(str(WHOLE_YEARS))
         found = cls(
-            kind=choice("kind", ThemeKind, "kind of outcome"),
+            kind=choice("kind", ThemeKind, _("There is no kind of outcome called “%(value)s”.")),
             subtheme=subtheme,
-            teller=choice("teller", TellerKind, "kind of storyteller"),
-            setting=choice("setting", ServiceSetting, "service setting"),
-            language=choice("language", Language, "language"),
+            teller=choice(
+                "teller", TellerKind, _("There is no kind of storyteller called “%(value)s”.")
+            ),
+            setting=choice(
+                "setting", ServiceSetting, _("There is no service setting called “%(value)s”.")
+            ),
+            language=choice("language", Language, _("There is no language called “%(value)s”.")),
             valence=valence,
             start=start,
             end=end,
             by=by,
         )
         if found.subtheme is not None and found.kind not in (None, subthemes[found.subtheme]):
-            raise BadSlice("That theme belongs to another kind of outcome.")
+            raise BadSlice(_("That theme belongs to another kind of outcome."))
         if found.start is not None and found.end is not None and found.start > found.end:
-            raise BadSlice("The “From” month must come before the “To” month.")
+            raise BadSlice(_("The “From” month must come before the “To” month."))
         if counting:
             problem = found.counting_problem()
             if problem:
@@ -169,10 +186,10 @@ class Slice:
         (a kind or an outcome may be picked as well: that only chooses rows).
         """
         if (self.start is not None or self.end is not None) and self.year is None:
-            return WHOLE_YEARS
+            return str(WHOLE_YEARS)
         splits = [self.teller, self.setting, self.language, self.valence, self.year]
         if sum(1 for split in splits if split is not None) > 1:
-            return ONE_WAY
+            return str(ONE_WAY)
         return None
 
     def narrowed(self, **changes: Any) -> Slice:
@@ -206,11 +223,11 @@ class Slice:
         return Period(index * 12, index * 12 + 11)
 
 
-def _month_arg(raw: str | None, what: str) -> int | None:
+def _month_arg(raw: str | None, not_a_month: str) -> int | None:
     raw = (raw or "").strip()
     if not raw:
         return None
     found = _MONTH.match(raw)
     if not found or not 1 <= int(found.group(2)) <= 12 or not 1900 < int(found.group(1)) < 3000:
-        raise BadSlice(f"“{what}” must be a month written like 2025-03.")
+        raise BadSlice(not_a_month)
     return int(found.group(1)) * 12 + int(found.group(2)) - 1

@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 Key = Hashable
 
 
@@ -45,21 +47,27 @@ class Count:
     def hidden(self) -> bool:
         return self.passages is None
 
+    # Words are written when shown (in the page's or the download's language); the digits are
+    # grouped the same way ("1,234") in English and in Welsh.
+    @property
+    def fewer_text(self) -> str:
+        return _("fewer than %(threshold)d", threshold=self.threshold)
+
     @property
     def text(self) -> str:
-        return f"fewer than {self.threshold}" if self.passages is None else f"{self.passages:,}"
+        return self.fewer_text if self.passages is None else f"{self.passages:,}"
 
     @property
     def stories_text(self) -> str:
-        return f"fewer than {self.threshold}" if self.stories is None else f"{self.stories:,}"
+        return self.fewer_text if self.stories is None else f"{self.stories:,}"
 
     @property
     def csv_value(self) -> str:
-        return f"fewer than {self.threshold}" if self.passages is None else str(self.passages)
+        return self.fewer_text if self.passages is None else str(self.passages)
 
     @property
     def csv_stories(self) -> str:
-        return f"fewer than {self.threshold}" if self.stories is None else str(self.stories)
+        return self.fewer_text if self.stories is None else str(self.stories)
 
 
 def too_small(tally: Tally, threshold: int) -> bool:

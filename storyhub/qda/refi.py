@@ -25,6 +25,8 @@ from xml.etree import ElementTree as ET
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
@@ -121,13 +123,13 @@ def _q(tag: str) -> str:
 
 def _description(parent: ET.Element, text: str) -> None:
     if text:
-        ET.SubElement(parent, _q("Description")).text = _clean(text)
+        ET.SubElement(parent, _q("Description")).text = _clean(text)  # untranslated: XML name
 
 
 def _code(parent: ET.Element, code: Code) -> None:
     element = ET.SubElement(
         parent,
-        _q("Code"),
+        _q("Code"),  # untranslated: XML name
         guid=code.guid,
         name=_clean(code.name),
         isCodable="true" if code.codable else "false",
@@ -150,18 +152,20 @@ def project_xml(
     attributes = {"name": _clean(name), "origin": "storyhub", "creationDateTime": _when(created)}
     if creator is not None:
         attributes["creatingUserGUID"] = creator.guid
-    root = ET.Element(_q("Project"), {"xmlns": PROJECT_NS, **attributes})
+    root = ET.Element(_q("Project"), {"xmlns": PROJECT_NS, **attributes})  # untranslated: XML name
     # The schema's order: Users, CodeBook, Variables, Cases, Sources, ...
     if users:
-        users_element = ET.SubElement(root, _q("Users"))
+        users_element = ET.SubElement(root, _q("Users"))  # untranslated: XML name
         for user in users:
-            ET.SubElement(users_element, _q("User"), guid=user.guid, name=_clean(user.name))
+            user_tag = _q("User")  # untranslated: XML name
+            ET.SubElement(users_element, user_tag, guid=user.guid, name=_clean(user.name))
     if codes:
-        codes_element = ET.SubElement(ET.SubElement(root, _q("CodeBook")), _q("Codes"))
+        codebook_element = ET.SubElement(root, _q("CodeBook"))
+        codes_element = ET.SubElement(codebook_element, _q("Codes"))  # untranslated: XML name
         for code in codes:
             _code(codes_element, code)
     if sources:
-        sources_element = ET.SubElement(root, _q("Sources"))
+        sources_element = ET.SubElement(root, _q("Sources"))  # untranslated: XML name
         for source in sources:
             _text_source(sources_element, source, created)
     ET.indent(root)
@@ -199,7 +203,7 @@ def _text_source(parent: ET.Element, source: TextSource, created: datetime) -> N
             if coding.when is not None:
                 coded["creationDateTime"] = _when(coding.when)
             ET.SubElement(
-                ET.SubElement(chosen, _q("Coding"), coded),
+                ET.SubElement(chosen, _q("Coding"), coded),  # untranslated: XML name
                 _q("CodeRef"),
                 targetGUID=coding.code_guid,
             )
@@ -242,7 +246,8 @@ class ReadCode:
     children: list[ReadCode] = field(default_factory=list)
 
 
-NOT_A_CODEBOOK = (
+# Lazy: made at import, read in the language of the page that shows it.
+NOT_A_CODEBOOK = lazy_gettext(
     "That file doesn't look like a REFI-QDA codebook. Please choose a codebook (.qdc) or a "
     "project (.qdpx) saved by NVivo, ATLAS.ti, MAXQDA, QualCoder or this archive. Nothing was "
     "changed."
@@ -262,27 +267,35 @@ def read_codebook(filename: str, data: bytes) -> list[ReadCode]:
         xml = data
     else:
         raise CodebookError(
-            "Please choose a REFI-QDA codebook (a file ending .qdc) or project (ending .qdpx). "
-            "Nothing was changed."
+            _(
+                "Please choose a REFI-QDA codebook (a file ending .qdc) or project (ending .qdpx). "
+                "Nothing was changed."
+            )
         )
     if len(xml) > MAX_CODEBOOK_BYTES:
         raise CodebookError(
-            "That codebook is too big to read here. Please export the codebook alone (.qdc) "
-            "from your program and try that. Nothing was changed."
+            _(
+                "That codebook is too big to read here. Please export the codebook alone (.qdc) "
+                "from your program and try that. Nothing was changed."
+            )
         )
     try:
         root = SafeET.fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
         raise CodebookError(
-            "That file asks to load other content (it has a DTD or entities), which isn't "
-            "allowed for safety. Please save the codebook again from your program. Nothing was "
-            "changed."
+            _(
+                "That file asks to load other content (it has a DTD or entities), which isn't "
+                "allowed for safety. Please save the codebook again from your program. Nothing was "
+                "changed."
+            )
         ) from None
     except (ET.ParseError, UnicodeError, ValueError):
         raise CodebookError(
-            "That file can't be read: it isn't well-formed XML, or its characters are in an "
-            "encoding it doesn't declare. Please save the codebook again as UTF-8. Nothing was "
-            "changed."
+            _(
+                "That file can't be read: it isn't well-formed XML, or its characters are in an "
+                "encoding it doesn't declare. Please save the codebook again as UTF-8. Nothing was "
+                "changed."
+            )
         ) from None
     return _codes_of(root)
 
@@ -293,8 +306,10 @@ def _project_member(data: bytes) -> bytes:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError):
         raise CodebookError(
-            "That file isn't a REFI-QDA project: a .qdpx file is a zip, and this one isn't. "
-            "Nothing was changed."
+            _(
+                "That file isn't a REFI-QDA project: a .qdpx file is a zip, and this one isn't. "
+                "Nothing was changed."
+            )
         ) from None
     with archive:
         members = [
@@ -304,27 +319,31 @@ def _project_member(data: bytes) -> bytes:
         ]
         if len(members) != 1:
             raise CodebookError(
-                "That project has no project.qde file in it, so it has no codebook to read. "
-                "Nothing was changed."
+                _(
+                    "That project has no project.qde file in it, so it has no codebook to read. "
+                    "Nothing was changed."
+                )
             )
         (member,) = members
         # The size a zip declares can lie, so the read itself stops at the limit too.
         if member.file_size > MAX_CODEBOOK_BYTES:
-            raise CodebookError(_TOO_BIG)
+            raise CodebookError(str(_TOO_BIG))
         try:
             with archive.open(member) as opened:
                 xml = opened.read(MAX_CODEBOOK_BYTES + 1)
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, ValueError):
             raise CodebookError(
-                "That project's zip is damaged or encrypted, so it can't be read. Nothing was "
-                "changed."
+                _(
+                    "That project's zip is damaged or encrypted, so it can't be read. Nothing was "
+                    "changed."
+                )
             ) from None
     if len(xml) > MAX_CODEBOOK_BYTES:
-        raise CodebookError(_TOO_BIG)
+        raise CodebookError(str(_TOO_BIG))
     return xml
 
 
-_TOO_BIG = (
+_TOO_BIG = lazy_gettext(
     "That project's XML is too big to read here. Please export the codebook alone (.qdc) from "
     "your program and try that. Nothing was changed."
 )
@@ -340,15 +359,15 @@ def _child(element: ET.Element, name: str) -> ET.Element | None:
 
 
 def _codes_of(root: ET.Element) -> list[ReadCode]:
-    if _local(root.tag) == "Project":
+    if _local(root.tag) == "Project":  # untranslated: XML name
         book = _child(root, "CodeBook")
         if book is None:
             return []
     elif _local(root.tag) == "CodeBook":
         book = root
     else:
-        raise CodebookError(NOT_A_CODEBOOK)
-    codes = _child(book, "Codes")
+        raise CodebookError(str(NOT_A_CODEBOOK))
+    codes = _child(book, "Codes")  # untranslated: XML name
     if codes is None:
         return []
     count = 0
@@ -358,19 +377,26 @@ def _codes_of(root: ET.Element) -> list[ReadCode]:
         count += 1
         if count > MAX_CODES:
             raise CodebookError(
-                f"That codebook has more than {MAX_CODES} codes, more than this archive takes "
-                "at once. Please import a smaller codebook. Nothing was changed."
+                _(
+                    "That codebook has more than %(limit)d codes, more than this archive takes "
+                    "at once. Please import a smaller codebook. Nothing was changed.",
+                    limit=MAX_CODES,
+                )
             )
         if depth > MAX_DEPTH:
             raise CodebookError(
-                f"That codebook's codes are nested more than {MAX_DEPTH} levels deep, more than "
-                "this archive reads. Nothing was changed."
+                _(
+                    "That codebook's codes are nested more than %(limit)d levels deep, more "
+                    "than this archive reads. Nothing was changed.",
+                    limit=MAX_DEPTH,
+                )
             )
         name = " ".join(_clean(element.get("name") or "").split())[:MAX_NAME_CHARS]
-        described = _child(element, "Description")
+        described = _child(element, "Description")  # untranslated: XML name
         text = described.text if described is not None and described.text else ""
         description = " ".join(_clean(text).split())[:MAX_DESCRIPTION_CHARS]
-        children = [read(c, depth + 1) for c in element if _local(c.tag) == "Code"]
+        code_tag = "Code"  # untranslated: XML name
+        children = [read(c, depth + 1) for c in element if _local(c.tag) == code_tag]
         return ReadCode(name, description, children)
 
-    return [read(c, 1) for c in codes if _local(c.tag) == "Code"]
+    return [read(c, 1) for c in codes if _local(c.tag) == "Code"]  # untranslated: XML name

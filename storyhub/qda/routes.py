@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, make_response, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -32,10 +34,11 @@ def export_page() -> Any:
 
 def _download(body: bytes | str, content_type: str, extension: str) -> WerkzeugResponse:
     response = make_response(body)
-    response.headers["Content-Type"] = content_type
+    response.headers["Content-Type"] = content_type  # untranslated: an HTTP header
     name = f"storyhub-coding-{utcnow().date().isoformat()}.{extension}"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.headers["Cache-Control"] = "no-store"  # the words of stories: not kept in caches
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'  # untranslated: HTTP
+    # The words of stories: not kept in caches.
+    response.headers["Cache-Control"] = "no-store"  # untranslated: an HTTP header
     return response
 
 
@@ -86,17 +89,28 @@ def _import_message(added: int, skipped: list[str]) -> str:
     """What an import did, in whole sentences (so they can be translated as they are)."""
     names = ", ".join(skipped[:LIST_SKIPPED])
     if len(skipped) > LIST_SKIPPED:
-        names += f" and {len(skipped) - LIST_SKIPPED} more"
-    if added == 1:
-        done = "Added 1 theme from the codebook."
-    elif added:
-        done = f"Added {added} themes from the codebook."
+        more = len(skipped) - LIST_SKIPPED
+        names = ngettext(
+            "%(names)s and %(num)d more", "%(names)s and %(num)d more", more, names=names
+        )
+    if added:
+        done = ngettext(
+            "Added %(num)d theme from the codebook.",
+            "Added %(num)d themes from the codebook.",
+            added,
+        )
     elif skipped:
-        done = "Nothing was added: every theme in that codebook is already in the list."
+        done = _("Nothing was added: every theme in that codebook is already in the list.")
     else:
-        return "That codebook has no themes in it, so nothing was added."
+        return _("That codebook has no themes in it, so nothing was added.")
     if not skipped:
         return done
     if len(skipped) == 1:
-        return f"{done} This one was already in the list, so it was left as it is: {names}."
-    return f"{done} These were already in the list, so they were left as they are: {names}."
+        left = _(
+            "This one was already in the list, so it was left as it is: %(names)s.", names=names
+        )
+    else:
+        left = _(
+            "These were already in the list, so they were left as they are: %(names)s.", names=names
+        )
+    return f"{done} {left}"

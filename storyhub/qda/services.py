@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
@@ -294,7 +295,7 @@ def _selection(segment: Segment) -> refi.Selection:
     valences = [f"{t.subtheme}: {t.valence}" for t in segment.tags if t.valence]
     return refi.Selection(
         guid=refi.guid("selection", segment.passage_id, *(segment.span or ("whole",))),
-        name=f"Passage {segment.position + 1} at {where} s",
+        name=_("Passage %(number)d at %(seconds)s s", number=segment.position + 1, seconds=where),
         start=segment.start,
         end=segment.end,
         description="; ".join(valences),
@@ -323,15 +324,15 @@ def qdpx(stories: Sequence[CodedStory], exporter: User, *, now: datetime | None 
     sources = [
         refi.TextSource(
             guid=refi.guid("story", c.story_id),
-            name=f"Story {c.story_id}: {c.title}",
+            name=_("Story %(number)d: %(title)s", number=c.story_id, title=c.title),
             text=c.text,
-            description=f"Told by {c.teller}.",
+            description=_("Told by %(teller)s.", teller=c.teller),
             selections=[_selection(s) for s in c.segments],
         )
         for c in stories
     ]
     return refi.project_qdpx(
-        "Storyhub coded passages",
+        _("Storyhub coded passages"),
         users=list(people.values()),
         codes=codebook(),
         sources=sources,

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from search.analysis import fold, is_welsh
 from search.backend import Progress, SearchBackend, SearchUnavailable
 from search.documents import PassageDocument
 from search.hybrid import PER_STORY_FETCH, Row, hybrid_search
@@ -44,6 +45,8 @@ KEYWORDS = ("language", "teller_kind", "setting", "year", "kinds", "subthemes", 
 
 # Letters and digits, lower-cased, Snowball English ("porter2") stems: the same words and stems
 # as the embedded engine's "en_stem" analyzer, so a query finds the same passages on both.
+# Welsh passages go in "text_cy": the same words, lower-cased and accents folded, never stemmed
+# (the embedded engine's "cy_words"; see search.analysis).
 ANALYSIS = {
     "tokenizer": {"words": {"type": "pattern", "pattern": "[^\\p{L}\\p{N}]+"}},
     "filter": {
@@ -61,13 +64,18 @@ ANALYSIS = {
             "tokenizer": "words",
             "filter": ["lowercase", "not_too_long"],
         },
+        "welsh_words": {
+            "type": "custom",
+            "tokenizer": "words",
+            "filter": ["lowercase", "not_too_long", "asciifolding"],
+        },
     },
 }
 
 MAPPING = {
     "dynamic": "strict",
     # Words are read back from the database, never from the index.
-    "_source": {"excludes": ["text"]},
+    "_source": {"excludes": ["text", "text_cy"]},
     "properties": {
         "passage_id": {"type": "long"},
         "story_id": {"type": "long"},
@@ -82,6 +90,7 @@ MAPPING = {
                 "exact": {"type": "text", "analyzer": "exact_words", "index_options": "docs"}
             },
         },
+        "text_cy": {"type": "text", "analyzer": "welsh_words"},
         "story_date": {"type": "integer"},
         "teller_id": {"type": "long"},
         "review_by": {"type": "integer"},
@@ -131,18 +140,44 @@ def filter_clauses(request: SearchRequest) -> list[dict[str, Any]]:
     return clauses
 
 
+def document_source(doc: PassageDocument) -> dict[str, object]:
+    """The document as indexed: a Welsh passage's words in "text_cy", an English one's in "text"."""
+    source = doc.as_source()
+    if is_welsh(doc.language):
+        source["text_cy"] = source.pop("text")
+    return source
+
+
+def _either(english: dict[str, Any], welsh: dict[str, Any]) -> dict[str, Any]:
+    """Matches an English passage by ``english`` or a Welsh one by ``welsh``.
+
+    A passage has words in one of the two fields only, so an English passage scores as before.
+    """
+    return {"bool": {"should": [english, welsh], "minimum_should_match": 1}}
+
+
 def term_clauses(request: SearchRequest) -> list[dict[str, Any]]:
-    """One clause per word, stemmed by the mapping."""
-    return [{"match": {"text": {"query": t}}} for t in request.text.terms]
+    """One clause per word, stemmed (English) or folded (Welsh) by the mapping."""
+    return [
+        _either({"match": {"text": {"query": t}}}, {"match": {"text_cy": {"query": t}}})
+        for t in request.text.terms
+    ]
 
 
 def strict_clauses(request: SearchRequest) -> list[dict[str, Any]]:
     """Quoted phrases and prefixes: these must match in every mode."""
     parsed = request.text
-    clauses: list[dict[str, Any]] = [
-        {"match_phrase": {"text": " ".join(p)}} for p in parsed.phrases
+    clauses: list[dict[str, Any]] = []
+    for phrase in parsed.phrases:
+        words = " ".join(phrase)
+        clauses.append(
+            _either({"match_phrase": {"text": words}}, {"match_phrase": {"text_cy": words}})
+        )
+    # A prefix query is not analysed: fold it as the Welsh words were.
+    clauses += [
+        _either({"prefix": {"text.exact": p}}, {"prefix": {"text_cy": fold(p)}})
+        for p in parsed.prefixes
     ]
-    clauses += [{"prefix": {"text.exact": p}} for p in parsed.prefixes]
     return clauses
 
 
@@ -363,20 +398,21 @@ class ElasticBackend(SearchBackend):
                 shutil.rmtree(folder, ignore_errors=True)
 
     def needs_rebuild(self) -> bool:
-        """An index made before vector keys were indexed can't be searched by meaning."""
+        """An index made before vector keys were indexed can't be searched by meaning; one made
+        before Welsh passages had their own field would stem them as English."""
         targets = self._targets()
         if not targets:
             return False
         mapping = self._call("GET", f"/{targets[0]}/_mapping")
         properties = mapping[targets[0]]["mappings"].get("properties", {})
-        return "vector_key" not in properties
+        return "vector_key" not in properties or "text_cy" not in properties
 
     def _bulk(self, index: str, documents: Iterable[PassageDocument], refresh: bool) -> int:
         lines: list[str] = []
         count = 0
         for doc in documents:
             lines.append(json.dumps({"index": {"_index": index, "_id": str(doc.passage_id)}}))
-            lines.append(json.dumps(doc.as_source()))
+            lines.append(json.dumps(document_source(doc)))
             count += 1
         if not lines:
             return 0

@@ -30,7 +30,15 @@ import numpy as np
 import tantivy
 from tantivy import FieldType, Occur, Query
 
-from search.analysis import pairs, stems
+from search.analysis import (
+    WELSH_ANALYZER,
+    fold,
+    folded,
+    is_welsh,
+    pairs,
+    stems,
+    welsh_analyzer,
+)
 from search.backend import (
     Progress,
     SearchBackend,
@@ -46,7 +54,10 @@ from search.results import EngineResult, IndexStats
 from search.vectors import VectorIndex
 
 # Part of each index folder's name; a folder made with another schema is rebuilt, not read.
-SCHEMA_VERSION = 3
+# 4: Welsh passages in their own unstemmed field ("text_cy").
+SCHEMA_VERSION = 4
+# Welsh pairs are kept apart from English ones: a Welsh pair is never an English stem pair.
+WELSH_PAIR = "cy:"
 KEYWORD_FIELDS = ("language", "teller_kind", "setting", "year", "kinds", "subthemes", "audiences")
 WRITER_HEAP = 64 * 1024 * 1024
 # A rebuild writes everything at once: a bigger budget leaves fewer segments to search.
@@ -70,7 +81,9 @@ def build_schema() -> tantivy.Schema:
     for name in ("story_date", "teller_id", "review_by"):
         builder.add_integer_field(name, indexed=True, fast=True)
     # Stemmed words for matching and phrases; lower-cased unstemmed words for prefixes.
+    # English passages' words go in "text"; Welsh passages' in "text_cy", folded, not stemmed.
     builder.add_text_field("text", tokenizer_name="en_stem", index_option="position")
+    builder.add_text_field("text_cy", tokenizer_name=WELSH_ANALYZER, index_option="position")
     builder.add_text_field("text_exact", tokenizer_name="default", index_option="basic")
     # Neighbouring stems as single terms ("listen_to"): a phrase becomes term lookups.
     builder.add_text_field("pairs", tokenizer_name="raw", index_option="freq")
@@ -87,10 +100,15 @@ def _document(doc: PassageDocument) -> tantivy.Document:
     out.add_integer("story_date", doc.story_date)
     out.add_integer("teller_id", doc.teller_id)
     out.add_integer("review_by", doc.review_by)
-    out.add_text("text", doc.text)
     out.add_text("text_exact", doc.text)
-    for pair in pairs(stems(doc.text)):
-        out.add_text("pairs", pair)
+    if is_welsh(doc.language):
+        out.add_text("text_cy", doc.text)
+        for pair in pairs(folded(doc.text)):
+            out.add_text("pairs", WELSH_PAIR + pair)
+    else:
+        out.add_text("text", doc.text)
+        for pair in pairs(stems(doc.text)):
+            out.add_text("pairs", pair)
     out.add_text("language", doc.language)
     out.add_text("teller_kind", doc.teller_kind)
     out.add_text("setting", doc.setting)
@@ -99,6 +117,12 @@ def _document(doc: PassageDocument) -> tantivy.Document:
         for value in getattr(doc, name):
             out.add_text(name, value)
     return out
+
+
+def _with_analyzers(index: tantivy.Index) -> tantivy.Index:
+    """``index`` able to read and write Welsh words (custom analyzers live in the process)."""
+    index.register_tokenizer(WELSH_ANALYZER, welsh_analyzer())
+    return index
 
 
 def _folder_size(folder: Path) -> int:
@@ -165,7 +189,7 @@ class EmbeddedBackend(SearchBackend):
         with self._open_lock:
             if self._index is None or self._opened != name:
                 try:
-                    self._index = tantivy.Index.open(str(self.root / str(name)))
+                    self._index = _with_analyzers(tantivy.Index.open(str(self.root / str(name))))
                 except (OSError, ValueError) as err:
                     raise SearchUnavailable(f"the search index could not be opened: {err}") from err
                 self._opened = name
@@ -215,7 +239,7 @@ class EmbeddedBackend(SearchBackend):
     def rebuild(self, documents: Iterable[PassageDocument], progress: Progress) -> int:
         self.root.mkdir(parents=True, exist_ok=True)
         name = self._new_folder()
-        index = tantivy.Index(self.schema, path=str(self.root / name))
+        index = _with_analyzers(tantivy.Index(self.schema, path=str(self.root / name)))
         writer = index.writer(REBUILD_HEAP, 1)
         count = 0
         # Vectors are kept as float16 while the words are written (half the memory), then built
@@ -289,21 +313,35 @@ class EmbeddedBackend(SearchBackend):
         """Quoted phrases and prefixes: these must match in every mode."""
         parts: list[Query] = []
         for phrase in request.text.phrases:
-            # The pairs of neighbouring stems find the few passages that can hold the phrase;
-            # for two words they are the phrase. Longer ones also check every position.
-            wanted = pairs(stems(" ".join(phrase)))
-            for pair in wanted:
-                parts.append(Query.term_query(self.schema, "pairs", pair))
-            if len(wanted) != 1:
-                parts.append(index.parse_query('"' + " ".join(phrase) + '"', ["text"]))
+            # In English passages (stems) or in Welsh ones (folded words).
+            english = self._phrase_parts(phrase, index, "text", "", pairs(stems(" ".join(phrase))))
+            welsh_pairs = pairs(folded(" ".join(phrase)))
+            welsh = self._phrase_parts(phrase, index, "text_cy", WELSH_PAIR, welsh_pairs)
+            parts.append(Query.boolean_query([(Occur.Should, english), (Occur.Should, welsh)]))
         for prefix in request.text.prefixes:
-            parts.append(Query.regex_query(self.schema, "text_exact", _regex_escape(prefix) + ".*"))
+            either = [
+                (Occur.Should, Query.regex_query(self.schema, field, _regex_escape(start) + ".*"))
+                for field, start in (("text_exact", prefix), ("text_cy", fold(prefix)))
+            ]
+            parts.append(Query.boolean_query(either))
         return parts
 
+    def _phrase_parts(
+        self, phrase: Sequence[str], index: tantivy.Index, field: str, tag: str, wanted: list[str]
+    ) -> Query:
+        """A phrase in one field: its neighbouring words as pair terms, and its positions."""
+        # The pairs of neighbouring words find the few passages that can hold the phrase;
+        # for two words they are the phrase. Longer ones also check every position.
+        parts = [Query.term_query(self.schema, "pairs", tag + pair) for pair in wanted]
+        if len(wanted) != 1:
+            parts.append(index.parse_query('"' + " ".join(phrase) + '"', [field]))
+        return Query.boolean_query([(Occur.Must, part) for part in parts])
+
     def _term_parts(self, request: SearchRequest, index: tantivy.Index) -> list[Query]:
-        # Each word goes through the field's own analyzer (stemming), one at a time: the pieces
-        # are letters and digits only, so nothing typed can change the query's shape.
-        return [index.parse_query(term, ["text"]) for term in request.text.terms]
+        # Each word goes through each field's own analyzer (English stems, Welsh folded words),
+        # one at a time: the pieces are letters and digits only, so nothing typed can change the
+        # query's shape. A passage is in one field only, so an English passage scores as before.
+        return [index.parse_query(term, ["text", "text_cy"]) for term in request.text.terms]
 
     def _text_query(self, request: SearchRequest, index: tantivy.Index) -> Query | None:
         """Every word, phrase and prefix must match (WORDS)."""

@@ -3,7 +3,7 @@
 Both engines return ids only and this one highlighter marks the words, so results look the same
 on either engine, and a passage redacted a moment ago shows its "[removed]" words even if the
 index has not caught up yet. Words are compared by the same Snowball English stems the indexes
-use (search.analysis).
+use (search.analysis), or for a Welsh passage by its folded words, as the index holds them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from search.analysis import stem
+from search.analysis import fold, is_welsh, stem
 from search.query import ParsedText
 
 TOKEN = re.compile(r"[^\W_]+")
@@ -31,14 +31,17 @@ class Snippet:
         return any(marked for _, marked in self.pieces)
 
 
-def _marks(words: list[str], parsed: ParsedText) -> list[bool]:
-    stems = [stem(w) for w in words]
-    lowered = [w.lower() for w in words]
-    wanted = {stem(t) for t in parsed.terms}
-    marks = [s in wanted or any(w.startswith(p) for p in parsed.prefixes)
+def _marks(words: list[str], parsed: ParsedText, language: str) -> list[bool]:
+    as_indexed = fold if is_welsh(language) else stem
+    stems = [as_indexed(w) for w in words]
+    # Prefixes match words as typed; in Welsh, also with accents folded ("caniat*", "caniatâ*").
+    lowered = [fold(w) if is_welsh(language) else w.lower() for w in words]
+    starts = [fold(p) if is_welsh(language) else p for p in parsed.prefixes]
+    wanted = {as_indexed(t) for t in parsed.terms}
+    marks = [s in wanted or any(w.startswith(p) for p in starts)
              for s, w in zip(stems, lowered, strict=True)]  # fmt: skip
     for phrase in parsed.phrases:
-        target = [stem(w) for w in phrase]
+        target = [as_indexed(w) for w in phrase]
         size = len(target)
         for i in range(len(stems) - size + 1):
             if stems[i : i + size] == target:
@@ -46,12 +49,17 @@ def _marks(words: list[str], parsed: ParsedText) -> list[bool]:
     return marks
 
 
-def snippet(text: str, parsed: ParsedText, max_words: int = SNIPPET_WORDS) -> Snippet:
-    """The part of ``text`` (at most ``max_words`` words) with the most matches, marked."""
+def snippet(
+    text: str, parsed: ParsedText, max_words: int = SNIPPET_WORDS, language: str = "en"
+) -> Snippet:
+    """The part of ``text`` (at most ``max_words`` words) with the most matches, marked.
+
+    ``language`` is the passage's (a story's language code): Welsh words are compared unstemmed.
+    """
     spans = [m.span() for m in TOKEN.finditer(text)]
     if not spans:
         return Snippet(((text, False),), False, False)
-    marks = _marks([text[a:b] for a, b in spans], parsed)
+    marks = _marks([text[a:b] for a, b in spans], parsed, language)
     first = 0
     if len(spans) > max_words:
         best = count = sum(marks[:max_words])

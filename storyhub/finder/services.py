@@ -285,7 +285,8 @@ def _result_passage(
         matched_by = MatchedBy.MEANING if by_meaning else MatchedBy.FILTERS
         return ResultPassage(passage, snippet(passage.text, request.text), themes, matched_by,
                              similarity)  # fmt: skip
-    marked = snippet(passage.text, request.text)
+    # Welsh words are marked as the index matched them: folded, not stemmed.
+    marked = snippet(passage.text, request.text, language=passage.story.language.value)
     if hit.by_words and marked.matched:
         matched_by = MatchedBy.WORDS_AND_MEANING if by_meaning else MatchedBy.WORDS
     elif by_meaning:

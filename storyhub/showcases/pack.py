@@ -90,7 +90,9 @@ def plan_pack(showcase: Showcase) -> list[PackItem]:
             PackItem(
                 item=item,
                 media_name=f"{number:02d}{suffix}",
-                captions_name=f"{number:02d}.vtt",
+                # "01.cy.vtt": the language in the name, so players that find captions beside
+                # the video by name (VLC, mpv) also know their language.
+                captions_name=f"{number:02d}.{story.language.value}.vtt",
                 title=item.clip.title if item.clip else story.title,
                 teller=introduction.teller,
                 audiences=introduction.audiences,

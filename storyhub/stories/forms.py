@@ -5,6 +5,7 @@ rules that need the story live in storyhub.transcripts, storyhub.people and cons
 
 from __future__ import annotations
 
+from flask_login import current_user
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import (
@@ -20,12 +21,19 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from storyhub.extensions import db
 from storyhub.forms import IdField, PageForm
+from storyhub.i18n import current_language
 from storyhub.models import Language, Role, ServiceSetting, StoryState, TellerKind, User
 from storyhub.people import PICTURE_CHOICES
 from storyhub.transcripts import MAX_EDIT_CHARS, MAX_UNDO_REASON
 from storyhub.uploads import ACCEPT_ATTRIBUTE, StoryDetails
 
 SELF = "self"
+
+
+def uploader_language() -> str:
+    """The uploader's account language, else the page's: the story's language unless they say."""
+    chosen = getattr(current_user, "language", None)
+    return chosen if chosen in {lang.value for lang in Language} else current_language()
 
 
 class UploadForm(PageForm):
@@ -49,7 +57,8 @@ class UploadForm(PageForm):
     language = RadioField(
         "Which language is the story told in?",
         choices=[SelectChoice(lang.value, lang.label) for lang in Language],
-        default=Language.ENGLISH.value,
+        # The teller's language is the default language of transcription (issue 22).
+        default=uploader_language,
         validators=[DataRequired("Please choose a language.")],
     )
     teller_kind = RadioField(

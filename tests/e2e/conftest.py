@@ -6,13 +6,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.support import NullTranslations, Translations
 from playwright.sync_api import expect
 
 from tests.e2e.quality import Journey, Keyboard
@@ -21,6 +23,29 @@ from tests.live_site import flask, running_site, site_env
 CHROMIUM = os.environ.get("STORYHUB_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 E2E_PASSWORD = "e2e-password-1"
+TRANSLATIONS = Path(__file__).resolve().parents[2] / "storyhub" / "translations"
+# People who read the site in Welsh: their own accounts, because signing in keeps the language
+# a person was reading in (storyhub.i18n), and the English journeys share theirs.
+WELSH_USERS = {"storyteller": "e2e-cy-storyteller", "curator": "e2e-cy-curator"}
+# A browser whose language is Welsh: its first visit is in Welsh (Accept-Language: cy).
+WELSH_BROWSER = {"locale": "cy"}
+
+
+@lru_cache
+def welsh_catalogue(folder: Path = TRANSLATIONS) -> NullTranslations:
+    """The compiled Welsh catalogue in ``folder`` (the site's own by default)."""
+    return Translations.load(str(folder), ["cy"])
+
+
+def welsh(msgid: str) -> str:
+    """The Welsh the site shows for the English message ``msgid`` (the English itself while the
+    catalogue leaves it untranslated), so a Welsh journey finds buttons by their Welsh names."""
+    return welsh_catalogue().gettext(msgid)
+
+
+def in_welsh(page: Any) -> None:
+    """The page is written in Welsh: ``<html lang="cy">``."""
+    assert page.locator("html").get_attribute("lang") == "cy", f"{page.url} is not in Welsh"
 
 
 @contextmanager
@@ -58,6 +83,9 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     with running_site(env) as url:
         for role in ("storyteller", "curator", "trainer", "member"):
             flask(env, "users", "create", "--role", role, "--username", f"e2e-{role}",
+                  "--password", E2E_PASSWORD)  # fmt: skip
+        for role, username in WELSH_USERS.items():
+            flask(env, "users", "create", "--role", role, "--username", username,
                   "--password", E2E_PASSWORD)  # fmt: skip
         yield LiveSite(url, env)
 
@@ -112,14 +140,26 @@ def shot(request: pytest.FixtureRequest) -> object:
     return take
 
 
-def sign_in(page: Any, site: LiveSite, username: str, journey: Journey | None = None) -> None:
-    """Sign in through the real form (checking both pages as steps of ``journey``, if given)."""
+def english(msgid: str) -> str:
+    """The English message itself: the words of a page read in English."""
+    return msgid
+
+
+def sign_in(
+    page: Any,
+    site: LiveSite,
+    username: str,
+    journey: Journey | None = None,
+    words: Callable[[str], str] = english,
+) -> None:
+    """Sign in through the real form (checking both pages as steps of ``journey``, if given),
+    finding its fields by their ``words`` (``welsh`` on a page read in Welsh)."""
     page.goto(site.url + "/login")
     if journey:
         journey.step(f"sign-in-{username}")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(E2E_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label(words("Username")).fill(username)
+    page.get_by_label(words("Password")).fill(E2E_PASSWORD)
+    page.get_by_role("button", name=words("Sign in")).click()
     if journey:
         page.wait_for_url(lambda url: "/login" not in url)
         journey.step(f"signed-in-{username}")

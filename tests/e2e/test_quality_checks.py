@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.conftest import WELSH_BROWSER, WELSH_USERS, in_welsh, sign_in, welsh
 from tests.e2e.quality import Journey, Keyboard, accessibility_violations, uncaptioned_media
 
 pytestmark = pytest.mark.e2e
@@ -42,3 +43,28 @@ def test_the_checks_fail_a_flawed_page_and_pass_a_sound_one(desktop: Any, shot: 
     assert uncaptioned_media(page) == []
     Keyboard(page).focus(page.get_by_role("link", name="Back to the top"))
     Journey(page, shot).step("sound")
+
+
+# The main pages a curator works in, and the pages everyone sees first.
+MAIN_PAGES = ["/stories", "/stories/new", "/search?q=club", "/dashboard", "/showcases"]
+
+
+def test_the_main_pages_pass_axe_in_welsh(live_site: Any, browser: Any, shot: Any) -> None:
+    """The same checks as every journey's, on the main pages read in Welsh (``lang="cy"``)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, **WELSH_BROWSER)
+    page = context.new_page()
+    journey = Journey(page, shot)
+    for path in ("/", "/login"):
+        page.goto(live_site.url + path)
+        journey.step(path.strip("/") or "home")
+        in_welsh(page)
+    sign_in(page, live_site, WELSH_USERS["curator"], words=welsh)
+    page.wait_for_url(lambda url: "/login" not in url)
+    journey.step("signed-in")
+    in_welsh(page)
+    for path in MAIN_PAGES:
+        page.goto(live_site.url + path)
+        journey.step(path.strip("/").split("?")[0].replace("/", "-"))
+        in_welsh(page)
+    journey.finish()
+    context.close()

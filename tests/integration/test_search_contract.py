@@ -451,6 +451,35 @@ def test_welsh_passages_are_not_ranked_by_an_english_model(people: dict[str, Use
     assert titles(find_by(people["trainer"], "hybrid", "ffrindiau")) == ["Cymraeg"]  # by words
 
 
+def test_welsh_passages_are_found_by_welsh_words_not_english_stems(
+    people: dict[str, User],
+) -> None:
+    teller, trainer = people["teller"], people["trainer"]
+    make_story(teller, ["Rhoddais fy nghaniatâd i'r plant ganu yn y côr."], title="Cymraeg",
+               audiences=TRAINING, language=Language.WELSH)  # fmt: skip
+    make_story(teller, ["I walked to the day centre every morning."], title="Walked",
+               audiences=TRAINING)  # fmt: skip
+
+    # A Welsh word is found as typed, with or without its accent (to bach), and marked.
+    for typed in ("nghaniatâd", "nghaniatad", "NGHANIATAD"):
+        page = find(trainer, typed, mode="words")
+        assert titles(page) == ["Cymraeg"], typed
+        marked = [t for r in page.stories for p in r.passages for t, m in p.snippet.pieces if m]
+        assert marked == ["nghaniatâd"]
+    assert titles(find(trainer, "cor", mode="words")) == ["Cymraeg"]
+    # An English stemmer would make "planting" the stem "plant" and find "plant" (children).
+    assert titles(find(trainer, "plant", mode="words")) == ["Cymraeg"]
+    assert titles(find(trainer, "planting", mode="words")) == []
+    assert titles(find(trainer, "plants", mode="words")) == []
+    assert titles(find(trainer, '"plant ganu"', mode="words")) == ["Cymraeg"]
+    assert titles(find(trainer, '"ganu plant"', mode="words")) == []
+    assert titles(find(trainer, "nghaniatâ*", mode="words")) == ["Cymraeg"]
+    assert titles(find(trainer, "nghaniata*", mode="words")) == ["Cymraeg"]
+    # English passages are still stemmed.
+    assert titles(find(trainer, "walking", mode="words")) == ["Walked"]
+    assert titles(find(trainer, "walk", mode="hybrid")) == ["Walked"]
+
+
 def test_reindex_rebuilds_the_vectors_too(people: dict[str, User]) -> None:
     story = make_story(people["teller"], [HERMIT, BUS], title="Two", audiences=TRAINING)
     keys = stored_keys(story.id)

@@ -298,8 +298,8 @@ def pack_showcase_job(make_user: Callable[..., Any], story: Any) -> LongJob:
         assert pack.file_key is not None
         with zipfile.ZipFile(get_storage().local_path(pack.file_key)) as archive:
             assert sorted(archive.namelist()) == [
+                "showcase/01.en.vtt",
                 "showcase/01.mp4",
-                "showcase/01.vtt",
                 "showcase/index.html",
             ]
 

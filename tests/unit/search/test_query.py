@@ -42,10 +42,15 @@ def test_elasticsearch_body_for_a_trainer() -> None:
     )
     body = search_body(request)
     assert body["from"] == 10 and body["size"] == 10
+    # Each in English passages ("text", stemmed) or in Welsh ones ("text_cy", folded).
+    either = [
+        ({"match": {"text": {"query": "lonely"}}}, {"match": {"text_cy": {"query": "lonely"}}}),
+        ({"match_phrase": {"text": "listened to"}}, {"match_phrase": {"text_cy": "listened to"}}),
+        ({"prefix": {"text.exact": "carer"}}, {"prefix": {"text_cy": "carer"}}),
+    ]
     assert body["query"]["bool"]["must"] == [
-        {"match": {"text": {"query": "lonely"}}},
-        {"match_phrase": {"text": "listened to"}},
-        {"prefix": {"text.exact": "carer"}},
+        {"bool": {"should": [english, welsh], "minimum_should_match": 1}}
+        for english, welsh in either
     ]
     assert body["query"]["bool"]["filter"] == [
         {
@@ -108,3 +113,12 @@ def test_snippet_of_a_long_passage_centres_on_the_matches() -> None:
     assert len(words) == 20
     assert "lonely" in words
     assert cut.cut_before and cut.cut_after
+
+
+def test_welsh_words_are_marked_folded_not_stemmed() -> None:
+    text = "Rhoddais fy nghaniatâd i'r plant ganu."
+    marked = [t for t, m in snippet(text, parse_text("nghaniatad planting gan*"), language="cy")
+              .pieces if m]  # fmt: skip
+    assert marked == ["nghaniatâd", "ganu"]  # "planting" is not "plant" (children) in Welsh
+    english = [t for t, m in snippet("The plant grew.", parse_text("planting")).pieces if m]
+    assert english == ["plant"]

@@ -204,9 +204,11 @@ def test_the_offline_pack_holds_a_page_and_each_item_with_its_captions(
     with zipfile.ZipFile(pack) as archive:
         names = sorted(archive.namelist())
         page = archive.read("showcase/index.html").decode()
-        captions = archive.read("showcase/01.vtt").decode()
-    assert names == ["showcase/01.mp4", "showcase/01.vtt", "showcase/index.html"]
+        captions = archive.read("showcase/01.en.vtt").decode()
+    assert names == ["showcase/01.en.vtt", "showcase/01.mp4", "showcase/index.html"]
     assert 'src="01.mp4"' in page and "Nobody asked me what I wanted" in page
+    # The page's captions are labelled with the story's language.
+    assert 'data-srclang="en" data-label="English"' in page
     assert captions.startswith("WEBVTT") and "Nobody asked me" in captions
     withdraw(story, teller, "no copies please")
     db.session.commit()

@@ -379,3 +379,32 @@ def test_what_ended_processes_left_in_staging_is_removed_and_nothing_else(
     assert not storage.exists(unrecorded)  # stored, never committed: deleted
     assert storage.exists(recorded)  # committed before the crash: kept
     zombie.wait()
+
+
+def _chosen_language(page: str) -> str:
+    """The language the upload form's question has chosen already."""
+    import re
+
+    chosen = [m for m in re.findall(r'<input[^>]*name="language"[^>]*>', page) if "checked" in m]
+    assert len(chosen) == 1, chosen
+    return re.search(r'value="(\w+)"', chosen[0]).group(1)  # type: ignore[union-attr]
+
+
+def test_the_upload_form_starts_in_the_tellers_language(
+    app: Flask, login_as: Callable[..., Any]
+) -> None:
+    client, teller = login_as(Role.STORYTELLER)
+    db.session.refresh(teller)
+    assert teller.language == "en"  # signing in kept the page's language
+    teller.language = None
+    db.session.commit()
+    page = client.get("/stories/new", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert _chosen_language(page) == "en"
+    # No account language: the page's language (here from the browser).
+    page = client.get("/stories/new", headers={"Accept-Language": "cy"}).get_data(as_text=True)
+    assert _chosen_language(page) == "cy"
+    # The account's language, whatever the browser says.
+    teller.language = "cy"
+    db.session.commit()
+    page = client.get("/stories/new", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert _chosen_language(page) == "cy"

@@ -475,7 +475,7 @@ def agreement_table(
         asked = [u for u in units if sub_id in u.offered]
         table.subthemes.append(
             figure(
-                sub.label,
+                sub.shown_label,
                 [int(sub_id in u.first) for u in asked],
                 [int(sub_id in u.second) for u in asked],
             )

@@ -447,7 +447,7 @@ def build_table(
         for r, sub in enumerate(subthemes):
             if sub.kind == kind and slice_.subtheme in (None, sub.key):
                 narrow = {"kind": kind, "subtheme": sub.key}
-                rows.append(row(sub.label, 1, pins([(S, (2, r))]), narrow))
+                rows.append(row(sub.shown_label, 1, pins([(S, (2, r))]), narrow))
     totals = row(_("All outcomes"), 0, pins([]), {})
     columns = [Column(cols.labels[c]) for c in shown]
     return Table(key, title, row_heading, columns, rows, totals, note)
@@ -576,7 +576,7 @@ def passages_behind(user: Any, slice_: Slice, page: int = 1) -> BehindPage:
 def describe(slice_: Slice, subthemes: Sequence[Subtheme]) -> list[str]:
     """The slice's filters in words, for headings and the printed page."""
     words: list[str] = []  # plain text (labels may be lazy): the CSV joins them too
-    labels = {s.key: s.label for s in subthemes}
+    labels = {s.key: s.shown_label for s in subthemes}
     if slice_.subtheme is not None:
         words.append(labels.get(slice_.subtheme, slice_.subtheme))
     elif slice_.kind is not None:

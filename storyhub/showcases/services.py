@@ -133,8 +133,8 @@ def listen_for(story: Story, clip: Clip | None = None) -> str:
         if clip is not None and (passage.end <= clip.start or passage.start >= clip.end):
             continue
         for tag in passage.themes:
-            if tag.status == TagStatus.CONFIRMED and tag.subtheme.label not in labels:
-                labels.append(tag.subtheme.label)
+            if tag.status == TagStatus.CONFIRMED and tag.subtheme.shown_label not in labels:
+                labels.append(tag.subtheme.shown_label)
     return _("Listen for: %(themes)s.", themes=", ".join(labels)) if labels else ""
 
 

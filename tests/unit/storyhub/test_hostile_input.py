@@ -552,6 +552,7 @@ def _values(archive: Archive) -> dict[str, list[Any]]:
         "job_id": list(db.session.scalars(select(Job.id))),
         "token": [archive.join_token],
         "round_id": list(db.session.scalars(select(BlindRound.id))),
+        "code": ["cy", "en"],  # the language link
     }
 
 

@@ -22,7 +22,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from babel.messages.extract import extract_javascript
-from flask import Flask, redirect, request
+from flask import Flask, has_request_context, redirect, request
 from flask_babel import Babel, get_locale, gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -46,6 +46,8 @@ def _from_browser() -> str:
 
 def choose_language() -> str:
     """The language of this request (the order is in the module's docstring)."""
+    if not has_request_context():
+        return DEFAULT_LANGUAGE  # a job, the CLI or a test outside a request: no one to ask
     if request.path.startswith("/api/") or request.path == "/api":
         return _from_browser()
     chosen = getattr(current_user, "language", None) if current_user else None

@@ -63,7 +63,12 @@ def audience_list(audiences: set[Audience], capitalized: bool = False) -> str:
     """The chosen audiences in plain words, in a fixed order: "training, learning events"."""
     names = [a.label for a in Audience if a in audiences]
     if capitalized:
-        names = [name[:1].upper() + name[1:] for name in names]
+        # English capitalises each name in a summary; Welsh writes a list in sentence case.
+        first_only = _language() == "cy"
+        names = [
+            name[:1].upper() + name[1:] if i == 0 or not first_only else name
+            for i, name in enumerate(names)
+        ]
     return list_of(names)
 
 

@@ -32,6 +32,11 @@ from storyhub.stories import bp
 from storyhub.stories.consent_forms import ConsentForm, EraseForm, RenewForm, WithdrawForm
 
 
+def _is_teller(story: Any) -> bool:
+    """Whether the person signed in told ``story`` (the summary then says "you")."""
+    return bool(story.storyteller_id == current_user.id)
+
+
 @bp.route("/stories/<int:story_id>/consent", methods=["GET", "POST"])
 @login_required
 def consent_wizard(story_id: int) -> Any:
@@ -73,7 +78,7 @@ def consent_wizard(story_id: int) -> Any:
                 error = str(problem)
             else:
                 db.session.commit()
-                flash(sharing(story).text, "success")
+                flash(sharing(story, viewer_is_teller=_is_teller(story)).text, "success")
                 return redirect(url_for("stories.show", story_id=story.id))
     status = 400 if form.is_submitted() and not form.edit.data else 200
     return (
@@ -98,7 +103,7 @@ def consent_renew(story_id: int) -> Response:
         flash(str(problem), "error")
     else:
         db.session.commit()
-        flash(sharing(story).text, "success")
+        flash(sharing(story, viewer_is_teller=_is_teller(story)).text, "success")
     return redirect(url_for("stories.show", story_id=story.id))
 
 
@@ -152,7 +157,7 @@ def story_uses(story_id: int) -> str:
         "consent/used.html",
         story=story,
         uses=uses_by_audience(story),
-        sharing=sharing(story, viewer_is_teller=story.storyteller_id == current_user.id),
+        sharing=sharing(story, viewer_is_teller=_is_teller(story)),
         audience_list=audience_list,
     )
 

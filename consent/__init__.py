@@ -43,12 +43,12 @@ from consent.policy import (
 
 __all__ = [
     "CLIP_ROLES",
-    "Audience",
+    "Audience",  # untranslated: a Python name exported
     "ConsentAction",
     "ConsentStatus",
     "ConsentVersion",
-    "Naming",
-    "Purpose",
+    "Naming",  # untranslated: a Python name exported
+    "Purpose",  # untranslated: a Python name exported
     "RecordedFor",
     "StoryUse",
     "bind",

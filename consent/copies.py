@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import JSON, ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -74,7 +75,7 @@ class CopyStory(Record):
     redaction_state: Mapped[str] = mapped_column(String(64), default="")
 
     copy: Mapped[Copy] = relationship(back_populates="stories")
-    story: Mapped[Any] = relationship("Story")  # the app's story (a ConsentedStory)
+    story: Mapped[Any] = relationship("Story")  # untranslated: a model name (ConsentedStory)
     consent: Mapped[ConsentVersion | None] = relationship()
 
 
@@ -84,10 +85,18 @@ PURPOSE_RULES: dict[str, Callable[[ConsentedStory, date | None], str | None]] = 
     Purpose.LEARNING_EVENT.value: showcase_refusal,
 }
 
-WEB_COPY_STALE = (
-    "Its video is being made again without the words that were removed. "
-    "Please try again in a few minutes."
-)
+
+def N_(message: str) -> str:
+    """Mark ``message`` for translation; it is stored in English and translated when shown."""
+    return message
+
+
+def web_copy_stale() -> str:
+    """Why a web copy made before words were removed can't be used yet (the page's language)."""
+    return _(
+        "Its video is being made again without the words that were removed. "
+        "Please try again in a few minutes."
+    )
 
 
 def made_from(story: ConsentedStory) -> CopyStory:
@@ -144,32 +153,37 @@ def _story_refusal(held: CopyStory, purpose: str, on: date | None) -> str | None
     story = held.story
     consent = story.consent
     if consent is not None and consent.status == ConsentStatus.ERASED:
-        return "A story in it was erased by its storyteller."
+        return _("A story in it was erased by its storyteller.")
     if purpose:
         refusal = PURPOSE_RULES[purpose](story, on)
         if refusal is not None or consent is None:
-            return f"A story in it can't be used for this any more. {refusal or ''}".strip()
+            if refusal is None:
+                return _("A story in it can't be used for this any more.")
+            return _("A story in it can't be used for this any more. %(reason)s", reason=refusal)
         if held.naming != consent.naming.value:
-            return "The storyteller of a story in it changed how their name is shown."
+            return _("The storyteller of a story in it changed how their name is shown.")
         if held.consent_id != consent.id and (
             held.consent is None or not only_widens(held.consent, consent)
         ):
-            return "The storyteller of a story in it changed what they share."
+            return _("The storyteller of a story in it changed what they share.")
     if held.redaction_state != archive().redaction_state(story):
-        return "A name or place was removed from a story in it since it was made."
+        return _("A name or place was removed from a story in it since it was made.")
     return None
 
 
 def copy_refusal(copy: Copy | None, on: date | None = None) -> str | None:
     """Why ``copy`` may not be handed out now, in plain words; None when it may."""
     if copy is None:
-        return "We have no record of what this copy holds. Please make it again."
+        return _("We have no record of what this copy holds. Please make it again.")
     if copy.gone_at is not None:
-        return copy.gone_reason or "This copy was deleted."
+        return copy.gone_reason or _("This copy was deleted.")
     for held in copy.stories:
         refusal = _story_refusal(held, copy.purpose, on)
         if refusal is not None:
-            return f"{refusal} Please make it again: a new one follows the story as it is now."
+            return _(
+                "%(reason)s Please make it again: a new one follows the story as it is now.",
+                reason=refusal,
+            )
     return None
 
 
@@ -179,10 +193,10 @@ def web_copy_refusal(story: ConsentedStory) -> str | None:
     A web copy made before copies were recorded has no record and is taken as current.
     """
     if story.media_file(RENDITION) is None:
-        return "Its video is being prepared again. Please try later."
+        return _("Its video is being prepared again. Please try later.")
     made = copy_of(CopyKind.WEB_COPY, story.id)
     if made is not None and copy_refusal(made) is not None:
-        return WEB_COPY_STALE
+        return web_copy_stale()
     return None
 
 
@@ -209,7 +223,7 @@ def holding(story_id: int) -> list[Copy]:
 def story_changed(story: ConsentedStory) -> None:
     """A story's consent, naming or words changed: check (in a job) every copy holding it."""
     if holding(story.id):
-        archive().submit_job(PURGE_COPIES, story, "Removing the copies made for others")
+        archive().submit_job(PURGE_COPIES, story, N_("Removing the copies made for others"))
 
 
 def forget(copy: Copy, reason: str) -> None:

@@ -7,6 +7,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import lazy_gettext
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -25,29 +26,57 @@ class Audience(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return AUDIENCE_LABELS[self][0]
+        """The short name, in the page's language: "training"."""
+        return str(AUDIENCE_LABELS[self][0])
 
     @property
     def explanation(self) -> str:
-        return AUDIENCE_LABELS[self][1]
+        """What choosing it means, in the page's language."""
+        return str(AUDIENCE_LABELS[self][1])
+
+    @property
+    def choice(self) -> str:
+        """The wizard's whole choice, name and meaning, in the page's language."""
+        return str(AUDIENCE_LABELS[self][2])
 
 
-# (short label, plain explanation for the storyteller)
+# (short label, plain explanation, the wizard's choice as one message), each lazy: read when shown,
+# in the language of the page that shows it. The choice is its own message, not label + ": " +
+# explanation, so the Welsh can write it as a whole.
 AUDIENCE_LABELS = {
-    Audience.CARE_TEAM: ("my care team", "the people who support me, so they know me better"),
+    Audience.CARE_TEAM: (
+        lazy_gettext("my care team"),
+        lazy_gettext("the people who support me, so they know me better"),
+        lazy_gettext("My care team: the people who support me, so they know me better"),
+    ),
     Audience.TRAINING: (
-        "training",
-        "courses for staff in this organisation, so they learn from my experience",
+        lazy_gettext("training"),
+        lazy_gettext("courses for staff in this organisation, so they learn from my experience"),
+        lazy_gettext(
+            "Training: courses for staff in this organisation, so they learn from my experience"
+        ),
     ),
     Audience.LEARNING_EVENTS: (
-        "learning events",
-        "councillors and senior managers watch stories at events",
+        lazy_gettext("learning events"),
+        lazy_gettext("councillors and senior managers watch stories at events"),
+        lazy_gettext("Learning events: councillors and senior managers watch stories at events"),
     ),
-    Audience.PARTNERS: ("partner organisations", "staff in other organisations we work with"),
-    Audience.PUBLIC: ("the public", "anyone, on a public website"),
+    Audience.PARTNERS: (
+        lazy_gettext("partner organisations"),
+        lazy_gettext("staff in other organisations we work with"),
+        lazy_gettext("Partner organisations: staff in other organisations we work with"),
+    ),
+    Audience.PUBLIC: (
+        lazy_gettext("the public"),
+        lazy_gettext("anyone, on a public website"),
+        lazy_gettext("The public: anyone, on a public website"),
+    ),
     Audience.STATISTICS: (
-        "anonymous statistics",
-        "counting what matters to people, without my name or my words",
+        lazy_gettext("anonymous statistics"),
+        lazy_gettext("counting what matters to people, without my name or my words"),
+        lazy_gettext(
+            "Anonymous statistics: counting what matters to people, without my name or my words"
+        ),
     ),
 }
 
@@ -59,11 +88,8 @@ class Naming(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "full": "My full name",
-            "first": "My first name only",
-            "anonymous": "No name (anonymous)",
-        }[self.value]
+        """How the name is shown, in the page's language."""
+        return str(NAMING_LABELS[self.value])
 
 
 class ConsentStatus(enum.StrEnum):
@@ -81,11 +107,21 @@ class RecordedFor(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "self": "The storyteller, for themselves",
-            "proxy": "Someone else, in the storyteller's best interests",
-            "parent": "A parent or guardian, for a child",
-        }[self.value]
+        """Who made the choices, in the page's language."""
+        return str(RECORDED_FOR_LABELS[self.value])
+
+
+# Lazy, so each is read in the language of the page that shows it.
+NAMING_LABELS = {
+    "full": lazy_gettext("My full name"),
+    "first": lazy_gettext("My first name only"),
+    "anonymous": lazy_gettext("No name (anonymous)"),
+}
+RECORDED_FOR_LABELS = {
+    "self": lazy_gettext("The storyteller, for themselves"),
+    "proxy": lazy_gettext("Someone else, in the storyteller's best interests"),
+    "parent": lazy_gettext("A parent or guardian, for a child"),
+}
 
 
 class ConsentAction(enum.StrEnum):
@@ -144,7 +180,7 @@ class ConsentVersion(Record):
     reason: Mapped[str] = mapped_column(Text, default="")  # e.g. why a curator withdrew it
 
     # The person who recorded it (the app's ``User``: consent names it, never imports it).
-    recorded_by: Mapped[Any] = relationship("User")
+    recorded_by: Mapped[Any] = relationship("User")  # untranslated: a model name
 
     @validates("third_parties")
     def _hold(self, _key: str, people: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -23,6 +23,8 @@ import enum
 from datetime import date
 from typing import Any
 
+from flask_babel import format_date
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, exists, false, or_
 
 from consent.models import Audience, ConsentStatus, ConsentVersion, waiting
@@ -244,32 +246,36 @@ CLIP_ROLES = (Role.TRAINER, Role.CURATOR, Role.ADMIN)
 
 
 def _sharing_refusal(story: ConsentedStory, audience: Audience, on: date | None) -> str | None:
-    """Why ``story`` may not be shown to ``audience`` on ``on`` (today), in plain words."""
+    """Why ``story`` may not be shown to ``audience`` on ``on`` (today), in plain words (in the
+    page's language)."""
     consent = story.consent
     if consent is None or (consent.status == ConsentStatus.ACTIVE and consent.released_at is None):
-        return "Its storyteller has not shared it yet."
+        return _("Its storyteller has not shared it yet.")
     if consent.status == ConsentStatus.ERASED:
-        return "Its storyteller erased it."
+        return _("Its storyteller erased it.")
     if consent.status == ConsentStatus.WITHDRAWN:
-        return "Its storyteller withdrew it."
+        return _("Its storyteller withdrew it.")
     if consent.review_date is not None and consent.review_date < (on or today()):
-        return (
-            f"Its sharing ended on {consent.review_date.strftime('%-d %B %Y')} "
-            "and has not been renewed."
+        return _(
+            "Its sharing ended on %(date)s and has not been renewed.",
+            date=format_date(consent.review_date, "d MMMM y"),
         )
     if story.state == StoryState.FAILED:
-        return "It is held back until its video is ready again."
+        return _("It is held back until its video is ready again.")
     if people_to_remove(consent):
-        return (
+        return _(
             "Someone in it has not agreed to be in it, and a curator has not removed them "
             "from it yet."
         )
     if audience not in consent.audiences:
-        return {
-            Audience.TRAINING: "Its storyteller no longer shares it for training.",
-            Audience.LEARNING_EVENTS: "Its storyteller has not chosen learning events "
-            "(councillors and senior managers) for it.",
-        }.get(audience, f"Its storyteller has not chosen {audience.label} for it.")
+        if audience == Audience.TRAINING:
+            return _("Its storyteller no longer shares it for training.")
+        if audience == Audience.LEARNING_EVENTS:
+            return _(
+                "Its storyteller has not chosen learning events (councillors and senior "
+                "managers) for it."
+            )
+        return _("Its storyteller has not chosen %(audience)s for it.", audience=audience.label)
     return None
 
 
@@ -277,7 +283,7 @@ def clip_refusal(story: ConsentedStory, on: date | None = None) -> str | None:
     """Why ``story``'s clips may not be used in training now, in plain words; None if they may."""
     refusal = _sharing_refusal(story, Audience.TRAINING, on)
     if refusal is None and story.consent is not None and not story.consent.clips_allowed:
-        return "Its storyteller does not allow clips to be made from it."
+        return _("Its storyteller does not allow clips to be made from it.")
     if refusal is None and words_need_checking(story):
         return _words_refusal()
     return refusal
@@ -394,11 +400,4 @@ def may_read_words(user: Any, story: ConsentedStory) -> bool:
 
 
 def _words_refusal() -> str:
-    # Imported here: the rest of this module's messages are marked by the consent change.
-    from flask import has_request_context
-    from flask_babel import gettext
-
-    if has_request_context():
-        return gettext("Its words are waiting to be checked by its storyteller.")
-    # Asked outside a request too (jobs, the CLI), where there is no reader's language.
-    return "Its words are waiting to be checked by its storyteller."  # untranslated: no reader
+    return _("Its words are waiting to be checked by its storyteller.")

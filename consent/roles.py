@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from typing import Protocol
 
+from flask_babel import lazy_gettext
+
 
 class Role(enum.StrEnum):
     STORYTELLER = "storyteller"
@@ -15,15 +17,17 @@ class Role(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return ROLE_LABELS[self]
+        """The role's name, in the page's language."""
+        return str(ROLE_LABELS[self])
 
 
+# Lazy, so each is read in the language of the page that shows it.
 ROLE_LABELS = {
-    Role.STORYTELLER: "Storyteller",
-    Role.CURATOR: "Story curator",
-    Role.TRAINER: "Workforce trainer",
-    Role.MEMBER: "Elected member or senior manager",
-    Role.ADMIN: "Administrator",
+    Role.STORYTELLER: lazy_gettext("Storyteller"),
+    Role.CURATOR: lazy_gettext("Story curator"),
+    Role.TRAINER: lazy_gettext("Workforce trainer"),
+    Role.MEMBER: lazy_gettext("Elected member or senior manager"),
+    Role.ADMIN: lazy_gettext("Administrator"),
 }
 
 

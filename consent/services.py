@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, func, select
 
 from consent.archive import ConsentEvent, archive, session
@@ -71,26 +72,30 @@ class Choices:
     def check(self) -> None:
         """Raise ConsentError if the choices are incomplete."""
         if not 1 <= self.review_months <= 36:
-            raise ConsentError("Please choose how long your story may be shared for.")
+            raise ConsentError(_("Please choose how long your story may be shared for."))
         if self.recorded_for == RecordedFor.PROXY and not (
             self.proxy_name.strip()
             and self.proxy_relationship.strip()
             and self.best_interests_note.strip()
         ):
             raise ConsentError(
-                "When someone decides for the storyteller, please give their name, how they "
-                "know the storyteller, and why sharing is in the storyteller's best interests."
+                _(
+                    "When someone decides for the storyteller, please give their name, how they "
+                    "know the storyteller, and why sharing is in the storyteller's best interests."
+                )
             )
         if self.recorded_for == RecordedFor.PARENT and (
             not self.proxy_name.strip() or self.adult_on is None
         ):
             raise ConsentError(
-                "For a child's story, please give the parent's or guardian's name and the "
-                "child's 18th birthday, when we will ask the child themselves."
+                _(
+                    "For a child's story, please give the parent's or guardian's name and the "
+                    "child's 18th birthday, when we will ask the child themselves."
+                )
             )
         for person in self.third_parties:
             if not str(person.get("name", "")).strip():
-                raise ConsentError("Please give a name for each other person in the story.")
+                raise ConsentError(_("Please give a name for each other person in the story."))
 
 
 # What a curator records on a person who has been removed from a story (see person_removed).
@@ -174,14 +179,14 @@ def _choice_fields(choices: Choices) -> dict[str, Any]:
 def take_part(story: ConsentedStory, by: Person) -> ConsentVersion:
     """Step 1, at upload: the teller agrees to take part and have the story prepared."""
     if story.consent is not None:
-        raise ConsentError("This story already has a consent record.")
+        raise ConsentError(_("This story already has a consent record."))
     return _new_version(story, by, ConsentAction.TAKE_PART, status=ConsentStatus.ACTIVE)
 
 
 def _require_open(story: ConsentedStory) -> ConsentVersion:
     consent = story.consent
     if consent is None or consent.status == ConsentStatus.ERASED:
-        raise ConsentError("This story has been erased.")
+        raise ConsentError(_("This story has been erased."))
     return consent
 
 
@@ -191,9 +196,9 @@ def release(
     """Step 2: share the finished story with the chosen audiences until its review date."""
     _require_open(story)
     if story.state != StoryState.READY:
-        raise ConsentError("Your story can be shared once it is ready to watch.")
+        raise ConsentError(_("Your story can be shared once it is ready to watch."))
     if not watched:
-        raise ConsentError("Please watch your finished story before you choose who may see it.")
+        raise ConsentError(_("Please watch your finished story before you choose who may see it."))
     choices.check()
     transcript = story.transcript
     if (
@@ -222,7 +227,7 @@ def change(story: ConsentedStory, by: Person, choices: Choices) -> ConsentVersio
     """Narrow or widen a released story's choices; the review date starts again from today."""
     consent = _require_open(story)
     if consent.status != ConsentStatus.ACTIVE or consent.released_at is None:
-        raise ConsentError("This story isn't being shared, so there is nothing to change.")
+        raise ConsentError(_("This story isn't being shared, so there is nothing to change."))
     choices.check()
     version = _new_version(
         story,
@@ -239,9 +244,9 @@ def renew(story: ConsentedStory, by: Person, months: int = 12) -> ConsentVersion
     """Keep sharing with the same choices for another ``months``."""
     consent = _require_open(story)
     if consent.status != ConsentStatus.ACTIVE or consent.released_at is None:
-        raise ConsentError("This story isn't being shared, so there is nothing to renew.")
+        raise ConsentError(_("This story isn't being shared, so there is nothing to renew."))
     if not 1 <= months <= 36:
-        raise ConsentError("Please choose how long your story may be shared for.")
+        raise ConsentError(_("Please choose how long your story may be shared for."))
     return _new_version(
         story, by, ConsentAction.RENEW, review_date=_review_date(months, consent.adult_on)
     )
@@ -251,9 +256,9 @@ def withdraw(story: ConsentedStory, by: Person, reason: str = "") -> ConsentVers
     """Stop sharing the story, everywhere, at once. Staff acting for the teller give a reason."""
     consent = _require_open(story)
     if consent.status == ConsentStatus.WITHDRAWN:
-        raise ConsentError("This story has already been withdrawn.")
+        raise ConsentError(_("This story has already been withdrawn."))
     if by.id != story.storyteller_id and not reason.strip():
-        raise ConsentError("Please say why you are withdrawing this story for its teller.")
+        raise ConsentError(_("Please say why you are withdrawing this story for its teller."))
     version = _new_version(
         story, by, ConsentAction.WITHDRAW, status=ConsentStatus.WITHDRAWN, reason=reason.strip()
     )
@@ -269,7 +274,7 @@ def erase(story: ConsentedStory, by: Person, reason: str = "") -> ConsentVersion
     """
     _require_open(story)
     if by.id != story.storyteller_id and not reason.strip():
-        raise ConsentError("Please say why you are erasing this story for its teller.")
+        raise ConsentError(_("Please say why you are erasing this story for its teller."))
     for old in story.consent_history:
         old.third_parties = [
             {**p, "name": "", "agreed": p.get("agreed", False)} for p in old.third_parties
@@ -357,7 +362,7 @@ def default_review_months() -> int:
 
 def _person(consent: ConsentVersion, index: int) -> dict[str, Any]:
     if not 0 <= index < len(consent.third_parties or ()):
-        raise ConsentError("We couldn't find that person in this story. Please try again.")
+        raise ConsentError(_("We couldn't find that person in this story. Please try again."))
     return dict(consent.third_parties[index])
 
 
@@ -366,12 +371,13 @@ def person_agreed(story: ConsentedStory, by: Person, index: int) -> ConsentVersi
     consent = _require_open(story)
     person = _person(consent, index)
     if person.get("agreed"):
-        raise ConsentError(f"We already have a note that {person['name']} agreed.")
+        raise ConsentError(_("We already have a note that %(name)s agreed.", name=person["name"]))
     people = [dict(p) for p in consent.third_parties]
     people[index]["agreed"] = True
     version = _new_version(
         story, by, ConsentAction.CHANGE, third_parties=people,
-        reason=f"Recorded that {person['name']} agreed to be in the story.",
+        # Kept as written, in the language of the person who recorded it, like a typed reason.
+        reason=_("Recorded that %(name)s agreed to be in the story.", name=person["name"]),
     )  # fmt: skip
     archive().audit("consent.person_agreed", actor=by, object_type="story", object_id=story.id,
                  version=version.version, person=index)  # fmt: skip
@@ -386,17 +392,20 @@ def person_removed(
     that they don't appear ("absent"). The caller checks the story; this records it."""
     consent = _require_open(story)
     if by.role not in STORY_STAFF:
-        raise ConsentError("Only a curator can record that someone was removed from a story.")
+        raise ConsentError(_("Only a curator can record that someone was removed from a story."))
     person = _person(consent, index)
     if person.get("agreed") or person.get("removed"):
-        raise ConsentError(f"{person['name']} doesn't need removing from this story.")
+        raise ConsentError(
+            _("%(name)s doesn't need removing from this story.", name=person["name"])
+        )
     people = [dict(p) for p in consent.third_parties]
     people[index]["removed"] = True
     if picture is not None:
         people[index]["picture"] = picture
     version = _new_version(
         story, by, ConsentAction.CHANGE, third_parties=people,
-        reason=f"Recorded that {person['name']} was removed from the story.",
+        # Kept as written, in the language of the person who recorded it, like a typed reason.
+        reason=_("Recorded that %(name)s was removed from the story.", name=person["name"]),
     )  # fmt: skip
     archive().audit("consent.person_removed", actor=by, object_type="story", object_id=story.id,
                  version=version.version, person=index, picture=picture or "")  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext, ngettext
 from wtforms import (
     BooleanField,
     DateField,
@@ -21,15 +22,35 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from consent.models import Audience, Naming, RecordedFor
+from consent.models import (
+    AUDIENCE_LABELS,
+    NAMING_LABELS,
+    RECORDED_FOR_LABELS,
+    Audience,
+    Naming,
+    RecordedFor,
+)
 from consent.services import Choices
 from storyhub.forms import PageForm
 
-REVIEW_CHOICES = [
-    SelectChoice("6", "6 months"),
-    SelectChoice("12", "12 months"),
-    SelectChoice("24", "2 years"),
-]
+REVIEW_MONTHS = (6, 12, 24)
+
+
+def months_label(months: int) -> str:
+    """A sharing period in words, in the page's language: "6 months", "2 years"."""
+    if months % 12 == 0 and months > 12:
+        years = months // 12
+        return ngettext("%(num)d year", "%(num)d years", years)
+    return ngettext("%(num)d month", "%(num)d months", months)
+
+
+def review_choices(extra_months: int | None = None) -> list[SelectChoice]:
+    """The sharing periods offered (``extra_months`` first when it isn't one of them), labelled
+    when the form is made, so in the page's language."""
+    offered = list(REVIEW_MONTHS)
+    if extra_months is not None and extra_months not in offered:
+        offered.insert(0, extra_months)
+    return [SelectChoice(str(months), months_label(months)) for months in offered]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -40,12 +61,12 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class OtherPersonForm(Form):
-    name = StringField("Name", validators=[Optional(), Length(max=120)])
+    name = StringField(lazy_gettext("Name"), validators=[Optional(), Length(max=120)])
     agreed = RadioField(
-        "Have they agreed to be in the story?",
+        lazy_gettext("Have they agreed to be in the story?"),
         choices=[
-            SelectChoice("yes", "Yes, they agreed"),
-            SelectChoice("no", "No, or not asked: please remove their name"),
+            SelectChoice("yes", lazy_gettext("Yes, they agreed")),
+            SelectChoice("no", lazy_gettext("No, or not asked: please remove their name")),
         ],
         default="no",
         validators=[Optional()],
@@ -54,80 +75,85 @@ class OtherPersonForm(Form):
 
 class ConsentForm(PageForm):
     watched = BooleanField(
-        "Yes, I have watched (or listened to) my finished story and checked its words",
-        description="You choose who may see it only after you have seen it yourself.",
+        lazy_gettext(
+            "Yes, I have watched (or listened to) my finished story and checked its words"
+        ),
+        description=lazy_gettext("You choose who may see it only after you have seen it yourself."),
     )
     audiences = MultiCheckboxField(
-        "Who may see your story?",
-        description="Tick as many or as few as you like. You can change this at any time.",
-        choices=[
-            SelectChoice(a.value, f"{a.label.capitalize()}: {a.explanation}") for a in Audience
-        ],
+        lazy_gettext("Who may see your story?"),
+        description=lazy_gettext(
+            "Tick as many or as few as you like. You can change this at any time."
+        ),
+        # Each choice is one whole message (lazy: read in the page's language).
+        choices=[SelectChoice(a.value, AUDIENCE_LABELS[a][2]) for a in Audience],
         validators=[Optional()],
     )
     clips_allowed = RadioField(
-        "May trainers use short parts of your story?",
-        description="A trainer might show 40 seconds of it, with captions, in a course.",
+        lazy_gettext("May trainers use short parts of your story?"),
+        description=lazy_gettext(
+            "A trainer might show 40 seconds of it, with captions, in a course."
+        ),
         choices=[
-            SelectChoice("yes", "Yes, short parts may be used"),
-            SelectChoice("no", "No, only the whole story"),
+            SelectChoice("yes", lazy_gettext("Yes, short parts may be used")),
+            SelectChoice("no", lazy_gettext("No, only the whole story")),
         ],
         default="no",
-        validators=[InputRequired("Please choose yes or no.")],
+        validators=[InputRequired(lazy_gettext("Please choose yes or no."))],
     )
     naming = RadioField(
-        "How should your name be shown?",
-        choices=[SelectChoice(n.value, n.label) for n in Naming],
+        lazy_gettext("How should your name be shown?"),
+        choices=[SelectChoice(n.value, NAMING_LABELS[n.value]) for n in Naming],
         default=Naming.FIRST.value,
-        validators=[InputRequired("Please choose how your name is shown.")],
+        validators=[InputRequired(lazy_gettext("Please choose how your name is shown."))],
     )
     others = FieldList(
         FormField(OtherPersonForm),
-        label="Is anyone else named or shown in your story?",
+        label=lazy_gettext("Is anyone else named or shown in your story?"),
         min_entries=3,
         max_entries=10,
     )
     review_months = RadioField(
-        "For how long may it be shared?",
-        description="When this time is up we will ask you again. Nothing is shared after it.",
-        choices=REVIEW_CHOICES,
+        lazy_gettext("For how long may it be shared?"),
+        description=lazy_gettext(
+            "When this time is up we will ask you again. Nothing is shared after it."
+        ),
+        choices=[],  # set when the form is made: see offer_review
         default="12",
-        validators=[InputRequired("Please choose how long.")],
+        validators=[InputRequired(lazy_gettext("Please choose how long."))],
     )
     recorded_for = RadioField(
-        "Who is making these choices?",
-        choices=[SelectChoice(r.value, r.label) for r in RecordedFor],
+        lazy_gettext("Who is making these choices?"),
+        choices=[SelectChoice(r.value, RECORDED_FOR_LABELS[r.value]) for r in RecordedFor],
         default=RecordedFor.SELF.value,
-        validators=[InputRequired("Please say who is making these choices.")],
+        validators=[InputRequired(lazy_gettext("Please say who is making these choices."))],
     )
     proxy_name = StringField(
-        "Their name (for someone deciding for the storyteller, or a parent)",
+        lazy_gettext("Their name (for someone deciding for the storyteller, or a parent)"),
         validators=[Optional(), Length(max=120)],
     )
     proxy_relationship = StringField(
-        "How they know the storyteller", validators=[Optional(), Length(max=120)]
+        lazy_gettext("How they know the storyteller"), validators=[Optional(), Length(max=120)]
     )
     best_interests_note = TextAreaField(
-        "Why sharing is in the storyteller's best interests",
+        lazy_gettext("Why sharing is in the storyteller's best interests"),
         validators=[Optional(), Length(max=2000)],
     )
     adult_on = DateField(
-        "For a child: the date they turn 18",
-        description="We will ask them for their own consent then.",
+        lazy_gettext("For a child: the date they turn 18"),
+        description=lazy_gettext("We will ask them for their own consent then."),
         validators=[Optional()],
     )
-    notes = TextAreaField("Anything else to note (optional)", validators=[Length(max=2000)])
+    notes = TextAreaField(
+        lazy_gettext("Anything else to note (optional)"), validators=[Length(max=2000)]
+    )
     # The confirmation page's two buttons: save the answers, or go back and change them.
-    confirm = SubmitField("Save these choices")
-    edit = SubmitField("Change my answers")
+    confirm = SubmitField(lazy_gettext("Save these choices"))
+    edit = SubmitField(lazy_gettext("Change my answers"))
 
     def offer_review(self, default_months: int) -> None:
         """Offer the configured review period first, as well as the usual ones."""
-        values = {c.value for c in REVIEW_CHOICES}
-        choices = list(REVIEW_CHOICES)
-        if str(default_months) not in values:
-            choices.insert(0, SelectChoice(str(default_months), f"{default_months} months"))
-        self.review_months.choices = choices
+        self.review_months.choices = review_choices(default_months)
         if not self.is_submitted():
             self.review_months.data = str(default_months)
 
@@ -170,26 +196,30 @@ class ConsentForm(PageForm):
 
 class RenewForm(PageForm):
     months = RadioField(
-        "Keep sharing for",
-        choices=REVIEW_CHOICES,
+        lazy_gettext("Keep sharing for"),
+        choices=[],  # set in __init__, in the page's language
         default="12",
-        validators=[InputRequired("Please choose how long.")],
+        validators=[InputRequired(lazy_gettext("Please choose how long."))],
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.months.choices = review_choices()
 
 
 class WithdrawForm(PageForm):
     reason = TextAreaField(
-        "Why is it being withdrawn? (needed when you act for the storyteller)",
+        lazy_gettext("Why is it being withdrawn? (needed when you act for the storyteller)"),
         validators=[Length(max=2000)],
     )
 
 
 class EraseForm(PageForm):
     reason = TextAreaField(
-        "Why is it being erased? (needed when you act for the storyteller)",
+        lazy_gettext("Why is it being erased? (needed when you act for the storyteller)"),
         validators=[Length(max=2000)],
     )
     understood = BooleanField(
-        "I understand the story's video, sound and words will be deleted for good.",
-        validators=[DataRequired("Please tick the box to confirm.")],
+        lazy_gettext("I understand the story's video, sound and words will be deleted for good."),
+        validators=[DataRequired(lazy_gettext("Please tick the box to confirm."))],
     )

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from consent.describe import sharing
+from consent.describe import audience_list, sharing
 from consent.models import ConsentStatus
 from consent.policy import STORY_STAFF, today
 from consent.services import (
@@ -31,6 +32,11 @@ from storyhub.stories import bp
 from storyhub.stories.consent_forms import ConsentForm, EraseForm, RenewForm, WithdrawForm
 
 
+def _is_teller(story: Any) -> bool:
+    """Whether the person signed in told ``story`` (the summary then says "you")."""
+    return bool(story.storyteller_id == current_user.id)
+
+
 @bp.route("/stories/<int:story_id>/consent", methods=["GET", "POST"])
 @login_required
 def consent_wizard(story_id: int) -> Any:
@@ -39,7 +45,7 @@ def consent_wizard(story_id: int) -> Any:
     current = story.consent
     changing = bool(current and current.status == ConsentStatus.ACTIVE and current.released)
     if story.state != StoryState.READY:
-        flash("You can choose who may see your story once it is ready to watch.", "info")
+        flash(_("You can choose who may see your story once it is ready to watch."), "info")
         return redirect(url_for("stories.show", story_id=story.id))
     form = ConsentForm()
     form.offer_review(default_review_months())
@@ -52,7 +58,7 @@ def consent_wizard(story_id: int) -> Any:
             choices.check()
             if not changing and not form.watched.data:
                 raise ConsentError(
-                    "Please watch your finished story before you choose who may see it."
+                    _("Please watch your finished story before you choose who may see it.")
                 )
         except ConsentError as problem:
             error = str(problem)
@@ -61,7 +67,7 @@ def consent_wizard(story_id: int) -> Any:
                 # Show everything on one page to check before anything is saved.
                 return render_template(
                     "consent/confirm.html", story=story, form=form, choices=choices,
-                    changing=changing,
+                    changing=changing, audience_list=audience_list,
                 )  # fmt: skip
             try:
                 if changing:
@@ -72,7 +78,7 @@ def consent_wizard(story_id: int) -> Any:
                 error = str(problem)
             else:
                 db.session.commit()
-                flash(sharing(story).text, "success")
+                flash(sharing(story, viewer_is_teller=_is_teller(story)).text, "success")
                 return redirect(url_for("stories.show", story_id=story.id))
     status = 400 if form.is_submitted() and not form.edit.data else 200
     return (
@@ -97,7 +103,7 @@ def consent_renew(story_id: int) -> Response:
         flash(str(problem), "error")
     else:
         db.session.commit()
-        flash(sharing(story).text, "success")
+        flash(sharing(story, viewer_is_teller=_is_teller(story)).text, "success")
     return redirect(url_for("stories.show", story_id=story.id))
 
 
@@ -115,7 +121,7 @@ def consent_withdraw(story_id: int) -> Any:
             error = str(problem)
         else:
             db.session.commit()
-            flash("Your story is no longer shared with anyone.", "success")
+            flash(_("Your story is no longer shared with anyone."), "success")
             return redirect(url_for("stories.show", story_id=story.id))
     status = 400 if form.is_submitted() else 200
     return render_template("consent/withdraw.html", story=story, form=form, error=error), status
@@ -135,7 +141,7 @@ def consent_erase(story_id: int) -> Any:
             error = str(problem)
         else:
             db.session.commit()
-            flash("The story has been erased.", "success")
+            flash(_("The story has been erased."), "success")
             home = "stories.mine" if current_user.role == Role.STORYTELLER else "stories.index"
             return redirect(url_for(home))
     status = 400 if form.is_submitted() else 200
@@ -151,7 +157,8 @@ def story_uses(story_id: int) -> str:
         "consent/used.html",
         story=story,
         uses=uses_by_audience(story),
-        sharing=sharing(story, viewer_is_teller=story.storyteller_id == current_user.id),
+        sharing=sharing(story, viewer_is_teller=_is_teller(story)),
+        audience_list=audience_list,
     )
 
 

@@ -82,7 +82,7 @@ def looks_like_words(text: str, *, lowercase_phrases: bool) -> bool:
         return False
     if text.count(",") >= 4 or re.match(r"[A-Z][a-z]+[A-Z]\w*:", text):
         return False  # file syntax: "Format: Name, Fontname, ...", "WrapStyle: 0"
-    if re.fullmatch(r"[\w-]+(\.[\w-]+)+\.?", text):
+    if re.fullmatch(r"[\w-]+(\.[\w-]+)+(\(\))?\.?", text):
         return False  # a dotted name: "LessonItem.position", "prof."
     if re.fullmatch(r"[A-Z][a-zà-ÿ]+[.!?…:]?", text):
         return True  # one capitalised word: "Back", "Next"

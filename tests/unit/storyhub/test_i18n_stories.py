@@ -63,7 +63,8 @@ def test_a_jobs_progress_is_read_in_the_readers_language(
     english = curator.get(f"/jobs/{job.id}").get_json()
     assert english["message"] == "Writing down the words"
     reads_welsh(teller)
-    assert db.session.get(Job, job.id).message == "Writing down the words"  # stored as the msgid
+    db.session.refresh(job)
+    assert job.message == "Writing down the words"  # stored as the msgid
 
     in_welsh = client.get(f"/jobs/{job.id}", headers=WELSH).get_json()
     assert in_welsh["message"] == welsh("Writing down the words")

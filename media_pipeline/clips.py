@@ -48,7 +48,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Final
 
-from .errors import MediaError
+from .errors import N_, MediaError
 from .ffmpeg import file_url, run_ffmpeg
 from .rendition import WEB_X264_ARGS
 from .thumbnail import ProgressCallback
@@ -529,14 +529,14 @@ def cut_clip(
     video = kind == "video"
     report = progress or (lambda _fraction, _stage: None)
     deadline = time.monotonic() + timeout
-    report(0.0, "Cutting the clip")
+    report(0.0, N_("Cutting the clip"))
     try:
         if not (video and _try_smart_cut(src, tmp, start, end, deadline)):
             _full_encode(src, tmp, start, end, video=video, timeout=deadline - time.monotonic())
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
-    report(1.0, "Clip ready")
+    report(1.0, N_("Clip ready"))
     return dest
 
 

@@ -39,7 +39,7 @@ from typing import Any, Final
 
 from .captions import Cue, clip_words, format_webvtt, make_cues, shift_words
 from .clips import AAC_ARGS, KINDS, X264_ARGS, check_times
-from .errors import MediaError
+from .errors import N_, MediaError
 from .ffmpeg import file_url, run_ffmpeg
 from .synth import DEFAULT_PALETTE, FONT_BOLD, FONT_REGULAR
 from .thumbnail import ProgressCallback
@@ -106,6 +106,12 @@ class Compilation:
     webvtt: str  # captions for the whole compilation; every cue lies inside a clip's span
 
 
+# The stages a session's export reports, with their numbers by name so that a caller showing
+# them in another language can put the numbers where its sentence needs them.
+CARD_STAGE = N_("Making title card %(number)s of %(total)s")
+CLIP_STAGE = N_("Cutting clip %(number)s of %(total)s")
+
+
 @dataclass(frozen=True)
 class _Plan:
     """One clip's pieces, in whole frames."""
@@ -157,7 +163,7 @@ def compile_session(
                 pieces += [card, piece]
                 jobs.append(
                     _Job(
-                        f"Making title card {i + 1} of {n}",
+                        CARD_STAGE % {"number": i + 1, "total": n},
                         _CARD_COST,
                         functools.partial(
                             write_title_card,
@@ -173,7 +179,7 @@ def compile_session(
                 )
                 jobs.append(
                     _Job(
-                        f"Cutting clip {i + 1} of {n}",
+                        CLIP_STAGE % {"number": i + 1, "total": n},
                         _CLIP_COST + _CLIP_COST_PER_SECOND * plan.clip_frames / fps,
                         functools.partial(
                             _cut_piece, clip, plan, piece, work, i, burn_captions, size, fps,
@@ -185,13 +191,13 @@ def compile_session(
             join_cost = _JOIN_COST + _JOIN_COST_PER_SECOND * total_seconds
             everything = sum(job.cost for job in jobs) + join_cost
             _run_jobs(jobs, lambda done, stage: report(done / everything, stage))
-            report((everything - join_cost) / everything, "Joining the clips")
+            report((everything - join_cost) / everything, N_("Joining the clips"))
             _check_pieces(pieces, [f for p in plans for f in (p.card_frames, p.clip_frames)], fps)
             _join(pieces, webvtt, work, tmp, remaining())
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
-    report(1.0, "Session ready")
+    report(1.0, N_("Session ready"))
     total_frames = sum(p.card_frames + p.clip_frames for p in plans)
     return Compilation(
         path=dest,
@@ -513,7 +519,7 @@ def _cut_piece(
         )
     else:
         still = work / f"still_{index:03d}.png"
-        _save_png(compose_card(clip.title, ["Sound only"], size=size), still)
+        _save_png(compose_card(clip.title, [N_("Sound only")], size=size), still)
         # One picture, converted once, then repeated by the loop filter: far quicker than
         # -loop 1, which decodes the PNG again for every frame.
         inputs = ["-protocol_whitelist", "file", "-f", "image2", "-framerate", str(fps),

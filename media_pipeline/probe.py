@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from .errors import MESSAGES, MediaError
+from .errors import MESSAGES, N_, MediaError
 from .ffmpeg import file_url, helper_env, run_ffmpeg, run_process
 
 ACCEPTED_CONTAINERS: Final[frozenset[str]] = frozenset(
@@ -504,15 +504,21 @@ def validate(
     if info.duration < min_duration:
         raise MediaError(
             "too_short",
-            f"This recording is shorter than {_friendly_duration(min_duration)}, so there is "
-            "nothing to play. Please check you chose the right file.",
+            N_(
+                "This recording is shorter than %(limit)s, so there is nothing to play. "
+                "Please check you chose the right file."
+            )
+            % {"limit": _friendly_duration(min_duration)},
             detail=f"{info.duration}s",
         )
     if info.duration > max_duration:
         raise MediaError(
             "too_long",
-            f"This recording is longer than {_friendly_duration(max_duration)}, which is more "
-            "than we can take. Please shorten it or split it into parts.",
+            N_(
+                "This recording is longer than %(limit)s, which is more than we can take. "
+                "Please shorten it or split it into parts."
+            )
+            % {"limit": _friendly_duration(max_duration)},
             detail=f"{info.duration}s",
         )
     # Demux-only pass: stream copy to the null muxer reads every packet without decoding.

@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
-from .errors import MediaError
+from .errors import N_, MediaError
 from .ffmpeg import file_url, run_ffmpeg
 from .probe import MediaInfo
 
@@ -139,7 +139,7 @@ def make_rendition(
         args += ["-c:a", "aac", "-b:a", "128k"]
     args += ["-movflags", "+faststart", "-f", "mp4" if video else "ipod", "-y", file_url(tmp)]
     if progress:
-        progress(0.0, "Making a copy that plays everywhere")
+        progress(0.0, N_("Making a copy that plays everywhere"))
     try:
         run_ffmpeg(args, timeout=timeout, error_code="failed")
         if not tmp.exists() or tmp.stat().st_size == 0:
@@ -148,5 +148,5 @@ def make_rendition(
     finally:
         tmp.unlink(missing_ok=True)
     if progress:
-        progress(1.0, "Made a copy that plays everywhere")
+        progress(1.0, N_("Made a copy that plays everywhere"))
     return dest

@@ -28,6 +28,7 @@ from storyhub import audit
 from storyhub.covers import picture_covers
 from storyhub.extensions import db
 from storyhub.jobs import JobContext, JobFailed
+from storyhub.jobs.messages import N_
 from storyhub.models import MediaFile, MediaRole, Story, StoryState
 from storyhub.registry import job_handler
 from storyhub.storage import get_storage
@@ -43,14 +44,16 @@ CONTENT_TYPES = {".mp4": "video/mp4", ".m4a": "audio/mp4", ".wav": "audio/wav"}
 def _story(context: JobContext) -> Story:
     story = db.session.get(Story, context.story_id) if context.story_id else None
     if story is None:
-        raise JobFailed("missing", "This story has been removed.")
+        raise JobFailed("missing", N_("This story has been removed."))
     return story
 
 
 def _folder(story: Story) -> Path:
     original = story.media_file(MediaRole.ORIGINAL)
     if original is None:
-        raise JobFailed("missing", "The uploaded file is missing. Please upload the story again.")
+        raise JobFailed(
+            "missing", N_("The uploaded file is missing. Please upload the story again.")
+        )
     return Path(original.storage_key).parent
 
 
@@ -123,14 +126,14 @@ def process_story(context: JobContext) -> None:
     assert original is not None
     source = get_storage().local_path(original.storage_key)
 
-    context.report(0.02, "Checking your file")
+    context.report(0.02, N_("Checking your file"))
     try:
         info = _media_info(original, source)
 
         with tempfile.TemporaryDirectory(prefix="story-") as scratch_dir:
             scratch = Path(scratch_dir)
             if not _have(story, MediaRole.THUMBNAIL):
-                context.report(0.05, "Making a picture for your story")
+                context.report(0.05, N_("Making a picture for your story"))
                 made = make_thumbnail(source, scratch / "thumbnail.jpg", info)
                 _store(
                     story, MediaRole.THUMBNAIL, made, str(folder / "thumbnail.jpg"), "image/jpeg"
@@ -166,7 +169,7 @@ def _release_imported_consent(story: Story) -> None:
                 clips_allowed=bool(choices.get("clips_allowed")),
                 naming=Naming(choices.get("naming", "first")),
                 review_months=int(choices.get("review_months", 12)),
-                notes="Consent recorded before import.",
+                notes="Consent recorded before import.",  # untranslated: record data
             ),
             watched=True,
         )
@@ -182,13 +185,13 @@ def _transcribe(
 ) -> None:
     config = current_app.config
     if not _have(story, MediaRole.AUDIO):
-        context.report(0.08, "Getting the sound ready")
+        context.report(0.08, N_("Getting the sound ready"))
         wav = extract_audio(source, scratch / "audio16k.wav", info=info, timeout=1800)
         _store(story, MediaRole.AUDIO, wav, str(folder / "audio16k.wav"), "audio/wav")
     audio = story.media_file(MediaRole.AUDIO)
     assert audio is not None
     language = story.language.value
-    context.report(0.12, "Writing down the words")
+    context.report(0.12, N_("Writing down the words"))
     machine = transcribe(
         get_storage().local_path(audio.storage_key),
         language=language,
@@ -198,7 +201,7 @@ def _transcribe(
         threads=config["WHISPER_THREADS"],
         progress=_step(context, 0.12, 0.75),
     )
-    context.report(0.76, "Finding the passages")
+    context.report(0.76, N_("Finding the passages"))
     save_machine_transcript(story, machine, make_passages(machine))
     _suggest_themes(context, story)
     story.state = StoryState.TRANSCRIBED
@@ -207,7 +210,7 @@ def _transcribe(
 
 
 def _suggest_themes(context: JobContext, story: Story) -> None:
-    context.report(0.78, "Suggesting themes")
+    context.report(0.78, N_("Suggesting themes"))
     suggest_for_story(story)
     db.session.commit()
 
@@ -248,7 +251,7 @@ def render_story(context: JobContext) -> None:
     db.session.commit()
     original = story.media_file(MediaRole.ORIGINAL)
     if original is None:
-        raise JobFailed("missing", "The uploaded file is missing.")
+        raise JobFailed("missing", N_("The uploaded file is missing."))
     source = get_storage().local_path(original.storage_key)
     try:
         info = _media_info(original, source)
@@ -277,8 +280,10 @@ def hold_back(context: JobContext, failure: JobFailed) -> None:
         context,
         JobFailed(
             failure.code,
-            "We couldn't make the video again without the words that were removed, so only "
-            "its storyteller and staff can see the story for now. Please try again.",
+            N_(
+                "We couldn't make the video again without the words that were removed, so only "
+                "its storyteller and staff can see the story for now. Please try again."
+            ),
         ),
     )
 

@@ -15,6 +15,7 @@ from consent.models import ConsentStatus, ConsentVersion
 from storyhub import audit, jobs
 from storyhub.extensions import db
 from storyhub.jobs import JobContext, JobFailed
+from storyhub.jobs.messages import N_
 from storyhub.models import MediaRole, Story, StoryState
 from storyhub.processing import RENDER_STORY
 from storyhub.registry import job_handler, on_consent
@@ -29,7 +30,7 @@ DERIVED_ROLES: frozenset[MediaRole] = frozenset({MediaRole.RENDITION, MediaRole.
 
 
 def schedule_purge(story: Story, version: ConsentVersion) -> None:
-    jobs.submit(PURGE_MEDIA, story, message="Removing shared copies")
+    jobs.submit(PURGE_MEDIA, story, message=N_("Removing shared copies"))
 
 
 def erase_words(story: Story, version: ConsentVersion) -> None:
@@ -43,14 +44,14 @@ def erase_words(story: Story, version: ConsentVersion) -> None:
 def remake_web_copy(story: Story, version: ConsentVersion) -> None:
     """Shared again after a withdrawal: the web copy that was deleted is made again."""
     if story.state == StoryState.READY and story.media_file(MediaRole.RENDITION) is None:
-        jobs.submit(RENDER_STORY, story, message="Making a copy that plays everywhere")
+        jobs.submit(RENDER_STORY, story, message=N_("Making a copy that plays everywhere"))
 
 
 def purge_media(context: JobContext) -> None:
     """Delete the story's media that its current consent no longer allows us to keep."""
     story = db.session.get(Story, context.story_id) if context.story_id else None
     if story is None or story.consent is None:
-        raise JobFailed("missing", "This story has been removed.")
+        raise JobFailed("missing", N_("This story has been removed."))
     erased = story.consent.status == ConsentStatus.ERASED
     if not erased and story.consent.status != ConsentStatus.WITHDRAWN:
         return  # shared again since the withdrawal: keep everything

@@ -14,6 +14,8 @@ import re
 from collections import Counter
 from typing import Any
 
+from flask import has_request_context
+from flask_babel import gettext
 from sqlalchemy import delete, select
 
 from consent import copies
@@ -52,10 +54,12 @@ _JOIN_GAP = 0.05
 # A word counts as inside a removed span when it overlaps it by more than this (seconds).
 _OVERLAP = 0.001
 
-KEPT_REDACTION = (
-    "“[name removed]” stays where a curator took out a name or a place, so we kept it there. "
-    "Only a curator can bring those words back."
-)
+
+def _(message: str, **values: Any) -> str:
+    """The message in the reader's language; in English outside a request (the command line)."""
+    if has_request_context():
+        return gettext(message, **values)
+    return message % values if values else message
 
 
 class TranscriptError(ValueError):
@@ -138,7 +142,7 @@ def save_machine_transcript(
 def _next_revision(story: Story, kind: str, author: User, *, undoing: bool = False) -> None:
     transcript = story.transcript
     if transcript is None:
-        raise TranscriptError("This story has no transcript yet.")
+        raise TranscriptError(_("This story has no transcript yet."))
     _hold_redactions(story)
     if not undoing:
         _check_nothing_unhidden(story, transcript.revision)
@@ -227,8 +231,10 @@ def _check_nothing_unhidden(story: Story, revision: int) -> None:
         return
     if not _removed_words(before) <= _removed_words(list(story.passages)):
         raise TranscriptError(
-            "We couldn't save that without bringing back words a curator removed, "
-            "so nothing was changed."
+            _(
+                "We couldn't save that without bringing back words a curator removed, "
+                "so nothing was changed."
+            )
         )
 
 
@@ -265,7 +271,7 @@ def retime(old: list[dict[str, Any]], new_text: str) -> list[dict[str, Any]]:
     """
     tokens = _EDIT_TOKEN.findall(new_text)
     if not tokens:
-        raise TranscriptError("A passage can't be empty. To remove words, redact them instead.")
+        raise TranscriptError(_("A passage can't be empty. To remove words, redact them instead."))
     units = word_units(old)
     before = [_compare_key(unit_text(u)) for u in units]
     after = [_compare_key(t) for t in tokens]
@@ -321,7 +327,7 @@ def retime(old: list[dict[str, Any]], new_text: str) -> list[dict[str, Any]]:
             )
     words.sort(key=lambda w: (w["start"], w["end"]))
     if not words:
-        raise TranscriptError("A passage can't be empty. To remove words, redact them instead.")
+        raise TranscriptError(_("A passage can't be empty. To remove words, redact them instead."))
     return words
 
 
@@ -339,8 +345,10 @@ def _check_not_typed_back(passage: Passage, words: list[dict[str, Any]]) -> None
     after = Counter(_compare_key(str(w["text"])) for w in words if not w.get("redacted"))
     if any(after[key] > before[key] for key in removed):
         raise TranscriptError(
-            "That puts back words a curator removed, so nothing was changed. "
-            "If they should come back, please ask a curator."
+            _(
+                "That puts back words a curator removed, so nothing was changed. "
+                "If they should come back, please ask a curator."
+            )
         )
 
 
@@ -367,7 +375,7 @@ def split_passage(passage: Passage, before_word: int, author: User) -> Passage:
 
 def _split(passage: Passage, before_word: int) -> Passage:
     if not 0 < before_word < len(passage.words):
-        raise TranscriptError("Choose a word inside the passage to split it there.")
+        raise TranscriptError(_("Choose a word inside the passage to split it there."))
     first, second = passage.words[:before_word], passage.words[before_word:]
     passage.words, passage.text, passage.end = first, _text_of(first), first[-1]["end"]
     story = passage.story
@@ -392,7 +400,7 @@ def merge_with_next(passage: Passage, author: User) -> Passage:
     ordered = sorted(story.passages, key=lambda p: p.position)
     index = ordered.index(passage)
     if index + 1 >= len(ordered):
-        raise TranscriptError("This is the last passage; there is nothing after it to join.")
+        raise TranscriptError(_("This is the last passage; there is nothing after it to join."))
     following = ordered[index + 1]
     themes.before_merge(passage, following)
     themes.schedule_suggestions(story)
@@ -421,12 +429,12 @@ def redact(passage: Passage, first_word: int, last_word: int, author: User) -> P
 def redact_places(passage: Passage, places: list[tuple[int, int]], author: User) -> Passage:
     """Hide several runs of words in one change (one revision, however often a name occurs)."""
     if not places or not all(0 <= a <= b < len(passage.words) for a, b in places):
-        raise TranscriptError("Choose the words to remove from within the passage.")
+        raise TranscriptError(_("Choose the words to remove from within the passage."))
     words = [dict(w) for w in passage.words]
     # Words already removed keep their one record, so a single undo brings them back.
     places = [(a, b) for a, b in places if not all(w.get("redacted") for w in words[a : b + 1])]
     if not places:
-        raise TranscriptError("Those words are already removed.")
+        raise TranscriptError(_("Those words are already removed."))
     copies.before_removal(passage.story)  # the web copy playing now still has these words
     for first_word, last_word in places:
         for word in words[first_word : last_word + 1]:
@@ -452,15 +460,17 @@ def undo_redaction(story: Story, redaction_id: int, author: User, reason: str) -
     The caller makes the web copy again (as after a redaction), so the words are heard again.
     """
     if not can_redact(author, story):
-        raise TranscriptError("Only a curator can bring back words that were removed.")
+        raise TranscriptError(_("Only a curator can bring back words that were removed."))
     redaction = db.session.get(Redaction, redaction_id)
     if redaction is None or redaction.story_id != story.id or redaction.undone_at is not None:
-        raise TranscriptError("Those words aren't removed any more, or we couldn't find them.")
+        raise TranscriptError(_("Those words aren't removed any more, or we couldn't find them."))
     why = " ".join(reason.split())
     if not why:
-        raise TranscriptError("Please say why these words should come back.")
+        raise TranscriptError(_("Please say why these words should come back."))
     if len(why) > MAX_UNDO_REASON:
-        raise TranscriptError(f"Please say why in fewer than {MAX_UNDO_REASON} characters.")
+        raise TranscriptError(
+            _("Please say why in fewer than %(count)s characters.", count=MAX_UNDO_REASON)
+        )
     copies.before_removal(story)  # the web copy playing now was made with these words silent
     redaction.undone_at = utcnow()
     redaction.undone_by_id = author.id
@@ -531,7 +541,7 @@ def approve(story: Story, author: User) -> None:
     """The teller (or a curator with them) has checked the words."""
     transcript = story.transcript
     if transcript is None:
-        raise TranscriptError("This story has no transcript yet.")
+        raise TranscriptError(_("This story has no transcript yet."))
     transcript.approved_at = utcnow()
     transcript.approved_by_id = author.id
     if transcript.recognition == POOR:
@@ -579,16 +589,21 @@ def correct_passage(passage: Passage, text: str, speaker: str | None, author: Us
     """
     if len(text) > max(MAX_EDIT_CHARS, 2 * len(passage.text)):
         raise TranscriptError(
-            "That is too much text for one passage. Please shorten it and save again; "
-            "nothing was changed."
+            _(
+                "That is too much text for one passage. Please shorten it and save again; "
+                "nothing was changed."
+            )
         )
     parts = split_text(text)
     if not parts:
-        raise TranscriptError("A passage can't be empty. To hide words, ask a curator.")
+        raise TranscriptError(_("A passage can't be empty. To hide words, ask a curator."))
     if len(parts) > MAX_SPLITS_PER_EDIT + 1:
         raise TranscriptError(
-            f"You can split a passage at up to {MAX_SPLITS_PER_EDIT} empty lines at a time. "
-            "Please take out some empty lines and save again; nothing was changed."
+            _(
+                "You can split a passage at up to %(count)s empty lines at a time. "
+                "Please take out some empty lines and save again; nothing was changed.",
+                count=MAX_SPLITS_PER_EDIT,
+            )
         )
     notes: list[str] = []
     joined = " ".join(parts)
@@ -597,7 +612,12 @@ def correct_passage(passage: Passage, text: str, speaker: str | None, author: Us
     submitted = _EDIT_TOKEN.findall(joined)
     saved = _EDIT_TOKEN.findall(passage.text)
     if _placeholders(submitted) != _placeholders(saved):
-        notes.append(KEPT_REDACTION)
+        notes.append(
+            _(
+                "“[name removed]” stays where a curator took out a name or a place, so we kept "
+                "it there. Only a curator can bring those words back."
+            )
+        )
     if speaker is not None and speaker.strip() != passage.speaker:
         set_speaker(passage, speaker, author)
     if len(parts) == 1:
@@ -607,7 +627,7 @@ def correct_passage(passage: Passage, text: str, speaker: str | None, author: Us
     if len(units) != sum(unit_counts):
         # The saved words differ from the text (a removed name was kept): the empty lines no
         # longer say where to split, so the person splits again on the saved words.
-        notes.append("We saved the words but didn't split the passage. Please split it again.")
+        notes.append(_("We saved the words but didn't split the passage. Please split it again."))
         return notes
     boundaries = []
     for cut in (sum(unit_counts[: i + 1]) for i in range(len(parts) - 1)):

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 from flask import Request as FlaskRequest
+from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
@@ -27,6 +28,7 @@ from consent import services as consent_services
 from media_pipeline import MediaError, validate
 from storyhub import audit, jobs
 from storyhub.extensions import db
+from storyhub.jobs.messages import N_, job_text
 from storyhub.jobs.queue import ended_here, process_tag
 from storyhub.models import (
     Language,
@@ -164,8 +166,10 @@ def receive_upload(
     filename = upload.filename or ""
     if extension_of(filename) not in ACCEPTED_EXTENSIONS:
         raise UploadRejected(
-            "This kind of file can't be used. Please choose a video (for example .mp4 or .mov) "
-            "or a sound recording (for example .m4a, .mp3 or .wav).",
+            _(
+                "This kind of file can't be used. Please choose a video (for example .mp4 or "
+                ".mov) or a sound recording (for example .m4a, .mp3 or .wav)."
+            ),
             "unsupported_type",
         )
     path, made_copy = _staged_path(upload)
@@ -197,7 +201,9 @@ def store_story_file(
             timeout=config["VALIDATION_TIMEOUT_SECONDS"],
         )
     except MediaError as err:
-        raise UploadRejected(err.message, err.code) from err
+        # Shown now, in the uploader's language (the command-line import prints it in English).
+        shown = job_text(err.message, err.code) if has_request_context() else err.message
+        raise UploadRejected(shown, err.code) from err
 
     storage = get_storage()
     key = f"{new_story_folder()}/original.{info.extension.lstrip('.')}"
@@ -238,7 +244,7 @@ def store_story_file(
             object_id=story.id,
             on_behalf_of=storyteller.id if storyteller.id != uploader.id else None,
         )
-        jobs.submit(PROCESS_STORY, story, message="Waiting to prepare your story")
+        jobs.submit(PROCESS_STORY, story, message=N_("Waiting to prepare your story"))
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from storyhub.extensions import db
 from storyhub.jobs.context import JobContext, JobFailed
+from storyhub.jobs.messages import N_, job_text
 from storyhub.models import Job, JobState, Role, Story, as_utc, utcnow
 from storyhub.registry import registry
 
@@ -46,7 +47,7 @@ def send(name: str) -> None:
         log.exception("could not send task %s to the queue; the next sweep will run it", name)
 
 
-def submit(kind: str, story: Story | None = None, message: str = "Waiting to start") -> Job:
+def submit(kind: str, story: Story | None = None, message: str = N_("Waiting to start")) -> Job:
     """Add a job to the current transaction; it is sent to the queue only after the commit.
 
     Sending before the commit could let a fast worker look for a row that does not exist yet,
@@ -161,12 +162,12 @@ def execute(job_id: int) -> None:
         return
     except Exception:
         db.session.rollback()
-        message = "Something went wrong on our side. A curator can try again."
+        message = N_("Something went wrong on our side. A curator can try again.")
         _finish(job_id, JobState.FAILED, message, "internal")
         if kind in handlers.on_failure:
             handlers.on_failure[kind](context, JobFailed("internal", message))
         raise  # so the worker logs the traceback; the job row already says what happened
-    _finish(job_id, JobState.DONE, "Finished")
+    _finish(job_id, JobState.DONE, N_("Finished"))
 
 
 def recover_orphans(stale_after: timedelta | None = None) -> list[int]:
@@ -187,7 +188,7 @@ def recover_orphans(stale_after: timedelta | None = None) -> list[int]:
         stale = job.heartbeat_at is None or as_utc(job.heartbeat_at) < cutoff
         if dead_here or stale:
             job.state = JobState.QUEUED
-            job.message = "Picked up again after an interruption"
+            job.message = N_("Picked up again after an interruption")
             recovered.append(job.id)
     db.session.commit()
     queued = db.session.scalars(
@@ -298,6 +299,8 @@ def _make_huey(url: str) -> Huey:
 def init_app(app: Flask) -> None:
     """Create the app's queue from ``QUEUE_URL``, and send each job once its commit is done."""
     app.extensions[QUEUE_EXTENSION] = JobQueue(app)
+    # Messages are stored in English and shown in the reader's language: {{ job.message|job_text }}
+    app.add_template_filter(job_text, "job_text")
     # On the app's sessions (Flask-SQLAlchemy's), not on every SQLAlchemy session in the process.
     for name, listener in (
         ("after_commit", _send_pending_jobs),

@@ -5,6 +5,8 @@ rules that need the story live in storyhub.transcripts, storyhub.people and cons
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
@@ -38,46 +40,52 @@ def uploader_language() -> str:
 
 class UploadForm(PageForm):
     media = FileField(
-        "Your story's video or sound file",
-        description="A video (.mp4, .mov, .webm, .mkv, .3gp) or a sound recording "
-        "(.m4a, .mp3, .wav, .ogg, .flac).",
-        validators=[FileRequired("Please choose the file of your story.")],
+        lazy_gettext("Your story's video or sound file"),
+        description=lazy_gettext(
+            "A video (.mp4, .mov, .webm, .mkv, .3gp) or a sound recording "
+            "(.m4a, .mp3, .wav, .ogg, .flac)."
+        ),
+        validators=[FileRequired(lazy_gettext("Please choose the file of your story."))],
         render_kw={"accept": ACCEPT_ATTRIBUTE},
     )
     title = StringField(
-        "A title for your story",
-        description="A few words. You can change it later.",
-        validators=[DataRequired("Please give your story a title."), Length(max=200)],
+        lazy_gettext("A title for your story"),
+        description=lazy_gettext("A few words. You can change it later."),
+        validators=[DataRequired(lazy_gettext("Please give your story a title.")), Length(max=200)],
     )
     description = TextAreaField(
-        "What is it about? (optional)",
-        description="One or two sentences.",
+        lazy_gettext("What is it about? (optional)"),
+        description=lazy_gettext("One or two sentences."),
         validators=[Length(max=2000)],
     )
     language = RadioField(
-        "Which language is the story told in?",
+        lazy_gettext("Which language is the story told in?"),
         choices=[SelectChoice(lang.value, lang.label) for lang in Language],
-        # The teller's language is the default language of transcription (issue 22).
+        # The teller's language is the default language of transcription.
         default=uploader_language,
-        validators=[DataRequired("Please choose a language.")],
+        validators=[DataRequired(lazy_gettext("Please choose a language."))],
     )
     teller_kind = RadioField(
-        "Who is telling the story?",
+        lazy_gettext("Who is telling the story?"),
         choices=[SelectChoice(kind.value, kind.label) for kind in TellerKind],
         default=TellerKind.SERVICE_USER.value,
-        validators=[DataRequired("Please say who is telling the story.")],
+        validators=[DataRequired(lazy_gettext("Please say who is telling the story."))],
     )
     setting = SelectField(
-        "Where is the support the story is about given? (optional)",
-        description="This helps trainers find stories about a kind of service.",
+        lazy_gettext("Where is the support the story is about given? (optional)"),
+        description=lazy_gettext("This helps trainers find stories about a kind of service."),
         choices=[SelectChoice(s.value, s.label) for s in ServiceSetting],
         default=ServiceSetting.NOT_SAID.value,
     )
-    storyteller = SelectField("Whose story is this?", default=SELF)
+    storyteller = SelectField(lazy_gettext("Whose story is this?"), default=SELF)
     take_part = BooleanField(
-        "Yes, I agree to take part: storyhub may keep my story and prepare it.",
-        description="Nobody else will see it until you have watched it and chosen who may.",
-        validators=[DataRequired("Please tick the box to say you agree to take part.")],
+        lazy_gettext("Yes, I agree to take part: storyhub may keep my story and prepare it."),
+        description=lazy_gettext(
+            "Nobody else will see it until you have watched it and chosen who may."
+        ),
+        validators=[
+            DataRequired(lazy_gettext("Please tick the box to say you agree to take part."))
+        ],
         # An API client sending "no" must not be read as agreeing.
         false_values=(False, "false", "", "no", "n", "0", "off"),
     )
@@ -90,11 +98,11 @@ class UploadForm(PageForm):
                 .where(User.role == Role.STORYTELLER, User.active.is_(True))
                 .order_by(User.display_name)
             ).all()
-            self.storyteller.choices = [SelectChoice(SELF, "Mine")] + [
+            self.storyteller.choices = [SelectChoice(SELF, _("Mine"))] + [
                 SelectChoice(str(u.id), f"{u.display_name} ({u.username})") for u in tellers
             ]
         else:
-            self.storyteller.choices = [SelectChoice(SELF, "Mine")]
+            self.storyteller.choices = [SelectChoice(SELF, _("Mine"))]
 
     def chosen_storyteller(self, uploader: User) -> User:
         """The account the story belongs to (validated against the offered choices)."""
@@ -120,8 +128,8 @@ class StoryListForm(Form):
     """The story list's filter (a GET form: nothing to protect with a token)."""
 
     state = SelectField(
-        "Show",
-        choices=[SelectChoice("", "All stories")]
+        lazy_gettext("Show"),
+        choices=[SelectChoice("", lazy_gettext("All stories"))]
         + [SelectChoice(s.value, s.value) for s in StoryState],
         default="",
         validators=[Optional()],
@@ -139,18 +147,23 @@ class PassageForm(PageForm):
 
     # Longer corrections are refused by correct_passage, which knows the passage's own length.
     text = TextAreaField(
-        "The words",
+        lazy_gettext("The words"),
         validators=[
             Length(
                 max=4 * MAX_EDIT_CHARS,
-                message="That is too long for one passage. Please save it in shorter parts.",
+                message=lazy_gettext(
+                    "That is too long for one passage. Please save it in shorter parts."
+                ),
             )
         ],
     )
     speaker = StringField(
-        "Who is speaking",
+        lazy_gettext("Who is speaking"),
         # set_speaker keeps the first 80 characters; far longer is not a name.
-        validators=[Optional(), Length(max=1000, message="Please keep the speaker's name short.")],
+        validators=[
+            Optional(),
+            Length(max=1000, message=lazy_gettext("Please keep the speaker's name short.")),
+        ],
     )
 
 
@@ -158,10 +171,10 @@ class RedactForm(PageForm):
     """Words a curator removes from a passage, typed as they appear."""
 
     phrase = StringField(
-        "Words to remove",
+        lazy_gettext("Words to remove"),
         validators=[
-            DataRequired("Please type the words to remove, as they appear."),
-            Length(max=500, message="Please type just the words to remove."),
+            DataRequired(lazy_gettext("Please type the words to remove, as they appear.")),
+            Length(max=500, message=lazy_gettext("Please type just the words to remove.")),
         ],
     )
 
@@ -169,34 +182,40 @@ class RedactForm(PageForm):
 class UnredactForm(PageForm):
     """Removed words a curator brings back, and why (kept with the redaction and audited)."""
 
-    redaction = IdField(message="Please choose the removed words to bring back.")
+    redaction = IdField(message=lazy_gettext("Please choose the removed words to bring back."))
     # An empty reason is refused by undo_redaction, in the words it uses everywhere.
     reason = StringField(
-        "Why they should come back",
+        lazy_gettext("Why they should come back"),
         validators=[
             Length(
                 max=4 * MAX_UNDO_REASON,
-                message=f"Please say why in fewer than {MAX_UNDO_REASON} characters.",
+                message=lazy_gettext(
+                    "Please say why in fewer than %(count)s characters.", count=MAX_UNDO_REASON
+                ),
             )
         ],
     )
 
 
-TIMES = "Please give the times as minutes and seconds, for example 1:05 to 1:20."
+TIMES = lazy_gettext("Please give the times as minutes and seconds, for example 1:05 to 1:20.")
 
 
 class CoverForm(PageForm):
     """A stretch of a video whose picture is covered: times as people read them off a player."""
 
-    start = StringField("From", validators=[DataRequired(TIMES), Length(max=20, message=TIMES)])
-    end = StringField("To", validators=[DataRequired(TIMES), Length(max=20, message=TIMES)])
+    start = StringField(
+        lazy_gettext("From"), validators=[DataRequired(TIMES), Length(max=20, message=TIMES)]
+    )
+    end = StringField(
+        lazy_gettext("To"), validators=[DataRequired(TIMES), Length(max=20, message=TIMES)]
+    )
 
 
 class PersonRemovedForm(PageForm):
     """A curator's word that a person is out of a video story: their picture covered, or absent."""
 
     picture = RadioField(
-        "Their picture",
+        lazy_gettext("Their picture"),
         choices=[SelectChoice(choice, choice) for choice in PICTURE_CHOICES],
         validators=[Optional()],
     )

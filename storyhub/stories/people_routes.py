@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -34,7 +36,7 @@ def _curators_story(story_id: int) -> Any:
     return story
 
 
-NOBODY = "We couldn't find that person in this story. Please try again."
+NOBODY = lazy_gettext("We couldn't find that person in this story. Please try again.")
 
 
 def _name(story: Any, index: int) -> str | None:
@@ -76,7 +78,7 @@ def person_agreed_view(story_id: int, index: int) -> Response:
     story = story_or_404(story_id, manage=True)
     name = _name(story, index)
     if name is None:
-        flash(NOBODY, "error")
+        flash(str(NOBODY), "error")
         return _back(story_id)
     try:
         person_agreed(story, current_user, index)
@@ -85,7 +87,9 @@ def person_agreed_view(story_id: int, index: int) -> Response:
         flash(str(problem), "error")
         return _back(story_id)
     db.session.commit()
-    flash(f"Thank you. We have noted that {name} agreed to be in the story.", "success")
+    flash(
+        _("Thank you. We have noted that %(name)s agreed to be in the story.", name=name), "success"
+    )
     return _back(story_id)
 
 
@@ -96,18 +100,24 @@ def remove_name_view(story_id: int, index: int) -> Response:
     story = _curators_story(story_id)
     name = _name(story, index)
     if name is None:
-        flash(NOBODY, "error")
+        flash(str(NOBODY), "error")
         return _back(story_id)
     removed = remove_name(story, name, current_user)
     db.session.commit()
     if removed:
         flash(
-            f"Removed “{name}” from {removed} place{'s' if removed != 1 else ''}. It is hidden "
-            "in the words and captions, and will be silent in the video.",
+            ngettext(
+                "Removed “%(name)s” from %(num)d place. It is hidden in the words and captions, "
+                "and will be silent in the video.",
+                "Removed “%(name)s” from %(num)d places. It is hidden in the words and captions, "
+                "and will be silent in the video.",
+                removed,
+                name=name,
+            ),
             "success",
         )
     else:
-        flash(f"“{name}” isn't in the words any more.", "info")
+        flash(_("“%(name)s” isn't in the words any more.", name=name), "info")
     return _back(story_id)
 
 
@@ -127,7 +137,7 @@ def cover_view(story_id: int) -> Response:
         flash(str(problem), "error")
         return _back(story_id)
     db.session.commit()
-    flash("Covered. The video is being made again with that part blanked.", "success")
+    flash(_("Covered. The video is being made again with that part blanked."), "success")
     return _back(story_id)
 
 
@@ -138,7 +148,7 @@ def person_removed_view(story_id: int, index: int) -> Response:
     story = _curators_story(story_id)
     name = _name(story, index)
     if name is None:
-        flash(NOBODY, "error")
+        flash(str(NOBODY), "error")
         return _back(story_id)
     try:
         record_removed(story, current_user, index, PersonRemovedForm().chosen_picture())
@@ -147,7 +157,7 @@ def person_removed_view(story_id: int, index: int) -> Response:
         flash(str(problem), "error")
         return _back(story_id)
     db.session.commit()
-    flash(f"Done. {name} has been removed from the story.", "success")
+    flash(_("Done. %(name)s has been removed from the story.", name=name), "success")
     return _back(story_id)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -26,6 +27,7 @@ from consent.services import record_view
 from storyhub import audit, jobs
 from storyhub.auth.decorators import roles_required
 from storyhub.extensions import db
+from storyhub.jobs.messages import N_, job_text
 from storyhub.lookup import story_or_404
 from storyhub.models import Job, MediaRole, Role, Story, StoryState
 from storyhub.processing import PROCESS_STORY
@@ -62,7 +64,7 @@ def upload() -> Any:
         except UploadRejected as rejected:
             error = rejected
         else:
-            flash("Thank you. Your story is uploaded and we are preparing it.", "success")
+            flash(_("Thank you. Your story is uploaded and we are preparing it."), "success")
             target = url_for("stories.show", story_id=story.id)
             if wants_json():
                 return jsonify(ok=True, url=target)
@@ -180,7 +182,7 @@ def media(story_id: int, role: str) -> Response:
         max_age=0,
     )
     # Revalidate every time: a withdrawn story must stop playing, even from a browser cache.
-    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Cache-Control"] = "private, no-cache"  # untranslated: HTTP header
     return response
 
 
@@ -190,14 +192,14 @@ def retry(story_id: int) -> Response:
     """Process a failed story again."""
     story = story_or_404(story_id, manage=True)
     if story.state != StoryState.FAILED:
-        flash("This story doesn't need trying again.", "info")
+        flash(_("This story doesn't need trying again."), "info")
     else:
         story.state = StoryState.UPLOADED
         story.failure_message = None
-        jobs.submit(PROCESS_STORY, story, message="Waiting to try again")
+        jobs.submit(PROCESS_STORY, story, message=N_("Waiting to try again"))
         audit.record("story.retried", actor=current_user, object_type="story", object_id=story.id)
         db.session.commit()
-        flash("We are trying again.", "info")
+        flash(_("We are trying again."), "info")
     return redirect(url_for("stories.show", story_id=story.id))
 
 
@@ -208,8 +210,8 @@ def job_progress(job: Job) -> dict[str, Any]:
         "kind": job.kind,
         "state": job.state.value,
         "progress": round(job.progress, 3),
-        "message": job.message,
-        "error": job.error_message,
+        "message": job_text(job.message),
+        "error": job_text(job.error_message, job.error_code) or None,
         "finished": job.finished,
         "story_id": job.story_id,
     }
@@ -233,5 +235,5 @@ def job_for_viewer(job_id: int) -> Job:
 def job_status(job_id: int) -> Response:
     """A job's progress as JSON, polled by the story page's progress bar."""
     response = jsonify(job_progress(job_for_viewer(job_id)))
-    response.headers["Cache-Control"] = "no-store"
+    response.headers["Cache-Control"] = "no-store"  # untranslated: HTTP header
     return response

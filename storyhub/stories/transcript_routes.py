@@ -7,6 +7,7 @@ Who may see the words is asked of consent/ (through story_or_404); who may chang
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -14,6 +15,7 @@ from consent import can_redact, copies, may_read_words
 from storyhub import jobs
 from storyhub.extensions import db
 from storyhub.forms import first_error
+from storyhub.jobs.messages import N_
 from storyhub.lookup import passage_or_404, story_or_404
 from storyhub.models import Story
 from storyhub.processing import RENDER_STORY
@@ -39,7 +41,7 @@ def captions(story_id: int) -> Response:
     if not may_read_words(current_user, story):
         abort(404)  # the machine's words wait for a person's check (consent.may_read_words)
     response = Response(webvtt(story), mimetype="text/vtt")
-    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Cache-Control"] = "private, no-cache"  # untranslated: HTTP header
     return response
 
 
@@ -65,7 +67,7 @@ def edit_passage_view(story_id: int, passage_id: int) -> WerkzeugResponse:
         flash(str(problem), "error")
         return _back(story, passage_id)
     db.session.commit()
-    flash("Saved. The captions now follow your corrections.", "success")
+    flash(_("Saved. The captions now follow your corrections."), "success")
     for note in notes:
         flash(note, "info")
     return _back(story, passage_id)
@@ -83,7 +85,7 @@ def join_passage_view(story_id: int, passage_id: int) -> WerkzeugResponse:
         flash(str(problem), "error")
         return _back(story, passage_id)
     db.session.commit()
-    flash("The passages are joined.", "success")
+    flash(_("The passages are joined."), "success")
     return _back(story, passage_id)
 
 
@@ -102,7 +104,10 @@ def redact_view(story_id: int, passage_id: int) -> WerkzeugResponse:
     phrase = form.phrase.data or ""
     places = find_phrase(passage, phrase)
     if not places:
-        flash(f"“{phrase.strip()}” isn't in this passage. Type it as it appears.", "error")
+        flash(
+            _("“%(words)s” isn't in this passage. Type it as it appears.", words=phrase.strip()),
+            "error",
+        )
         return _back(story, passage_id)
     try:
         redact_places(passage, places, current_user)
@@ -112,10 +117,10 @@ def redact_view(story_id: int, passage_id: int) -> WerkzeugResponse:
         return _back(story, passage_id)
     copies.story_changed(story)  # copies made before it (exports, packs, clips) are deleted
     # The web copy is made again with the removed words silenced.
-    jobs.submit(RENDER_STORY, story, message="Silencing the removed words")
+    jobs.submit(RENDER_STORY, story, message=N_("Silencing the removed words"))
     db.session.commit()
     flash(
-        "Removed. It is hidden in the words and captions, and will be silent in the video.",
+        _("Removed. It is hidden in the words and captions, and will be silent in the video."),
         "success",
     )
     return _back(story, passage_id)
@@ -139,9 +144,11 @@ def unredact_view(story_id: int, passage_id: int) -> WerkzeugResponse:
         db.session.rollback()
         flash(str(problem), "error")
         return _back(story, passage_id)
-    jobs.submit(RENDER_STORY, story, message="Making the video again with the words back")
+    jobs.submit(RENDER_STORY, story, message=N_("Making the video again with the words back"))
     db.session.commit()
-    flash("The words are back in the transcript and captions, and will be heard again.", "success")
+    flash(
+        _("The words are back in the transcript and captions, and will be heard again."), "success"
+    )
     return _back(story, passage_id)
 
 
@@ -156,5 +163,5 @@ def approve_view(story_id: int) -> WerkzeugResponse:
         flash(str(problem), "error")
         return _back(story)
     db.session.commit()
-    flash("Thank you for checking the words.", "success")
+    flash(_("Thank you for checking the words."), "success")
     return _back(story)

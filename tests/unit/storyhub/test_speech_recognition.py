@@ -79,7 +79,7 @@ def test_audiences_see_no_words_until_a_person_approves_them(
     trainer_client, trainer = login_as(Role.TRAINER)
     page = page_of(trainer_client, poor_story)
     assert "gweld" not in page and NOTICE not in page and WAITING in page
-    assert "<track" not in page
+    assert "<track" not in page and "data-player" not in page
     assert trainer_client.get(f"/stories/{poor_story.id}/captions.vtt").status_code == 404
     assert not may_read_words(trainer, poor_story)
     # Nor the video: a story plays only with its captions. Its teller still may.

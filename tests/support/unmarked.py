@@ -206,9 +206,10 @@ _NOT_FOR_PEOPLE_CALLS = {
     "route", "get", "post", "Blueprint", "abort_json_schema", "mapped_column", "Column",
     "Index", "CheckConstraint", "UniqueConstraint", "ForeignKey", "TypeVar", "namedtuple",
 }  # fmt: skip
-# metadata=: OpenAPI descriptions of the API's fields, developer documentation in English.
+# metadata=: OpenAPI descriptions of the API's fields, developer documentation in English;
+# detail=: a MediaError's technical detail, for the logs only (media_pipeline/errors.py).
 _NOT_FOR_PEOPLE_KEYWORDS = {
-    "help", "short_help", "epilog", "metavar", "comment", "doc", "samesite", "metadata"
+    "help", "short_help", "epilog", "metavar", "comment", "doc", "samesite", "metadata", "detail"
 }  # fmt: skip
 _HEADER_NAME = re.compile(r"[A-Z][a-z]+(-[A-Z][a-z]+)+")  # "Content-Security-Policy"
 

@@ -203,4 +203,4 @@ def test_the_offline_pack_page_is_in_the_language_of_who_made_it(
         page = archive.read("showcase/index.html").decode()
     assert '<html lang="cy">' in page
     assert welsh("Captions as a file") in page and "Capsiynau" in page
-    assert f'data-lang="{story.language.value}"' in page  # the captions in the story's language
+    assert f'data-srclang="{story.language.value}"' in page  # the captions in the story's language

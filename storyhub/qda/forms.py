@@ -9,7 +9,7 @@ from wtforms import SelectChoice, SelectField
 from wtforms.validators import AnyOf
 
 from storyhub.forms import PageForm
-from storyhub.themes.models import ThemeKind
+from storyhub.themes.models import KIND_LABELS, ThemeKind
 
 
 class ImportCodebookForm(PageForm):
@@ -22,7 +22,7 @@ class ImportCodebookForm(PageForm):
     # validate_choice=False: AnyOf says what is wrong in plain words, not "Not a valid choice".
     kind = SelectField(
         lazy_gettext("Kind for the other themes"),
-        choices=[SelectChoice(k.value, k.label) for k in ThemeKind],
+        choices=[SelectChoice(k.value, lazy_gettext(KIND_LABELS[k])) for k in ThemeKind],
         validate_choice=False,
         validators=[
             AnyOf(

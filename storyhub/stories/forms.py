@@ -24,7 +24,17 @@ from wtforms.validators import DataRequired, Length, Optional
 from storyhub.extensions import db
 from storyhub.forms import IdField, PageForm
 from storyhub.i18n import current_language
-from storyhub.models import Language, Role, ServiceSetting, StoryState, TellerKind, User
+from storyhub.models import (
+    LANGUAGE_LABELS,
+    SETTING_LABELS,
+    TELLER_LABELS,
+    Language,
+    Role,
+    ServiceSetting,
+    StoryState,
+    TellerKind,
+    User,
+)
 from storyhub.people import PICTURE_CHOICES
 from storyhub.transcripts import MAX_EDIT_CHARS, MAX_UNDO_REASON
 from storyhub.uploads import ACCEPT_ATTRIBUTE, StoryDetails
@@ -60,21 +70,21 @@ class UploadForm(PageForm):
     )
     language = RadioField(
         lazy_gettext("Which language is the story told in?"),
-        choices=[SelectChoice(lang.value, lang.label) for lang in Language],
+        choices=[SelectChoice(lang.value, LANGUAGE_LABELS[lang]) for lang in Language],
         # The teller's language is the default language of transcription.
         default=uploader_language,
         validators=[DataRequired(lazy_gettext("Please choose a language."))],
     )
     teller_kind = RadioField(
         lazy_gettext("Who is telling the story?"),
-        choices=[SelectChoice(kind.value, kind.label) for kind in TellerKind],
+        choices=[SelectChoice(kind.value, TELLER_LABELS[kind]) for kind in TellerKind],
         default=TellerKind.SERVICE_USER.value,
         validators=[DataRequired(lazy_gettext("Please say who is telling the story."))],
     )
     setting = SelectField(
         lazy_gettext("Where is the support the story is about given? (optional)"),
         description=lazy_gettext("This helps trainers find stories about a kind of service."),
-        choices=[SelectChoice(s.value, s.label) for s in ServiceSetting],
+        choices=[SelectChoice(s.value, SETTING_LABELS[s]) for s in ServiceSetting],
         default=ServiceSetting.NOT_SAID.value,
     )
     storyteller = SelectField(lazy_gettext("Whose story is this?"), default=SELF)

@@ -203,3 +203,19 @@ def test_a_lazy_form_message_is_the_first_error_in_the_pages_language(app: Flask
         with force_locale("cy"):
             assert first_error(form) == gettext(message)
             assert first_error(form) != message  # it is in the Welsh catalogue
+
+
+def test_choices_made_when_the_app_starts_still_follow_the_page(
+    login_as: Callable[..., tuple[FlaskClient, User]],
+) -> None:
+    # Form choices are built once, at import: their labels must be lazy, or a Welsh page would
+    # offer them in English (as the upload form once did).
+    from flask_babel import force_locale, gettext
+
+    client, _user = login_as(Role.STORYTELLER)
+    client.get("/language/cy?next=/")
+    page = client.get("/stories/new").get_data(as_text=True)
+    with force_locale("cy"):
+        expected = [gettext(w) for w in ("A person who uses services", "Not said", "English")]
+    assert all(word in page for word in expected), expected
+    assert "A person who uses services" not in page and "Saesneg" in page

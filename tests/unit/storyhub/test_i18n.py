@@ -219,3 +219,23 @@ def test_choices_made_when_the_app_starts_still_follow_the_page(
         expected = [gettext(w) for w in ("A person who uses services", "Not said", "English")]
     assert all(word in page for word in expected), expected
     assert "A person who uses services" not in page and "Saesneg" in page
+
+
+def test_a_welsh_storys_words_are_marked_welsh_on_an_english_page(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    # A screen reader then reads the story in Welsh and the page around it in English.
+    from storyhub.models import Language
+    from tests import search_factory
+
+    teller = make_user(Role.STORYTELLER)
+    story = search_factory.make_story(
+        teller, ["Mae'r gofalwr yn dod bob bore."], language=Language.WELSH
+    )
+    client = app.test_client()
+    login(client, teller.username)
+    page = client.get(f"/stories/{story.id}", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
+    assert '<html lang="en">' in page
+    assert '<p class="words" lang="cy">' in page

@@ -25,12 +25,17 @@ from flask_babel import get_locale, lazy_gettext
 from flask_babel import gettext as _
 
 from storyhub.models import Language, ServiceSetting, TellerKind
+from storyhub.themes.models import VALENCE_LABELS as EXPERIENCE_NAMES
 from storyhub.themes.models import ThemeKind, Valence
 
 UNMARKED = "unmarked"  # a confirmed theme the curator has not marked good or bad
 VALENCE_CHOICES = (*(v.value for v in Valence), UNMARKED)
 # Labels are lazy: made at import, they are written in the language of each page that shows them.
-VALENCE_LABELS = {**{v.value: v.label for v in Valence}, UNMARKED: lazy_gettext("Not marked")}
+# Lazy: made once, at import, and read on each page in that page's language.
+VALENCE_LABELS = {
+    **{v.value: lazy_gettext(EXPERIENCE_NAMES[v.value]) for v in Valence},
+    UNMARKED: lazy_gettext("Not marked"),
+}
 GROUPINGS = {"quarter": lazy_gettext("By quarter"), "year": lazy_gettext("By year")}
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _YEAR = re.compile(r"^(\d{4})$")

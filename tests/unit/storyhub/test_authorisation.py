@@ -134,6 +134,7 @@ POLICY: dict[str, Rule | dict[str, Rule]] = {
     "api_docs.static": anyone("the API docs page's script"),
     "api_docs.swagger_ui": anyone("Swagger UI's files, for the API docs page"),
     "showcases.event": anyone("an event's guests type its code (the code is the credential)"),
+    "language": anyone("the Cymraeg / English link on every page"),
     # Accounts.
     "auth.logout": signed_in("signing out"),
     "auth.invitations": only(*STAFF, why="curators invite storytellers, admins anyone"),
@@ -322,7 +323,9 @@ JSON: dict[str, dict[str, Any]] = {
 # The route arguments World.values can fill with a real object's id (or a real word).
 STORY_ARGUMENTS = {"story_id", "passage_id", "tag_id", "job_id", "role", "subtheme_id", "index"}
 TRAINING_ARGUMENTS = {"clip_id", "session_id", "item_id", "export_id", "kind"}
-OTHER_ARGUMENTS = {"showcase_id", "pack_id", "filename", "token", "version_id", "round_id"}
+OTHER_ARGUMENTS = {
+    "showcase_id", "pack_id", "filename", "token", "version_id", "round_id", "code"
+}  # fmt: skip
 ROUTE_ARGUMENTS = frozenset(STORY_ARGUMENTS | TRAINING_ARGUMENTS | OTHER_ARGUMENTS)
 
 
@@ -533,6 +536,7 @@ class World:
                 "api_docs.swagger_ui": "swagger-ui.css",
             }.get(endpoint, "css/storyhub.css"),
             "token": self.new_invitation,
+            "code": lambda: "cy",  # the language link
             "clip_id": lambda: self.new_clip(owner) if fresh(FRESH_CLIP) else self.clips[owner],
             "session_id": lambda: (
                 self.new_session(owner) if fresh(FRESH_SESSION) else self.sessions[owner]

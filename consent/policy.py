@@ -135,6 +135,8 @@ def may_fetch_media(user: Any, story: ConsentedStory, media_role: str) -> bool:
     picture for whoever may see the story; the unredacted files for its teller and staff only."""
     if media_role in UNREDACTED_MEDIA:
         return can_manage(user, story)
+    if media_role == "thumbnail":
+        return can_view(user, story)  # its picture: the card that says it can't be played yet
     # A story plays only with its captions: while its words wait for a person's check (see
     # words_need_checking), only its teller and staff may play it.
     return may_read_words(user, story)

@@ -84,6 +84,7 @@ def test_audiences_see_no_words_until_a_person_approves_them(
     assert not may_read_words(trainer, poor_story)
     # Nor the video: a story plays only with its captions. Its teller still may.
     assert not may_fetch_media(trainer, poor_story, "rendition")
+    assert may_fetch_media(trainer, poor_story, "thumbnail")  # the card that says so
     assert may_fetch_media(poor_story.storyteller, poor_story, "rendition")
     assert not listed_in_search(poor_story)
     assert clip_refusal(poor_story) and showcase_refusal(poor_story)

@@ -24,7 +24,7 @@ from storyhub.transcripts import approve
 from tests import search_factory
 
 NOTICE = "The computer could not follow the words of this story well."
-WAITING = "The words of this story will appear here once its storyteller has checked them."
+WAITING = "This story can be watched once its storyteller has checked its words."
 # What Whisper base made of the demo's Welsh story.
 GIBBERISH = "i 'n gweld i 'n gweld i 'n gweld i 'n gweld i 'n gweld i 'n gweld"
 

@@ -139,6 +139,8 @@ def test_storyteller_journey_in_welsh(
     journey.step("tynnu-nol-cadarnhau")
     page.get_by_role("button", name=welsh("Stop sharing my story")).click()
     page.wait_for_url(story_url)
+    # The page settles once the withdrawal shows (as in the English journey), in Welsh.
+    expect(page.locator(".audience")).to_contain_text("Wedi'i thynnu'n ôl gan adroddwr y stori")
     journey.step("wedi-tynnu-nol")
     response = trainer_page.goto(story_url)
     assert response is not None and response.status == 404

@@ -26,9 +26,8 @@ from media_pipeline.thumbnail import make_thumbnail
 from media_pipeline.transcribe import transcribe
 from storyhub import audit
 from storyhub.covers import picture_covers
-from storyhub.extensions import db
+from storyhub.extensions import N_, db
 from storyhub.jobs import JobContext, JobFailed
-from storyhub.jobs.messages import N_
 from storyhub.models import MediaFile, MediaRole, Story, StoryState
 from storyhub.registry import job_handler
 from storyhub.storage import get_storage

@@ -13,9 +13,8 @@ from flask import Flask
 from consent.archive import ConsentEvent
 from consent.models import ConsentStatus, ConsentVersion
 from storyhub import audit, jobs
-from storyhub.extensions import db
+from storyhub.extensions import N_, db
 from storyhub.jobs import JobContext, JobFailed
-from storyhub.jobs.messages import N_
 from storyhub.models import MediaRole, Story, StoryState
 from storyhub.processing import RENDER_STORY
 from storyhub.registry import job_handler, on_consent

@@ -14,8 +14,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from flask import has_request_context
-from flask_babel import gettext
+from flask_babel import gettext as _  # English outside a request (storyhub.i18n)
 from sqlalchemy import delete, select
 
 from consent import copies
@@ -53,13 +52,6 @@ MAX_UNDO_REASON = 500
 _JOIN_GAP = 0.05
 # A word counts as inside a removed span when it overlaps it by more than this (seconds).
 _OVERLAP = 0.001
-
-
-def _(message: str, **values: Any) -> str:
-    """The message in the reader's language; in English outside a request (the command line)."""
-    if has_request_context():
-        return gettext(message, **values)
-    return message % values if values else message
 
 
 class TranscriptError(ValueError):

@@ -27,8 +27,8 @@ from werkzeug.datastructures import FileStorage
 from consent import services as consent_services
 from media_pipeline import MediaError, validate
 from storyhub import audit, jobs
-from storyhub.extensions import db
-from storyhub.jobs.messages import N_, job_text
+from storyhub.extensions import N_, db
+from storyhub.jobs.messages import job_text
 from storyhub.jobs.queue import ended_here, process_tag
 from storyhub.models import (
     Language,

@@ -26,13 +26,12 @@ from consent.models import ConsentVersion
 from media_pipeline.tagger.embed import DIMENSIONS
 from search import FOREVER, PassageDocument, SearchBackend, day_number, make_backend
 from storyhub import jobs
-from storyhub.extensions import db
+from storyhub.extensions import N_, db
 from storyhub.finder import meaning
 from storyhub.finder.models import SearchChange
 from storyhub.models import Passage, Story, Transcript, as_utc, utcnow
 from storyhub.themes.models import PassageTheme, TagStatus
 from storyhub.themes.services import vectors_for
-from storyhub.themes.shipped import N_
 
 log = logging.getLogger(__name__)
 

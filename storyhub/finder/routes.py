@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 
 from storyhub import audit, jobs
 from storyhub.auth.decorators import roles_required
-from storyhub.extensions import db
+from storyhub.extensions import N_, db
 from storyhub.finder import meaning
 from storyhub.finder.indexing import REINDEX_JOB, get_backend, index_lag
 from storyhub.finder.services import (
@@ -35,7 +35,6 @@ from storyhub.finder.services import (
     similar_offered,
 )
 from storyhub.models import Job, JobState, Role
-from storyhub.themes.shipped import N_
 
 bp = Blueprint("search", __name__)
 TIMING_HEADER = "Server-Timing"  # untranslated: an HTTP header's name, read by browsers' tools

@@ -16,12 +16,6 @@ from media_pipeline.compile import CARD_STAGE, CLIP_STAGE
 from media_pipeline.errors import MESSAGES
 from storyhub.i18n import current_language
 
-
-def N_(message: str) -> str:
-    """Mark a message for the catalogue without translating it (it is stored, then translated)."""
-    return message
-
-
 # Stored messages with numbers in them ("Cutting clip 2 of 3"): each is matched back to its msgid
 # so the numbers can be put into the Welsh sentence, in its own word order.
 _NUMBERED = tuple(

@@ -15,9 +15,9 @@ from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from storyhub.extensions import db
+from storyhub.extensions import N_, db
 from storyhub.jobs.context import JobContext, JobFailed
-from storyhub.jobs.messages import N_, job_text
+from storyhub.jobs.messages import job_text
 from storyhub.models import Job, JobState, Role, Story, as_utc, utcnow
 from storyhub.registry import registry
 

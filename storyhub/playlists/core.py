@@ -22,17 +22,14 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from consent.copies import web_copy_refusal
 from consent.describe import audience_list, name_as_consented
-from storyhub.extensions import db
+from storyhub.extensions import (
+    db,
+)
 from storyhub.models import Story, User, utcnow
 
 
 class PlaylistError(ValueError):
     """A change to a playlist that can't be made; the message says why, in plain words."""
-
-
-def N_(message: str) -> str:
-    """Mark ``message`` for translation where it is defined; it is translated when used."""
-    return message
 
 
 def in_language_of(user: Any) -> AbstractContextManager[None]:

@@ -31,11 +31,11 @@ from consent.services import record_use
 from media_pipeline.captions import clip_words, make_cues, make_webvtt_window
 from media_pipeline.errors import MediaError
 from storyhub import audit, jobs
-from storyhub.extensions import db
+from storyhub.extensions import N_, db
 from storyhub.jobs import JobContext, JobFailed
 from storyhub.models import Job, MediaRole, User
 from storyhub.playlists import core
-from storyhub.playlists.core import N_, in_language_of
+from storyhub.playlists.core import in_language_of
 from storyhub.showcases.models import Showcase, ShowcaseItem, ShowcasePack
 from storyhub.storage import get_storage
 from storyhub.transcripts import caption_words

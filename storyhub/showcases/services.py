@@ -23,10 +23,10 @@ from consent.policy import (
     showcase_stories,
 )
 from storyhub import audit
-from storyhub.extensions import db
+from storyhub.extensions import N_, db
 from storyhub.models import Role, Story, StoryState, User, as_utc, utcnow
 from storyhub.playlists import core
-from storyhub.playlists.core import N_, PlaylistError, PlaylistWording, Shown, TextWording
+from storyhub.playlists.core import PlaylistError, PlaylistWording, Shown, TextWording
 from storyhub.showcases.models import Showcase, ShowcaseItem, ShowcaseMember
 from storyhub.themes.models import TagStatus
 from storyhub.training.models import Clip

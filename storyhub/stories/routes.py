@@ -26,8 +26,8 @@ from consent.describe import sharing, teller_name
 from consent.services import record_view
 from storyhub import audit, jobs
 from storyhub.auth.decorators import roles_required
-from storyhub.extensions import db
-from storyhub.jobs.messages import N_, job_text
+from storyhub.extensions import N_, db
+from storyhub.jobs.messages import job_text
 from storyhub.lookup import story_or_404
 from storyhub.models import Job, MediaRole, Role, Story, StoryState
 from storyhub.processing import PROCESS_STORY

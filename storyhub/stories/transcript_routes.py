@@ -13,9 +13,8 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from consent import can_redact, copies, may_read_words
 from storyhub import jobs
-from storyhub.extensions import db
+from storyhub.extensions import N_, db
 from storyhub.forms import first_error
-from storyhub.jobs.messages import N_
 from storyhub.lookup import passage_or_404, story_or_404
 from storyhub.models import Story
 from storyhub.processing import RENDER_STORY

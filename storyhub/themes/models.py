@@ -10,9 +10,9 @@ from flask_babel import gettext
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storyhub.extensions import db
+from storyhub.extensions import N_, db
 from storyhub.models import str_enum, utcnow
-from storyhub.themes.shipped import N_, shown_description, shown_label
+from storyhub.themes.shipped import shown_description, shown_label
 
 if TYPE_CHECKING:
     from storyhub.models import Passage, User

@@ -48,7 +48,7 @@ from media_pipeline.tagger.learning import (
     fit_adaptation,
 )
 from storyhub import audit, jobs
-from storyhub.extensions import db
+from storyhub.extensions import N_, db
 from storyhub.models import Job, JobState, Passage, Story, User, utcnow
 from storyhub.themes.models import (
     PassageTheme,
@@ -59,7 +59,6 @@ from storyhub.themes.models import (
     ThemeKind,
     Valence,
 )
-from storyhub.themes.shipped import N_
 from storyhub.words import display_words
 
 REFIT_TAGGER = "refit_tagger"

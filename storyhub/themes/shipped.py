@@ -15,11 +15,7 @@ from __future__ import annotations
 
 from flask_babel import gettext
 
-
-def N_(message: str) -> str:
-    """Mark ``message`` for the catalogue; it is translated where it is shown."""
-    return message
-
+from storyhub.extensions import N_  # one marker for messages translated when shown
 
 # theme key -> (shipped name, shipped description), as in taxonomy.json.
 SHIPPED_THEMES: dict[str, tuple[str, str]] = {

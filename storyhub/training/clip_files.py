@@ -23,10 +23,9 @@ from consent.copies import Copy, CopyKind, copy_of, copy_refusal, web_copy_refus
 from consent.policy import Purpose
 from media_pipeline.errors import MediaError
 from storyhub import audit, jobs
-from storyhub.extensions import db
+from storyhub.extensions import N_, db
 from storyhub.jobs import JobContext, JobFailed
 from storyhub.models import Job, MediaRole
-from storyhub.playlists.core import N_
 from storyhub.storage import get_storage
 from storyhub.training.models import Clip
 from storyhub.training.services import TrainingError, clip_standing

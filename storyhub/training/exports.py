@@ -27,10 +27,10 @@ from consent.policy import Purpose
 from consent.services import record_use
 from media_pipeline.errors import MediaError
 from storyhub import audit, jobs
-from storyhub.extensions import db
+from storyhub.extensions import N_, db
 from storyhub.jobs import JobContext, JobFailed
 from storyhub.models import Job, MediaRole, Story, User, utcnow
-from storyhub.playlists.core import N_, in_language_of
+from storyhub.playlists.core import in_language_of
 from storyhub.storage import get_storage
 from storyhub.training.models import Lesson, LessonExport
 from storyhub.training.services import (

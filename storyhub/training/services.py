@@ -17,10 +17,10 @@ from consent import CLIP_ROLES, can_clip, can_view, clip_refusal
 from consent.copies import CopyKind, copy_of
 from consent.models import ConsentStatus, ConsentVersion
 from storyhub import audit
-from storyhub.extensions import db
+from storyhub.extensions import N_, db
 from storyhub.models import Passage, Story, StoryState, User
 from storyhub.playlists import core
-from storyhub.playlists.core import N_, PlaylistError, PlaylistWording, TextWording
+from storyhub.playlists.core import PlaylistError, PlaylistWording, TextWording
 from storyhub.training.models import (
     Clip,
     ItemKind,
